@@ -1,0 +1,417 @@
+"""The one graph abstraction every part of graphsparse speaks.
+
+A :class:`Graph` is immutable after construction and validated there. An undirected graph stores each
+undirected edge once (``u < v``), sorted, so edge ``k`` has id ``k``; the directed view used by message
+passing holds both directions and is derived. Every edge mask, score and pruning decision is over these
+undirected ids, so a pruned graph stays symmetric by construction.
+
+Duplicate edges and self-loops in the input are coalesced away (documented, not an error): self-loops are
+added back by the normalised operators in :mod:`graphsparse.sparse` where a model wants them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+import torch
+
+__all__ = ["Graph", "GraphError", "Split"]
+
+
+class GraphError(ValueError):
+    """Raised for any invalid graph, dataset file or graph-level argument; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Boolean node masks of one train/validation/test split."""
+
+    train: torch.Tensor
+    val: torch.Tensor
+    test: torch.Tensor
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        return iter((self.train, self.val, self.test))
+
+    def index(self, part: str) -> torch.Tensor:
+        """Node indices of ``part`` (``'train'``, ``'val'`` or ``'test'``)."""
+        return getattr(self, part).nonzero().view(-1)
+
+
+def _as_long_edge_index(edge_index: Any) -> torch.Tensor:
+    if isinstance(edge_index, np.ndarray):
+        edge_index = torch.from_numpy(edge_index)
+    if not isinstance(edge_index, torch.Tensor):
+        try:
+            edge_index = torch.as_tensor(edge_index)
+        except (TypeError, ValueError) as err:
+            raise GraphError(f"edge_index must be a tensor of shape [2, E], got {type(edge_index).__name__}") from err
+    if edge_index.dtype.is_floating_point or edge_index.dtype.is_complex or edge_index.dtype == torch.bool:
+        raise GraphError(f"edge_index must have an integer dtype, got {edge_index.dtype}")
+    if edge_index.numel() == 0:
+        return torch.empty(2, 0, dtype=torch.long)
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise GraphError(f"edge_index must have shape [2, E], got {list(edge_index.shape)}")
+    return edge_index.detach().to(device="cpu", dtype=torch.long)
+
+
+def _coalesce(edge_index: torch.Tensor, num_nodes: int, directed: bool) -> torch.Tensor:
+    """Drop self-loops and duplicates; for undirected graphs orient every edge as u < v. Sorted by (u, v)."""
+    row, col = edge_index
+    keep = row != col
+    row, col = row[keep], col[keep]
+    if not directed:
+        row, col = torch.minimum(row, col), torch.maximum(row, col)
+    key = torch.unique(row * num_nodes + col)  # sorted, so edges come out ordered by (row, col)
+    return torch.stack([key // num_nodes, key % num_nodes])
+
+
+class Graph:
+    """An immutable, validated graph with node features, labels and named splits.
+
+    Args:
+        edge_index: integer tensor ``[2, E]``; for undirected graphs either or both directions may be given.
+        num_nodes: number of nodes; inferred from ``x``, ``y`` or ``edge_index`` when omitted.
+        x: node features ``[N, F]`` (finite floats) or ``None``.
+        y: node labels ``[N]`` (integers, ``-1`` for unlabelled) or ``None``.
+        splits: mapping ``name -> Split`` (or ``(train, val, test)`` boolean masks of length ``N``).
+        directed: keep edge directions (no pairing); otherwise edges are undirected.
+        name: a label for reports.
+    """
+
+    def __init__(
+        self,
+        edge_index: Any,
+        num_nodes: int | None = None,
+        x: torch.Tensor | None = None,
+        y: torch.Tensor | None = None,
+        splits: Mapping[str, Any] | None = None,
+        directed: bool = False,
+        name: str = "graph",
+    ) -> None:
+        edge_index = _as_long_edge_index(edge_index)
+        x = self._check_x(x)
+        y = self._check_y(y)
+        if num_nodes is None:
+            candidates = [int(edge_index.max()) + 1 if edge_index.numel() else 0]
+            if x is not None:
+                candidates.append(x.size(0))
+            if y is not None:
+                candidates.append(y.size(0))
+            num_nodes = max(candidates)
+        if not isinstance(num_nodes, (int, np.integer)) or isinstance(num_nodes, bool):
+            raise GraphError(f"num_nodes must be an int, got {type(num_nodes).__name__}")
+        num_nodes = int(num_nodes)
+        if num_nodes <= 0:
+            raise GraphError("the graph is empty: num_nodes must be at least 1")
+        if edge_index.numel():
+            low, high = int(edge_index.min()), int(edge_index.max())
+            if low < 0:
+                raise GraphError(f"edge_index holds a negative node index ({low})")
+            if high >= num_nodes:
+                raise GraphError(f"edge_index holds node index {high}, out of range for num_nodes={num_nodes}")
+        if x is not None and x.size(0) != num_nodes:
+            raise GraphError(f"x has {x.size(0)} rows but the graph has num_nodes={num_nodes}")
+        if y is not None and y.size(0) != num_nodes:
+            raise GraphError(f"y has {y.size(0)} labels but the graph has num_nodes={num_nodes}")
+        self._num_nodes = num_nodes
+        self._directed = bool(directed)
+        self._edges = _coalesce(edge_index, num_nodes, self._directed)
+        self._x = x
+        self._y = y
+        self._splits = self._check_splits(splits or {}, num_nodes)
+        self._name = str(name)
+        self._cache: dict[Any, Any] = {}
+
+    # ----------------------------------------------------------------- validation
+    @staticmethod
+    def _check_x(x: Any) -> torch.Tensor | None:
+        if x is None:
+            return None
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(x)
+        if not isinstance(x, torch.Tensor):
+            raise GraphError(f"x must be a tensor [N, F], got {type(x).__name__}")
+        if x.dim() != 2:
+            raise GraphError(f"x must have shape [N, F], got {list(x.shape)}")
+        if not x.dtype.is_floating_point:
+            x = x.float()
+        if not torch.isfinite(x).all():
+            bad = int((~torch.isfinite(x)).any(1).nonzero()[0])
+            raise GraphError(f"x holds NaN or inf values (first at node {bad})")
+        return x.detach()
+
+    @staticmethod
+    def _check_y(y: Any) -> torch.Tensor | None:
+        if y is None:
+            return None
+        if isinstance(y, np.ndarray):
+            y = torch.from_numpy(y)
+        if not isinstance(y, torch.Tensor):
+            raise GraphError(f"y must be a tensor [N], got {type(y).__name__}")
+        if y.dim() != 1:
+            raise GraphError(f"y must have shape [N], got {list(y.shape)}")
+        if y.dtype.is_floating_point or y.dtype == torch.bool:
+            raise GraphError(f"y must hold integer class labels, got dtype {y.dtype}")
+        y = y.detach().long()
+        if y.numel() and int(y.min()) < -1:
+            raise GraphError(f"y holds label {int(y.min())}; labels are >= 0, or -1 for unlabelled")
+        return y
+
+    @staticmethod
+    def _check_splits(splits: Mapping[str, Any], num_nodes: int) -> dict[str, Split]:
+        checked: dict[str, Split] = {}
+        for name, split in splits.items():
+            parts = tuple(split)
+            if len(parts) != 3:
+                raise GraphError(f"split {name!r} must have three masks (train, val, test), got {len(parts)}")
+            masks = []
+            for part, mask in zip(("train", "val", "test"), parts):
+                mask = torch.as_tensor(mask)
+                if mask.dtype != torch.bool:
+                    raise GraphError(f"split {name!r}: {part} mask must be boolean, got {mask.dtype}")
+                if mask.shape != (num_nodes,):
+                    raise GraphError(
+                        f"split {name!r}: {part} mask has shape {list(mask.shape)}, expected [{num_nodes}]"
+                    )
+                masks.append(mask.detach().cpu())
+            checked[str(name)] = Split(*masks)
+        return checked
+
+    # ----------------------------------------------------------------- basic facts
+    @property
+    def num_nodes(self) -> int:
+        return self._num_nodes
+
+    @property
+    def num_edges(self) -> int:
+        """Number of stored edges: undirected edges for an undirected graph, arcs for a directed one."""
+        return self._edges.size(1)
+
+    @property
+    def directed(self) -> bool:
+        return self._directed
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def x(self) -> torch.Tensor | None:
+        return self._x
+
+    @property
+    def y(self) -> torch.Tensor | None:
+        return self._y
+
+    @property
+    def num_features(self) -> int:
+        return 0 if self._x is None else self._x.size(1)
+
+    @property
+    def num_classes(self) -> int:
+        return 0 if self._y is None or self._y.numel() == 0 else int(self._y.max()) + 1
+
+    @property
+    def splits(self) -> dict[str, Split]:
+        return dict(self._splits)
+
+    def split(self, name: str | int | None = None) -> Split:
+        """The split called ``name`` (an int picks by position); the first split when ``name`` is None."""
+        if not self._splits:
+            raise GraphError(f"graph {self._name!r} has no splits")
+        if name is None:
+            return next(iter(self._splits.values()))
+        if isinstance(name, int):
+            names = list(self._splits)
+            if not 0 <= name < len(names):
+                raise GraphError(f"graph {self._name!r} has {len(names)} splits, no split number {name}")
+            return self._splits[names[name]]
+        if name not in self._splits:
+            raise GraphError(f"graph {self._name!r} has no split {name!r}; known: {', '.join(self._splits)}")
+        return self._splits[name]
+
+    @property
+    def edges(self) -> torch.Tensor:
+        """Stored edges ``[2, num_edges]``; column ``k`` is edge id ``k`` (``u < v`` when undirected)."""
+        return self._edges
+
+    @property
+    def edge_index(self) -> torch.Tensor:
+        """Directed view ``[2, E_dir]``: both directions of each undirected edge (ids ``k`` then ``k + M``)."""
+        if self._directed:
+            return self._edges
+        if "edge_index" not in self._cache:
+            self._cache["edge_index"] = torch.cat([self._edges, self._edges.flip(0)], dim=1)
+        return self._cache["edge_index"]
+
+    @property
+    def directed_edge_ids(self) -> torch.Tensor:
+        """For each column of :attr:`edge_index`, the id of the stored edge it comes from."""
+        ids = torch.arange(self.num_edges)
+        return ids if self._directed else torch.cat([ids, ids])
+
+    def degree(self, direction: str = "out") -> torch.Tensor:
+        """Node degrees (float) without self-loops; for directed graphs ``direction`` is 'out' or 'in'."""
+        key = ("degree", direction)
+        if key not in self._cache:
+            index = self.edge_index[0 if direction == "out" else 1]
+            deg = torch.zeros(self._num_nodes)
+            deg.index_add_(0, index, torch.ones(index.numel()))
+            self._cache[key] = deg
+        return self._cache[key]
+
+    def cache(self) -> dict[Any, Any]:
+        """Per-graph cache for derived operators (valid because the graph never changes)."""
+        return self._cache
+
+    # ----------------------------------------------------------------- new graphs from this one
+    def replace(self, **changes: Any) -> "Graph":
+        """A new Graph with some fields replaced (``edge_index``, ``x``, ``y``, ``splits``, ``name``)."""
+        fields = dict(
+            edge_index=self._edges,
+            num_nodes=self._num_nodes,
+            x=self._x,
+            y=self._y,
+            splits=self._splits,
+            directed=self._directed,
+            name=self._name,
+        )
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise GraphError(f"Graph.replace got unknown fields: {', '.join(sorted(unknown))}")
+        fields.update(changes)
+        return Graph(**fields)
+
+    def keep_edges(self, mask: torch.Tensor) -> "Graph":
+        """A new Graph holding only the stored edges where ``mask`` (over edge ids) is True."""
+        mask = torch.as_tensor(mask)
+        if mask.dtype != torch.bool or mask.shape != (self.num_edges,):
+            raise GraphError(
+                f"keep_edges needs a boolean mask of shape [{self.num_edges}] over edge ids, "
+                f"got {mask.dtype} {list(mask.shape)}"
+            )
+        return self.replace(edge_index=self._edges[:, mask.cpu()])
+
+    def subgraph(self, nodes: torch.Tensor) -> "Graph":
+        """The induced subgraph on ``nodes`` (indices or boolean mask), relabelled 0..n-1 in the given order."""
+        nodes = torch.as_tensor(nodes)
+        if nodes.dtype == torch.bool:
+            if nodes.shape != (self._num_nodes,):
+                raise GraphError(f"subgraph mask has shape {list(nodes.shape)}, expected [{self._num_nodes}]")
+            nodes = nodes.nonzero().view(-1)
+        nodes = nodes.long().view(-1)
+        if nodes.numel() == 0:
+            raise GraphError("subgraph needs at least one node")
+        if int(nodes.min()) < 0 or int(nodes.max()) >= self._num_nodes:
+            raise GraphError(f"subgraph node index out of range for num_nodes={self._num_nodes}")
+        new_id = torch.full((self._num_nodes,), -1, dtype=torch.long)
+        new_id[nodes] = torch.arange(nodes.numel())
+        if int((new_id >= 0).sum()) != nodes.numel():
+            raise GraphError("subgraph nodes contain duplicates")
+        row, col = new_id[self._edges[0]], new_id[self._edges[1]]
+        keep = (row >= 0) & (col >= 0)
+        splits = {k: Split(*(m[nodes] for m in s)) for k, s in self._splits.items()}
+        return Graph(
+            torch.stack([row[keep], col[keep]]),
+            num_nodes=nodes.numel(),
+            x=None if self._x is None else self._x[nodes],
+            y=None if self._y is None else self._y[nodes],
+            splits=splits,
+            directed=self._directed,
+            name=self._name,
+        )
+
+    # ----------------------------------------------------------------- conversions
+    def to_pyg(self) -> Any:
+        """A PyTorch Geometric ``Data`` (directed view as ``edge_index``; splits as ``<name>_train_mask``...)."""
+        from torch_geometric.data import Data
+
+        data = Data(edge_index=self.edge_index.clone(), num_nodes=self._num_nodes)
+        if self._x is not None:
+            data.x = self._x
+        if self._y is not None:
+            data.y = self._y
+        for name, split in self._splits.items():
+            for part, mask in zip(("train", "val", "test"), split):
+                data[f"{name}__{part}_mask"] = mask
+        data.directed = self._directed
+        data.name = self._name
+        return data
+
+    @classmethod
+    def from_pyg(cls, data: Any, directed: bool | None = None, name: str | None = None) -> "Graph":
+        """Build from a PyG ``Data``; reads splits written by :meth:`to_pyg`, or plain ``train_mask``...
+
+        2-D PyG masks (one column per split, as in the Geom-GCN sets) become splits ``'0'``, ``'1'``, ...
+        """
+        splits: dict[str, Split] = {}
+        keys = list(data.keys()) if callable(getattr(data, "keys", None)) else list(data.keys)
+        for key in keys:
+            if key.endswith("__train_mask"):
+                base = key[: -len("__train_mask")]
+                splits[base] = Split(data[key], data[f"{base}__val_mask"], data[f"{base}__test_mask"])
+        if not splits and "train_mask" in keys:
+            tr, va, te = data["train_mask"], data["val_mask"], data["test_mask"]
+            if tr.dim() == 2:
+                for i in range(tr.size(1)):
+                    splits[str(i)] = Split(tr[:, i], va[:, i], te[:, i])
+            else:
+                splits["default"] = Split(tr, va, te)
+        if directed is None:
+            directed = bool(getattr(data, "directed", False))
+        return cls(
+            data.edge_index,
+            num_nodes=data.num_nodes,
+            x=getattr(data, "x", None),
+            y=getattr(data, "y", None),
+            splits=splits,
+            directed=directed,
+            name=name or str(getattr(data, "name", "graph")),
+        )
+
+    def to_networkx(self) -> Any:
+        """A networkx ``Graph`` (``DiGraph`` when directed) with all nodes, even isolated ones."""
+        import networkx as nx
+
+        g = nx.DiGraph() if self._directed else nx.Graph()
+        g.add_nodes_from(range(self._num_nodes))
+        g.add_edges_from(self._edges.t().tolist())
+        return g
+
+    @classmethod
+    def from_networkx(cls, g: Any, **kwargs: Any) -> "Graph":
+        """Build from a networkx graph whose nodes are 0..n-1 (relabel others first)."""
+        n = g.number_of_nodes()
+        nodes = set(g.nodes)
+        if nodes != set(range(n)):
+            raise GraphError("networkx graph nodes must be the integers 0..n-1; use nx.convert_node_labels_to_integers")
+        edges = torch.tensor(list(g.edges), dtype=torch.long).t() if g.number_of_edges() else torch.empty(2, 0)
+        kwargs.setdefault("directed", g.is_directed())
+        return cls(edges.long(), num_nodes=n, **kwargs)
+
+    def to_scipy(self) -> Any:
+        """A ``scipy.sparse.csr_matrix`` adjacency (symmetric when undirected, no self-loops, ones)."""
+        import scipy.sparse as sp
+
+        row, col = self.edge_index.numpy()
+        data = np.ones(row.size, dtype=np.float32)
+        return sp.csr_matrix((data, (row, col)), shape=(self._num_nodes, self._num_nodes))
+
+    @classmethod
+    def from_scipy(cls, matrix: Any, **kwargs: Any) -> "Graph":
+        """Build from a square scipy sparse adjacency; non-zeros become edges (values ignored)."""
+        coo = matrix.tocoo()
+        if coo.shape[0] != coo.shape[1]:
+            raise GraphError(f"adjacency matrix must be square, got shape {coo.shape}")
+        edges = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+        return cls(edges, num_nodes=coo.shape[0], **kwargs)
+
+    def __repr__(self) -> str:
+        kind = "directed" if self._directed else "undirected"
+        return (
+            f"Graph(name={self._name!r}, num_nodes={self._num_nodes}, num_edges={self.num_edges} {kind}, "
+            f"num_features={self.num_features}, num_classes={self.num_classes}, splits={len(self._splits)})"
+        )

@@ -1,0 +1,205 @@
+"""Normalised adjacency operators and a CSR SpMM with gradients w.r.t. the edge values.
+
+The structure of an operator (CSR row pointers, columns, the transpose permutation, which stored edge each
+non-zero comes from) depends only on the graph, so it is built once per :class:`~graphsparse.graph.Graph` and
+cached on it. The values are either constant (cached too) or computed differentiably from learnable per-edge
+values (UGS masks, GAug-O samples, IRLS weights), in which case :func:`spmm` returns their gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import warnings
+
+import torch
+
+from .graph import Graph, GraphError
+
+# torch marks CSR as beta on every construction; we build CSR tensors on the hot path, so say it once here.
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+
+__all__ = ["SparseStructure", "SparseOperator", "sparse_structure", "normalized_adjacency", "spmm"]
+
+# Edge-value gradients need (grad_out[row] * x[col]).sum(-1); done in chunks to bound the E x F temporary.
+_GRAD_CHUNK_ELEMENTS = 1 << 24
+
+
+@dataclass(frozen=True)
+class SparseStructure:
+    """CSR pattern of the directed view of a graph, optionally with one self-loop per node.
+
+    ``edge_id[k]`` is the stored edge id of non-zero ``k`` (``-1`` for a self-loop); ``transpose_perm``
+    orders the non-zeros for the CSR of the transpose, whose pattern is ``(t_crow, t_col)``.
+    """
+
+    num_nodes: int
+    crow: torch.Tensor
+    col: torch.Tensor
+    row: torch.Tensor
+    edge_id: torch.Tensor
+    transpose_perm: torch.Tensor
+    t_crow: torch.Tensor
+    t_col: torch.Tensor
+
+    @property
+    def nnz(self) -> int:
+        return self.col.numel()
+
+    def to(self, device: torch.device | str) -> "SparseStructure":
+        return SparseStructure(
+            self.num_nodes, *(getattr(self, f).to(device) for f in
+                              ("crow", "col", "row", "edge_id", "transpose_perm", "t_crow", "t_col"))
+        )
+
+
+def _csr_pattern(row: torch.Tensor, col: torch.Tensor, num_nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sort (row, col) pairs into CSR order; returns (permutation, crow)."""
+    perm = torch.argsort(row * num_nodes + col)
+    counts = torch.bincount(row, minlength=num_nodes)
+    crow = torch.zeros(num_nodes + 1, dtype=torch.long)
+    torch.cumsum(counts, 0, out=crow[1:])
+    return perm, crow
+
+
+def sparse_structure(graph: Graph, self_loops: bool = True, device: torch.device | str = "cpu") -> SparseStructure:
+    """The cached CSR structure of ``graph``'s directed view (plus self-loops when asked)."""
+    key = ("structure", self_loops, str(device))
+    cache = graph.cache()
+    if key in cache:
+        return cache[key]
+    n = graph.num_nodes
+    row, col = graph.edge_index
+    edge_id = graph.directed_edge_ids
+    if self_loops:
+        loop = torch.arange(n)
+        row, col = torch.cat([row, loop]), torch.cat([col, loop])
+        edge_id = torch.cat([edge_id, torch.full((n,), -1, dtype=torch.long)])
+    perm, crow = _csr_pattern(row, col, n)
+    row, col, edge_id = row[perm], col[perm], edge_id[perm]
+    t_perm, t_crow = _csr_pattern(col, row, n)
+    structure = SparseStructure(n, crow, col, row, edge_id, t_perm, t_crow, row[t_perm])
+    if str(device) != "cpu":
+        structure = structure.to(device)
+    cache[key] = structure
+    return structure
+
+
+@dataclass(frozen=True)
+class SparseOperator:
+    """A sparse N x N matrix (structure + values) that multiplies dense matrices: ``op @ x``."""
+
+    structure: SparseStructure
+    values: torch.Tensor
+    symmetric: bool = False
+
+    def __matmul__(self, x: torch.Tensor) -> torch.Tensor:
+        return spmm(self, x)
+
+    def to_dense(self) -> torch.Tensor:
+        s = self.structure
+        dense = torch.zeros(s.num_nodes, s.num_nodes, dtype=self.values.dtype, device=self.values.device)
+        return dense.index_put((s.row, s.col), self.values, accumulate=True)
+
+    def to_torch_csr(self) -> torch.Tensor:
+        s = self.structure
+        return torch.sparse_csr_tensor(s.crow, s.col, self.values.detach(), (s.num_nodes, s.num_nodes))
+
+
+def _edge_weights(structure: SparseStructure, edge_values: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+    """Per-non-zero weights: ``edge_values[edge_id]`` for edges, 1 for self-loops."""
+    if edge_values is None:
+        return torch.ones(structure.nnz, dtype=dtype, device=structure.col.device)
+    loops = structure.edge_id < 0
+    weights = edge_values[structure.edge_id.clamp(min=0)]
+    if bool(loops.any()):
+        weights = torch.where(loops, torch.ones((), dtype=weights.dtype, device=weights.device), weights)
+    return weights
+
+
+def normalized_adjacency(
+    graph: Graph,
+    edge_values: torch.Tensor | None = None,
+    normalization: str = "sym",
+    self_loops: bool = True,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> SparseOperator:
+    """Normalised adjacency of ``graph`` as a :class:`SparseOperator`.
+
+    ``normalization='sym'`` gives ``D^-1/2 (A + I) D^-1/2`` (Kipf & Welling), ``'row'`` gives ``D^-1 (A + I)``
+    and ``'none'`` gives ``A + I``; ``self_loops=False`` drops the ``I``. ``edge_values`` (one per stored edge
+    id, e.g. a UGS mask) weight ``A`` and enter the degrees, differentiably. Without them the result is
+    cached on the graph.
+    """
+    if normalization not in ("sym", "row", "none"):
+        raise GraphError(f"normalization must be 'sym', 'row' or 'none', got {normalization!r}")
+    if edge_values is not None:
+        if edge_values.shape != (graph.num_edges,):
+            raise GraphError(
+                f"edge_values must have shape [{graph.num_edges}] (one per edge id), got {list(edge_values.shape)}"
+            )
+        edge_values = edge_values.to(device=device, dtype=dtype)
+    key = ("adjacency", normalization, self_loops, str(device), dtype)
+    cache = graph.cache()
+    if edge_values is None and key in cache:
+        return cache[key]
+    structure = sparse_structure(graph, self_loops, device)
+    weights = _edge_weights(structure, edge_values, dtype)
+    if normalization == "none":
+        values = weights
+    else:
+        deg = torch.zeros(graph.num_nodes, dtype=dtype, device=weights.device).index_add(0, structure.row, weights)
+        if normalization == "sym":
+            inv_sqrt = deg.pow(-0.5).masked_fill(deg <= 0, 0.0)
+            values = inv_sqrt[structure.row] * weights * inv_sqrt[structure.col]
+        else:
+            inv = deg.reciprocal().masked_fill(deg <= 0, 0.0)
+            values = inv[structure.row] * weights
+    symmetric = not graph.directed and normalization != "row"
+    op = SparseOperator(structure, values, symmetric)
+    if edge_values is None:
+        cache[key] = op
+    return op
+
+
+class _SpMM(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, values, x, structure, symmetric):  # type: ignore[override]
+        n = structure.num_nodes
+        matrix = torch.sparse_csr_tensor(structure.crow, structure.col, values, (n, n), check_invariants=False)
+        ctx.save_for_backward(values, x)
+        ctx.structure, ctx.symmetric = structure, symmetric
+        return torch.sparse.mm(matrix, x)
+
+    @staticmethod
+    def backward(ctx, grad_out):  # type: ignore[override]
+        values, x = ctx.saved_tensors
+        s = ctx.structure
+        grad_values = grad_x = None
+        if ctx.needs_input_grad[1]:
+            if ctx.symmetric:
+                t_matrix = torch.sparse_csr_tensor(s.crow, s.col, values, (s.num_nodes,) * 2, check_invariants=False)
+            else:
+                t_matrix = torch.sparse_csr_tensor(
+                    s.t_crow, s.t_col, values[s.transpose_perm], (s.num_nodes,) * 2, check_invariants=False
+                )
+            grad_x = torch.sparse.mm(t_matrix, grad_out.contiguous())
+        if ctx.needs_input_grad[0]:
+            features = max(1, x.size(1))
+            step = max(1, _GRAD_CHUNK_ELEMENTS // features)
+            grad_values = torch.empty_like(values)
+            for start in range(0, s.nnz, step):
+                stop = min(start + step, s.nnz)
+                grad_values[start:stop] = (grad_out[s.row[start:stop]] * x[s.col[start:stop]]).sum(-1)
+        return grad_values, grad_x, None, None
+
+
+def spmm(op: SparseOperator, x: torch.Tensor) -> torch.Tensor:
+    """``op @ x`` on torch CSR; differentiable w.r.t. ``x`` and w.r.t. ``op.values`` when they require grad."""
+    squeeze = x.dim() == 1
+    if squeeze:
+        x = x.unsqueeze(1)
+    values = op.values if op.values.dtype == x.dtype else op.values.to(x.dtype)
+    out = _SpMM.apply(values, x, op.structure, op.symmetric)
+    return out.squeeze(1) if squeeze else out
