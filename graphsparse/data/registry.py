@@ -1,0 +1,228 @@
+"""The dataset registry: canonical names, aliases, loaders and the published statistics of every dataset.
+
+Counts are those in the datasets' SOURCE.md files (edges: undirected, self-loops removed, as the Graph stores them);
+``tests/test_data.py`` checks every one against what the loaders produce.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..graph import Graph, GraphError
+from ._io import resolve_root
+from .geom_gcn import load_geom_gcn
+from .npz_benchmarks import NPZ_DATASETS, load_npz_benchmark
+from .ogb_raw import OGB_DATASETS, load_ogb
+from .planetoid import load_planetoid
+from .seal import load_seal
+from .synthetic import synthetic_dcsbm
+from .yandex import ROC_AUC_DATASETS, YANDEX_DATASETS, load_yandex
+
+__all__ = ["DatasetSpec", "load_dataset", "list_datasets", "dataset_info", "canonical_name"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One registered dataset: how to load it and what it should contain."""
+
+    name: str
+    family: str
+    loader: Callable[..., Graph]
+    task: str = "node-classification"
+    metric: str = "accuracy"
+    num_nodes: int | None = None
+    num_edges: int | None = None
+    num_features: int | None = None
+    num_classes: int | None = None
+    splits: str = ""
+    path: str = ""
+    shipped: bool = True
+    notes: str = ""
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+_SPECS: dict[str, DatasetSpec] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(" ", "-")
+
+
+def _register(spec: DatasetSpec) -> None:
+    _SPECS[spec.name] = spec
+    for alias in (spec.name, *spec.aliases):
+        _ALIASES[_normalise(alias)] = spec.name
+
+
+def _with_root(fn: Callable[..., Graph], *args: Any) -> Callable[..., Graph]:
+    def load(root: Path, **options: Any) -> Graph:
+        return fn(*args, root, **options)
+
+    return load
+
+
+GEOM_SPLITS = "geom-gcn-0..9 (Geom-GCN fixed splits, ~48/32/20 %)"
+
+# name: nodes, edges, features, classes
+_PLANETOID = {"cora": (2708, 5278, 1433, 7), "citeseer": (3327, 4552, 3703, 6), "pubmed": (19717, 44324, 500, 3)}
+_GEOM = {
+    "texas": (183, 279, 1703, 5),
+    "cornell": (183, 277, 1703, 5),
+    "wisconsin": (251, 450, 1703, 5),
+    "actor": (7600, 26659, 932, 5),
+}
+_YANDEX = {
+    "minesweeper": (10000, 39402, 7, 2),
+    "tolokers": (11758, 519000, 10, 2),
+    "yandex-actor": (7600, 26659, 932, 5),
+    "yandex-chameleon": (2277, 31371, 2325, 5),
+    "yandex-chameleon-directed": (2277, 31371, 2325, 5),
+    "chameleon-filtered": (890, 8854, 2325, 5),
+    "chameleon-filtered-directed": (890, 8854, 2325, 5),
+    "yandex-squirrel": (5201, 198353, 2089, 5),
+    "yandex-squirrel-directed": (5201, 198353, 2089, 5),
+    "squirrel-filtered": (2223, 46998, 2089, 5),
+    "squirrel-filtered-directed": (2223, 46998, 2089, 5),
+    "yandex-texas": (183, 279, 1703, 5),
+    "yandex-texas-4-classes": (183, 279, 1703, 5),
+    "yandex-cornell": (183, 277, 1703, 5),
+    "yandex-wisconsin": (251, 450, 1703, 5),
+}
+_NPZ = {
+    "amazon-computers": (13752, 245861, 767, 10),
+    "amazon-photo": (7650, 119081, 745, 8),
+    "coauthor-cs": (18333, 81894, 6805, 15),
+    "coauthor-physics": (34493, 247962, 8415, 5),
+}
+_SEAL = {
+    "usair": (332, 2126),
+    "ns": (1589, 2742),
+    "pb": (1222, 16714),
+    "yeast": (2375, 11693),
+    "celegans": (297, 2148),
+    "power": (4941, 6594),
+    "router": (5022, 6258),
+    "ecoli": (1805, 14660),
+}
+
+
+def _build() -> None:
+    for name, (n, m, f, c) in _PLANETOID.items():
+        _register(DatasetSpec(
+            name, "planetoid", _with_root(load_planetoid, name), num_nodes=n, num_edges=m, num_features=f,
+            num_classes=c, splits="public (20 per class / 500 / 1000), " + GEOM_SPLITS,
+            path=f"planetoid/{name}/raw", notes="citation graph; semi-supervised benchmark; also used for link prediction",
+        ))
+    for name, (n, m, f, c) in _GEOM.items():
+        notes = "directed in the source; loads undirected unless directed=True"
+        if name == "cornell":
+            notes += "; Geom-GCN's Cornell file has Texas's features and labels (see SOURCE.md)"
+        _register(DatasetSpec(
+            name, "geom-gcn", _with_root(load_geom_gcn, name), num_nodes=n, num_edges=m, num_features=f,
+            num_classes=c, splits=GEOM_SPLITS, path="actor/raw" if name == "actor" else f"webkb/{name}/raw",
+            notes=notes, aliases=("film",) if name == "actor" else (),
+        ))
+    for name, (n, m, f, c) in _YANDEX.items():
+        stem = YANDEX_DATASETS[name]
+        aliases = [f"yandex-{stem}"]
+        if stem not in _GEOM:  # plain 'chameleon', 'squirrel', 'texas_4_classes' ... (not texas: that is Geom-GCN's)
+            aliases.append(stem)
+        notes = "heterophily benchmark (Platonov et al. 2023)"
+        if "directed" in stem:
+            notes += "; directed in the source, loads undirected unless directed=True"
+        if name in ROC_AUC_DATASETS:
+            notes += "; binary task, evaluate with ROC-AUC"
+        _register(DatasetSpec(
+            name, "yandex", _with_root(load_yandex, name), metric="roc_auc" if name in ROC_AUC_DATASETS else "accuracy",
+            num_nodes=n, num_edges=m, num_features=f, num_classes=c, splits="0..9 (fixed splits in the npz)",
+            path=f"yandex_heterophilous/{stem}/raw", notes=notes, aliases=tuple(aliases),
+        ))
+    for name, (n, m, f, c) in _NPZ.items():
+        short = name.split("-", 1)[1]
+        _register(DatasetSpec(
+            name, "gnn-benchmark", _with_root(load_npz_benchmark, name), num_nodes=n, num_edges=m, num_features=f,
+            num_classes=c, splits="random-0..9 (seeded, 20/30 per class train/val, rest test; options change it)",
+            path=os.path.dirname(NPZ_DATASETS[name]),
+            notes="Shchur et al. 2018; features binarised as in PyG", aliases=(short,),
+        ))
+    for name, (n, m) in _SEAL.items():
+        _register(DatasetSpec(
+            name, "seal", _with_root(load_seal, name), task="link-prediction", metric="auc", num_nodes=n,
+            num_edges=m, num_features=0, num_classes=0, splits="none (sample edge splits)",
+            path="seal_link_prediction/mat", notes="featureless plain graph (SEAL / WLNM benchmark)",
+        ))
+    for name in OGB_DATASETS:
+        task = "node-classification" if name.startswith("ogbn-") else "link-prediction"
+        _register(DatasetSpec(
+            name, "ogb", _with_root(load_ogb, name), task=task, metric="accuracy" if task != "link-prediction" else
+            "hits@k", splits="ogb (official)", path=f"ogb/{name.replace('-', '_')}", shipped=False,
+            notes="not shipped: place the unzipped OGB folder under <root>/ogb/ or pass download=True",
+        ))
+    _register(DatasetSpec(
+        "synthetic", "synthetic", lambda root, **options: synthetic_dcsbm(**options), shipped=False,
+        splits="random (60/20/20) or per-class", notes="degree-corrected SBM; options are synthetic_dcsbm's",
+        aliases=("dcsbm", "synthetic-dcsbm"),
+    ))
+
+
+_build()
+
+
+def canonical_name(name: str) -> str:
+    """The canonical name of ``name`` (case-insensitive, ``_``/``-`` and aliases accepted)."""
+    if not isinstance(name, str):
+        raise GraphError(f"dataset name must be a string, got {type(name).__name__}")
+    key = _normalise(name)
+    if key not in _ALIASES:
+        raise GraphError(f"unknown dataset {name!r}; known datasets: {', '.join(list_datasets())}")
+    return _ALIASES[key]
+
+
+def list_datasets(shipped_only: bool = False) -> list[str]:
+    """Canonical names of all registered datasets (only those with files in ``datasets/`` if ``shipped_only``)."""
+    return [name for name, spec in _SPECS.items() if spec.shipped or not shipped_only]
+
+
+def dataset_info(name: str) -> dict[str, Any]:
+    """Family, task, metric, expected counts, splits, path and notes of a dataset (no loading)."""
+    spec = _SPECS[canonical_name(name)]
+    return {
+        "name": spec.name,
+        "family": spec.family,
+        "task": spec.task,
+        "metric": spec.metric,
+        "num_nodes": spec.num_nodes,
+        "num_edges": spec.num_edges,
+        "num_features": spec.num_features,
+        "num_classes": spec.num_classes,
+        "splits": spec.splits,
+        "path": spec.path,
+        "shipped": spec.shipped,
+        "aliases": list(spec.aliases),
+        "notes": spec.notes,
+    }
+
+
+def load_dataset(name: str, root: str | os.PathLike[str] | None = None, **options: Any) -> Graph:
+    """Load a dataset by name as a :class:`~graphsparse.graph.Graph` whose ``name`` is the canonical name.
+
+    Args:
+        name: dataset name, case-insensitive (see :func:`list_datasets`; aliases such as ``film``, ``computers``).
+        root: dataset root; default ``$GRAPHSPARSE_DATA`` or the repository's ``datasets/`` folder.
+        **options: loader options, e.g. ``directed=True`` (Geom-GCN, Yandex), ``verify=True`` (check every file's
+            sha256, not only the pickles), ``num_splits``/``split_seed``/``train_per_class`` (Amazon, Coauthor),
+            ``download=True`` (OGB), or ``synthetic_dcsbm``'s arguments for ``"synthetic"``.
+    """
+    spec = _SPECS[canonical_name(name)]
+    try:
+        graph = spec.loader(resolve_root(root), **options)
+    except TypeError as err:
+        if "unexpected keyword argument" in str(err):
+            raise GraphError(f"dataset {spec.name!r}: {err}") from err
+        raise
+    return graph if graph.name == spec.name else graph.replace(name=spec.name)
