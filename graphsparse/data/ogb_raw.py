@@ -111,8 +111,10 @@ def load_ogb_raw(folder: str | os.PathLike[str], name: str | None = None) -> Gra
     if (raw / "node-label.csv.gz").is_file():
         labels = _read_csv(raw / "node-label.csv.gz")
         if labels.ndim != 2 or labels.shape[1] != 1:
-            raise GraphError(f"{raw / 'node-label.csv.gz'}: only single-label node tasks are supported "
-                             f"(got {labels.shape[1]} label columns)")
+            raise GraphError(
+                f"{raw / 'node-label.csv.gz'}: only single-label node tasks are supported "
+                f"(got {labels.shape[1]} label columns)"
+            )
         labels = labels[:, 0].astype(np.float64)
         y = torch.from_numpy(np.where(np.isnan(labels), -1, labels).astype(np.int64))
     splits = {}

@@ -113,20 +113,39 @@ _SEAL = {
 
 def _build() -> None:
     for name, (n, m, f, c) in _PLANETOID.items():
-        _register(DatasetSpec(
-            name, "planetoid", _with_root(load_planetoid, name), num_nodes=n, num_edges=m, num_features=f,
-            num_classes=c, splits="public (20 per class / 500 / 1000), " + GEOM_SPLITS,
-            path=f"planetoid/{name}/raw", notes="citation graph; semi-supervised benchmark; also used for link prediction",
-        ))
+        _register(
+            DatasetSpec(
+                name,
+                "planetoid",
+                _with_root(load_planetoid, name),
+                num_nodes=n,
+                num_edges=m,
+                num_features=f,
+                num_classes=c,
+                splits="public (20 per class / 500 / 1000), " + GEOM_SPLITS,
+                path=f"planetoid/{name}/raw",
+                notes="citation graph; semi-supervised; also used for link prediction",
+            )
+        )
     for name, (n, m, f, c) in _GEOM.items():
         notes = "directed in the source; loads undirected unless directed=True"
         if name == "cornell":
             notes += "; Geom-GCN's Cornell file has Texas's features and labels (see SOURCE.md)"
-        _register(DatasetSpec(
-            name, "geom-gcn", _with_root(load_geom_gcn, name), num_nodes=n, num_edges=m, num_features=f,
-            num_classes=c, splits=GEOM_SPLITS, path="actor/raw" if name == "actor" else f"webkb/{name}/raw",
-            notes=notes, aliases=("film",) if name == "actor" else (),
-        ))
+        _register(
+            DatasetSpec(
+                name,
+                "geom-gcn",
+                _with_root(load_geom_gcn, name),
+                num_nodes=n,
+                num_edges=m,
+                num_features=f,
+                num_classes=c,
+                splits=GEOM_SPLITS,
+                path="actor/raw" if name == "actor" else f"webkb/{name}/raw",
+                notes=notes,
+                aliases=("film",) if name == "actor" else (),
+            )
+        )
     for name, (n, m, f, c) in _YANDEX.items():
         stem = YANDEX_DATASETS[name]
         aliases = [f"yandex-{stem}"]
@@ -137,37 +156,82 @@ def _build() -> None:
             notes += "; directed in the source, loads undirected unless directed=True"
         if name in ROC_AUC_DATASETS:
             notes += "; binary task, evaluate with ROC-AUC"
-        _register(DatasetSpec(
-            name, "yandex", _with_root(load_yandex, name), metric="roc_auc" if name in ROC_AUC_DATASETS else "accuracy",
-            num_nodes=n, num_edges=m, num_features=f, num_classes=c, splits="0..9 (fixed splits in the npz)",
-            path=f"yandex_heterophilous/{stem}/raw", notes=notes, aliases=tuple(aliases),
-        ))
+        _register(
+            DatasetSpec(
+                name,
+                "yandex",
+                _with_root(load_yandex, name),
+                metric="roc_auc" if name in ROC_AUC_DATASETS else "accuracy",
+                num_nodes=n,
+                num_edges=m,
+                num_features=f,
+                num_classes=c,
+                splits="0..9 (fixed splits in the npz)",
+                path=f"yandex_heterophilous/{stem}/raw",
+                notes=notes,
+                aliases=tuple(aliases),
+            )
+        )
     for name, (n, m, f, c) in _NPZ.items():
         short = name.split("-", 1)[1]
-        _register(DatasetSpec(
-            name, "gnn-benchmark", _with_root(load_npz_benchmark, name), num_nodes=n, num_edges=m, num_features=f,
-            num_classes=c, splits="random-0..9 (seeded, 20/30 per class train/val, rest test; options change it)",
-            path=os.path.dirname(NPZ_DATASETS[name]),
-            notes="Shchur et al. 2018; features binarised as in PyG", aliases=(short,),
-        ))
+        _register(
+            DatasetSpec(
+                name,
+                "gnn-benchmark",
+                _with_root(load_npz_benchmark, name),
+                num_nodes=n,
+                num_edges=m,
+                num_features=f,
+                num_classes=c,
+                splits="random-0..9 (seeded, 20/30 per class train/val, rest test; options change it)",
+                path=os.path.dirname(NPZ_DATASETS[name]),
+                notes="Shchur et al. 2018; features binarised as in PyG",
+                aliases=(short,),
+            )
+        )
     for name, (n, m) in _SEAL.items():
-        _register(DatasetSpec(
-            name, "seal", _with_root(load_seal, name), task="link-prediction", metric="auc", num_nodes=n,
-            num_edges=m, num_features=0, num_classes=0, splits="none (sample edge splits)",
-            path="seal_link_prediction/mat", notes="featureless plain graph (SEAL / WLNM benchmark)",
-        ))
+        _register(
+            DatasetSpec(
+                name,
+                "seal",
+                _with_root(load_seal, name),
+                task="link-prediction",
+                metric="auc",
+                num_nodes=n,
+                num_edges=m,
+                num_features=0,
+                num_classes=0,
+                splits="none (sample edge splits)",
+                path="seal_link_prediction/mat",
+                notes="featureless plain graph (SEAL / WLNM benchmark)",
+            )
+        )
     for name in OGB_DATASETS:
         task = "node-classification" if name.startswith("ogbn-") else "link-prediction"
-        _register(DatasetSpec(
-            name, "ogb", _with_root(load_ogb, name), task=task, metric="accuracy" if task != "link-prediction" else
-            "hits@k", splits="ogb (official)", path=f"ogb/{name.replace('-', '_')}", shipped=False,
-            notes="not shipped: place the unzipped OGB folder under <root>/ogb/ or pass download=True",
-        ))
-    _register(DatasetSpec(
-        "synthetic", "synthetic", lambda root, **options: synthetic_dcsbm(**options), shipped=False,
-        splits="random (60/20/20) or per-class", notes="degree-corrected SBM; options are synthetic_dcsbm's",
-        aliases=("dcsbm", "synthetic-dcsbm"),
-    ))
+        _register(
+            DatasetSpec(
+                name,
+                "ogb",
+                _with_root(load_ogb, name),
+                task=task,
+                metric="accuracy" if task != "link-prediction" else "hits@k",
+                splits="ogb (official)",
+                path=f"ogb/{name.replace('-', '_')}",
+                shipped=False,
+                notes="not shipped: place the unzipped OGB folder under <root>/ogb/ or pass download=True",
+            )
+        )
+    _register(
+        DatasetSpec(
+            "synthetic",
+            "synthetic",
+            lambda root, **options: synthetic_dcsbm(**options),
+            shipped=False,
+            splits="random (60/20/20) or per-class",
+            notes="degree-corrected SBM; options are synthetic_dcsbm's",
+            aliases=("dcsbm", "synthetic-dcsbm"),
+        )
+    )
 
 
 _build()
