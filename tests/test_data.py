@@ -313,6 +313,8 @@ def test_missing_files_name_the_path(tmp_path: Path) -> None:
         load_dataset("pubmed", root=tmp_path)
     with pytest.raises(GraphError, match="not shipped"):
         load_dataset("ogbn-arxiv", root=tmp_path)
+    with pytest.raises(GraphError, match="not shipped.*download=True"):
+        load_dataset("Roman", root=tmp_path)
 
 
 def test_bad_option_is_a_graph_error() -> None:

@@ -37,7 +37,7 @@ def dataset_rows(names: list[str] | None = None, root: str | None = None, load: 
                 num_features=graph.num_features,
                 num_classes=graph.num_classes,
                 num_splits=len(graph.splits),
-                seconds=round(time.perf_counter() - start, 3),
+                seconds=f"{time.perf_counter() - start:.2f}",
             )
         else:
             row.update({k: info[k] for k in ("num_nodes", "num_edges", "num_features", "num_classes")})

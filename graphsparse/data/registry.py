@@ -20,7 +20,7 @@ from .ogb_raw import OGB_DATASETS, load_ogb
 from .planetoid import load_planetoid
 from .seal import load_seal
 from .synthetic import synthetic_dcsbm
-from .yandex import ROC_AUC_DATASETS, YANDEX_DATASETS, load_yandex
+from .yandex import ROC_AUC_DATASETS, YANDEX_DATASETS, YANDEX_DOWNLOAD_ONLY, load_yandex
 
 __all__ = ["DatasetSpec", "load_dataset", "list_datasets", "dataset_info", "canonical_name"]
 
@@ -92,6 +92,12 @@ _YANDEX = {
     "yandex-texas-4-classes": (183, 279, 1703, 5),
     "yandex-cornell": (183, 277, 1703, 5),
     "yandex-wisconsin": (251, 450, 1703, 5),
+}
+# not shipped; counts from Platonov et al. (2023), Table 1
+_YANDEX_DOWNLOAD = {
+    "roman-empire": (22662, 32927, 300, 18),
+    "amazon-ratings": (24492, 93050, 300, 5),
+    "questions": (48921, 153540, 301, 2),
 }
 _NPZ = {
     "amazon-computers": (13752, 245861, 767, 10),
@@ -170,6 +176,26 @@ def _build() -> None:
                 path=f"yandex_heterophilous/{stem}/raw",
                 notes=notes,
                 aliases=tuple(aliases),
+            )
+        )
+    for name, (n, m, f, c) in _YANDEX_DOWNLOAD.items():
+        _register(
+            DatasetSpec(
+                name,
+                "yandex",
+                _with_root(load_yandex, name),
+                metric="roc_auc" if name in ROC_AUC_DATASETS else "accuracy",
+                num_nodes=n,
+                num_edges=m,
+                num_features=f,
+                num_classes=c,
+                splits="0..9 (fixed splits in the npz)",
+                path=f"yandex_heterophilous/{YANDEX_DOWNLOAD_ONLY[name]}/raw",
+                shipped=False,
+                notes="not shipped (counts from the paper); load with download=True",
+                aliases=(YANDEX_DOWNLOAD_ONLY[name], "roman")
+                if name == "roman-empire"
+                else (YANDEX_DOWNLOAD_ONLY[name],),
             )
         )
     for name, (n, m, f, c) in _NPZ.items():
