@@ -289,6 +289,24 @@ def test_restricted_unpickler_refuses_code(tmp_path: Path, monkeypatch: pytest.M
         _io.safe_unpickle(tmp_path, "planetoid/cora/raw/ind.cora.other")
 
 
+def test_checksum_table_matches_source_md_and_files() -> None:
+    """The hard-coded table is the SOURCE.md tables, and every shipped file matches it."""
+    import re
+
+    from graphsparse.data.checksums import KNOWN_FILES
+
+    table = {}
+    for source in ROOT.rglob("SOURCE.md"):
+        base = source.parent.relative_to(ROOT)
+        for line in source.read_text().splitlines():
+            m = re.match(r"\|\s*`([^`]+)`\s*\|\s*(\d+)\s*\|\s*`([0-9a-f]{64})`", line)
+            if m:
+                table[(base / m.group(1)).as_posix()] = (int(m.group(2)), m.group(3))
+    assert table == KNOWN_FILES
+    for rel in KNOWN_FILES:
+        _io.verify_file(ROOT, rel)
+
+
 def test_verify_option_checks_every_file(tmp_path: Path) -> None:
     raw = _copy_cora(tmp_path)
     split = raw / "cora_split_0.6_0.2_3.npz"
