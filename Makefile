@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/graphsparse glt --dataset cora --model gcn --method teddy,random --rounds 8 --seeds 2 --plot runs/glt_cora.png
+	$(VENV)/bin/graphsparse train --dataset cora --model gcn --preset paper --seeds 10
 
 test: install
 	$(PY) -m pytest -q

@@ -11,8 +11,9 @@ added back by the normalised operators in :mod:`graphsparse.sparse` where a mode
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -268,7 +269,7 @@ class Graph:
         return self._cache
 
     # ----------------------------------------------------------------- new graphs from this one
-    def replace(self, **changes: Any) -> "Graph":
+    def replace(self, **changes: Any) -> Graph:
         """A new Graph with some fields replaced (``edge_index``, ``x``, ``y``, ``splits``, ``name``)."""
         fields = dict(
             edge_index=self._edges,
@@ -285,7 +286,7 @@ class Graph:
         fields.update(changes)
         return Graph(**fields)
 
-    def keep_edges(self, mask: torch.Tensor) -> "Graph":
+    def keep_edges(self, mask: torch.Tensor) -> Graph:
         """A new Graph holding only the stored edges where ``mask`` (over edge ids) is True."""
         mask = torch.as_tensor(mask)
         if mask.dtype != torch.bool or mask.shape != (self.num_edges,):
@@ -295,7 +296,7 @@ class Graph:
             )
         return self.replace(edge_index=self._edges[:, mask.cpu()])
 
-    def subgraph(self, nodes: torch.Tensor) -> "Graph":
+    def subgraph(self, nodes: torch.Tensor) -> Graph:
         """The induced subgraph on ``nodes`` (indices or boolean mask), relabelled 0..n-1 in the given order."""
         nodes = torch.as_tensor(nodes)
         if nodes.dtype == torch.bool:
@@ -342,7 +343,7 @@ class Graph:
         return data
 
     @classmethod
-    def from_pyg(cls, data: Any, directed: bool | None = None, name: str | None = None) -> "Graph":
+    def from_pyg(cls, data: Any, directed: bool | None = None, name: str | None = None) -> Graph:
         """Build from a PyG ``Data``; reads splits written by :meth:`to_pyg`, or plain ``train_mask``...
 
         2-D PyG masks (one column per split, as in the Geom-GCN sets) become splits ``'0'``, ``'1'``, ...
@@ -382,7 +383,7 @@ class Graph:
         return g
 
     @classmethod
-    def from_networkx(cls, g: Any, **kwargs: Any) -> "Graph":
+    def from_networkx(cls, g: Any, **kwargs: Any) -> Graph:
         """Build from a networkx graph whose nodes are 0..n-1 (relabel others first)."""
         n = g.number_of_nodes()
         nodes = set(g.nodes)
@@ -401,7 +402,7 @@ class Graph:
         return sp.csr_matrix((data, (row, col)), shape=(self._num_nodes, self._num_nodes))
 
     @classmethod
-    def from_scipy(cls, matrix: Any, **kwargs: Any) -> "Graph":
+    def from_scipy(cls, matrix: Any, **kwargs: Any) -> Graph:
         """Build from a square scipy sparse adjacency; non-zeros become edges (values ignored)."""
         coo = matrix.tocoo()
         if coo.shape[0] != coo.shape[1]:

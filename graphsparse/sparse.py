@@ -8,9 +8,8 @@ values (UGS masks, GAug-O samples, IRLS weights), in which case :func:`spmm` ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import torch
 
@@ -46,7 +45,7 @@ class SparseStructure:
     def nnz(self) -> int:
         return self.col.numel()
 
-    def to(self, device: torch.device | str) -> "SparseStructure":
+    def to(self, device: torch.device | str) -> SparseStructure:
         return SparseStructure(
             self.num_nodes, *(getattr(self, f).to(device) for f in
                               ("crow", "col", "row", "edge_id", "transpose_perm", "t_crow", "t_col"))

@@ -1,0 +1,155 @@
+"""SQLite results store: every run's config, dataset, seed, metrics, timings and package versions.
+
+Each write is its own short transaction in WAL mode with a busy timeout, so several processes can write to
+one database at once. A key/value table holds finished units of resumable work (e.g. one GLT level).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ResultsStore", "default_db_path", "package_versions"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,
+    kind TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    model TEXT NOT NULL,
+    seed INTEGER,
+    config TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    timings TEXT NOT NULL,
+    versions TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_dataset ON runs (kind, dataset, model);
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    payload TEXT NOT NULL
+);
+"""
+
+
+def default_db_path() -> Path:
+    """``$GRAPHSPARSE_DB`` if set, else ``./runs/graphsparse.db``."""
+    return Path(os.environ.get("GRAPHSPARSE_DB", "runs/graphsparse.db"))
+
+
+def package_versions() -> dict[str, str]:
+    import numpy
+    import torch
+
+    versions = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
+    try:
+        import torch_geometric
+
+        versions["torch_geometric"] = torch_geometric.__version__
+    except ImportError:  # optional at run time
+        pass
+    from .. import __version__
+
+    versions["graphsparse"] = __version__
+    return versions
+
+
+class ResultsStore:
+    """A results database at ``path`` (created with its folder if missing)."""
+
+    def __init__(self, path: str | Path | None = None, timeout: float = 60.0) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        if self.path.exists() and self.path.is_dir():
+            raise ValueError(f"results database path {self.path} is a directory, not a file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.timeout = timeout
+        try:
+            with closing(self._connect()) as con, con:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as err:
+            raise ValueError(f"{self.path} is not a graphsparse results database: {err}") from err
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=self.timeout)
+        con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        return con
+
+    def record_run(
+        self,
+        kind: str,
+        dataset: str,
+        model: str,
+        seed: int | None,
+        config: dict[str, Any],
+        metrics: dict[str, Any],
+        timings: dict[str, Any] | None = None,
+    ) -> int:
+        """Store one finished run; returns its id."""
+        row = (
+            time.time(),
+            kind,
+            dataset,
+            model,
+            seed,
+            json.dumps(config, sort_keys=True, default=str),
+            json.dumps(metrics, sort_keys=True, default=float),
+            json.dumps(timings or {}, sort_keys=True, default=float),
+            json.dumps(package_versions(), sort_keys=True),
+        )
+        with closing(self._connect()) as con, con:
+            cur = con.execute(
+                "INSERT INTO runs (created, kind, dataset, model, seed, config, metrics, timings, versions) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            return int(cur.lastrowid)
+
+    def runs(self, kind: str | None = None, dataset: str | None = None, model: str | None = None) -> list[dict]:
+        """Stored runs, oldest first, optionally filtered."""
+        clauses, params = [], []
+        for column, value in (("kind", kind), ("dataset", dataset), ("model", model)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with closing(self._connect()) as con:
+            rows = con.execute(
+                "SELECT id, created, kind, dataset, model, seed, config, metrics, timings, versions FROM runs"
+                f"{where} ORDER BY id",
+                params,
+            ).fetchall()
+        keys = ("id", "created", "kind", "dataset", "model", "seed", "config", "metrics", "timings", "versions")
+        out = []
+        for row in rows:
+            record = dict(zip(keys, row))
+            for k in ("config", "metrics", "timings", "versions"):
+                record[k] = json.loads(record[k])
+            out.append(record)
+        return out
+
+    def put(self, key: str, payload: dict[str, Any]) -> None:
+        """Commit a finished unit of work under ``key`` (replacing an older one)."""
+        with closing(self._connect()) as con, con:
+            con.execute(
+                "INSERT OR REPLACE INTO results (key, created, payload) VALUES (?, ?, ?)",
+                (key, time.time(), json.dumps(payload, sort_keys=True, default=float)),
+            )
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The payload committed under ``key``, or None."""
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT payload FROM results WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def keys(self, prefix: str = "") -> list[str]:
+        with closing(self._connect()) as con:
+            rows = con.execute("SELECT key FROM results WHERE key LIKE ? ORDER BY key", (prefix + "%",)).fetchall()
+        return [r[0] for r in rows]

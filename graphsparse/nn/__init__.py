@@ -1,0 +1,47 @@
+"""Layers and models. Every model maps ``(graph, x=None, edge_values=None)`` to logits ``[N, C]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from .gcn_conv import GCNConv, gcn_norm
+from .models import GCN, MLP, PyGBackbone
+
+__all__ = ["GCNConv", "gcn_norm", "GCN", "MLP", "PyGBackbone", "MODELS", "build_model"]
+
+
+def _pyg(kind: str) -> Callable[..., nn.Module]:
+    def factory(in_channels: int, out_channels: int, hidden_channels: int = 64, **options: Any) -> nn.Module:
+        return PyGBackbone(kind, in_channels, hidden_channels, out_channels, **options)
+
+    return factory
+
+
+def _gcn(in_channels: int, out_channels: int, hidden_channels: int = 16, **options: Any) -> nn.Module:
+    return GCN(in_channels, hidden_channels, out_channels, **options)
+
+
+def _mlp(in_channels: int, out_channels: int, hidden_channels: int = 64, **options: Any) -> nn.Module:
+    return MLP(in_channels, hidden_channels, out_channels, **options)
+
+
+# name -> factory(in_channels, out_channels, **options)
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "gcn": _gcn,
+    "mlp": _mlp,
+    "gat": _pyg("gat"),
+    "gin": _pyg("gin"),
+    "sage": _pyg("sage"),
+}
+
+
+def build_model(name: str, in_channels: int, out_channels: int, **options: Any) -> nn.Module:
+    """Build a registered model by name; options that are None are left at the model's defaults."""
+    key = name.lower()
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    options = {k: v for k, v in options.items() if v is not None}
+    return MODELS[key](in_channels, out_channels, **options)

@@ -1,0 +1,127 @@
+"""Whole models that take a :class:`~graphsparse.graph.Graph`: GCN, MLP and wrapped PyG backbones."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..graph import Graph
+from .gcn_conv import GCNConv, gcn_norm
+
+__all__ = ["GCN", "MLP", "PyGBackbone"]
+
+
+class GCN(nn.Module):
+    """Kipf & Welling's GCN: ``num_layers`` GCNConv layers, ReLU and dropout between them."""
+
+    def __init__(
+        self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2, dropout: float = 0.5
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        dims = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
+        self.convs = nn.ModuleList(GCNConv(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.dropout = dropout
+
+    def reset_parameters(self) -> None:
+        for conv in self.convs:
+            conv.reset_parameters()
+
+    def forward(
+        self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x = graph.x if x is None else x
+        x = x.to(self.convs[0].weight.device)
+        adj = gcn_norm(graph, edge_values, device=x.device)
+        for i, conv in enumerate(self.convs):
+            x = F.dropout(x, self.dropout, self.training)
+            x = conv(x, adj)
+            if i < len(self.convs) - 1:
+                x = F.relu(x)
+        return x
+
+
+class MLP(nn.Module):
+    """A graph-blind multilayer perceptron, the baseline every GNN must beat."""
+
+    def __init__(
+        self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2, dropout: float = 0.5
+    ) -> None:
+        super().__init__()
+        dims = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
+        self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.dropout = dropout
+
+    def reset_parameters(self) -> None:
+        for lin in self.lins:
+            lin.reset_parameters()
+
+    def forward(
+        self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x = (graph.x if x is None else x).to(self.lins[0].weight.device)
+        for i, lin in enumerate(self.lins):
+            x = lin(F.dropout(x, self.dropout, self.training))
+            if i < len(self.lins) - 1:
+                x = F.relu(x)
+        return x
+
+
+class PyGBackbone(nn.Module):
+    """PyG's GAT, GIN or GraphSAGE stack behind graphsparse's model interface.
+
+    ``edge_values`` (per edge id) become PyG edge weights where the layer accepts them; for GAT and GIN, which
+    take none, edges whose value is exactly zero are removed instead (a pruned edge is gone, not masked).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        in_channels: int,
+        hidden_channels: int,
+        out_channels: int,
+        num_layers: int = 2,
+        dropout: float = 0.5,
+        heads: int = 8,
+    ) -> None:
+        super().__init__()
+        from torch_geometric.nn import GATConv, GINConv, SAGEConv
+
+        self.kind, self.dropout = kind, dropout
+        self.convs = nn.ModuleList()
+        dims = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
+        for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+            last = i == num_layers - 1
+            if kind == "gat":
+                in_dim = a if i == 0 else a * heads
+                self.convs.append(GATConv(in_dim, b, heads=1 if last else heads, concat=not last, dropout=dropout))
+            elif kind == "gin":
+                mlp = nn.Sequential(nn.Linear(a, b), nn.ReLU(), nn.Linear(b, b))
+                self.convs.append(GINConv(mlp, train_eps=True))
+            elif kind == "sage":
+                self.convs.append(SAGEConv(a, b))
+            else:
+                raise ValueError(f"unknown PyG backbone {kind!r}: use 'gat', 'gin' or 'sage'")
+
+    def reset_parameters(self) -> None:
+        for conv in self.convs:
+            conv.reset_parameters()
+
+    def forward(
+        self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        device = next(self.parameters()).device
+        x = (graph.x if x is None else x).to(device)
+        edge_index = graph.edge_index.to(device)
+        if edge_values is not None:
+            ids = graph.directed_edge_ids.to(device)
+            keep = edge_values[ids] != 0
+            edge_index = edge_index[:, keep]
+        for i, conv in enumerate(self.convs):
+            x = F.dropout(x, self.dropout, self.training)
+            x = conv(x, edge_index)
+            if i < len(self.convs) - 1:
+                x = F.elu(x) if self.kind == "gat" else F.relu(x)
+        return x
