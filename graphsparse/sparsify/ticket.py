@@ -1,0 +1,142 @@
+"""A graph lottery ticket: what a GLT search finds, saved, loaded and applied.
+
+A :class:`Ticket` holds an edge keep-mask over undirected edge ids, weight keep-masks (see
+:mod:`graphsparse.sparsify.weights` for which parameters count), the initial weights θ0 the ticket is rewound
+to, and a provenance dict (method, dataset, seed, graph_sparsity, weight_sparsity, ...). Saved files hold
+only tensors, dicts, strings and numbers, so they load with ``torch.load(path, weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..graph import Graph, GraphError
+from .weights import apply_weight_masks, check_masks
+
+__all__ = ["Ticket"]
+
+_FORMAT = "graphsparse.ticket"
+_VERSION = 1
+_PROVENANCE_TYPES = (str, int, float, bool, type(None))
+
+
+@dataclass
+class Ticket:
+    """Edge keep-mask ``[M]``, weight masks ``{name: bool}``, initial state dict θ0 and provenance."""
+
+    edge_keep_mask: torch.Tensor
+    weight_masks: dict[str, torch.Tensor]
+    init_state: dict[str, torch.Tensor]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        mask = torch.as_tensor(self.edge_keep_mask)
+        if mask.dtype != torch.bool or mask.dim() != 1:
+            raise ValueError(
+                f"edge_keep_mask must be a boolean vector over edge ids, got {mask.dtype} {list(mask.shape)}"
+            )
+        self.edge_keep_mask = mask.detach().cpu()
+        for name, m in self.weight_masks.items():
+            if not isinstance(m, torch.Tensor) or m.dtype != torch.bool:
+                raise ValueError(f"weight mask {name!r} must be a boolean tensor")
+        self.weight_masks = {str(k): v.detach().cpu() for k, v in self.weight_masks.items()}
+        self.init_state = {str(k): v.detach().cpu().clone() for k, v in self.init_state.items()}
+        for key, value in self.provenance.items():
+            if not isinstance(value, _PROVENANCE_TYPES):
+                raise ValueError(
+                    f"provenance[{key!r}] must be a str, int, float, bool or None (to load with weights_only=True), "
+                    f"got {type(value).__name__}"
+                )
+        self.provenance = dict(self.provenance)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def graph_sparsity(self) -> float:
+        """Fraction of edges removed."""
+        n = self.edge_keep_mask.numel()
+        return 0.0 if n == 0 else 1.0 - int(self.edge_keep_mask.sum()) / n
+
+    @property
+    def weight_sparsity(self) -> float:
+        """Fraction of masked weights removed (over the weights the masks cover)."""
+        total = sum(m.numel() for m in self.weight_masks.values())
+        kept = sum(int(m.sum()) for m in self.weight_masks.values())
+        return 0.0 if total == 0 else 1.0 - kept / total
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the ticket as a ``.pt`` file loadable with ``torch.load(path, weights_only=True)``."""
+        torch.save(
+            {
+                "format": _FORMAT,
+                "version": _VERSION,
+                "edge_keep_mask": self.edge_keep_mask,
+                "weight_masks": dict(self.weight_masks),
+                "init_state": dict(self.init_state),
+                "provenance": dict(self.provenance),
+            },
+            os.fspath(path),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Ticket:
+        """Read a ticket written by :meth:`save` (with ``weights_only=True``: no code runs on load)."""
+        payload = torch.load(os.fspath(path), weights_only=True, map_location="cpu")
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise ValueError(f"{os.fspath(path)} is not a graphsparse ticket file (no format={_FORMAT!r} field)")
+        if payload.get("version") != _VERSION:
+            raise ValueError(f"{os.fspath(path)}: unsupported ticket version {payload.get('version')!r}")
+        missing = [k for k in ("edge_keep_mask", "weight_masks", "init_state", "provenance") if k not in payload]
+        if missing:
+            raise ValueError(f"{os.fspath(path)}: ticket file lacks fields {', '.join(missing)}")
+        return cls(payload["edge_keep_mask"], payload["weight_masks"], payload["init_state"], payload["provenance"])
+
+    # ------------------------------------------------------------------ applying
+    def apply_to_graph(self, graph: Graph) -> Graph:
+        """The graph with only the ticket's kept edges (a new, smaller Graph)."""
+        if self.edge_keep_mask.numel() != graph.num_edges:
+            raise GraphError(
+                f"ticket edge mask has {self.edge_keep_mask.numel()} entries but graph {graph.name!r} has "
+                f"{graph.num_edges} edges; the ticket was found on a different graph"
+            )
+        return graph.keep_edges(self.edge_keep_mask)
+
+    def apply_to_model(self, model: nn.Module) -> nn.Module:
+        """Load θ0 into ``model`` and zero its masked weights, in place; returns ``model``."""
+        own = model.state_dict()
+        missing = sorted(set(own) - set(self.init_state))
+        unexpected = sorted(set(self.init_state) - set(own))
+        if missing or unexpected:
+            raise ValueError(
+                "ticket initial state does not match the model: "
+                f"missing {', '.join(missing) or 'none'}; unexpected {', '.join(unexpected) or 'none'}"
+            )
+        for name, value in self.init_state.items():
+            if value.shape != own[name].shape:
+                raise ValueError(
+                    f"ticket initial state {name!r} has shape {list(value.shape)}, model has {list(own[name].shape)}"
+                )
+        check_masks(model, self.weight_masks)
+        model.load_state_dict(self.init_state)
+        apply_weight_masks(model, self.weight_masks)
+        return model
+
+    @classmethod
+    def from_model(
+        cls,
+        edge_keep_mask: torch.Tensor,
+        weight_masks: Mapping[str, torch.Tensor],
+        init_state: Mapping[str, torch.Tensor],
+        **provenance: Any,
+    ) -> Ticket:
+        """Build a ticket and fill ``graph_sparsity``/``weight_sparsity`` in its provenance from the masks."""
+        ticket = cls(torch.as_tensor(edge_keep_mask), dict(weight_masks), dict(init_state), dict(provenance))
+        ticket.provenance.setdefault("graph_sparsity", ticket.graph_sparsity)
+        ticket.provenance.setdefault("weight_sparsity", ticket.weight_sparsity)
+        return ticket

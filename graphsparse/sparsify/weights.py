@@ -1,0 +1,161 @@
+"""Weight masks: which parameters count, global magnitude pruning and TEDDY's l0 projection.
+
+**Which parameters count.** Pruning acts on weight matrices only: parameters whose name ends in ``weight`` and
+that have ``dim() >= 2`` (``GCNConv.weight``, ``nn.Linear.weight``, PyG ``lin.weight``). Biases, GIN's ``eps``,
+GAT attention vectors (``att_src``...) and norm-layer scales are excluded and never masked; every sparsity
+reported here is a fraction of the counted weights only.
+
+Masks are ``dict[name, bool Tensor]`` (True = kept) keyed by ``model.named_parameters()`` names.
+Ties in magnitude are broken deterministically by position (parameter order, then flattened index): among
+equal magnitudes the earlier weight is pruned first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from .edges import check_sparsity
+
+__all__ = [
+    "prunable_parameters",
+    "global_magnitude_masks",
+    "apply_weight_masks",
+    "l0_projection",
+    "weight_sparsity",
+    "check_masks",
+]
+
+
+def prunable_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
+    """The counted parameters of ``model``: names ending in ``weight`` with ``dim() >= 2`` (biases excluded)."""
+    return {name: p for name, p in model.named_parameters() if name.endswith("weight") and p.dim() >= 2}
+
+
+def check_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[str, nn.Parameter]:
+    """Check that ``masks`` name counted parameters of ``model`` with matching shapes; return those parameters."""
+    params = prunable_parameters(model)
+    unknown = sorted(set(masks) - set(params))
+    if unknown:
+        raise ValueError(
+            f"weight masks name parameters the model does not have (or does not prune): {', '.join(unknown)}; "
+            f"prunable parameters: {', '.join(params) or 'none'}"
+        )
+    for name, mask in masks.items():
+        mask = torch.as_tensor(mask)
+        if mask.dtype != torch.bool:
+            raise ValueError(f"weight mask {name!r} must be boolean, got {mask.dtype}")
+        if mask.shape != params[name].shape:
+            raise ValueError(
+                f"weight mask {name!r} has shape {list(mask.shape)}, parameter has {list(params[name].shape)}"
+            )
+    return params
+
+
+def _flat_scores(
+    model: nn.Module, masks: Mapping[str, torch.Tensor] | None
+) -> tuple[dict[str, nn.Parameter], torch.Tensor, torch.Tensor]:
+    """Counted parameters, their concatenated |w| (float64, cpu) and the concatenated 'allowed' mask."""
+    params = prunable_parameters(model) if masks is None else check_masks(model, masks)
+    if not params:
+        raise ValueError(f"{type(model).__name__} has no prunable weights (names ending in 'weight', dim >= 2)")
+    magnitude = torch.cat([p.detach().abs().reshape(-1).cpu().double() for p in params.values()])
+    allowed = torch.cat(
+        [
+            (
+                masks[n].reshape(-1).cpu()
+                if masks is not None and n in masks
+                else torch.ones(p.numel(), dtype=torch.bool)
+            )
+            for n, p in params.items()
+        ]
+    )
+    return params, magnitude, allowed
+
+
+def _split_flat(params: Mapping[str, nn.Parameter], flat: torch.Tensor) -> dict[str, torch.Tensor]:
+    out, start = {}, 0
+    for name, p in params.items():
+        out[name] = flat[start : start + p.numel()].view(p.shape).to(p.device)
+        start += p.numel()
+    return out
+
+
+def _keep_top(magnitude: torch.Tensor, allowed: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep exactly the ``k`` largest allowed magnitudes (ties: the later position is kept)."""
+    score = torch.where(allowed, magnitude, torch.full_like(magnitude, -1.0))  # disallowed sort below all
+    order = torch.sort(score, stable=True).indices  # ascending, ties by position
+    keep = torch.zeros(magnitude.numel(), dtype=torch.bool)
+    keep[order[magnitude.numel() - k :]] = True
+    return keep
+
+
+def global_magnitude_masks(
+    model: nn.Module, sparsity: float, existing_masks: Mapping[str, torch.Tensor] | None = None
+) -> dict[str, torch.Tensor]:
+    """Masks pruning the smallest-magnitude counted weights, globally across layers.
+
+    ``sparsity`` is the total fraction of counted weights pruned (``round(sparsity * n)`` of them), including
+    those already pruned by ``existing_masks`` (iterative pruning: pruned weights stay pruned). A target below
+    the sparsity the existing masks already have is an error.
+    """
+    sparsity = check_sparsity(sparsity)
+    params, magnitude, allowed = _flat_scores(model, existing_masks)
+    total = magnitude.numel()
+    keep_count = total - round(sparsity * total)
+    alive = int(allowed.sum())
+    if keep_count > alive:
+        raise ValueError(
+            f"target weight sparsity {sparsity} keeps {keep_count} weights but the existing masks keep only {alive} "
+            f"(sparsity {1 - alive / total:.4f}); targets must not decrease"
+        )
+    return _split_flat(params, _keep_top(magnitude, allowed, keep_count))
+
+
+def apply_weight_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
+    """Zero, in place, the counted weights where ``masks`` is False (parameters not named are left alone)."""
+    params = check_masks(model, masks)
+    with torch.no_grad():
+        for name, mask in masks.items():
+            params[name].masked_fill_(~torch.as_tensor(mask).to(params[name].device), 0.0)
+
+
+def l0_projection(
+    model: nn.Module,
+    k: int | None = None,
+    *,
+    sparsity: float | None = None,
+    masks: Mapping[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Project the counted weights onto the l0 ball: keep exactly ``k`` largest-magnitude weights, zero the rest.
+
+    This is TEDDY's projected-gradient-descent step; pass it to ``train_node`` as
+    ``after_step=functools.partial(l0_projection, k=k)``. Give either ``k`` or ``sparsity`` (then
+    ``k = n - round(sparsity * n)``). With ``masks`` only weights they keep may survive. Returns the keep-masks.
+    """
+    if (k is None) == (sparsity is None):
+        raise ValueError("l0_projection needs exactly one of k (weights kept) or sparsity")
+    params, magnitude, allowed = _flat_scores(model, masks)
+    total = magnitude.numel()
+    if k is None:
+        k = total - round(check_sparsity(sparsity) * total)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k (weights kept) must be a non-negative int, got {k!r}")
+    alive = int(allowed.sum())
+    if k > alive:
+        raise ValueError(f"l0_projection asked to keep k={k} weights but only {alive} of {total} are allowed")
+    keep = _split_flat(params, _keep_top(magnitude, allowed, k))
+    apply_weight_masks(model, keep)
+    return keep
+
+
+def weight_sparsity(model: nn.Module) -> float:
+    """Fraction of counted weights (see the module docstring) that are exactly zero."""
+    params = prunable_parameters(model)
+    total = sum(p.numel() for p in params.values())
+    if total == 0:
+        return 0.0
+    zeros = sum(int((p.detach() == 0).sum()) for p in params.values())
+    return zeros / total
