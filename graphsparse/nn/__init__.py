@@ -9,8 +9,10 @@ from torch import nn
 
 from .gcn_conv import GCNConv, gcn_norm
 from .models import GCN, MLP, PyGBackbone
+from .presets import PRESETS
+from .twirls import TWIRLS, TWIRLS_PRESETS
 
-__all__ = ["GCNConv", "gcn_norm", "GCN", "MLP", "PyGBackbone", "MODELS", "build_model"]
+__all__ = ["GCNConv", "gcn_norm", "GCN", "MLP", "PyGBackbone", "TWIRLS", "MODELS", "build_model"]
 
 
 def _pyg(kind: str) -> Callable[..., nn.Module]:
@@ -28,6 +30,16 @@ def _mlp(in_channels: int, out_channels: int, hidden_channels: int = 64, **optio
     return MLP(in_channels, hidden_channels, out_channels, **options)
 
 
+def _twirls(in_channels: int, out_channels: int, hidden_channels: int = 64, **options: Any) -> nn.Module:
+    return TWIRLS(in_channels, hidden_channels, out_channels, **options)
+
+
+def _twirls_att(in_channels: int, out_channels: int, hidden_channels: int = 64, **options: Any) -> nn.Module:
+    return TWIRLS(in_channels, hidden_channels, out_channels, **{"attention": True, **options})
+
+
+PRESETS.update(TWIRLS_PRESETS)
+
 # name -> factory(in_channels, out_channels, **options)
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "gcn": _gcn,
@@ -35,6 +47,8 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "gat": _pyg("gat"),
     "gin": _pyg("gin"),
     "sage": _pyg("sage"),
+    "twirls": _twirls,
+    "twirls-att": _twirls_att,
 }
 
 

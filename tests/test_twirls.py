@@ -1,0 +1,166 @@
+"""TWIRLS: propagation against dense closed forms, IRLS attention, validation, and a short training run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from graphsparse import Graph
+from graphsparse.nn import MODELS, TWIRLS, build_model
+from graphsparse.nn.presets import PRESETS, resolve_preset
+from graphsparse.nn.twirls import irls_attention, twirls_propagate
+
+
+def _graph(n: int = 7, features: int = 4, seed: int = 0) -> Graph:
+    gen = torch.Generator().manual_seed(seed)
+    edges = torch.tensor([[0, 0, 1, 2, 3, 4, 5, 1], [1, 2, 2, 3, 4, 5, 6, 6]])
+    x = torch.randn(n, features, generator=gen)
+    y = torch.tensor([0, 0, 0, 1, 1, 2, 2])[:n]
+    return Graph(edges, num_nodes=n, x=x, y=y)
+
+
+def _dense(graph: Graph, edge_values: torch.Tensor | None = None) -> torch.Tensor:
+    """Â = A + I, densely, with per-edge-id weights on A."""
+    n = graph.num_nodes
+    u, v = graph.edges
+    w = torch.ones(graph.num_edges, dtype=torch.float64) if edge_values is None else edge_values.double()
+    a = torch.zeros(n, n, dtype=torch.float64)
+    a[u, v] = w
+    a[v, u] = w
+    return a + torch.eye(n, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_preconditioned_step_matches_dense_closed_form(weighted: bool) -> None:
+    g = _graph()
+    gen = torch.Generator().manual_seed(1)
+    y0 = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    ev = torch.rand(g.num_edges, generator=gen, dtype=torch.float64) + 0.1 if weighted else None
+    lam, alpha = 0.7, 0.6
+    a_hat = _dense(g, ev)
+    b = torch.eye(7, dtype=torch.float64) + lam * torch.diag(a_hat.sum(1))
+    # One Jacobi-preconditioned gradient step on ||Y - Y0||^2 + lam tr(Y^T (D - Â) Y).
+    grad_half = (torch.eye(7, dtype=torch.float64) + lam * (torch.diag(a_hat.sum(1)) - a_hat)) @ y - y0
+    expected = y - alpha * torch.linalg.solve(b, grad_half)
+    out = twirls_propagate(g, y0, lam, alpha, steps=1, edge_values=ev, y=y)
+    torch.testing.assert_close(out, expected)
+    # The symmetrised (paper) variant: (1-α)Y + αλ B^-1/2 Â B^-1/2 Y + α B^-1 Y0.
+    b_isqrt = torch.diag(b.diagonal().rsqrt())
+    sym = (1 - alpha) * y + alpha * lam * b_isqrt @ a_hat @ b_isqrt @ y + alpha * torch.linalg.solve(b, y0)
+    torch.testing.assert_close(twirls_propagate(g, y0, lam, alpha, 1, edge_values=ev, y=y, symmetric=True), sym)
+
+
+def test_unpreconditioned_step_and_fixed_point() -> None:
+    g = _graph()
+    gen = torch.Generator().manual_seed(2)
+    y0 = torch.randn(7, 2, generator=gen, dtype=torch.float64)
+    y = torch.randn(7, 2, generator=gen, dtype=torch.float64)
+    lam, alpha = 2.0, 0.3
+    a_hat = _dense(g)
+    d_isqrt = torch.diag(a_hat.sum(1).rsqrt())
+    lap = torch.eye(7, dtype=torch.float64) - d_isqrt @ a_hat @ d_isqrt
+    expected = y - alpha * ((y - y0) + lam * lap @ y)
+    torch.testing.assert_close(twirls_propagate(g, y0, lam, alpha, 1, preconditioned=False, y=y), expected)
+    # Many preconditioned steps reach the energy's minimiser (I + λ(D - Â))^-1 Y0.
+    lap_un = torch.diag(a_hat.sum(1)) - a_hat
+    target = torch.linalg.solve(torch.eye(7, dtype=torch.float64) + lam * lap_un, y0)
+    torch.testing.assert_close(twirls_propagate(g, y0, lam, steps=400), target)
+
+
+def test_edge_values_get_gradients() -> None:
+    g = _graph()
+    ev = torch.full((g.num_edges,), 0.5, requires_grad=True)
+    out = twirls_propagate(g, g.x, 1.0, steps=3, edge_values=ev)
+    out.pow(2).sum().backward()
+    assert ev.grad is not None and torch.isfinite(ev.grad).all() and ev.grad.abs().sum() > 0
+
+
+def test_lambda_zero_gives_the_mlp_output() -> None:
+    torch.manual_seed(0)
+    g = _graph()
+    model = TWIRLS(4, 8, 3, lam=0.0, steps=5, mlp_before=2, mlp_after=1, dropout=0.0, attention=True).eval()
+    h = F.relu(model.lins[0](g.x))
+    h = F.relu(model.lins[1](h))
+    expected = model.lins[2](h)
+    torch.testing.assert_close(model(g), expected)
+    # and λ > 0 really changes it
+    model.lam = 1.0
+    assert not torch.allclose(model(g), expected)
+
+
+def test_attention_uniform_at_p2_and_capped_by_tau() -> None:
+    g = _graph()
+    y = torch.randn(7, 5, generator=torch.Generator().manual_seed(3)) * 10
+    gamma = irls_attention(g, y, p=2.0, tau=0.0)
+    torch.testing.assert_close(gamma, torch.ones(g.num_edges))
+    torch.testing.assert_close(irls_attention(g, y, p=2.0, tau=4.0), torch.full((g.num_edges,), 0.25))
+    y_close = y.clone()
+    y_close[1] = y_close[0] + 1e-4  # a near-zero distance: the weight would explode without τ
+    tau = 0.5
+    capped = irls_attention(g, y_close, p=0.5, tau=tau)
+    assert capped.max() <= 1 / tau + 1e-6
+    assert torch.isclose(capped[0], torch.tensor(1 / tau))  # edge (0, 1) hits the cap
+    u, v = g.edges
+    d = (y_close[u] - y_close[v]).pow(2).sum(1)
+    torch.testing.assert_close(capped, 1 / d.pow(0.75).clamp(min=tau))
+    # truncation T: large distances get weight 0
+    truncated = irls_attention(g, y_close, p=0.5, tau=tau, T=float(d.pow(0.75).median()))
+    assert (truncated == 0).any() and (truncated > 0).any()
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"lam": -0.1}, "lam"),
+        ({"alpha": 0.0}, "alpha"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"steps": 0}, "steps"),
+        ({"p": 2.5}, "p must"),
+        ({"p": -1.0}, "p must"),
+        ({"norm": "group"}, "norm"),
+    ],
+)
+def test_bad_parameters_raise(options: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        TWIRLS(4, 8, 3, **options)
+
+
+def test_functional_validation() -> None:
+    g = _graph()
+    with pytest.raises(ValueError, match="lam"):
+        twirls_propagate(g, g.x, -1.0)
+    with pytest.raises(ValueError, match="steps"):
+        twirls_propagate(g, g.x, 1.0, steps=0)
+
+
+@pytest.mark.parametrize("name, norm", [("twirls", "batch"), ("twirls-att", "layer")])
+def test_model_trains_without_nan(name: str, norm: str) -> None:
+    torch.manual_seed(0)
+    g = _graph()
+    model = build_model(name, 4, 3, hidden_channels=8, lam=1.0, steps=4, mlp_before=1, mlp_after=1, norm=norm,
+                        dropout=0.2, input_dropout=0.1, learn_eta=name == "twirls-att", attention_dropout=0.1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    losses = []
+    for _ in range(30):
+        model.train()
+        opt.zero_grad()
+        loss = F.cross_entropy(model(g), g.y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    out = model(g)
+    assert torch.isfinite(out).all() and all(torch.isfinite(torch.tensor(losses)))
+    assert losses[-1] < losses[0]
+    model.reset_parameters()
+    assert torch.isfinite(model(g, edge_values=torch.rand(g.num_edges))).all()
+
+
+def test_registry_and_presets() -> None:
+    assert {"twirls", "twirls-att"} <= set(MODELS)
+    for dataset in ("cora", "citeseer", "pubmed", "texas", "wisconsin", "cornell", "actor"):
+        assert ("twirls", dataset) in PRESETS
+        preset = resolve_preset("twirls", dataset, "paper")
+        build_model("twirls", 10, 3, **preset["model"])  # every preset builds
