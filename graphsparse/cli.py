@@ -26,8 +26,9 @@ def summarize(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, floa
     return out
 
 
-def print_summary(summary: dict[str, Any], as_json: bool, file=sys.stdout) -> None:
+def print_summary(summary: dict[str, Any], as_json: bool, file=None) -> None:
     """One JSON object, or a readable table of every ``*_mean`` metric with its ``± std``."""
+    file = file or sys.stdout
     if as_json:
         print(json.dumps(summary, sort_keys=True, default=float), file=file)
         return

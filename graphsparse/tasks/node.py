@@ -15,7 +15,16 @@ from torch import nn
 from ..graph import Graph, GraphError, Split
 from ..utils import seed_everything
 
-__all__ = ["NodeTrainConfig", "NodeRunResult", "train_node", "evaluate_node", "run_node", "node_metric"]
+__all__ = [
+    "NodeTrainConfig",
+    "NodeRunResult",
+    "train_node",
+    "evaluate_node",
+    "run_node",
+    "node_metric",
+    "row_normalize_features",
+    "split_for_seed",
+]
 
 
 @dataclass
@@ -27,6 +36,8 @@ class NodeTrainConfig:
     weight_decay: float = 5e-4
     patience: int | None = None  # stop when validation accuracy has not improved for this many epochs
     metric: str = "acc"  # 'acc', or 'roc_auc' for binary tasks (minesweeper, tolokers)
+    decay_first_layer_only: bool = False  # Kipf & Welling regularise only the first layer
+    normalize_features: bool = False  # row-normalise x (sum to 1), as Kipf & Welling do on Planetoid
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -93,6 +104,26 @@ def evaluate_node(
     return {part: node_metric(logits, graph.y, split.index(part), metric) for part in ("train", "val", "test")}
 
 
+def _param_groups(model: nn.Module, config: NodeTrainConfig) -> list[dict[str, Any]]:
+    """Weight decay on every parameter, or only on the first layer's (``model.convs[0]`` / ``model.lins[0]``)."""
+    layers = getattr(model, "convs", None) or getattr(model, "lins", None)
+    if not config.decay_first_layer_only or not layers:
+        return [{"params": list(model.parameters()), "weight_decay": config.weight_decay}]
+    first = {id(p) for p in layers[0].parameters()}
+    return [
+        {"params": [p for p in model.parameters() if id(p) in first], "weight_decay": config.weight_decay},
+        {"params": [p for p in model.parameters() if id(p) not in first], "weight_decay": 0.0},
+    ]
+
+
+def row_normalize_features(graph: Graph) -> Graph:
+    """A new graph whose feature rows sum to 1 (all-zero rows stay zero)."""
+    if graph.x is None:
+        return graph
+    rowsum = graph.x.sum(1, keepdim=True)
+    return graph.replace(x=graph.x / rowsum.masked_fill(rowsum == 0, 1.0))
+
+
 def train_node(
     graph: Graph,
     model: nn.Module,
@@ -120,7 +151,7 @@ def train_node(
     y = graph.y.to(device)
     train_idx, val_idx = split.index("train").to(device), split.index("val").to(device)
     if optimizer is None:
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        optimizer = torch.optim.Adam(_param_groups(model, config), lr=config.lr)
     best = (-float("inf"), float("inf"))
     best_state: dict[str, torch.Tensor] = {}
     best_epoch, since_best, epoch = 0, 0, 0
@@ -189,6 +220,8 @@ def run_node(
     """One training run per seed (model built after seeding, so each seed is reproducible)."""
     from tqdm.auto import tqdm
 
+    if config is not None and config.normalize_features:
+        graph = row_normalize_features(graph)
     results = []
     for i, seed in enumerate(tqdm(seeds, desc=f"{graph.name}", unit="seed", disable=not progress, leave=False)):
         split_name, split_masks = split_for_seed(graph, i, split)

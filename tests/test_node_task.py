@@ -1,0 +1,103 @@
+import json
+import sqlite3
+import subprocess
+import sys
+from multiprocessing import Pool
+
+import pytest
+import torch
+
+from graphsparse.cli import main
+from graphsparse.experiments import ResultsStore
+from graphsparse.nn import build_model
+from graphsparse.tasks.node import NodeTrainConfig, run_node, train_node
+
+
+def test_gcn_on_cora_reaches_published_range(cora):
+    config = NodeTrainConfig(epochs=200, decay_first_layer_only=True, normalize_features=True)
+    [result] = run_node(cora, lambda: build_model("gcn", cora.num_features, cora.num_classes), [0], config,
+                        progress=False)
+    assert result.test_acc >= 0.79
+    assert 1 <= result.best_epoch <= 200
+
+
+def test_same_seed_same_result(small_graph):
+    def once():
+        return run_node(small_graph, lambda: build_model("gcn", 4, 2), [3], NodeTrainConfig(epochs=20),
+                        progress=False)[0]
+
+    a, b = once(), once()
+    assert a.val_acc == b.val_acc and a.test_acc == b.test_acc
+    assert all(torch.equal(a.best_state[k], b.best_state[k]) for k in a.best_state)
+
+
+@pytest.mark.parametrize("model", ["mlp", "gat", "gin", "sage"])
+def test_every_model_trains_on_graph(small_graph, model):
+    net = build_model(model, 4, 2, hidden_channels=8)
+    result = train_node(small_graph, net, small_graph.split(), NodeTrainConfig(epochs=5))
+    assert 0.0 <= result.test_acc <= 1.0
+
+
+def test_zero_edge_values_remove_edges_for_gat(small_graph):
+    net = build_model("gat", 4, 2, hidden_channels=4, heads=2).eval()
+    keep = torch.ones(small_graph.num_edges)
+    keep[0] = 0
+    pruned = small_graph.keep_edges(keep.bool())
+    assert torch.allclose(net(small_graph, edge_values=keep), net(pruned))
+
+
+def test_bad_config_and_model():
+    with pytest.raises(ValueError, match="epochs"):
+        NodeTrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="known models"):
+        build_model("transformer9000", 3, 2)
+
+
+def _write(args):
+    path, i = args
+    ResultsStore(path).record_run("node", "d", "m", i, {"i": i}, {"test_acc": i / 100})
+    return i
+
+
+def test_store_concurrent_writers(tmp_path):
+    path = tmp_path / "runs.db"
+    with Pool(4) as pool:
+        pool.map(_write, [(path, i) for i in range(40)])
+    runs = ResultsStore(path).runs(kind="node")
+    assert sorted(r["seed"] for r in runs) == list(range(40))
+    assert "torch" in runs[0]["versions"]
+
+
+def test_store_key_value_and_bad_file(tmp_path):
+    store = ResultsStore(tmp_path / "x.db")
+    store.put("glt/level/1", {"acc": 0.5})
+    assert store.get("glt/level/1") == {"acc": 0.5} and store.get("missing") is None
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(ValueError, match="not a graphsparse results database"):
+        ResultsStore(bad)
+
+
+def test_cli_train_json(tmp_path, capsys):
+    db = tmp_path / "r.db"
+    code = main(["train", "--dataset", "texas", "--model", "mlp", "--seeds", "2", "--epochs", "30", "--json",
+                 "--no-progress", "--db", str(db)])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dataset"] == "texas" and out["model"] == "mlp" and out["seeds"] == 2
+    assert 0.0 <= out["test_acc_mean"] <= 1.0 and out["test_acc_std"] >= 0.0 and 0 <= out["val_acc_mean"] <= 1
+    assert [r["split"] for r in out["runs"]] == ["geom-gcn-0", "geom-gcn-1"]
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
+
+
+def test_cli_errors_are_clear(tmp_path, capsys):
+    assert main(["train", "--dataset", "nosuchset", "--db", str(tmp_path / "r.db")]) == 2
+    assert "cora" in capsys.readouterr().err
+    assert main(["train", "--dataset", "texas", "--model", "nosuchmodel", "--db", str(tmp_path / "r.db")]) == 2
+    assert "known models" in capsys.readouterr().err
+
+
+def test_cli_help_runs():
+    out = subprocess.run([sys.executable, "-m", "graphsparse.cli", "train", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--seeds" in out.stdout
