@@ -162,8 +162,10 @@ def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
 
 
 def _add_datasets(sub: argparse._SubParsersAction) -> None:
+    from .data import cli as data_cli
+
     p = sub.add_parser("datasets", help="list the shipped datasets with their counts")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    data_cli.add_arguments(p)
     p.set_defaults(handler=_run_datasets)
 
 
