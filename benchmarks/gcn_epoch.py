@@ -1,0 +1,231 @@
+"""Full-batch 2-layer GCN epoch time: graphsparse's GCN against PyG's GCNConv.
+
+Three implementations of the same model (dropout -> GCNConv -> ReLU -> dropout -> GCNConv, hidden 16 by default)
+on identical graphs, weights and torch thread count:
+
+* ``graphsparse``: :class:`graphsparse.nn.GCN` (CSR SpMM on the cached normalised operator);
+* ``pyg_edge_index``: ``torch_geometric.nn.GCNConv(cached=True)`` on ``edge_index`` (without torch-sparse PyG
+  propagates with gather/scatter; ``cached=True`` computes the normalisation once, as graphsparse does);
+* ``pyg_csr``: ``GCNConv(normalize=False)`` on a pre-normalised ``torch.sparse_csr_tensor`` adjacency (PyG
+  multiplies it with ``torch.sparse.mm``).
+
+One timed epoch is: ``zero_grad``, forward (training mode, dropout on), cross-entropy over all labelled nodes,
+backward and an Adam step (the step is included). Normalisation is built before timing and is not part of an
+epoch. After warm-up epochs, each repeat runs one epoch of every implementation in a shuffled order (so load from
+other processes hits all three alike) and the median per implementation is reported. Before timing, the three
+forwards (eval mode, identical weights) are checked to agree.
+
+Usage::
+
+    python benchmarks/gcn_epoch.py                         # pubmed and the 200k-node synthetic graph
+    python benchmarks/gcn_epoch.py --graphs pubmed --repeats 50 --threads 1
+    python benchmarks/gcn_epoch.py --quick --json           # small synthetic graph, one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from graphsparse.data import load_dataset  # noqa: E402
+from graphsparse.graph import Graph  # noqa: E402
+from graphsparse.nn import GCN  # noqa: E402
+from graphsparse.sparse import normalized_adjacency  # noqa: E402
+
+IMPLEMENTATIONS = ("graphsparse", "pyg_edge_index", "pyg_csr")
+SYNTHETIC = {"num_nodes": 200_000, "num_edges": 2_000_000, "num_features": 128, "num_classes": 4, "seed": 0}
+QUICK_SYNTHETIC = {"num_nodes": 2_000, "num_edges": 10_000, "num_features": 32, "num_classes": 4, "seed": 0}
+
+
+class PyGGCN(nn.Module):
+    """The same 2-layer GCN built from PyG's ``GCNConv``; ``adjacency`` is ``edge_index`` or a sparse tensor."""
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int, dropout: float, normalize: bool) -> None:
+        super().__init__()
+        from torch_geometric.nn import GCNConv
+
+        self.conv1 = GCNConv(in_channels, hidden, cached=True, normalize=normalize)
+        self.conv2 = GCNConv(hidden, out_channels, cached=True, normalize=normalize)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+        x = F.dropout(x, self.dropout, self.training)
+        x = F.relu(self.conv1(x, adjacency))
+        x = F.dropout(x, self.dropout, self.training)
+        return self.conv2(x, adjacency)
+
+
+def copy_weights(ours: GCN, theirs: PyGGCN) -> None:
+    """Give ``theirs`` the weights of ``ours`` (PyG's ``lin.weight`` is ``[out, in]``, ours is ``[in, out]``)."""
+    with torch.no_grad():
+        for mine, conv in zip(ours.convs, (theirs.conv1, theirs.conv2)):
+            conv.lin.weight.copy_(mine.weight.t())
+            conv.bias.copy_(mine.bias)
+
+
+def load_graph(name: str, quick: bool) -> Graph:
+    if name == "synthetic":
+        return load_dataset("synthetic", **(QUICK_SYNTHETIC if quick else SYNTHETIC))
+    return load_dataset(name)
+
+
+def build(graph: Graph, hidden: int, dropout: float, lr: float) -> dict[str, Callable[[], None]]:
+    """One closure per implementation that runs a training epoch; checks the three forwards agree first."""
+    x, y = graph.x, graph.y
+    n, classes = graph.num_nodes, graph.num_classes
+    ours = GCN(graph.num_features, hidden, classes, num_layers=2, dropout=dropout)
+    pyg_ei = PyGGCN(graph.num_features, hidden, classes, dropout, normalize=True)
+    pyg_csr = PyGGCN(graph.num_features, hidden, classes, dropout, normalize=False)
+    copy_weights(ours, pyg_ei)
+    copy_weights(ours, pyg_csr)
+    edge_index = graph.edge_index
+    with warnings.catch_warnings():  # torch warns that invariant checks are off; the operator is valid CSR
+        warnings.simplefilter("ignore", UserWarning)
+        csr = normalized_adjacency(graph).to_torch_csr()  # D^-1/2 (A + I) D^-1/2, symmetric so adj == adj_t
+
+    runs: dict[str, Callable[[], torch.Tensor]] = {
+        "graphsparse": lambda: ours(graph, x),
+        "pyg_edge_index": lambda: pyg_ei(x, edge_index),
+        "pyg_csr": lambda: pyg_csr(x, csr),
+    }
+    models = {"graphsparse": ours, "pyg_edge_index": pyg_ei, "pyg_csr": pyg_csr}
+
+    # Same function: eval-mode forwards with identical weights agree (this also fills every cache).
+    with torch.no_grad():
+        outs = {}
+        for name, model in models.items():
+            model.eval()
+            outs[name] = runs[name]()
+            model.train()
+    scale = float(outs["graphsparse"].abs().max()) + 1e-12
+    for name in IMPLEMENTATIONS[1:]:
+        err = float((outs[name] - outs["graphsparse"]).abs().max())
+        if outs[name].shape != (n, classes) or err > 1e-4 * max(1.0, scale):
+            raise AssertionError(f"{name} disagrees with graphsparse on {graph.name}: max abs diff {err:.3g}")
+
+    epochs: dict[str, Callable[[], None]] = {}
+    for name, model in models.items():
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+
+        def epoch(model: nn.Module = model, optimizer: torch.optim.Optimizer = optimizer, name: str = name) -> None:
+            optimizer.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(runs[name](), y)
+            loss.backward()
+            optimizer.step()
+
+        epochs[name] = epoch
+    return epochs
+
+
+def time_graph(graph: Graph, args: argparse.Namespace) -> dict[str, float | int | str]:
+    torch.manual_seed(args.seed)
+    epochs = build(graph, args.hidden, args.dropout, args.lr)
+    for _ in range(args.warmup):
+        for name in IMPLEMENTATIONS:
+            epochs[name]()
+    rng = random.Random(args.seed)
+    times: dict[str, list[float]] = {name: [] for name in IMPLEMENTATIONS}
+    order = list(IMPLEMENTATIONS)
+    for _ in range(args.repeats):
+        rng.shuffle(order)
+        for name in order:
+            start = time.perf_counter()
+            epochs[name]()
+            times[name].append(time.perf_counter() - start)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    row: dict[str, float | int | str] = {
+        "num_nodes": graph.num_nodes,
+        "num_edges": graph.num_edges,
+        "num_features": graph.num_features,
+        "num_classes": graph.num_classes,
+    }
+    row.update({f"{name}_s": median[name] for name in IMPLEMENTATIONS})
+    row.update({f"{name}_min_s": min(times[name]) for name in IMPLEMENTATIONS})  # less noisy on a busy machine
+    row["ratio_vs_pyg_edge_index"] = median["graphsparse"] / median["pyg_edge_index"]
+    row["ratio_vs_pyg_csr"] = median["graphsparse"] / median["pyg_csr"]
+    # process-wide high-water mark (all three models together), in MiB; Linux reports ru_maxrss in KiB
+    row["process_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return row
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--graphs", default="pubmed,synthetic", help="comma-separated: pubmed, synthetic, ...")
+    parser.add_argument("--repeats", type=int, default=20, help="timed epochs per implementation (median)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed epochs per implementation first")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads for all")
+    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="small synthetic graph only, few repeats (smoke test)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.graphs, args.repeats, args.warmup = "synthetic", min(args.repeats, 3), 1
+    if args.repeats < 1 or args.warmup < 0 or args.threads < 1:
+        parser.error("--repeats and --threads must be >= 1 and --warmup >= 0")
+    args.graphs = [g.strip() for g in args.graphs.split(",") if g.strip()]
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    result = {
+        "config": {
+            "threads": torch.get_num_threads(),
+            "repeats": args.repeats,
+            "warmup": args.warmup,
+            "hidden": args.hidden,
+            "dropout": args.dropout,
+            "adam_step_included": True,
+            "quick": args.quick,
+            "torch": torch.__version__,
+            "torch_geometric": __import__("torch_geometric").__version__,
+        },
+        "graphs": {},
+    }
+    for name in args.graphs:
+        result["graphs"][name] = time_graph(load_graph(name, args.quick), args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_table(result))
+    return result
+
+
+def format_table(result: dict) -> str:
+    cfg = result["config"]
+    lines = [
+        f"2-layer GCN (hidden {cfg['hidden']}), fwd+bwd+Adam epoch, median of {cfg['repeats']}, "
+        f"{cfg['threads']} thread(s), torch {cfg['torch']}, PyG {cfg['torch_geometric']}",
+        f"{'graph':<10} {'nodes':>8} {'edges':>9} {'feat':>5} {'ours ms':>9} {'pyg ei ms':>10} {'pyg csr ms':>11} "
+        f"{'ours/ei':>8} {'ours/csr':>9} {'peak MiB':>9}",
+    ]
+    for name, row in result["graphs"].items():
+        lines.append(
+            f"{name:<10} {row['num_nodes']:>8} {row['num_edges']:>9} {row['num_features']:>5} "
+            f"{1e3 * row['graphsparse_s']:>9.2f} {1e3 * row['pyg_edge_index_s']:>10.2f} "
+            f"{1e3 * row['pyg_csr_s']:>11.2f} {row['ratio_vs_pyg_edge_index']:>8.2f} "
+            f"{row['ratio_vs_pyg_csr']:>9.2f} {row['process_peak_rss_mib']:>9.0f}"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
