@@ -1,0 +1,167 @@
+"""``graphsparse glt``: graph lottery ticket search from the command line (table or JSON, plus a plot)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .search import GLT_METHODS, check_methods, glt_levels, glt_search
+
+__all__ = ["add_arguments", "run", "plot_glt"]
+
+_KEYS = ("method", "round", "graph_sparsity", "weight_sparsity", "test_acc_mean", "test_acc_std", "seconds")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``glt`` options (the CLI adds --db, --device, --json and --no-progress)."""
+    parser.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
+    parser.add_argument("--model", default="gcn", help="model name (default: gcn)")
+    parser.add_argument(
+        "--method",
+        default="teddy,random",
+        help=f"comma-separated GLT methods: {', '.join(GLT_METHODS)} (default: teddy,random)",
+    )
+    parser.add_argument("--rounds", type=int, default=20, help="pruning rounds / levels (default: 20)")
+    parser.add_argument("--pg", type=float, default=0.05, help="graph pruning rate per round (default: 0.05)")
+    parser.add_argument("--pw", type=float, default=0.2, help="weight pruning rate per round (default: 0.2)")
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds, 0..N-1 (default: 3)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's or 200)")
+    parser.add_argument(
+        "--preset",
+        default=None,
+        help="hyperparameter preset (default: 'paper' when one exists for model/dataset; 'none' for none)",
+    )
+    parser.add_argument("--split", default=None, help="split name (default: 'public' if present)")
+    parser.add_argument("--plot", default=None, help="plot path (default: runs/glt_<dataset>_<model>.png)")
+
+
+def _preset_name(model: str, dataset: str, preset: str | None) -> str | None:
+    from ..nn.presets import PRESETS
+
+    if preset is None:
+        return "paper" if "paper" in PRESETS.get((model.lower(), dataset.lower()), {}) else None
+    return None if preset.lower() == "none" else preset
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the search, print a table (or one JSON object) and write the plot; returns None."""
+    from ..data import load_dataset
+    from ..experiments import ResultsStore
+    from ..nn import build_model
+    from ..nn.presets import resolve_preset
+    from ..tasks.node import NodeTrainConfig
+    from ..utils import resolve_device
+
+    methods = check_methods(args.method)
+    levels = glt_levels(args.rounds, args.pg, args.pw)
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.epochs is not None and args.epochs < 1:
+        raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+    device = resolve_device(args.device)
+    graph = load_dataset(args.dataset)
+    preset_name = _preset_name(args.model, graph.name, args.preset)
+    preset = resolve_preset(args.model, graph.name, preset_name)
+    train = dict(preset["train"])
+    if args.epochs is not None:
+        train["epochs"] = args.epochs
+    config = NodeTrainConfig(**train)
+    model_options = dict(preset["model"])
+    build_model(args.model, graph.num_features, graph.num_classes, **model_options)  # fail fast on bad options
+
+    def factory():
+        return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
+
+    store = ResultsStore(args.db)
+    total = 1 + len(methods) * len(levels)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=f"glt {graph.name}/{args.model}", unit="level", disable=args.no_progress)
+
+    def progress(result: dict[str, Any]) -> None:
+        bar.set_postfix_str(f"{result['method']} r{result['round']} acc={100 * result['test_acc_mean']:.1f}")
+        bar.update(1)
+
+    results = list(
+        glt_search(
+            graph,
+            factory,
+            methods,
+            levels,
+            list(range(args.seeds)),
+            config,
+            store,
+            key_prefix=f"glt|{args.model}|{preset_name}",
+            progress=progress,
+            split=args.split,
+            device=device,
+        )
+    )
+    bar.close()
+    dense = results[0]
+    rows = results[1:]
+    plot_path = Path(args.plot) if args.plot else Path("runs") / f"glt_{graph.name}_{args.model}.png"
+    if args.json:
+        out = {
+            "dataset": graph.name,
+            "model": args.model,
+            "preset": preset_name,
+            "seeds": args.seeds,
+            "epochs": config.epochs,
+            "levels": [{k: r[k] for k in _KEYS} for r in rows],
+            "dense": {k: dense[k] for k in _KEYS},
+        }
+        print(json.dumps(out, sort_keys=True))
+    else:
+        _print_table(graph.name, args.model, preset_name, dense, rows)
+    plot_glt(dense, rows, plot_path, title=f"{graph.name} / {args.model}")
+    print(f"plot: {plot_path}", file=sys.stderr if args.json else sys.stdout)
+    return None
+
+
+def _print_table(dataset: str, model: str, preset: str | None, dense: dict, rows: list[dict]) -> None:
+    print(f"dataset={dataset}  model={model}  preset={preset}  seeds={len(dense.get('seeds', []))}")
+    print(f"{'method':<8} {'round':>5} {'graph sp %':>10} {'weight sp %':>11} {'test acc %':>16} {'seconds':>8}")
+    for r in [dense, *rows]:
+        acc = f"{100 * r['test_acc_mean']:.2f} ± {100 * r['test_acc_std']:.2f}"
+        cached = "  (cached)" if r.get("cached") else ""
+        print(
+            f"{r['method']:<8} {r['round']:>5} {100 * r['graph_sparsity']:>10.2f} {100 * r['weight_sparsity']:>11.2f} "
+            f"{acc:>16} {r['seconds']:>8.1f}{cached}"
+        )
+
+
+def plot_glt(dense: dict, rows: list[dict], path: str | Path, title: str = "") -> Path:
+    """Two panels, test accuracy vs graph sparsity and vs weight sparsity; dense baseline as a mean ± std band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    mean, std = 100 * dense["test_acc_mean"], 100 * dense["test_acc_std"]
+    for ax, key, label in ((axes[0], "graph_sparsity", "graph"), (axes[1], "weight_sparsity", "weight")):
+        ax.axhspan(mean - std, mean + std, color="grey", alpha=0.25, label=f"dense {mean:.1f} ± {std:.1f}")
+        ax.axhline(mean, color="grey", lw=1)
+        for method in methods:
+            mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r[key])
+            xs = [100 * r[key] for r in mine]
+            ys = [100 * r["test_acc_mean"] for r in mine]
+            es = [100 * r["test_acc_std"] for r in mine]
+            ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, label=method)
+        ax.set_xlabel(f"{label} sparsity (%)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[1].legend(loc="lower left", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
