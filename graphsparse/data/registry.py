@@ -53,6 +53,24 @@ def _normalise(name: str) -> str:
     return name.strip().lower().replace("_", "-").replace(" ", "-")
 
 
+
+def _yandex_spec(name: str, counts: tuple[int, int, int, int], stem: str, **extra: Any) -> DatasetSpec:
+    """The spec of one Yandex heterophily set (shipped or download-only); ``extra`` fills the rest."""
+    n, m, f, c = counts
+    return DatasetSpec(
+        name,
+        "yandex",
+        _with_root(load_yandex, name),
+        metric="roc_auc" if name in ROC_AUC_DATASETS else "accuracy",
+        num_nodes=n,
+        num_edges=m,
+        num_features=f,
+        num_classes=c,
+        splits="0..9 (fixed splits in the npz)",
+        path=f"yandex_heterophilous/{stem}/raw",
+        **extra,
+    )
+
 def _register(spec: DatasetSpec) -> None:
     _SPECS[spec.name] = spec
     for alias in (spec.name, *spec.aliases):
@@ -162,40 +180,17 @@ def _build() -> None:
             notes += "; directed in the source, loads undirected unless directed=True"
         if name in ROC_AUC_DATASETS:
             notes += "; binary task, evaluate with ROC-AUC"
+        _register(_yandex_spec(name, (n, m, f, c), stem, notes=notes, aliases=tuple(aliases)))
+    for name, counts in _YANDEX_DOWNLOAD.items():
+        stem = YANDEX_DOWNLOAD_ONLY[name]
         _register(
-            DatasetSpec(
+            _yandex_spec(
                 name,
-                "yandex",
-                _with_root(load_yandex, name),
-                metric="roc_auc" if name in ROC_AUC_DATASETS else "accuracy",
-                num_nodes=n,
-                num_edges=m,
-                num_features=f,
-                num_classes=c,
-                splits="0..9 (fixed splits in the npz)",
-                path=f"yandex_heterophilous/{stem}/raw",
-                notes=notes,
-                aliases=tuple(aliases),
-            )
-        )
-    for name, (n, m, f, c) in _YANDEX_DOWNLOAD.items():
-        _register(
-            DatasetSpec(
-                name,
-                "yandex",
-                _with_root(load_yandex, name),
-                metric="roc_auc" if name in ROC_AUC_DATASETS else "accuracy",
-                num_nodes=n,
-                num_edges=m,
-                num_features=f,
-                num_classes=c,
-                splits="0..9 (fixed splits in the npz)",
-                path=f"yandex_heterophilous/{YANDEX_DOWNLOAD_ONLY[name]}/raw",
+                counts,
+                stem,
                 shipped=False,
                 notes="not shipped (counts from the paper); load with download=True",
-                aliases=(YANDEX_DOWNLOAD_ONLY[name], "roman")
-                if name == "roman-empire"
-                else (YANDEX_DOWNLOAD_ONLY[name],),
+                aliases=(stem, "roman") if name == "roman-empire" else (stem,),
             )
         )
     for name, (n, m, f, c) in _NPZ.items():
