@@ -9,7 +9,14 @@ from torch import nn
 from ..graph import Graph
 from .gcn_conv import GCNConv, gcn_norm
 
-__all__ = ["GCN", "MLP", "PyGBackbone"]
+__all__ = ["GCN", "MLP", "PyGBackbone", "layer_dims"]
+
+
+def layer_dims(in_channels: int, hidden_channels: int, out_channels: int, num_layers: int) -> list[int]:
+    """Widths ``[in, hidden, ..., hidden, out]`` of a ``num_layers`` stack."""
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+    return [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
 
 
 class GCN(nn.Module):
@@ -19,9 +26,7 @@ class GCN(nn.Module):
         self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2, dropout: float = 0.5
     ) -> None:
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-        dims = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
+        dims = layer_dims(in_channels, hidden_channels, out_channels, num_layers)
         self.convs = nn.ModuleList(GCNConv(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.dropout = dropout
 
@@ -50,7 +55,7 @@ class MLP(nn.Module):
         self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2, dropout: float = 0.5
     ) -> None:
         super().__init__()
-        dims = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
+        dims = layer_dims(in_channels, hidden_channels, out_channels, num_layers)
         self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.dropout = dropout
 
@@ -91,7 +96,7 @@ class PyGBackbone(nn.Module):
 
         self.kind, self.dropout = kind, dropout
         self.convs = nn.ModuleList()
-        dims = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
+        dims = layer_dims(in_channels, hidden_channels, out_channels, num_layers)
         for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
             last = i == num_layers - 1
             if kind == "gat":
