@@ -9,6 +9,8 @@ from torch import nn
 
 from ..graph import Graph
 from ..sparse import SparseOperator, normalized_adjacency
+from .functional import dropout as fast_dropout
+from .functional import dropout_matmul
 
 __all__ = ["gcn_norm", "GCNConv"]
 
@@ -31,6 +33,8 @@ class GCNConv(nn.Module):
         X' = \hat{D}^{-1/2} (A + I) \hat{D}^{-1/2} X W + b
 
     The dense product runs first when it shrinks the features (fewer columns to propagate), else last.
+    ``dropout`` (applied to :math:`X` in training mode) is fused with that product when it runs first
+    (:func:`~graphsparse.nn.functional.dropout_matmul`): on large inputs dropout costs more than the product.
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
@@ -47,11 +51,12 @@ class GCNConv(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
-    def forward(self, x: torch.Tensor, adj: SparseOperator) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, adj: SparseOperator, dropout: float = 0.0) -> torch.Tensor:
+        p = dropout if self.training else 0.0
         if self.in_channels > self.out_channels:
-            out = adj @ (x @ self.weight)
+            out = adj @ dropout_matmul(x, self.weight, p)
         else:
-            out = (adj @ x) @ self.weight
+            out = (adj @ fast_dropout(x, p)) @ self.weight
         return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:

@@ -41,8 +41,7 @@ class GCN(nn.Module):
         x = x.to(self.convs[0].weight.device)
         adj = gcn_norm(graph, edge_values, device=x.device)
         for i, conv in enumerate(self.convs):
-            x = F.dropout(x, self.dropout, self.training)
-            x = conv(x, adj)
+            x = conv(x, adj, dropout=self.dropout)  # dropout on the layer's input, fused with its product
             if i < len(self.convs) - 1:
                 x = F.relu(x)
         return x

@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from graphsparse.nn import GCN
+from graphsparse.nn.functional import dropout, dropout_keep_mask, dropout_matmul
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_keep_mask_rate(p):
+    torch.manual_seed(0)
+    keep = dropout_keep_mask((400, 500), p)
+    assert keep.dtype == torch.bool
+    assert abs(keep.float().mean().item() - (1 - p)) < 0.005
+
+
+def test_keep_mask_columns_unbiased():
+    # every 16-bit lane of the random words must be uniform (a plain int64 random_() leaves one lane's sign at 0)
+    torch.manual_seed(0)
+    keep = dropout_keep_mask((100_000, 4), 0.5)
+    assert torch.allclose(keep.float().mean(0), torch.full((4,), 0.5), atol=0.01)
+
+
+def test_dropout_matmul_equals_dropout_then_matmul():
+    x, w = torch.randn(300, 9), torch.randn(9, 4)
+    torch.manual_seed(3)
+    fused = dropout_matmul(x, w, 0.4)
+    torch.manual_seed(3)
+    unfused = dropout(x, 0.4) @ w
+    assert torch.allclose(fused, unfused, atol=1e-5)
+    dropped = dropout(x, 0.4)
+    kept = dropped != 0
+    assert torch.allclose(dropped[kept], x[kept] / 0.6)
+
+
+def test_gradients_match_autograd():
+    x = torch.randn(40, 6, dtype=torch.double, requires_grad=True)
+    w = torch.randn(6, 3, dtype=torch.double, requires_grad=True)
+
+    def fused(x, w):
+        torch.manual_seed(7)
+        return dropout_matmul(x, w, 0.3)
+
+    def alone(x):
+        torch.manual_seed(7)
+        return dropout(x, 0.3)
+
+    assert torch.autograd.gradcheck(fused, (x, w))
+    assert torch.autograd.gradcheck(alone, (x,))
+
+
+def test_eval_and_edge_probabilities():
+    x, w = torch.randn(20, 5), torch.randn(5, 2)
+    assert torch.equal(dropout(x, 0.5, training=False), x)
+    assert torch.allclose(dropout_matmul(x, w, 0.5, training=False), x @ w)
+    assert torch.equal(dropout(x, 1.0), torch.zeros_like(x))
+    assert torch.equal(dropout_matmul(x, w, 1.0), torch.zeros(20, 2))
+    with pytest.raises(ValueError, match="dropout probability"):
+        dropout(x, 1.5)
+    with pytest.raises(ValueError, match="dropout_matmul needs"):
+        dropout_matmul(x, torch.randn(4, 2), 0.5)
+
+
+def test_same_seed_same_epoch(small_graph):
+    def one_step(seed):
+        torch.manual_seed(seed)
+        model = GCN(small_graph.num_features, 8, small_graph.num_classes)
+        model.train()
+        out = model(small_graph)
+        out.sum().backward()
+        return out.detach(), model.convs[0].weight.grad.clone()
+
+    a, ga = one_step(0)
+    b, gb = one_step(0)
+    c, _ = one_step(1)
+    assert torch.equal(a, b) and torch.equal(ga, gb)
+    assert not torch.equal(a, c)
