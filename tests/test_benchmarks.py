@@ -66,3 +66,28 @@ def test_gcn_epoch_table_and_bad_arguments() -> None:
     assert args.graphs == ["synthetic"] and args.repeats <= 3
     with pytest.raises(SystemExit):
         bench.parse_args(["--repeats", "0"])
+
+
+TICKET_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ticket_inference.py"
+
+
+def test_ticket_inference_quick_json() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(TICKET_SCRIPT), "--quick", "--json", "--threads", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    row = result["graphs"]["synthetic"]
+    assert abs(row["graph_sparsity"] - 0.64) < 0.01
+    assert abs(row["weight_sparsity"] - 0.988) < 0.01
+    assert row["ticket_edges"] < row["num_edges"]
+    assert row["max_abs_diff_compact_vs_masked"] < 1e-4
+    assert math.isclose(row["speedup"], row["dense_s"] / row["ticket_compact_s"])
+    assert row["compact_widths"][0] < row["num_features"]
+    bad = subprocess.run(
+        [sys.executable, str(TICKET_SCRIPT), "--graph-sparsity", "1.0"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "--graph-sparsity must be in [0, 1)" in bad.stderr

@@ -48,14 +48,27 @@ class CompactGCN(nn.Module):
         """Kept input features, then kept units per layer."""
         return [int(self.feature_index.numel())] + [int(w.size(1)) for w in self.weights]
 
+    def select_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The ticket's input: the feature columns it reads, transposed to ``[F_kept, N]`` (contiguous).
+
+        A deployed ticket stores only these; computing them once per graph takes the column gather (and its
+        poor memory access) off every inference.
+        """
+        return x.index_select(1, self.feature_index.to(x.device)).t().contiguous()
+
     @torch.no_grad()
-    def forward(self, graph: Graph, x: torch.Tensor | None = None) -> torch.Tensor:
-        x = graph.x if x is None else x
-        h = x.index_select(1, self.feature_index.to(x.device))
-        adj = gcn_norm(graph, device=h.device)
+    def forward(
+        self, graph: Graph, x: torch.Tensor | None = None, features_t: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits ``[N, C]``; ``features_t`` (from :meth:`select_features`) skips the feature selection."""
+        if features_t is None:
+            features_t = self.select_features(graph.x if x is None else x)
+        adj = gcn_norm(graph, device=features_t.device)
         last = len(self.weights) - 1
+        h = features_t
         for i, (weight, bias, offset) in enumerate(zip(self.weights, self.biases, self.offsets)):
-            h = h @ weight
+            # [F, N] layout for the first product: a thin weight times a wide matrix is a fast GEMM shape
+            h = (weight.t() @ h).t().contiguous() if i == 0 else h @ weight
             if offset is not None:
                 h = h + offset.to(h.device)  # constant hidden units of the previous layer, folded in
             h = adj @ h + bias
