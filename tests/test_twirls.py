@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from graphsparse import Graph
 from graphsparse.nn import MODELS, TWIRLS, build_model
 from graphsparse.nn.presets import PRESETS, resolve_preset
-from graphsparse.nn.twirls import irls_attention, twirls_propagate
+from graphsparse.nn.twirls import TWIRLS_PRESETS, irls_attention, irls_weights, twirls_propagate
 
 
 def _graph(n: int = 7, features: int = 4, seed: int = 0) -> Graph:
@@ -119,6 +119,11 @@ def test_attention_uniform_at_p2_and_capped_by_tau() -> None:
         ({"steps": 0}, "steps"),
         ({"p": 2.5}, "p must"),
         ({"p": -1.0}, "p must"),
+        ({"tau": -0.1}, "tau"),
+        ({"T": -1.0}, "T must"),
+        ({"b_form": "other"}, "b_form"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"attention_before": True}, "attention_before"),
         ({"norm": "group"}, "norm"),
     ],
 )
@@ -133,6 +138,14 @@ def test_functional_validation() -> None:
         twirls_propagate(g, g.x, -1.0)
     with pytest.raises(ValueError, match="steps"):
         twirls_propagate(g, g.x, 1.0, steps=0)
+    with pytest.raises(ValueError, match="alpha"):
+        twirls_propagate(g, g.x, 1.0, alpha=1.01)
+    with pytest.raises(ValueError, match="p must"):
+        irls_attention(g, g.x, p=3.0)
+    with pytest.raises(ValueError, match="edge_values"):
+        twirls_propagate(g, g.x, 1.0, edge_values=torch.ones(3))
+    with pytest.raises(ValueError, match="y0"):
+        twirls_propagate(g, g.x[:3], 1.0)
 
 
 @pytest.mark.parametrize("name, norm", [("twirls", "batch"), ("twirls-att", "layer")])
@@ -164,3 +177,109 @@ def test_registry_and_presets() -> None:
         assert ("twirls", dataset) in PRESETS
         preset = resolve_preset("twirls", dataset, "paper")
         build_model("twirls", 10, 3, **preset["model"])  # every preset builds
+    for (model, dataset), options in TWIRLS_PRESETS.items():
+        for name in options:
+            preset = resolve_preset(model, dataset, name)
+            build_model(model, 10, 3, **preset["model"])
+
+
+def test_paper_b_form_with_loop_weights_matches_dense() -> None:
+    """The authors' form: B = λD + (1-λ)I with D over Â (loops weighted by ``loop_values``), symmetrised."""
+    g = _graph()
+    gen = torch.Generator().manual_seed(4)
+    y0 = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    ev = torch.rand(g.num_edges, generator=gen, dtype=torch.float64) + 0.1
+    loops = torch.rand(7, generator=gen, dtype=torch.float64) + 0.5
+    lam, alpha = 0.4, 0.8
+    a_hat = _dense(g, ev) - torch.eye(7, dtype=torch.float64) + torch.diag(loops)
+    b = lam * a_hat.sum(1) + (1 - lam)
+    b_isqrt = torch.diag(b.rsqrt())
+    expected = (1 - alpha) * y + alpha * lam * b_isqrt @ a_hat @ b_isqrt @ y + alpha * y0 / b.unsqueeze(1)
+    out = twirls_propagate(g, y0, lam, alpha, 1, edge_values=ev, y=y, symmetric=True, b_form="paper",
+                           loop_values=loops)
+    torch.testing.assert_close(out, expected)
+    # the paper form differs from the exact Jacobi form B = I + λD
+    assert not torch.allclose(out, twirls_propagate(g, y0, lam, alpha, 1, edge_values=ev, y=y, symmetric=True,
+                                                    loop_values=loops))
+
+
+def test_irls_self_loop_weights() -> None:
+    zero = torch.zeros(3)
+    torch.testing.assert_close(irls_weights(zero, p=1.0, tau=0.2), torch.full((3,), 5.0))  # d = 0 -> 1/τ
+    torch.testing.assert_close(irls_weights(zero, p=2.0, tau=0.5), torch.ones(3))  # p = 2: uniform 1/max(1, τ)
+    torch.manual_seed(0)
+    g = _graph()
+    model = TWIRLS(4, 8, 3, lam=1.0, steps=2, attention=True, p=1.0, tau=0.2, dropout=0.0).eval()
+    gamma, loops = model._attention(g, torch.randn(7, 3))
+    assert gamma.shape == (g.num_edges,) and torch.allclose(loops, torch.full((7,), 5.0))
+
+
+def test_propagation_cache_is_keyed_to_the_graph() -> None:
+    g1 = _graph()
+    g2 = g1.keep_edges(torch.tensor([True, False, True, True, False, True, True, False]))
+    model = TWIRLS(4, 8, 3, lam=1.0, steps=4, mlp_before=0, mlp_after=2, dropout=0.0).eval()
+    out1 = model(g1)
+    assert any(isinstance(k, tuple) and k[0] == "twirls_propagation" for k in g1.cache())
+    out2 = model(g2)  # a new graph: must not reuse g1's propagation
+    h2 = twirls_propagate(g2, g2.x, 1.0, steps=4)
+    expected2 = model.lins[1](F.relu(model.lins[0](h2)))
+    torch.testing.assert_close(out2, expected2)
+    assert not torch.allclose(out1, out2)
+    torch.testing.assert_close(model(g1), out1)  # and g1's cached result is still its own
+    # an explicit x or edge values bypass the cache
+    x = torch.randn(7, 4)
+    expected_x = model.lins[1](F.relu(model.lins[0](twirls_propagate(g1, x, 1.0, steps=4))))
+    torch.testing.assert_close(model(g1, x), expected_x)
+
+
+def test_layout_activation_after_propagation() -> None:
+    """K = 1, L = 1: lin -> propagate -> ReLU -> lin (the authors' layout, no ReLU before propagating)."""
+    torch.manual_seed(0)
+    g = _graph()
+    model = TWIRLS(4, 8, 3, lam=0.5, steps=3, mlp_before=1, mlp_after=1, dropout=0.0).eval()
+    h = twirls_propagate(g, model.lins[0](g.x), 0.5, steps=3)
+    torch.testing.assert_close(model(g), model.lins[1](F.relu(h)))
+
+
+def test_attention_before_propagation_changes_the_output() -> None:
+    torch.manual_seed(0)
+    g = _graph()
+    options = dict(lam=1.0, steps=4, mlp_before=1, mlp_after=0, dropout=0.0, attention=True, p=0.5, tau=0.1)
+    plain = TWIRLS(4, 8, 3, **options).eval()
+    before = TWIRLS(4, 8, 3, attention_before=True, **options).eval()
+    before.load_state_dict(plain.state_dict())
+    assert not torch.allclose(plain(g), before(g))
+    # hand-computed: weights from Y0, S//2 steps, weights from Y, the rest
+    y0 = before.lins[0](g.x)
+    gamma, loops = before._attention(g, y0)
+    y = twirls_propagate(g, y0, 1.0, steps=2, edge_values=gamma, loop_values=loops)
+    gamma, loops = before._attention(g, y)
+    y = twirls_propagate(g, y0, 1.0, steps=2, edge_values=gamma, loop_values=loops, y=y)
+    torch.testing.assert_close(before(g), y)
+
+
+def test_attention_dropout_only_in_training() -> None:
+    g = _graph()
+    y = torch.randn(7, 3, generator=torch.Generator().manual_seed(5))
+    torch.manual_seed(0)
+    dropped = irls_attention(g, y, p=1.0, tau=0.1, dropout=0.5, training=True)
+    full = irls_attention(g, y, p=1.0, tau=0.1)
+    assert (dropped == 0).any()
+    kept = dropped != 0
+    torch.testing.assert_close(dropped[kept], 2 * full[kept])
+    torch.testing.assert_close(irls_attention(g, y, p=1.0, tau=0.1, dropout=0.5, training=False), full)
+
+
+def test_presets_follow_the_authors_commands() -> None:
+    """Spot checks against the README commands of FFTYYY/TWIRLS."""
+    cora = TWIRLS_PRESETS[("twirls", "cora")]["paper"]
+    assert cora["model"]["steps"] == 8 and cora["model"]["input_dropout"] == 0.8 and cora["train"]["lr"] == 0.3
+    assert TWIRLS_PRESETS[("twirls", "pubmed")]["paper"]["model"]["steps"] == 40
+    texas = TWIRLS_PRESETS[("twirls-att", "texas")]["paper"]
+    assert texas["model"]["lam"] == 0.001 and texas["model"]["p"] == 0.0 and texas["model"]["tau"] == 10.0
+    assert texas["model"]["attention_before"] and texas["train"]["patience"] == 200
+    assert TWIRLS_PRESETS[("twirls-att", "actor")]["paper"]["model"].get("attention_before") is None
+    for options in TWIRLS_PRESETS.values():
+        for preset in options.values():
+            assert preset["model"]["symmetric"] and preset["model"]["b_form"] == "paper"
