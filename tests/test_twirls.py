@@ -283,3 +283,31 @@ def test_presets_follow_the_authors_commands() -> None:
     for options in TWIRLS_PRESETS.values():
         for preset in options.values():
             assert preset["model"]["symmetric"] and preset["model"]["b_form"] == "paper"
+
+
+@pytest.mark.parametrize("form", [dict(), dict(symmetric=True, b_form="paper"), dict(preconditioned=False)])
+def test_lambda_to_zero_gives_the_mlp_output_in_every_form(form: dict) -> None:
+    torch.manual_seed(0)
+    g = _graph()
+    model = TWIRLS(4, 8, 3, lam=0.0, steps=6, mlp_before=1, mlp_after=1, dropout=0.0, **form).eval()
+    expected = model.lins[1](F.relu(model.lins[0](g.x)))
+    torch.testing.assert_close(model(g), expected)
+    model.lam, model.alpha = 1e-7, 1.0 / (1.0 + 1e-7)  # λ -> 0: continuous
+    torch.testing.assert_close(model(g), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_same_seed_same_training_run() -> None:
+    from graphsparse.tasks.node import NodeTrainConfig, train_node
+    from graphsparse.utils import seed_everything
+
+    g = _graph().replace(splits={"s": (torch.tensor([1, 1, 0, 1, 0, 1, 0], dtype=torch.bool),
+                                       torch.tensor([0, 0, 1, 0, 1, 0, 0], dtype=torch.bool),
+                                       torch.tensor([0, 0, 0, 0, 0, 0, 1], dtype=torch.bool))})
+    outs = []
+    for _ in range(2):
+        seed_everything(3)
+        model = build_model("twirls-att", 4, 3, hidden_channels=8, steps=4, input_dropout=0.3, dropout=0.3,
+                            mlp_before=2, attention_dropout=0.2, attention_before=True)
+        train_node(g, model, g.split("s"), NodeTrainConfig(epochs=5, lr=0.05))
+        outs.append(model.eval()(g))
+    torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
