@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import resource
 import statistics
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +38,9 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import interleaved_times  # noqa: E402
 
 from graphsparse.data import load_dataset  # noqa: E402
 from graphsparse.graph import Graph  # noqa: E402
@@ -134,18 +135,7 @@ def build(graph: Graph, hidden: int, dropout: float, lr: float) -> dict[str, Cal
 def time_graph(graph: Graph, args: argparse.Namespace) -> dict[str, float | int | str]:
     torch.manual_seed(args.seed)
     epochs = build(graph, args.hidden, args.dropout, args.lr)
-    for _ in range(args.warmup):
-        for name in IMPLEMENTATIONS:
-            epochs[name]()
-    rng = random.Random(args.seed)
-    times: dict[str, list[float]] = {name: [] for name in IMPLEMENTATIONS}
-    order = list(IMPLEMENTATIONS)
-    for _ in range(args.repeats):
-        rng.shuffle(order)
-        for name in order:
-            start = time.perf_counter()
-            epochs[name]()
-            times[name].append(time.perf_counter() - start)
+    times = interleaved_times({name: epochs[name] for name in IMPLEMENTATIONS}, args.repeats, args.warmup, args.seed)
     median = {name: statistics.median(values) for name, values in times.items()}
     row: dict[str, float | int | str] = {
         "num_nodes": graph.num_nodes,

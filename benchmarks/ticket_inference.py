@@ -35,10 +35,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import random
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -46,6 +44,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _timing import interleaved_times  # noqa: E402
 from gcn_epoch import load_graph  # noqa: E402
 
 from graphsparse.graph import Graph  # noqa: E402
@@ -118,18 +117,7 @@ def time_graph(graph: Graph, args: argparse.Namespace) -> dict:
         err = float((masked_out - compact_out).abs().max())
         if err > 1e-4 * max(1.0, float(masked_out.abs().max())):
             raise AssertionError(f"compact ticket disagrees with the masked ticket on {graph.name}: {err:.3g}")
-        for _ in range(args.warmup):
-            for run in runs.values():
-                run()
-        rng = random.Random(args.seed)
-        times: dict[str, list[float]] = {name: [] for name in VARIANTS}
-        order = list(VARIANTS)
-        for _ in range(args.repeats):
-            rng.shuffle(order)
-            for name in order:
-                start = time.perf_counter()
-                runs[name]()
-                times[name].append(time.perf_counter() - start)
+        times = interleaved_times(runs, args.repeats, args.warmup, args.seed)
     median = {name: statistics.median(values) for name, values in times.items()}
     return {
         "num_nodes": graph.num_nodes,
