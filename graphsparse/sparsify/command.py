@@ -36,6 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--split", default=None, help="split name (default: 'public' if present)")
     parser.add_argument("--plot", default=None, help="plot path (default: runs/glt_<dataset>_<model>.png)")
+    parser.add_argument(
+        "--task", default="node", choices=("node", "link"), help="task the tickets are trained for (default: node)"
+    )
+    parser.add_argument(
+        "--distill",
+        type=float,
+        default=0.0,
+        help="λ of TEDDY's distillation term (CE + λ·KL to a dense teacher, all nodes); 0 = off (default)",
+    )
 
 
 def _preset_name(model: str, dataset: str, preset: str | None) -> str | None:
@@ -75,6 +84,7 @@ def run(args: argparse.Namespace) -> None:
     def factory():
         return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
 
+    task = _build_task(args, graph, config)
     store = ResultsStore(args.db)
     total = 1 + len(methods) * len(levels)
     from tqdm.auto import tqdm
@@ -98,6 +108,8 @@ def run(args: argparse.Namespace) -> None:
             progress=progress,
             split=args.split,
             device=device,
+            task=task,
+            distill=args.distill,
         )
     )
     bar.close()
@@ -120,6 +132,20 @@ def run(args: argparse.Namespace) -> None:
     plot_glt(dense, rows, plot_path, title=f"{graph.name} / {args.model}")
     print(f"plot: {plot_path}", file=sys.stderr if args.json else sys.stdout)
     return None
+
+
+def _build_task(args: argparse.Namespace, graph: Any, config: Any) -> Any:
+    """The GLT task of ``--task`` (see :mod:`graphsparse.sparsify.task` for the protocol)."""
+    from .task import NodeGLTTask
+
+    if args.task == "node":
+        return NodeGLTTask(graph, config, args.split)
+    if args.task == "link":
+        raise ValueError(
+            "--task link needs a link-prediction GLT task (graphsparse.tasks.link, issue 7), which is not available "
+            "yet; use --task node"
+        )
+    raise ValueError(f"unknown --task {args.task!r}: use 'node' or 'link'")
 
 
 def _print_table(dataset: str, model: str, preset: str | None, dense: dict, rows: list[dict]) -> None:

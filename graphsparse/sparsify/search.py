@@ -13,6 +13,24 @@ dense baseline (method ``"dense"``, round 0) first:
 Every finished (method, level) is committed with ``store.put(key, payload)`` before it is yielded; a rerun with
 the same dataset, model, method, level, seeds and training config loads it instead of recomputing, so a killed
 search continues where it stopped and ends with the results an uninterrupted run gives.
+
+**Task protocol.** The search is task-agnostic: ``glt_search(..., task=...)`` takes any object implementing
+:class:`graphsparse.sparsify.task.GLTTask` (default: :class:`~graphsparse.sparsify.task.NodeGLTTask` built from
+``graph``, ``config`` and ``split``):
+
+- ``task.name`` / ``task.metric`` (``"acc"``, ``"auc"``) / ``task.graph_name`` / ``task.describe()`` (hashed
+  into the store key) / ``task.distill`` (λ of the distillation term, set from ``distill=``);
+- ``task.graph_for_seed(seed_index, seed) -> Graph``: the graph of that seed; its undirected edges are the
+  prunable ones (a link task returns the seed's training graph, held-out edges removed);
+- ``task.fit(graph, model, *, seed, seed_index, edge_values=None, extra_loss=None, after_step=None,
+  teacher=None) -> {"val": float, "test": float, "best_state": state_dict, ...}``: train from the model's
+  current weights (θ0), select the epoch by validation, leave the model in the selected state;
+- ``task.predict(graph, model) -> Tensor``: a dense teacher's outputs, handed back to ``fit`` as ``teacher``
+  when ``distill > 0``.
+
+The search builds the model (``seed_everything(seed)`` then ``model_factory()``: θ0), prunes edges by id
+(``graph.keep_edges``) and masks weights, then calls ``task.fit``; the reported ``test_acc_*`` are the task's
+metric (accuracy for node classification, ROC-AUC for link prediction).
 """
 
 from __future__ import annotations
@@ -22,7 +40,6 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -30,9 +47,10 @@ import torch
 from torch import nn
 
 from ..graph import Graph
-from ..tasks.node import NodeTrainConfig, row_normalize_features, split_for_seed, train_node
+from ..tasks.node import NodeTrainConfig
 from ..utils import seed_everything
 from .edges import check_sparsity, edge_keep_mask, random_edge_scores, teddy_edge_scores
+from .task import NodeGLTTask
 from .weights import apply_weight_masks, l0_projection, prunable_parameters, weight_sparsity
 
 __all__ = ["GLT_METHODS", "glt_levels", "check_methods", "random_weight_masks", "glt_search"]
@@ -97,36 +115,76 @@ def random_weight_masks(model: nn.Module, sparsity: float, seed: int = 0) -> dic
     return out
 
 
-def _config_hash(config: NodeTrainConfig, model: nn.Module, split: str | None) -> str:
-    blob = json.dumps({"train": asdict(config), "model": repr(model), "split": split}, sort_keys=True, default=str)
+def _config_hash(task: Any, model: nn.Module) -> str:
+    blob = json.dumps({"task": task.describe(), "model": repr(model)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _run_unit(
-    graph: Graph,
-    model_factory: Callable[[], nn.Module],
-    method: str,
-    level: Level,
-    seeds: Sequence[int],
-    config: NodeTrainConfig,
-    split: str | None,
-    device: torch.device | str,
-    teddy_scores: torch.Tensor | None,
-) -> dict[str, Any]:
+def _unit_result(method: str, level: Level, runs: list[dict[str, Any]], seeds: Sequence[int], start: float) -> dict:
+    k, gs, ws = level
+    tests = [float(r["test"]) for r in runs]
+    vals = [float(r["val"]) for r in runs]
+    return {
+        "method": method,
+        "round": k,
+        "target_graph_sparsity": gs,
+        "target_weight_sparsity": ws,
+        "graph_sparsity": float(np.mean([r["graph_sparsity"] for r in runs])),
+        "weight_sparsity": float(np.mean([r["weight_sparsity"] for r in runs])),
+        "test_acc_mean": float(np.mean(tests)),
+        "test_acc_std": float(np.std(tests)),
+        "val_acc_mean": float(np.mean(vals)),
+        "val_acc_std": float(np.std(vals)),
+        "test_accs": tests,
+        "seeds": [int(s) for s in seeds],
+        "seconds": time.perf_counter() - start,
+    }
+
+
+class _Context:
+    """Per-search state shared by the units: the task, TEDDY scores and dense teachers per seed (lazily)."""
+
+    def __init__(self, task: Any, model_factory: Callable[[], nn.Module], device: torch.device | str) -> None:
+        self.task, self.model_factory, self.device = task, model_factory, device
+        self._scores: dict[int, torch.Tensor] = {}
+        self._teachers: dict[int, torch.Tensor] = {}
+
+    def build(self, seed: int) -> nn.Module:
+        """θ0 of ``seed``: the same for every method and level."""
+        seed_everything(seed)
+        return self.model_factory().to(self.device)
+
+    def teddy_scores(self, i: int, graph: Graph) -> torch.Tensor:
+        if i not in self._scores:
+            self._scores[i] = teddy_edge_scores(graph)
+        return self._scores[i]
+
+    def teacher(self, i: int, seed: int, graph: Graph) -> torch.Tensor | None:
+        """Outputs of a dense model trained on the unpruned graph (only when the task distills)."""
+        if not getattr(self.task, "distill", 0.0):
+            return None
+        if i not in self._teachers:
+            model = self.build(seed)
+            self.task.fit(graph, model, seed=seed, seed_index=i)
+            self._teachers[i] = self.task.predict(graph, model)
+        return self._teachers[i]
+
+
+def _run_unit(ctx: _Context, method: str, level: Level, seeds: Sequence[int]) -> dict[str, Any]:
     k, gs, ws = level
     start = time.perf_counter()
-    tests, vals, graph_sp, weight_sp = [], [], [], []
+    runs = []
     for i, seed in enumerate(seeds):
-        split_name, split_masks = split_for_seed(graph, i, split)
+        graph = ctx.task.graph_for_seed(i, seed)
         if method == "teddy":
-            keep = edge_keep_mask(teddy_scores, gs)
+            keep = edge_keep_mask(ctx.teddy_scores(i, graph), gs)
         elif method == "random":
             keep = edge_keep_mask(random_edge_scores(graph, seed=seed), gs)
         else:  # dense
             keep = torch.ones(graph.num_edges, dtype=torch.bool)
         pruned = graph if bool(keep.all()) else graph.keep_edges(keep)
-        seed_everything(seed)
-        model = model_factory().to(device)  # θ0: the same for every method and level of this seed
+        teacher = ctx.teacher(i, seed, graph) if method == "teddy" else None
+        model = ctx.build(seed)
         after_step = None
         if ws > 0 and method == "teddy":
             after_step = functools.partial(l0_projection, sparsity=ws)
@@ -135,26 +193,11 @@ def _run_unit(
             masks = random_weight_masks(model, ws, seed=seed)
             apply_weight_masks(model, masks)
             after_step = functools.partial(apply_weight_masks, masks=masks)
-        result = train_node(pruned, model, split_masks, config, after_step=after_step, seed=seed, split_name=split_name)
-        tests.append(result.test_acc)
-        vals.append(result.val_acc)
-        graph_sp.append(1.0 - pruned.num_edges / graph.num_edges if graph.num_edges else 0.0)
-        weight_sp.append(weight_sparsity(model))
-    return {
-        "method": method,
-        "round": k,
-        "target_graph_sparsity": gs,
-        "target_weight_sparsity": ws,
-        "graph_sparsity": float(np.mean(graph_sp)),
-        "weight_sparsity": float(np.mean(weight_sp)),
-        "test_acc_mean": float(np.mean(tests)),
-        "test_acc_std": float(np.std(tests)),
-        "val_acc_mean": float(np.mean(vals)),
-        "val_acc_std": float(np.std(vals)),
-        "test_accs": [float(t) for t in tests],
-        "seeds": [int(s) for s in seeds],
-        "seconds": time.perf_counter() - start,
-    }
+        result = ctx.task.fit(pruned, model, seed=seed, seed_index=i, after_step=after_step, teacher=teacher)
+        result["graph_sparsity"] = 1.0 - pruned.num_edges / graph.num_edges if graph.num_edges else 0.0
+        result["weight_sparsity"] = weight_sparsity(model)
+        runs.append(result)
+    return _unit_result(method, level, runs, seeds, start)
 
 
 def glt_search(
@@ -171,6 +214,8 @@ def glt_search(
     split: str | None = None,
     device: torch.device | str = "cpu",
     dense: bool = True,
+    task: Any = None,
+    distill: float = 0.0,
 ) -> Iterator[dict[str, Any]]:
     """Yield the dense baseline (``dense=True``), then one result per (method, level), methods in order.
 
@@ -187,24 +232,29 @@ def glt_search(
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("glt_search needs at least one seed")
-    config = config or NodeTrainConfig()
-    if graph.directed:
-        raise ValueError(f"GLT search needs an undirected graph; graph {graph.name!r} is directed")
-    if config.normalize_features:
-        graph = row_normalize_features(graph)
+    distill = float(distill)
+    if not np.isfinite(distill) or distill < 0:
+        raise ValueError(f"distill (λ of the distillation term) must be >= 0, got {distill!r}")
+    if task is None:
+        task = NodeGLTTask(graph, config, split, distill=distill)
+    else:
+        task.distill = distill
+    ctx = _Context(task, model_factory, device)
     seed_everything(seeds[0])
-    digest = _config_hash(config, model_factory(), split)
+    digest = _config_hash(task, model_factory())
     seed_tag = ",".join(map(str, seeds))
-    teddy_scores = teddy_edge_scores(graph) if "teddy" in names else None
+    distill_tag = f"|distill={distill:g}" if distill else ""
+    graph_name = task.graph_name
 
     units: list[tuple[str, Level]] = [("dense", (0, 0.0, 0.0))] if dense else []
     units += [(m, level) for m in names for level in levels]
     for method, level in units:
         k, gs, ws = level
-        key = f"{key_prefix}|{graph.name}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}|cfg={digest}"
+        tag = distill_tag if method == "teddy" else ""
+        key = f"{key_prefix}|{graph_name}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}|cfg={digest}{tag}"
         payload = store.get(key) if store is not None else None
         if payload is None:
-            payload = _run_unit(graph, model_factory, method, level, seeds, config, split, device, teddy_scores)
+            payload = _run_unit(ctx, method, level, seeds)
             if store is not None:
                 store.put(key, payload)
             payload = dict(payload, cached=False)
