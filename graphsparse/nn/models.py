@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -73,11 +75,19 @@ class MLP(nn.Module):
         return x
 
 
+def _scale_messages(module: nn.Module, inputs: tuple, out: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Message hook: multiply message e by ``scale[e]``; messages past ``len(scale)`` (self-loops a layer
+    appends, e.g. GATConv's) are left as they are."""
+    weight = torch.cat([scale, scale.new_ones(out.size(0) - scale.numel())]) if out.size(0) > scale.numel() else scale
+    return out * weight.view(-1, *([1] * (out.dim() - 1)))
+
+
 class PyGBackbone(nn.Module):
     """PyG's GAT, GIN or GraphSAGE stack behind graphsparse's model interface.
 
-    ``edge_values`` (per edge id) become PyG edge weights where the layer accepts them; for GAT and GIN, which
-    take none, edges whose value is exactly zero are removed instead (a pruned edge is gone, not masked).
+    ``edge_values`` (per edge id): edges whose value is exactly zero are removed (a pruned edge is gone, not
+    masked in GAT's attention logits); the other edges' messages are scaled by their value (for GAT after the
+    attention softmax, self-loops unscaled), so a soft mask such as UGS's gets gradients.
     """
 
     def __init__(
@@ -119,13 +129,23 @@ class PyGBackbone(nn.Module):
         device = next(self.parameters()).device
         x = (graph.x if x is None else x).to(device)
         edge_index = graph.edge_index.to(device)
+        scale = None
         if edge_values is not None:
-            ids = graph.directed_edge_ids.to(device)
-            keep = edge_values[ids] != 0
-            edge_index = edge_index[:, keep]
+            values = edge_values.to(device)[graph.directed_edge_ids.to(device)]
+            keep = values != 0
+            edge_index, values = edge_index[:, keep], values[keep]
+            if values.requires_grad or not bool((values == 1).all()):
+                scale = values
         for i, conv in enumerate(self.convs):
             x = F.dropout(x, self.dropout, self.training)
-            x = conv(x, edge_index)
+            if scale is None:
+                x = conv(x, edge_index)
+            else:
+                handle = conv.register_message_forward_hook(functools.partial(_scale_messages, scale=scale))
+                try:
+                    x = conv(x, edge_index)
+                finally:
+                    handle.remove()
             if i < len(self.convs) - 1:
                 x = F.elu(x) if self.kind == "gat" else F.relu(x)
         return x

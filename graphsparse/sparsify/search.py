@@ -7,6 +7,14 @@ dense baseline (method ``"dense"``, round 0) first:
 - ``"teddy"`` (Seo et al., ICLR 2024): TEDDY edge scores computed once on the original graph, so the edge
   masks of successive levels are nested; the weights are projected onto the l0 ball of the level's weight
   sparsity after every optimizer step (projected gradient descent), training from the same θ0 per seed.
+- ``"ugs"`` (Chen et al., ICML 2021; :mod:`graphsparse.sparsify.ugs`): one round per level, in order (levels
+  must be rounds 1..K with non-decreasing sparsity). Round k trains learnable edge/weight masks from θ0 under
+  round k-1's binary masks (CE + s1·|m_g|_1 + s2·|m_θ|_1), binarises them at the best-validation epoch down to
+  level k's targets, rewinds to θ0 and retrains the ticket to score it. The binary masks of every seed are
+  committed with the round (``ugs_state`` in the stored payload), so a killed UGS search resumes at the next
+  round.
+- ``"teddy"`` with ``distill=λ > 0``: a dense teacher per seed (trained on the unpruned graph from the same
+  θ0) and the loss CE + λ·KL(teacher soft labels ‖ student) over all nodes.
 - ``"random"``: random edge scores (generator seeded with the run's seed, so masks are nested across levels)
   and a random weight mask of the level's sparsity, re-applied after every optimizer step.
 
@@ -51,12 +59,13 @@ from ..tasks.node import NodeTrainConfig
 from ..utils import seed_everything
 from .edges import check_sparsity, edge_keep_mask, random_edge_scores, teddy_edge_scores
 from .task import NodeGLTTask
+from .ugs import UGS_S1, UGS_S2, UGSMasked, pack_mask, ugs_prune, unpack_mask
 from .weights import apply_weight_masks, l0_projection, prunable_parameters, weight_sparsity
 
 __all__ = ["GLT_METHODS", "glt_levels", "check_methods", "random_weight_masks", "glt_search"]
 
-GLT_METHODS = ("teddy", "random")
-_PLANNED = {"ugs": "UGS (unified GNN sparsification) is not implemented yet"}
+GLT_METHODS = ("teddy", "ugs", "random")
+_PLANNED: dict[str, str] = {}
 
 Level = tuple[int, float, float]
 
@@ -97,6 +106,15 @@ def _check_levels(levels: Sequence[Level]) -> list[Level]:
             raise ValueError(f"GLT level round must be an int >= 1, got {k!r}")
         out.append((k, check_sparsity(gs, "graph sparsity"), check_sparsity(ws, "weight sparsity")))
     return out
+
+
+def _check_ugs_levels(levels: Sequence[Level]) -> None:
+    """UGS runs one round per level, in order: rounds must be 1, 2, ... and sparsities must not decrease."""
+    if [k for k, _, _ in levels] != list(range(1, len(levels) + 1)):
+        raise ValueError(f"UGS runs its rounds in order: level rounds must be 1..{len(levels)}, got {levels!r}")
+    for (_, g0, w0), (k, g1, w1) in zip(levels, levels[1:]):
+        if g1 < g0 or w1 < w0:
+            raise ValueError(f"UGS level sparsities must not decrease (round {k}: {g1}/{w1} after {g0}/{w0})")
 
 
 def random_weight_masks(model: nn.Module, sparsity: float, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -200,6 +218,55 @@ def _run_unit(ctx: _Context, method: str, level: Level, seeds: Sequence[int]) ->
     return _unit_result(method, level, runs, seeds, start)
 
 
+def _initial_ugs_state(ctx: _Context, seeds: Sequence[int]) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+    state = []
+    for i, seed in enumerate(seeds):
+        graph = ctx.task.graph_for_seed(i, seed)
+        params = prunable_parameters(ctx.build(seed))
+        weights = {n: torch.ones_like(p, dtype=torch.bool, device="cpu") for n, p in params.items()}
+        state.append((torch.ones(graph.num_edges, dtype=torch.bool), weights))
+    return state
+
+
+def _pack_ugs_state(state: list[tuple[torch.Tensor, dict[str, torch.Tensor]]]) -> list[dict[str, Any]]:
+    return [{"edges": pack_mask(e), "weights": {n: pack_mask(m) for n, m in w.items()}} for e, w in state]
+
+
+def _unpack_ugs_state(packed: list[dict[str, Any]]) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+    return [(unpack_mask(p["edges"]), {n: unpack_mask(m) for n, m in p["weights"].items()}) for p in packed]
+
+
+def _run_ugs_round(
+    ctx: _Context, level: Level, seeds: Sequence[int], state: list[tuple[torch.Tensor, dict[str, torch.Tensor]]]
+) -> tuple[dict[str, Any], list[tuple[torch.Tensor, dict[str, torch.Tensor]]]]:
+    """One UGS round per seed: train the soft masks from θ0 under the current binary masks, binarise at the
+    level's targets, then retrain the ticket from θ0 and score it (see :mod:`graphsparse.sparsify.ugs`)."""
+    k, gs, ws = level
+    start = time.perf_counter()
+    runs, new_state = [], []
+    for i, seed in enumerate(seeds):
+        graph = ctx.task.graph_for_seed(i, seed)
+        edge_keep, weight_keep = state[i]
+        current = graph.keep_edges(edge_keep)
+        masked = UGSMasked(ctx.build(seed), current.num_edges, weight_keep, ctx.ugs_s1, ctx.ugs_s2)
+        ctx.task.fit(current, masked, seed=seed, seed_index=i, extra_loss=masked.l1_penalty)
+        # fit leaves the model at the best-validation epoch: those mask values are binarised
+        edge_scores = torch.zeros(graph.num_edges, dtype=torch.float64)
+        edge_scores[edge_keep] = masked.edge_mask.detach().cpu().double()
+        weight_scores = {n: m.detach().cpu() for n, m in zip(masked.weight_names, masked.weight_masks, strict=True)}
+        edge_keep, weight_keep = ugs_prune(edge_scores, edge_keep, gs, weight_scores, weight_keep, ws)
+        new_state.append((edge_keep, weight_keep))
+        ticket_graph = graph.keep_edges(edge_keep)
+        model = ctx.build(seed)  # rewind to θ0
+        apply_weight_masks(model, weight_keep)
+        after_step = functools.partial(apply_weight_masks, masks=weight_keep)
+        result = ctx.task.fit(ticket_graph, model, seed=seed, seed_index=i, after_step=after_step)
+        result["graph_sparsity"] = 1.0 - ticket_graph.num_edges / graph.num_edges if graph.num_edges else 0.0
+        result["weight_sparsity"] = weight_sparsity(model)
+        runs.append(result)
+    return _unit_result("ugs", level, runs, seeds, start), new_state
+
+
 def glt_search(
     graph: Graph,
     model_factory: Callable[[], nn.Module],
@@ -216,6 +283,8 @@ def glt_search(
     dense: bool = True,
     task: Any = None,
     distill: float = 0.0,
+    s1: float = UGS_S1,
+    s2: float = UGS_S2,
 ) -> Iterator[dict[str, Any]]:
     """Yield the dense baseline (``dense=True``), then one result per (method, level), methods in order.
 
@@ -240,26 +309,42 @@ def glt_search(
     else:
         task.distill = distill
     ctx = _Context(task, model_factory, device)
+    if s1 < 0 or s2 < 0:
+        raise ValueError(f"UGS l1 coefficients must be >= 0, got s1={s1}, s2={s2}")
+    ctx.ugs_s1, ctx.ugs_s2 = float(s1), float(s2)
     seed_everything(seeds[0])
     digest = _config_hash(task, model_factory())
     seed_tag = ",".join(map(str, seeds))
     distill_tag = f"|distill={distill:g}" if distill else ""
     graph_name = task.graph_name
 
+    if "ugs" in names:
+        _check_ugs_levels(levels)
     units: list[tuple[str, Level]] = [("dense", (0, 0.0, 0.0))] if dense else []
     units += [(m, level) for m in names for level in levels]
+    ugs_state = None
     for method, level in units:
         k, gs, ws = level
         tag = distill_tag if method == "teddy" else ""
+        if method == "ugs":  # a UGS round depends on every earlier round: the key names the whole schedule so far
+            tag = f"|s1={s1:g}|s2={s2:g}|after=" + ",".join(f"{g:.6f}/{w:.6f}" for _, g, w in levels if _ <= k)
         key = f"{key_prefix}|{graph_name}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}|cfg={digest}{tag}"
         payload = store.get(key) if store is not None else None
         if payload is None:
-            payload = _run_unit(ctx, method, level, seeds)
+            if method == "ugs":
+                ugs_state = ugs_state or _initial_ugs_state(ctx, seeds)
+                payload, ugs_state = _run_ugs_round(ctx, level, seeds, ugs_state)
+                payload["ugs_state"] = _pack_ugs_state(ugs_state)  # what the next round needs to resume
+            else:
+                payload = _run_unit(ctx, method, level, seeds)
             if store is not None:
                 store.put(key, payload)
             payload = dict(payload, cached=False)
         else:
+            if method == "ugs":
+                ugs_state = _unpack_ugs_state(payload["ugs_state"])
             payload = dict(payload, cached=True)
+        payload.pop("ugs_state", None)
         payload["key"] = key
         if progress is not None:
             progress(payload)
