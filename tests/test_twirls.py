@@ -311,3 +311,19 @@ def test_same_seed_same_training_run() -> None:
         train_node(g, model, g.split("s"), NodeTrainConfig(epochs=5, lr=0.05))
         outs.append(model.eval()(g))
     torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
+
+
+def test_sparse_features_take_the_csr_path_with_the_same_result() -> None:
+    torch.manual_seed(0)
+    g = _graph()
+    x = torch.zeros(7, 50)
+    x[torch.arange(7), torch.arange(7) * 3] = 1.0  # 2% non-zeros
+    g = g.replace(x=x)
+    model = TWIRLS(50, 8, 3, lam=1.0, steps=3, mlp_before=1, input_dropout=0.5).eval()
+    expected = twirls_propagate(g, model.lins[0](x), 1.0, steps=3)
+    torch.testing.assert_close(model(g), expected)
+    assert any(isinstance(k, tuple) and k[0] == "twirls_sparse_x" and v is not None for k, v in g.cache().items())
+    model.train()
+    out = model(g)
+    out.sum().backward()
+    assert torch.isfinite(model.lins[0].weight.grad).all() and model.lins[0].weight.grad.abs().sum() > 0

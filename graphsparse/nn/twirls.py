@@ -47,12 +47,37 @@ from torch import nn
 from ..graph import Graph
 from ..sparse import SparseOperator, sparse_structure
 from .functional import dropout as fast_dropout
-from .functional import dropout_matmul
+from .functional import dropout_keep_mask, dropout_matmul
 
 __all__ = ["twirls_propagate", "irls_attention", "irls_weights", "TWIRLS", "TWIRLS_PRESETS"]
 
 _EPS = 1e-12
 _B_FORMS = ("jacobi", "paper")
+_SPARSE_INPUT_DENSITY = 0.1  # below this fraction of non-zeros the first layer multiplies a CSR copy of x
+
+
+def _sparse_features(graph: Graph, x: torch.Tensor, from_graph: bool) -> torch.Tensor | None:
+    """A CSR copy of a mostly-zero feature matrix (cached on the graph for ``graph.x``), else None."""
+    if x.requires_grad or x.dim() != 2 or x.numel() == 0:
+        return None
+    key = ("twirls_sparse_x", str(x.device), x.dtype)
+    cache = graph.cache()
+    if from_graph and key in cache:
+        return cache[key]
+    nnz = int(torch.count_nonzero(x))
+    csr = x.to_sparse_csr() if nnz < _SPARSE_INPUT_DENSITY * x.numel() else None
+    if from_graph:
+        cache[key] = csr
+    return csr
+
+
+def _sparse_dropout_linear(x: torch.Tensor, lin: nn.Linear, p: float, training: bool) -> torch.Tensor:
+    """``lin(dropout(x))`` for a CSR ``x``: dropout touches only the stored non-zeros (same distribution)."""
+    values = x.values()
+    if training and p > 0:
+        values = values * dropout_keep_mask(values.shape, p, values.device) * (1.0 / (1.0 - p))
+        x = torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, x.shape)
+    return (x @ lin.weight.t()) + lin.bias
 
 
 def _check(
@@ -314,7 +339,11 @@ class TWIRLS(nn.Module):
         for i in range(self.mlp_before):
             if i == 0:  # input dropout fused with the first product (fast integer mask, no dropped copy of x)
                 lin = self.lins[0]
-                h = dropout_matmul(h, lin.weight.t(), self.input_dropout, self.training) + lin.bias
+                sparse_x = _sparse_features(graph, h, not given_x)
+                if sparse_x is not None:
+                    h = _sparse_dropout_linear(sparse_x, lin, self.input_dropout, self.training)
+                else:
+                    h = dropout_matmul(h, lin.weight.t(), self.input_dropout, self.training) + lin.bias
             else:
                 h = self.lins[i](h)
             if i < self.mlp_before - 1:
