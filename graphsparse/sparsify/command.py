@@ -10,7 +10,7 @@ from typing import Any
 
 from .search import GLT_METHODS, check_methods, glt_levels, glt_search
 
-__all__ = ["add_arguments", "run", "plot_glt"]
+__all__ = ["add_arguments", "run", "plot_glt", "search_timing"]
 
 _KEYS = ("method", "round", "graph_sparsity", "weight_sparsity", "test_acc_mean", "test_acc_std", "seconds")
 
@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> None:
             "epochs": config.epochs,
             "levels": [{k: r[k] for k in _KEYS} for r in rows],
             "dense": {k: dense[k] for k in _KEYS},
+            "timing": search_timing(rows),
         }
         print(json.dumps(out, sort_keys=True))
     else:
@@ -148,6 +149,19 @@ def _build_task(args: argparse.Namespace, graph: Any, config: Any) -> Any:
     raise ValueError(f"unknown --task {args.task!r}: use 'node' or 'link'")
 
 
+def search_timing(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Per method: ``sweep_seconds`` (all its levels) and ``final_ticket_seconds`` (what its last, sparsest
+    ticket cost on its own: one level for one-shot methods, every round up to it for UGS, whose round k needs
+    rounds 1..k-1). Seconds are as measured when each level was computed (cached levels keep theirs)."""
+    out = {}
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["round"])
+        sweep = float(sum(r["seconds"] for r in mine))
+        final = sweep if method == "ugs" else float(mine[-1]["seconds"])
+        out[method] = {"sweep_seconds": sweep, "final_ticket_seconds": final}
+    return out
+
+
 def _print_table(dataset: str, model: str, preset: str | None, dense: dict, rows: list[dict]) -> None:
     print(f"dataset={dataset}  model={model}  preset={preset}  seeds={len(dense.get('seeds', []))}")
     print(f"{'method':<8} {'round':>5} {'graph sp %':>10} {'weight sp %':>11} {'test acc %':>16} {'seconds':>8}")
@@ -158,6 +172,8 @@ def _print_table(dataset: str, model: str, preset: str | None, dense: dict, rows
             f"{r['method']:<8} {r['round']:>5} {100 * r['graph_sparsity']:>10.2f} {100 * r['weight_sparsity']:>11.2f} "
             f"{acc:>16} {r['seconds']:>8.1f}{cached}"
         )
+    for method, t in search_timing(rows).items():
+        print(f"{method}: whole sweep {t['sweep_seconds']:.1f} s, final ticket {t['final_ticket_seconds']:.1f} s")
 
 
 def plot_glt(dense: dict, rows: list[dict], path: str | Path, title: str = "") -> Path:
