@@ -14,7 +14,9 @@ from .edges import (
     random_edge_scores,
     teddy_edge_scores,
 )
+from .task import GLTTask, NodeGLTTask, distillation_loss
 from .ticket import Ticket
+from .ugs import UGSMasked, ugs_prune
 from .weights import (
     apply_weight_masks,
     global_magnitude_masks,
@@ -36,6 +38,11 @@ __all__ = [
     "l0_projection",
     "weight_sparsity",
     "Ticket",
+    "UGSMasked",
+    "ugs_prune",
+    "GLTTask",
+    "NodeGLTTask",
+    "distillation_loss",
 ]
 
 # Edge scorers by name, one interface: scorer(graph, **options) -> Tensor[M]; low scores are pruned first.
