@@ -389,13 +389,14 @@ _ATT_CORA = dict(attention=True, p=0.1, tau=0.2)
 TWIRLS_PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("twirls", "cora"): {
         "paper": _preset(500, 0.3, 5e-5, **_CITATION, steps=8, dropout=0.8, input_dropout=0.8),
-        "attack": _preset(500, 0.3, 5e-5, **_CITATION, steps=32, input_dropout=0.5),
+        # the authors' "attacked base" commands leave --alp at 0, i.e. α = 1/(1+λ)
+        "attack": _preset(500, 0.3, 5e-5, **_CITATION, steps=32, input_dropout=0.5, alpha=None),
     },
     ("twirls-att", "cora"): {"attack": _preset(500, 0.3, 5e-5, **_CITATION, steps=32, input_dropout=0.5,
                                                **_ATT_CORA)},
     ("twirls", "citeseer"): {
         "paper": _preset(500, 0.1, 1e-3, **_CITATION, steps=16, input_dropout=0.5),
-        "attack": _preset(500, 0.3, 1e-3, **_CITATION, steps=64, input_dropout=0.5),
+        "attack": _preset(500, 0.3, 1e-3, **_CITATION, steps=64, input_dropout=0.5, alpha=None),
     },
     ("twirls-att", "citeseer"): {"attack": _preset(500, 0.3, 1e-3, **_CITATION, steps=64, input_dropout=0.5,
                                                    **_ATT_CORA)},
