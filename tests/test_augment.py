@@ -1,0 +1,129 @@
+"""GAug: edge predictor, blockwise top-k, GAug-M edits, straight-through sampling, GAug-O dense vs sparse."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from graphsparse.augment import (
+    EdgePredictor,
+    edge_loss_dense,
+    edge_loss_sampled,
+    gaug_m_graph,
+    relaxed_bernoulli_st,
+    topk_non_edges,
+    train_edge_predictor,
+)
+from graphsparse.graph import Graph, GraphError
+from graphsparse.utils import seed_everything
+
+
+def _random_graph(n: int = 40, m: int = 80, f: int = 8, c: int = 3, seed: int = 0) -> Graph:
+    g = torch.Generator().manual_seed(seed)
+    edges = torch.randint(0, n, (2, m), generator=g)
+    x = torch.rand(n, f, generator=g)
+    y = torch.randint(0, c, (n,), generator=g)
+    train = torch.zeros(n, dtype=torch.bool)
+    train[: n // 3] = True
+    val = torch.zeros(n, dtype=torch.bool)
+    val[n // 3 : 2 * n // 3] = True
+    return Graph(edges, num_nodes=n, x=x, y=y, splits={"public": (train, val, ~(train | val))}, name="toy")
+
+
+def _dense_topk(graph: Graph, z: torch.Tensor, k: int) -> set[tuple[int, int]]:
+    n = graph.num_nodes
+    scores = z @ z.T
+    mask = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
+    mask[graph.edges[0], graph.edges[1]] = False
+    scores = scores.masked_fill(~mask, float("-inf")).view(-1)
+    idx = torch.topk(scores, k).indices
+    return {(int(i) // n, int(i) % n) for i in idx}
+
+
+@pytest.mark.parametrize("block", [1, 7, 64])
+def test_blockwise_topk_equals_dense(block):
+    graph = _random_graph()
+    z = torch.randn(graph.num_nodes, 5, generator=torch.Generator().manual_seed(1))
+    pairs, scores = topk_non_edges(graph, z, 50, block_size=block)
+    assert pairs.shape == (2, 50)
+    assert {(int(u), int(v)) for u, v in pairs.T} == _dense_topk(graph, z, 50)
+    assert bool((scores[:-1] >= scores[1:]).all())
+    assert bool((pairs[0] < pairs[1]).all())
+
+
+def test_topk_asks_too_many():
+    graph = _random_graph(n=6, m=10)
+    with pytest.raises(ValueError, match="non-edges"):
+        topk_non_edges(graph, torch.randn(6, 2), 100)
+
+
+def test_gaug_m_counts_and_symmetry():
+    graph = _random_graph()
+    z = torch.randn(graph.num_nodes, 4, generator=torch.Generator().manual_seed(2))
+    m = graph.num_edges
+    new = gaug_m_graph(graph, z, rm_pct=10, add_pct=25)
+    n_rm, n_add = round(0.10 * m), round(0.25 * m)
+    old = {(int(u), int(v)) for u, v in graph.edges.T}
+    got = {(int(u), int(v)) for u, v in new.edges.T}
+    assert len(old - got) == n_rm and len(got - old) == n_add
+    assert new.num_edges == m - n_rm + n_add  # no duplicates
+    assert bool((new.edges[0] != new.edges[1]).all())  # no self-loops
+    dense = torch.zeros(graph.num_nodes, graph.num_nodes)
+    dense[new.edge_index[0], new.edge_index[1]] = 1
+    assert torch.equal(dense, dense.T)
+    # the removed edges are the lowest scoring ones
+    scores = (z[graph.edges[0]] * z[graph.edges[1]]).sum(-1)
+    removed = set(torch.argsort(scores)[:n_rm].tolist())
+    assert {(int(graph.edges[0, i]), int(graph.edges[1, i])) for i in removed} == old - got
+    assert torch.equal(new.x, graph.x) and "public" in new.splits
+
+
+@pytest.mark.parametrize(
+    "rm, add, match", [(-1, 5, "rm_pct"), (5, -0.5, "add_pct"), (150, 0, "remove"), (0, 1e6, "non-edges")]
+)
+def test_gaug_m_bad_percentages(rm, add, match):
+    graph = _random_graph()
+    with pytest.raises(ValueError, match=match):
+        gaug_m_graph(graph, torch.randn(graph.num_nodes, 3), rm, add)
+
+
+def test_gaug_m_rejects_bad_embeddings():
+    graph = _random_graph()
+    with pytest.raises(GraphError, match="z must have shape"):
+        gaug_m_graph(graph, torch.randn(3, 3), 1, 1)
+
+
+def test_straight_through_is_binary_with_gradients():
+    probs = torch.rand(500, generator=torch.Generator().manual_seed(0)).requires_grad_()
+    seed_everything(0)
+    sample = relaxed_bernoulli_st(probs, 0.5)
+    assert set(sample.detach().unique().tolist()) <= {0.0, 1.0}
+    (sample * torch.arange(500.0)).sum().backward()
+    assert probs.grad is not None and float(probs.grad.abs().sum()) > 0
+    # the sample follows the probabilities: E[sample] = p
+    seed_everything(1)
+    p = torch.full((20000,), 0.3)
+    assert abs(float(relaxed_bernoulli_st(p, 1.0).mean()) - 0.3) < 0.02
+    with pytest.raises(ValueError, match="temperature"):
+        relaxed_bernoulli_st(p, 0.0)
+
+
+def test_sampled_edge_loss_estimates_dense():
+    graph = _random_graph()
+    seed_everything(0)
+    z = EdgePredictor(graph.num_features, 16, 8)(graph).detach()
+    target = torch.eye(graph.num_nodes)
+    target[graph.edge_index[0], graph.edge_index[1]] = 1
+    exact = float(edge_loss_dense(z @ z.T, target))
+    gen = torch.Generator().manual_seed(0)
+    estimates = [float(edge_loss_sampled(graph, z, 2000, generator=gen)) for _ in range(20)]
+    assert abs(sum(estimates) / len(estimates) - exact) < 0.03 * exact
+
+
+def test_edge_predictor_learns_edges():
+    graph = _random_graph()
+    seed_everything(0)
+    pred = train_edge_predictor(graph, EdgePredictor(graph.num_features, 32, 16), epochs=100, seed=0)
+    z = pred(graph).detach()
+    pos = (z[graph.edges[0]] * z[graph.edges[1]]).sum(-1).mean()
+    assert float(pos) > float((z @ z.T).mean())
