@@ -71,9 +71,16 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=int, default=None, help="number of layers (default: the model's)")
     p.add_argument("--dropout", type=float, default=None, help="dropout probability (default: the model's)")
     p.add_argument("--augment", default="none", help="edge augmentation: none, gaug-m, gaug-o")
+    p.add_argument("--gaug-mode", default=None, choices=["auto", "dense", "sparse"], help="GAug-O: force a mode")
+    p.add_argument("--gaug", default=None, help="GAug options key=value,... (alpha, beta, temperature, rm_pct, ...)")
     p.add_argument("--batching", default="full", choices=["full", "cluster"], help="full-batch or Cluster-GCN")
     p.add_argument("--parts", type=int, default=None, help="Cluster-GCN: number of METIS parts")
     p.add_argument("--clusters-per-batch", type=int, default=None, help="Cluster-GCN: clusters per batch")
+    p.add_argument("--hits", default=None, help="link task: comma-separated K of Hits@K (default: 20,50,100)")
+    p.add_argument("--decoder", default=None, choices=["dot", "hadamard"], help="link task: pair decoder")
+    p.add_argument(
+        "--eval-negatives", type=int, default=None, help="link task: negatives per val/test positive (default: 1)"
+    )
     _add_common(p)
     p.set_defaults(handler=_run_train)
 

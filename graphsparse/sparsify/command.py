@@ -72,19 +72,22 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
     device = resolve_device(args.device)
     graph = load_dataset(args.dataset)
-    preset_name = _preset_name(args.model, graph.name, args.preset)
-    preset = resolve_preset(args.model, graph.name, preset_name)
-    train = dict(preset["train"])
-    if args.epochs is not None:
-        train["epochs"] = args.epochs
-    config = NodeTrainConfig(**train)
-    model_options = dict(preset["model"])
-    build_model(args.model, graph.num_features, graph.num_classes, **model_options)  # fail fast on bad options
+    if args.task == "link":
+        factory, config, task, preset_name = _link_setup(args, graph)
+    else:
+        preset_name = _preset_name(args.model, graph.name, args.preset)
+        preset = resolve_preset(args.model, graph.name, preset_name)
+        train = dict(preset["train"])
+        if args.epochs is not None:
+            train["epochs"] = args.epochs
+        config = NodeTrainConfig(**train)
+        model_options = dict(preset["model"])
+        build_model(args.model, graph.num_features, graph.num_classes, **model_options)  # fail fast on bad options
 
-    def factory():
-        return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
+        def factory():
+            return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
 
-    task = _build_task(args, graph, config)
+        task = _build_task(args, graph, config)
     store = ResultsStore(args.db)
     total = 1 + len(methods) * len(levels)
     from tqdm.auto import tqdm
@@ -126,11 +129,13 @@ def run(args: argparse.Namespace) -> None:
             "levels": [{k: r[k] for k in _KEYS} for r in rows],
             "dense": {k: dense[k] for k in _KEYS},
             "timing": search_timing(rows),
+            "task": task.name,
+            "metric": task.metric,
         }
         print(json.dumps(out, sort_keys=True))
     else:
-        _print_table(graph.name, args.model, preset_name, dense, rows)
-    plot_glt(dense, rows, plot_path, title=f"{graph.name} / {args.model}")
+        _print_table(graph.name, args.model, preset_name, dense, rows, metric=task.metric)
+    plot_glt(dense, rows, plot_path, title=f"{graph.name} / {args.model} ({task.name})", metric=task.metric)
     print(f"plot: {plot_path}", file=sys.stderr if args.json else sys.stdout)
     return None
 
@@ -141,12 +146,24 @@ def _build_task(args: argparse.Namespace, graph: Any, config: Any) -> Any:
 
     if args.task == "node":
         return NodeGLTTask(graph, config, args.split)
-    if args.task == "link":
-        raise ValueError(
-            "--task link needs a link-prediction GLT task (graphsparse.tasks.link, issue 7), which is not available "
-            "yet; use --task node"
-        )
     raise ValueError(f"unknown --task {args.task!r}: use 'node' or 'link'")
+
+
+def _link_setup(args: argparse.Namespace, graph: Any) -> tuple[Any, Any, Any, str | None]:
+    """Model factory, training config and task of ``--task link`` (GAE-style: encoder + inner product, AUC)."""
+    from ..nn.gae import build_link_model
+    from ..tasks.link import LinkTrainConfig
+    from ..tasks.link_glt import LinkGLTTask
+
+    model_name = "gae" if args.model == "gcn" else args.model
+    in_channels = graph.num_features if graph.x is not None else None
+    build_link_model(model_name, in_channels, graph.num_nodes)  # fail fast on an unknown model
+
+    def factory():
+        return build_link_model(model_name, in_channels, graph.num_nodes)
+
+    config = LinkTrainConfig(epochs=args.epochs or 200)
+    return factory, config, LinkGLTTask(graph, config, distill=args.distill), None
 
 
 def search_timing(rows: list[dict]) -> dict[str, dict[str, float]]:
@@ -162,9 +179,11 @@ def search_timing(rows: list[dict]) -> dict[str, dict[str, float]]:
     return out
 
 
-def _print_table(dataset: str, model: str, preset: str | None, dense: dict, rows: list[dict]) -> None:
+def _print_table(
+    dataset: str, model: str, preset: str | None, dense: dict, rows: list[dict], metric: str = "acc"
+) -> None:
     print(f"dataset={dataset}  model={model}  preset={preset}  seeds={len(dense.get('seeds', []))}")
-    print(f"{'method':<8} {'round':>5} {'graph sp %':>10} {'weight sp %':>11} {'test acc %':>16} {'seconds':>8}")
+    print(f"{'method':<8} {'round':>5} {'graph sp %':>10} {'weight sp %':>11} {f'test {metric} %':>16} {'seconds':>8}")
     for r in [dense, *rows]:
         acc = f"{100 * r['test_acc_mean']:.2f} ± {100 * r['test_acc_std']:.2f}"
         cached = "  (cached)" if r.get("cached") else ""
@@ -176,7 +195,7 @@ def _print_table(dataset: str, model: str, preset: str | None, dense: dict, rows
         print(f"{method}: whole sweep {t['sweep_seconds']:.1f} s, final ticket {t['final_ticket_seconds']:.1f} s")
 
 
-def plot_glt(dense: dict, rows: list[dict], path: str | Path, title: str = "") -> Path:
+def plot_glt(dense: dict, rows: list[dict], path: str | Path, title: str = "", metric: str = "acc") -> Path:
     """Two panels, test accuracy vs graph sparsity and vs weight sparsity; dense baseline as a mean ± std band."""
     import matplotlib
 
@@ -199,7 +218,7 @@ def plot_glt(dense: dict, rows: list[dict], path: str | Path, title: str = "") -
             ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, label=method)
         ax.set_xlabel(f"{label} sparsity (%)")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("test accuracy (%)")
+    axes[0].set_ylabel("test accuracy (%)" if metric == "acc" else f"test {metric.upper()} (%)")
     axes[1].legend(loc="lower left", fontsize=8)
     if title:
         fig.suptitle(title)
