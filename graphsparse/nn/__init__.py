@@ -7,12 +7,13 @@ from typing import Any
 
 from torch import nn
 
+from .cluster_gcn import ClusterGCN
 from .gcn_conv import GCNConv, gcn_norm
 from .models import GCN, MLP, PyGBackbone
 from .presets import PRESETS
 from .twirls import TWIRLS, TWIRLS_PRESETS
 
-__all__ = ["GCNConv", "gcn_norm", "GCN", "MLP", "PyGBackbone", "TWIRLS", "MODELS", "build_model"]
+__all__ = ["ClusterGCN", "GCNConv", "gcn_norm", "GCN", "MLP", "PyGBackbone", "TWIRLS", "MODELS", "build_model"]
 
 
 def _pyg(kind: str) -> Callable[..., nn.Module]:
@@ -28,6 +29,10 @@ def _gcn(in_channels: int, out_channels: int, hidden_channels: int = 16, **optio
 
 def _mlp(in_channels: int, out_channels: int, hidden_channels: int = 64, **options: Any) -> nn.Module:
     return MLP(in_channels, hidden_channels, out_channels, **options)
+
+
+def _cluster_gcn(in_channels: int, out_channels: int, hidden_channels: int = 128, **options: Any) -> nn.Module:
+    return ClusterGCN(in_channels, hidden_channels, out_channels, **options)
 
 
 def _twirls(in_channels: int, out_channels: int, hidden_channels: int = 64, **options: Any) -> nn.Module:
@@ -48,6 +53,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "gin": _pyg("gin"),
     "sage": _pyg("sage"),
     "twirls": _twirls,
+    "cluster-gcn": _cluster_gcn,
     "twirls-att": _twirls_att,
 }
 
