@@ -60,6 +60,7 @@ class ClusterLoader:
         seed: int = 0,
         progress: bool = False,
         ranks: tuple[int, int] = (0, 1),
+        batch_multiple: int = 1,
     ) -> None:
         parts = torch.as_tensor(parts, dtype=torch.long).cpu()
         if parts.shape != (graph.num_nodes,):
@@ -70,7 +71,10 @@ class ClusterLoader:
         if not 0 <= rank < world:
             raise ValueError(f"rank {rank} outside world size {world}")
         self.graph, self.parts, self.q = graph, parts, int(clusters_per_batch)
+        if batch_multiple < 1:
+            raise ValueError(f"batch_multiple must be >= 1, got {batch_multiple}")
         self.shuffle, self.progress, self.rank, self.world = shuffle, progress, rank, world
+        self.multiple = max(world, int(batch_multiple))
         valid = parts >= 0
         order = torch.argsort(parts[valid], stable=True)
         self._members = valid.nonzero().view(-1)[order]  # node ids grouped by cluster
@@ -83,8 +87,9 @@ class ClusterLoader:
     def _num_batches(self) -> int:
         batches = -(-self.cluster_ids.numel() // self.q)
         # with several ranks every rank must run the same number of steps (DDP all-reduces each one), so the
-        # last batches_total % world batches of the shuffled order are left out of that epoch
-        return batches if self.world == 1 else batches // self.world * self.world
+        # last batches_total % world batches of the shuffled order are left out of that epoch (likewise for
+        # batch_multiple, used to accumulate gradients over that many batches in one process)
+        return batches // self.multiple * self.multiple
 
     def __len__(self) -> int:
         return len(range(self.rank, self._num_batches(), self.world))

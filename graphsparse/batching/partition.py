@@ -133,7 +133,7 @@ def metis_partition(
         parts[nodes] = membership
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.parent / f"{path.stem}.{os.getpid()}.tmp.npz"  # per process: DDP ranks may write at once
         np.savez(tmp, parts=parts, sha256=np.array(_digest(parts)))
         os.replace(tmp, path)
     return torch.from_numpy(parts)

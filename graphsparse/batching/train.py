@@ -63,10 +63,15 @@ def train_cluster_gcn(
     seed: int = 0,
     eval_every: int = 1,
     step_hook: Callable[[nn.Module], None] | None = None,
+    accumulate: int = 1,
 ) -> NodeRunResult:
     """Train on cluster batches; ``step_hook(model)`` runs after each backward, before the step (DDP uses none:
-    its gradients are averaged inside ``backward``). The model is left at the best-validation epoch; the result's
-    ``epoch_seconds`` is the training time per epoch (batches only, evaluation excluded)."""
+    its gradients are averaged inside ``backward``). ``accumulate=k`` averages the gradients of k consecutive
+    batches per optimizer step: in one process it computes what k DDP ranks compute together. The model is left
+    at the best-validation epoch; the result's ``epoch_seconds`` is the training time per epoch (batches only,
+    evaluation excluded)."""
+    if accumulate < 1:
+        raise ValueError(f"accumulate must be >= 1, got {accumulate}")
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     device = next(model.parameters()).device
     best = (-1.0, 0.0, 0.0, 0)  # val, test, train, epoch
@@ -74,20 +79,22 @@ def train_cluster_gcn(
     since_best, epochs_run, start, train_seconds = 0, 0, time.perf_counter(), 0.0
     for epoch in range(1, config.epochs + 1):
         model.train()
-        for batch in loader:
+        optimizer.zero_grad()
+        for step, batch in enumerate(loader, start=1):
             train_mask = batch.graph.split(split_name).train
             index = train_mask.nonzero().view(-1).to(device)
             tick = time.perf_counter()
-            optimizer.zero_grad()
             logits = model(batch.graph)
             if index.numel():
                 loss = F.cross_entropy(logits[index], batch.graph.y.to(device)[index])
             else:  # no training node in this batch: a zero loss keeps every DDP rank stepping in lockstep
                 loss = logits.sum() * 0.0
-            loss.backward()
-            if step_hook is not None:
-                step_hook(model)
-            optimizer.step()
+            (loss / accumulate).backward()
+            if step % accumulate == 0:
+                if step_hook is not None:
+                    step_hook(model)
+                optimizer.step()
+                optimizer.zero_grad()
             train_seconds += time.perf_counter() - tick
         epochs_run = epoch
         if epoch % eval_every and epoch != config.epochs:
