@@ -151,16 +151,3 @@ def test_cli_glt_bad_method(tmp_path, capsys):
     argv = ["glt", "--dataset", "synthetic", "--method", "ugs,magic", "--db", str(tmp_path / "r.db"), "--no-progress"]
     assert main(argv) == 2
     assert "unknown GLT method 'magic'" in capsys.readouterr().err
-
-
-def test_cli_glt_link_task_needs_link_module(tmp_path, capsys):
-    from graphsparse.cli import main
-
-    argv = ["glt", "--dataset", "synthetic", "--task", "link", "--db", str(tmp_path / "r.db"), "--no-progress"]
-    try:
-        import graphsparse.tasks.link  # noqa: F401
-    except ImportError:
-        assert main(argv) == 2
-        assert "--task link" in capsys.readouterr().err
-    else:
-        pytest.skip("graphsparse.tasks.link exists: the link engineer's tests cover --task link")
