@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/graphsparse glt --dataset cora --model gcn --method teddy,random --rounds 5 --seeds 2 --epochs 100 --plot runs/glt_cora_gcn.png
+	$(VENV)/bin/graphsparse glt --dataset cora --model gcn --method teddy,ugs,random --rounds 5 --seeds 2 --epochs 100 --plot runs/glt_cora_gcn.png
 
 test: install
 	$(PY) -m pytest -q

@@ -91,3 +91,19 @@ def test_ticket_inference_quick_json() -> None:
         [sys.executable, str(TICKET_SCRIPT), "--graph-sparsity", "1.0"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "--graph-sparsity must be in [0, 1)" in bad.stderr
+
+
+def test_cluster_scale_small_json() -> None:
+    script = SCRIPT.parent / "cluster_scale.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--nodes", "3000", "--edges", "15000", "--features", "8", "--classes", "4",
+         "--parts", "12", "--clusters-per-batch", "4", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert set(result) == {"cluster", "full"}
+    cluster = result["cluster"]
+    assert cluster["edges_built"] == 15000 and cluster["batches"] == 3  # 12 clusters, 4 per batch
+    for mode in ("cluster", "full"):
+        assert result[mode]["epoch_seconds"] > 0 and 0 < result[mode]["peak_rss_gb"] < 10

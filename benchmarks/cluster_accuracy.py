@@ -1,0 +1,101 @@
+"""Cluster-GCN vs full-batch GCN, same run: test accuracy (mean ± std over seeds), time per epoch, peak RSS.
+
+For each dataset both modes run the same model (2-layer GCN, hidden 64, dropout 0.5, Adam lr 0.01, weight decay
+5e-4, 200 epochs, epoch picked by validation accuracy) through ``graphsparse train``; the cluster mode adds
+``--batching cluster --parts P --clusters-per-batch Q``. Each (dataset, mode) runs in its own process so its
+peak RSS is its own. Seeds 0..N-1 (seed i on the dataset's split i: stratified 20-per-class / 30-per-class
+splits for Amazon and Coauthor, the public split on PubMed). Time per epoch is training only (evaluation
+excluded) for the cluster mode and the whole epoch for full batch.
+
+Usage::
+
+    python benchmarks/cluster_accuracy.py                                  # 3 datasets, 5 seeds, markdown table
+    python benchmarks/cluster_accuracy.py --datasets pubmed --seeds 2 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+# parts and clusters per batch: ~50-100 nodes per part, batches of about a tenth of the graph
+SETTINGS = {"amazon-computers": (200, 20), "coauthor-physics": (400, 40), "pubmed": (300, 30)}
+
+
+def child(dataset: str, mode: str, seeds: int) -> dict:
+    from graphsparse.cli import build_parser
+
+    argv = ["train", "--dataset", dataset, "--model", "gcn", "--hidden", "64", "--seeds", str(seeds), "--json",
+            "--no-progress", "--db", "/tmp/graphsparse_cluster_accuracy.db"]
+    if mode == "cluster":
+        parts, q = SETTINGS[dataset]
+        argv += ["--batching", "cluster", "--parts", str(parts), "--clusters-per-batch", str(q)]
+    args = build_parser().parse_args(argv)
+    summary = args.handler(args)
+    summary["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    summary["command"] = "graphsparse " + " ".join(argv[:-2])
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", default=",".join(SETTINGS))
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--out", default=None, help="write the results JSON here too")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        dataset, mode = args.child.split(":")
+        print(json.dumps(child(dataset, mode, args.seeds)))
+        return 0
+    import torch
+
+    torch.set_num_threads(1)
+    results: dict[str, dict] = {}
+    for dataset in [d.strip() for d in args.datasets.split(",") if d.strip()]:
+        if dataset not in SETTINGS:
+            raise ValueError(f"no cluster setting for {dataset!r}; known: {', '.join(SETTINGS)}")
+        for mode in ("full", "cluster"):
+            done = subprocess.run([sys.executable, __file__, f"--child={dataset}:{mode}", f"--seeds={args.seeds}"],
+                                  capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            if done.returncode != 0:
+                raise RuntimeError(f"{dataset}/{mode} failed: {done.stderr[-2000:]}")
+            results[f"{dataset}/{mode}"] = json.loads(done.stdout.strip().splitlines()[-1])
+            if args.out:
+                Path(args.out).write_text(json.dumps(results, indent=1, sort_keys=True))
+    if args.json:
+        print(json.dumps(results, sort_keys=True))
+        return 0
+    print(table(results))
+    return 0
+
+
+def table(results: dict[str, dict]) -> str:
+    lines = ["| dataset | full-batch acc | Cluster-GCN acc | Δ | epoch full (ms) | epoch cluster (ms) | "
+             "peak RSS full (GB) | peak RSS cluster (GB) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for dataset in dict.fromkeys(k.split("/")[0] for k in results):
+        full, cl = results.get(f"{dataset}/full"), results.get(f"{dataset}/cluster")
+        if not full or not cl:
+            continue
+        parts, q = SETTINGS[dataset]
+        delta = 100 * (cl["test_acc_mean"] - full["test_acc_mean"])
+        lines.append(
+            f"| {dataset} ({parts} parts, q = {q}) | "
+            f"{100 * full['test_acc_mean']:.2f} ± {100 * full['test_acc_std']:.2f} | "
+            f"{100 * cl['test_acc_mean']:.2f} ± {100 * cl['test_acc_std']:.2f} | {delta:+.2f} | "
+            f"{1000 * full['epoch_seconds_mean']:.0f} | {1000 * cl['epoch_seconds_mean']:.0f} | "
+            f"{full['peak_rss_gb']:.2f} | {cl['peak_rss_gb']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
