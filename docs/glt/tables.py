@@ -56,9 +56,22 @@ def table(data: dict, rounds: list[int] | None = None, kd: dict | None = None) -
     return "\n".join(lines)
 
 
+def plot(data: dict, path: Path, kd: dict | None = None) -> None:
+    """The ``graphsparse glt`` plot of one search, with the ``teddy+KD`` line when a KD run is given."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from graphsparse.sparsify.command import plot_glt
+
+    rows = list(data["levels"])
+    if kd is not None:
+        rows += [{**r, "method": "teddy+KD"} for r in kd["levels"] if r["method"] == "teddy"]
+    plot_glt(data["dense"], rows, path, title=f"{data['dataset']} / {data['model']} ({data['seeds']} seeds)")
+
+
 if __name__ == "__main__":
     for path in sys.argv[1:]:
         kd_path = Path(path).with_name(Path(path).stem + "_kd.json")
         kd = json.loads(kd_path.read_text()) if kd_path.is_file() else None
-        print(table(json.loads(Path(path).read_text()), kd=kd))
+        data = json.loads(Path(path).read_text())
+        print(table(data, kd=kd))
         print()
+        plot(data, Path(path).with_name(f"glt_{Path(path).stem}_{data['model']}.png"), kd)
