@@ -122,7 +122,7 @@ def test_cli_cluster_training(model: str, tmp_path: Path, capsys: pytest.Capture
                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRAPHSPARSE_CACHE", str(tmp_path / "parts"))
     argv = ["train", "--dataset", "cora", "--model", model, "--batching", "cluster", "--parts", "30",
-            "--clusters-per-batch", "6", "--seeds", "1", "--epochs", "30", "--json", "--no-progress",
+            "--clusters-per-batch", "6", "--seeds", "1", "--epochs", "30", "--hidden", "32", "--json", "--no-progress",
             "--db", str(tmp_path / "r.db")]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
