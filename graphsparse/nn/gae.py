@@ -110,6 +110,10 @@ class LinkModel(nn.Module):
             x = self.embedding.weight
         if x is None and graph.x is None:
             raise ValueError(f"graph {graph.name!r} has no node features: build the model with an input embedding")
+        if edge_values is not None:
+            # learnable edge weights (UGS masks) can cross zero; a negative weight would let a node's degree reach 0
+            # and the normalisation blow up, so messages are weighted by max(value, 0)
+            edge_values = edge_values.clamp(min=0.0)
         return self.encoder(graph, x, edge_values=edge_values)
 
     def score(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
