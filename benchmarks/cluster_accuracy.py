@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(SETTINGS))
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--out", default=None, help="write the results JSON here too")
+    parser.add_argument("--out", default=None, help="results JSON: finished cells are kept, new ones added")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -59,18 +59,21 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    results: dict[str, dict] = {}
+    out = Path(args.out) if args.out else None
+    results: dict[str, dict] = json.loads(out.read_text()) if out is not None and out.is_file() else {}
     for dataset in [d.strip() for d in args.datasets.split(",") if d.strip()]:
         if dataset not in SETTINGS:
             raise ValueError(f"no cluster setting for {dataset!r}; known: {', '.join(SETTINGS)}")
         for mode in ("full", "cluster"):
+            if results.get(f"{dataset}/{mode}", {}).get("seeds") == args.seeds:
+                continue  # already measured (re-running an interrupted benchmark keeps finished cells)
             done = subprocess.run([sys.executable, __file__, f"--child={dataset}:{mode}", f"--seeds={args.seeds}"],
                                   capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
             if done.returncode != 0:
                 raise RuntimeError(f"{dataset}/{mode} failed: {done.stderr[-2000:]}")
             results[f"{dataset}/{mode}"] = json.loads(done.stdout.strip().splitlines()[-1])
-            if args.out:
-                Path(args.out).write_text(json.dumps(results, indent=1, sort_keys=True))
+            if out is not None:
+                out.write_text(json.dumps(results, indent=1, sort_keys=True))
     if args.json:
         print(json.dumps(results, sort_keys=True))
         return 0
