@@ -21,7 +21,8 @@ def table(data: dict, rounds: list[int] | None = None, kd: dict | None = None) -
     ks = sorted({r["round"] for r in levels})
     d = data["dense"]
     lines = [
-        f"**{data['dataset']}** / {data['model']} ({data['seeds']} seeds, {data['epochs']} epochs); dense "
+        f"**{data['dataset']}** / {data['model']} ({data.get('task', 'node')} task, test {data.get('metric', 'acc')}, "
+        f"{data['seeds']} seeds, {data['epochs']} epochs); dense "
         f"{100 * d['test_acc_mean']:.2f} ± {100 * d['test_acc_std']:.2f}",
         "",
         "| round | graph / weight sparsity | " + " | ".join(methods) + " | best TEDDY ≥ UGS? |",
@@ -64,7 +65,8 @@ def plot(data: dict, path: Path, kd: dict | None = None) -> None:
     rows = list(data["levels"])
     if kd is not None:
         rows += [{**r, "method": "teddy+KD"} for r in kd["levels"] if r["method"] == "teddy"]
-    plot_glt(data["dense"], rows, path, title=f"{data['dataset']} / {data['model']} ({data['seeds']} seeds)")
+    plot_glt(data["dense"], rows, path, title=f"{data['dataset']} / {data['model']} ({data['seeds']} seeds)",
+             metric=data.get("metric", "acc"))
 
 
 if __name__ == "__main__":
