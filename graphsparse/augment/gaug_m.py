@@ -18,14 +18,14 @@ __all__ = ["edit_counts", "gaug_m_graph"]
 
 
 def edit_counts(graph: Graph, rm_pct: float, add_pct: float) -> tuple[int, int]:
-    """Numbers of edges to remove and add: ``round(pct / 100 * |E|)`` each; bad percentages raise."""
+    """Numbers of edges to remove and add: ``floor(pct / 100 * |E|)`` each (as the reference); bad ones raise."""
     for name, pct in (("rm_pct", rm_pct), ("add_pct", add_pct)):
         if not isinstance(pct, (int, float)) or pct != pct:
             raise ValueError(f"{name} must be a number, got {pct!r}")
         if pct < 0:
             raise ValueError(f"{name} must be >= 0 (a percentage of |E|), got {pct}")
     m = graph.num_edges
-    n_rm, n_add = int(round(rm_pct / 100.0 * m)), int(round(add_pct / 100.0 * m))
+    n_rm, n_add = int(m * rm_pct / 100.0), int(m * add_pct / 100.0)
     if n_rm > m:
         raise ValueError(f"rm_pct={rm_pct} asks to remove {n_rm} edges but graph {graph.name!r} has only {m}")
     n = graph.num_nodes

@@ -1,0 +1,159 @@
+"""``graphsparse train --augment gaug-m|gaug-o``: GAug runs over seeds, beside the plain backbone, stored.
+
+Called by :mod:`graphsparse.cli`. Every GAug run and every baseline run (the same backbone and training
+options on the original graph, same seeds) is recorded in the results store; the summary holds
+``test_acc_mean`` / ``test_acc_std`` (GAug) and ``baseline_test_acc_mean`` / ``baseline_test_acc_std``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from ..graph import Graph, GraphError
+from .gaug_m import gaug_m_graph
+from .gaug_o import GAugOConfig, train_gaug_o
+from .predictor import EdgePredictor, dense_memory_bytes, train_edge_predictor
+from .presets import resolve_gaug_preset
+
+__all__ = ["run_augment_command", "parse_gaug_options", "GAUG_M_OPTIONS"]
+
+GAUG_M_OPTIONS = ("rm_pct", "add_pct", "ep_epochs", "ep_hidden", "ep_out")
+
+
+def _value(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def parse_gaug_options(text: str | None) -> dict[str, Any]:
+    """``'alpha=0.5,beta=1'`` -> ``{'alpha': 0.5, 'beta': 1}``; malformed items raise ValueError."""
+    options: dict[str, Any] = {}
+    for item in (text or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" not in item:
+            raise ValueError(f"--gaug expects key=value items separated by commas, got {item!r}")
+        key, value = item.split("=", 1)
+        options[key.strip().replace("-", "_")] = _value(value.strip())
+    return options
+
+
+def _check_known(method: str, options: dict[str, Any], known: set[str]) -> None:
+    unknown = set(options) - known
+    if unknown:
+        raise ValueError(f"unknown {method} options: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+
+
+def _model_options(args: argparse.Namespace, preset_model: dict[str, Any]) -> dict[str, Any]:
+    from ..cli import model_options_from_args
+
+    return model_options_from_args(args, preset_model)
+
+
+def _node_config(args: argparse.Namespace, train: dict[str, Any]) -> Any:
+    from ..tasks.node import NodeTrainConfig
+
+    options = {"epochs": 200, "lr": 0.01, "weight_decay": 5e-4, "normalize_features": True, **train}
+    for name, value in (("epochs", args.epochs), ("lr", args.lr), ("weight_decay", args.weight_decay)):
+        if value is not None:
+            options[name] = value
+    return NodeTrainConfig(**options)
+
+
+def _record(store: Any, graph: Graph, model: str, config: dict[str, Any], metrics: dict[str, Any]) -> None:
+    store.record_run(
+        "node",
+        graph.name,
+        model,
+        metrics["seed"],
+        config,
+        {k: metrics[k] for k in ("train_acc", "val_acc", "test_acc", "best_epoch")},
+        {k: metrics[k] for k in ("seconds", "epoch_seconds", "peak_rss_mb") if k in metrics},
+    )
+
+
+def _baseline(args, graph, factory, seeds, store, device, config, model_options) -> list[dict[str, Any]]:
+    from ..tasks.node import run_node
+
+    results = run_node(graph, factory, seeds, config, split=args.split, device=device, progress=False)
+    rows = [r.metrics() for r in results]
+    for row in rows:
+        record = {"augment": "none", "model_options": model_options, "train": vars(config), "split": row["split"]}
+        _record(store, graph, args.model, {**record, "preset": args.preset, "baseline_of": args.augment}, row)
+    return rows
+
+
+def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int], store: Any, device: Any) -> dict:
+    """Run GAug-M or GAug-O (``args.augment``) over ``seeds`` plus the plain backbone; return the summary."""
+    from ..cli import summarize
+    from ..nn import build_model
+    from ..tasks.node import row_normalize_features, run_node, split_for_seed
+
+    method = args.augment.lower()
+    if method not in ("gaug-m", "gaug-o"):
+        raise ValueError(f"unknown --augment {args.augment!r}: use none, gaug-m or gaug-o")
+    if graph.num_classes < 2:
+        raise GraphError(f"dataset {graph.name!r} has no class labels: GAug augments node classification")
+    preset = resolve_gaug_preset(method, args.model, graph.name, args.preset)
+    gaug = {**preset["gaug"], **parse_gaug_options(getattr(args, "gaug", None))}
+    model_options = _model_options(args, preset["model"])
+    build_model(args.model, graph.num_features, graph.num_classes, **model_options)  # fail fast on bad options
+
+    def factory():
+        return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
+
+    summary: dict[str, Any] = {
+        "dataset": graph.name, "model": args.model, "seeds": len(seeds), "task": "node", "augment": method,
+    }
+    if args.preset:
+        summary["preset"] = args.preset
+    if method == "gaug-m":
+        _check_known("GAug-M", gaug, set(GAUG_M_OPTIONS))
+        config = _node_config(args, preset["train"])
+        normalized = row_normalize_features(graph)
+        predictor = EdgePredictor(graph.num_features, gaug.get("ep_hidden", 128), gaug.get("ep_out", 32))
+        predictor = train_edge_predictor(normalized, predictor, epochs=gaug.get("ep_epochs", 200), seed=seeds[0])
+        z = predictor(normalized).detach()
+        augmented = gaug_m_graph(graph, z, gaug.get("rm_pct", 0), gaug.get("add_pct", 0))
+        results = run_node(augmented, factory, seeds, config, split=args.split, device=device, progress=False)
+        rows = [r.metrics() for r in results]
+        for row in rows:
+            record = {"augment": method, "gaug": gaug, "model_options": model_options, "train": vars(config)}
+            _record(store, graph, args.model, {**record, "preset": args.preset, "split": row["split"]}, row)
+        summary.update({"gaug": gaug, "edges": graph.num_edges, "augmented_edges": augmented.num_edges})
+    else:
+        fields = {f.name for f in dataclasses.fields(GAugOConfig)}
+        _check_known("GAug-O", gaug, fields)
+        for name, value in (("epochs", args.epochs), ("lr", args.lr), ("weight_decay", args.weight_decay)):
+            if value is not None:
+                gaug[name] = value
+        if getattr(args, "gaug_mode", None):
+            gaug["mode"] = args.gaug_mode
+        gaug_config = GAugOConfig(**gaug)
+        rows = []
+        for i, seed in enumerate(seeds):
+            split_name, split = split_for_seed(graph, i, args.split)
+            result = train_gaug_o(graph, factory, split, gaug_config, seed=seed, split_name=split_name, device=device)
+            row = result.metrics()
+            record = {"augment": method, "gaug": vars(gaug_config), "model_options": model_options}
+            _record(store, graph, args.model, {**record, "preset": args.preset, "split": split_name}, row)
+            rows.append(row)
+        mode = gaug_config.resolved_mode(graph)
+        summary.update({"gaug": vars(gaug_config), "mode": mode})
+        summary["dense_memory_mb"] = dense_memory_bytes(graph.num_nodes) / 2**20
+        summary.update(summarize(rows, ["peak_rss_mb"]))
+        config = _node_config(args, {"lr": gaug_config.lr, "weight_decay": gaug_config.weight_decay})
+    summary.update(summarize(rows, ["test_acc", "val_acc", "train_acc", "epoch_seconds"]))
+    baseline = _baseline(args, graph, factory, seeds, store, device, config, model_options)
+    for key, value in summarize(baseline, ["test_acc", "val_acc", "epoch_seconds"]).items():
+        summary[f"baseline_{key}"] = value
+    summary["runs"] = [{k: r[k] for k in ("seed", "split", "val_acc", "test_acc", "best_epoch")} for r in rows]
+    summary["baseline_runs"] = [{k: r[k] for k in ("seed", "val_acc", "test_acc")} for r in baseline]
+    return summary
