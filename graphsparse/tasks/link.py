@@ -28,6 +28,7 @@ from ..data.link_splits import LinkSplit, edge_keys, link_split_from_ogb, sample
 from ..graph import Graph
 from ..utils import seed_everything
 from .link_metrics import link_metrics
+from .node import check_optimizer_options
 
 __all__ = ["LinkTrainConfig", "LinkRunResult", "train_link", "evaluate_link", "run_link", "run_link_command"]
 
@@ -47,12 +48,7 @@ class LinkTrainConfig:
     self_loop_positives: bool = True
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        check_optimizer_options(self.epochs, self.lr, self.weight_decay)
         self.hits = tuple(int(k) for k in self.hits)
         if any(k < 1 for k in self.hits):
             raise ValueError(f"Hits@K needs every K >= 1, got {self.hits}")

@@ -27,6 +27,16 @@ __all__ = [
 ]
 
 
+def check_optimizer_options(epochs: int, lr: float, weight_decay: float) -> None:
+    """The checks every training config shares: epochs >= 1, lr > 0, weight decay >= 0."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+
+
 @dataclass
 class NodeTrainConfig:
     """Hyperparameters of one full-batch training run (defaults: Kipf & Welling's GCN)."""
@@ -40,12 +50,7 @@ class NodeTrainConfig:
     normalize_features: bool = False  # row-normalise x (sum to 1), as Kipf & Welling do on Planetoid
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        check_optimizer_options(self.epochs, self.lr, self.weight_decay)
         if self.metric not in ("acc", "roc_auc"):
             raise ValueError(f"metric must be 'acc' or 'roc_auc', got {self.metric!r}")
 
