@@ -70,12 +70,22 @@ class ResultsStore:
             raise ValueError(f"results database path {self.path} is a directory, not a file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout
-        try:
-            with closing(self._connect()) as con, con:
-                con.execute("PRAGMA journal_mode=WAL")
-                con.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as err:
-            raise ValueError(f"{self.path} is not a graphsparse results database: {err}") from err
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with closing(self._connect()) as con, con:
+                    # switching to WAL can fail with "locked" at once, without waiting for the busy timeout,
+                    # while another process creates the same database: retry until the timeout
+                    if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                        con.execute("PRAGMA journal_mode=WAL")
+                    con.executescript(_SCHEMA)
+                break
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err) or time.monotonic() > deadline:
+                    raise ValueError(f"cannot open results database {self.path}: {err}") from err
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as err:
+                raise ValueError(f"{self.path} is not a graphsparse results database: {err}") from err
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=self.timeout)
