@@ -17,6 +17,7 @@ from graphsparse.data import load_dataset
 from graphsparse.data.synthetic import synthetic_dcsbm
 from graphsparse.graph import Graph, GraphError
 from graphsparse.nn import build_model
+from graphsparse.nn.models import GCN
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +131,52 @@ def test_cli_cluster_training(model: str, tmp_path: Path, capsys: pytest.Capture
     assert out["test_acc_mean"] > 0.6  # a 7-class problem: chance is about 0.3
     assert main(argv) == 0  # same seed, same result (partition read back from the cache)
     assert json.loads(capsys.readouterr().out)["test_acc_mean"] == out["test_acc_mean"]
+
+
+def _bag_of_words_graph(num_nodes: int = 300, num_features: int = 400) -> Graph:
+    base = synthetic_dcsbm(num_nodes=num_nodes, num_edges=1500, num_features=8, num_classes=3, seed=3)
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(num_nodes, num_features, generator=gen) < 0.02).float()  # 2% non-zero, like keyword features
+    return base.replace(x=x)
+
+
+def test_sparse_features_give_the_dense_model_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import graphsparse.graph as graph_module
+
+    dense_graph = _bag_of_words_graph()
+    assert dense_graph.sparse_x() is None  # small inputs keep the dense product
+    monkeypatch.setattr(graph_module, "SPARSE_X_MIN_ELEMENTS", 1)
+    graph = _bag_of_words_graph()
+    sparse_x = graph.sparse_x()
+    assert sparse_x is not None and sparse_x.layout == torch.sparse_csr
+    assert torch.equal(sparse_x.to_dense(), graph.x)
+    assert graph.replace(x=torch.rand(300, 400) + 0.1).sparse_x() is None  # dense features stay dense
+
+    torch.manual_seed(0)
+    model = GCN(400, 16, 3)
+    model.eval()
+    expected = model(graph, x=graph.x)
+    assert torch.allclose(model(graph), expected, atol=1e-5)  # the CSR path
+    model.train()
+    model.convs[0].weight.grad = None
+    torch.nn.functional.cross_entropy(model(graph), graph.y).backward()
+    assert model.convs[0].weight.grad is not None and torch.isfinite(model.convs[0].weight.grad).all()
+
+    parts = metis_partition(graph, 6, cache_dir=tmp_path)
+    for batch in ClusterLoader(graph, parts, clusters_per_batch=2, seed=0):
+        rows = batch.graph.sparse_x()
+        assert rows is not None and torch.equal(rows.to_dense(), graph.x[batch.nodes])
+
+
+def test_sparse_dropout_matmul_keeps_the_expected_scale() -> None:
+    from graphsparse.nn.functional import sparse_dropout_matmul
+
+    x = torch.ones(2000, 50).to_sparse_csr()
+    weight = torch.ones(50, 1, requires_grad=True)
+    out = sparse_dropout_matmul(x, weight, 0.5)
+    assert abs(float(out.detach().mean()) - 50.0) < 1.0  # inverted dropout keeps the mean
+    assert torch.equal(sparse_dropout_matmul(x, weight, 0.5, training=False), x.to_dense() @ weight)
+    out.sum().backward()
+    assert weight.grad is not None and weight.grad.shape == (50, 1)
+    with pytest.raises(ValueError, match="CSR x"):
+        sparse_dropout_matmul(torch.ones(3, 50), weight, 0.5)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..graph import Graph, GraphError
+from ..graph import Graph, GraphError, csr_select_rows
 from ..sparse import SparseOperator, normalized_adjacency
 
 __all__ = ["ClusterBatch", "ClusterLoader", "diag_enhanced_adjacency"]
@@ -117,7 +117,7 @@ class ClusterLoader:
         eids = eids[inside[graph.edges[1, eids]]]
         new_id = torch.full((graph.num_nodes,), -1, dtype=torch.long)
         new_id[nodes] = torch.arange(nodes.numel())
-        return Graph(
+        batch = Graph(
             new_id[graph.edges[:, eids]],
             num_nodes=nodes.numel(),
             x=None if graph.x is None else graph.x[nodes],
@@ -126,6 +126,10 @@ class ClusterLoader:
             directed=graph.directed,
             name=graph.name,
         )
+        sparse_x = graph.sparse_x()
+        if sparse_x is not None:  # the batch's rows of the CSR features, not a re-scan of its dense slice
+            batch.cache()["sparse_x"] = csr_select_rows(sparse_x, nodes)
+        return batch
 
     def __iter__(self) -> Iterator[ClusterBatch]:
         from tqdm.auto import tqdm

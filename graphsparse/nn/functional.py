@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["dropout_keep_mask", "dropout", "dropout_matmul"]
+__all__ = ["dropout_keep_mask", "dropout", "dropout_matmul", "sparse_dropout_matmul"]
 
 _CHUNK_ELEMENTS = 1 << 19  # ~2 MB of float32 per chunk: the masked chunk and its mask stay in cache
 
@@ -119,3 +119,17 @@ def dropout_matmul(x: torch.Tensor, weight: torch.Tensor, p: float = 0.5, traini
     if p == 1.0:
         return (x @ weight) * 0.0
     return _DropoutMatmul.apply(x, weight, p)
+
+
+def sparse_dropout_matmul(x: torch.Tensor, weight: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
+    """``dropout(x, p, training) @ weight`` for a CSR ``x``: dropout acts on the stored non-zeros only (zeros stay
+    zero either way), so it matches dense dropout in distribution. Differentiable in ``weight``."""
+    p = _check_p(p)
+    if x.layout != torch.sparse_csr or weight.dim() != 2 or x.size(1) != weight.size(0):
+        raise ValueError(f"sparse_dropout_matmul needs a CSR x [N, F] and weight [F, F_out], got {x.layout} "
+                         f"{list(x.shape)} and {list(weight.shape)}")
+    if training and p > 0.0:
+        values = x.values()
+        kept = values * dropout_keep_mask(values.shape, p, values.device) / (1.0 - p) if p < 1.0 else values * 0.0
+        x = torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), kept, x.shape, check_invariants=False)
+    return x @ weight

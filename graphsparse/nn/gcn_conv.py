@@ -10,7 +10,7 @@ from torch import nn
 from ..graph import Graph
 from ..sparse import SparseOperator, normalized_adjacency
 from .functional import dropout as fast_dropout
-from .functional import dropout_matmul
+from .functional import dropout_matmul, sparse_dropout_matmul
 
 __all__ = ["gcn_norm", "GCNConv"]
 
@@ -53,7 +53,9 @@ class GCNConv(nn.Module):
 
     def forward(self, x: torch.Tensor, adj: SparseOperator, dropout: float = 0.0) -> torch.Tensor:
         p = dropout if self.training else 0.0
-        if self.in_channels > self.out_channels:
+        if x.layout == torch.sparse_csr:  # large bag-of-words features (Graph.sparse_x)
+            out = adj @ sparse_dropout_matmul(x, self.weight, p)
+        elif self.in_channels > self.out_channels:
             out = adj @ dropout_matmul(x, self.weight, p)
         else:
             out = (adj @ fast_dropout(x, p)) @ self.weight

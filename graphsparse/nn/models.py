@@ -39,7 +39,9 @@ class GCN(nn.Module):
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
-        x = graph.x if x is None else x
+        if x is None:
+            sparse_x = graph.sparse_x()
+            x = graph.x if sparse_x is None else sparse_x
         x = x.to(self.convs[0].weight.device)
         adj = gcn_norm(graph, edge_values, device=x.device)
         for i, conv in enumerate(self.convs):
