@@ -127,3 +127,15 @@ def test_edge_predictor_learns_edges():
     z = pred(graph).detach()
     pos = (z[graph.edges[0]] * z[graph.edges[1]]).sum(-1).mean()
     assert float(pos) > float((z @ z.T).mean())
+
+
+def test_gaug_m_predictor_has_linear_embeddings():
+    graph = _random_graph()
+    seed_everything(0)
+    predictor = EdgePredictor(graph.num_features, 32, 16, hidden_activation="elu", out_activation="none")
+    pred = train_edge_predictor(graph, predictor, epochs=100, seed=0)
+    z = pred(graph).detach()
+    assert bool((z < 0).any())  # no ReLU on the embeddings: no coordinates clipped to a tie at zero
+    assert float((z[graph.edges[0]] * z[graph.edges[1]]).sum(-1).mean()) > float((z @ z.T).mean())
+    with pytest.raises(ValueError, match="out_activation"):
+        EdgePredictor(graph.num_features, out_activation="tanh")

@@ -89,7 +89,7 @@ def test_pack_mask_roundtrip():
 def test_ugs_masked_gradients_per_edge(graph, name):
     seed_everything(0)
     base = factory_for(graph, name)()
-    masked = UGSMasked(base, graph.num_edges, s1=0.1, s2=0.2)
+    masked = UGSMasked(base, graph.num_edges, s1=0.1, s2=0.2, init_noise=0.0)
     assert masked.edge_mask.shape == (graph.num_edges,)  # one mask per undirected edge id, never N x N
     masked.eval()
     base.eval()
@@ -107,6 +107,20 @@ def test_ugs_masked_gradients_per_edge(graph, name):
     keep[name0].view(-1)[0] = False
     masked2 = UGSMasked(base, graph.num_edges, keep)
     assert float(masked2.masked_weights()[name0].view(-1)[0]) == 0.0
+
+
+def test_ugs_masks_start_near_one_without_ties(graph):
+    # Masks whose gradient is only the l1 term all move by the same Adam step: without the reference's ±1e-5
+    # start noise they would tie exactly and pruning would follow position (whole input features, first nodes).
+    torch.manual_seed(0)
+    masked = UGSMasked(factory_for(graph)(), graph.num_edges)
+    for mask in [masked.edge_mask, *masked.weight_masks]:
+        assert float((mask - 1).abs().max()) <= 1.1e-5 and torch.unique(mask.detach()).numel() > 50
+    torch.manual_seed(0)
+    again = UGSMasked(factory_for(graph)(), graph.num_edges)
+    assert torch.equal(again.edge_mask, masked.edge_mask)  # seeded: the same start for the same seed
+    with pytest.raises(ValueError, match="init_noise"):
+        UGSMasked(factory_for(graph)(), graph.num_edges, init_noise=-1.0)
 
 
 def test_ugs_rewinds_to_theta0_and_masks_are_per_edge_and_symmetric(graph, tmp_path):

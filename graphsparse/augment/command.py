@@ -19,7 +19,9 @@ from .presets import resolve_gaug_preset
 
 __all__ = ["run_augment_command", "parse_gaug_options", "GAUG_M_OPTIONS"]
 
-GAUG_M_OPTIONS = ("rm_pct", "add_pct", "ep_epochs", "ep_hidden", "ep_out")
+GAUG_M_OPTIONS = (
+    "rm_pct", "add_pct", "ep_epochs", "ep_hidden", "ep_out", "ep_hidden_activation", "ep_out_activation"
+)
 
 
 def _value(text: str) -> Any:
@@ -118,7 +120,13 @@ def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int]
         _check_known("GAug-M", gaug, set(GAUG_M_OPTIONS))
         config = _node_config(args, preset["train"])
         normalized = row_normalize_features(graph)
-        predictor = EdgePredictor(graph.num_features, gaug.get("ep_hidden", 128), gaug.get("ep_out", 32))
+        predictor = EdgePredictor(
+            graph.num_features,
+            gaug.get("ep_hidden", 128),
+            gaug.get("ep_out", 32),
+            hidden_activation=gaug.get("ep_hidden_activation", "none"),
+            out_activation=gaug.get("ep_out_activation", "relu"),
+        )
         predictor = train_edge_predictor(normalized, predictor, epochs=gaug.get("ep_epochs", 200), seed=seeds[0])
         z = predictor(normalized).detach()
         augmented = gaug_m_graph(graph, z, gaug.get("rm_pct", 0), gaug.get("add_pct", 0))

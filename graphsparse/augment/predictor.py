@@ -38,11 +38,31 @@ __all__ = [
 ]
 
 
-class EdgePredictor(nn.Module):
-    """GCN encoder (two layers) + inner-product decoder; ``forward`` returns embeddings ``Z [N, d]``."""
+_ACTIVATIONS = {"none": lambda h: h, "relu": F.relu, "elu": F.elu}
 
-    def __init__(self, in_channels: int, hidden_channels: int = 128, out_channels: int = 32) -> None:
+
+class EdgePredictor(nn.Module):
+    """GCN encoder (two layers) + inner-product decoder; ``forward`` returns embeddings ``Z [N, d]``.
+
+    The defaults are GAug-O's edge network (128 → 32, no activation after the first layer, ReLU after the
+    second). GAug-M's reference predictor is a separate auto-encoder (32 → 16, ELU after the first layer,
+    linear embeddings): ``EdgePredictor(F, 32, 16, hidden_activation="elu", out_activation="none")``. A ReLU on
+    the embeddings zeroes whole coordinates, so the inner products that rank non-edges tie and favour hubs.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int = 128,
+        out_channels: int = 32,
+        hidden_activation: str = "none",
+        out_activation: str = "relu",
+    ) -> None:
         super().__init__()
+        for name, value in (("hidden_activation", hidden_activation), ("out_activation", out_activation)):
+            if value not in _ACTIVATIONS:
+                raise ValueError(f"EdgePredictor {name} must be one of {', '.join(_ACTIVATIONS)}, got {value!r}")
+        self.hidden_activation, self.out_activation = hidden_activation, out_activation
         self.conv1 = GCNConv(in_channels, hidden_channels, bias=False)
         self.conv2 = GCNConv(hidden_channels, out_channels, bias=False)
 
@@ -55,7 +75,8 @@ class EdgePredictor(nn.Module):
     ) -> torch.Tensor:
         x = (graph.x if x is None else x).to(self.conv1.weight.device)
         adj = gcn_norm(graph, edge_values, device=x.device)
-        return F.relu(self.conv2(self.conv1(x, adj), adj))
+        hidden = _ACTIVATIONS[self.hidden_activation](self.conv1(x, adj))
+        return _ACTIVATIONS[self.out_activation](self.conv2(hidden, adj))
 
     @staticmethod
     def dense_logits(z: torch.Tensor) -> torch.Tensor:

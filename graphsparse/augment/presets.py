@@ -33,6 +33,11 @@ _GAUG_O = {
     ("gcn", "coauthor-cs"): (1.0, 0.8, 1.2, 160, 30),  # not in the paper: Cora's values
 }
 
+# GAug-M's edge predictor in the reference (its vgae/ folder): 32 ELU units, 16-d linear embeddings, 200 epochs
+_GAUG_M_PREDICTOR = {
+    "ep_epochs": 200, "ep_hidden": 32, "ep_out": 16, "ep_hidden_activation": "elu", "ep_out_activation": "none",
+}
+
 # (model, dataset): rm_pct, add_pct
 _GAUG_M = {
     ("gcn", "cora"): (2, 57),
@@ -52,7 +57,7 @@ def _build() -> dict[tuple[str, str, str], dict[str, dict[str, dict[str, Any]]]]
     for (model, dataset), (rm, add) in _GAUG_M.items():
         train = {"epochs": 200, "lr": _LR[model], "weight_decay": 5e-4, "normalize_features": True}
         presets[("gaug-m", model, dataset)] = {
-            "paper": {"gaug": {"rm_pct": rm, "add_pct": add, "ep_epochs": 200}, "model": dict(_MODEL[model]),
+            "paper": {"gaug": {"rm_pct": rm, "add_pct": add, **_GAUG_M_PREDICTOR}, "model": dict(_MODEL[model]),
                       "train": train}
         }
     return presets

@@ -18,8 +18,10 @@ removed with :meth:`Graph.keep_edges`, fixed binary weight masks) is then retrai
 Differences to the reference code (VITA-Group/Unified-LTH-GNN), stated plainly: masks live on undirected edge
 ids, so both directions of an edge share one mask value and pruned graphs stay symmetric; our GCN renormalises
 the degrees with the mask values (:func:`graphsparse.sparse.normalized_adjacency`) instead of masking an already
-normalised dense adjacency; masks start at exactly 1 (the reference adds ±1e-5 noise) and ties are broken by
-edge id / weight position. Defaults ``s1 = s2 = 1e-2`` follow the reference's Cora command.
+normalised dense adjacency. Masks start at 1 plus uniform ±1e-5 noise, as in the reference: under Adam every
+mask whose cross-entropy gradient is below the l1 term moves by the same step, so without the noise thousands of
+masks tie exactly and the tie-break (by position) would prune whole blocks — the first input features' weights,
+the first nodes' edges. Defaults ``s1 = s2 = 1e-2`` follow the reference's Cora command.
 """
 
 from __future__ import annotations
@@ -37,10 +39,11 @@ from ..graph import Graph
 from .edges import check_sparsity
 from .weights import _keep_top, check_masks, prunable_parameters
 
-__all__ = ["UGSMasked", "ugs_prune", "pack_mask", "unpack_mask", "UGS_S1", "UGS_S2"]
+__all__ = ["UGSMasked", "ugs_prune", "pack_mask", "unpack_mask", "UGS_S1", "UGS_S2", "UGS_INIT_NOISE"]
 
 UGS_S1 = 1e-2
 UGS_S2 = 1e-2
+UGS_INIT_NOISE = 1e-5
 
 
 class UGSMasked(nn.Module):
@@ -59,6 +62,7 @@ class UGSMasked(nn.Module):
         weight_keep: Mapping[str, torch.Tensor] | None = None,
         s1: float = UGS_S1,
         s2: float = UGS_S2,
+        init_noise: float = UGS_INIT_NOISE,
     ) -> None:
         super().__init__()
         if num_edges < 0:
@@ -72,12 +76,18 @@ class UGSMasked(nn.Module):
             raise ValueError("UGS weight_keep must hold a mask for every counted weight of the model")
         self.weight_names = list(params)
         device = next(model.parameters()).device
-        self.edge_mask = nn.Parameter(torch.ones(num_edges, device=device))
+        if not 0 <= init_noise < 0.5:
+            raise ValueError(f"UGS init_noise must be in [0, 0.5), got {init_noise}")
+
+        def noisy_ones(shape: torch.Size) -> torch.Tensor:  # seeded by the caller's torch RNG state
+            return 1.0 + (torch.rand(shape) * 2.0 - 1.0).to(device) * init_noise
+
+        self.edge_mask = nn.Parameter(noisy_ones(torch.Size([num_edges])))
         keeps = [
             (weight_keep[n].to(device) if weight_keep is not None else torch.ones_like(p, dtype=torch.bool))
             for n, p in params.items()
         ]
-        self.weight_masks = nn.ParameterList(nn.Parameter(k.float().clone()) for k in keeps)
+        self.weight_masks = nn.ParameterList(nn.Parameter(k.float() * noisy_ones(k.shape)) for k in keeps)
         for i, k in enumerate(keeps):
             self.register_buffer(f"weight_keep_{i}", k.clone())
 
