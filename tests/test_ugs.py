@@ -115,7 +115,7 @@ def test_ugs_masks_start_near_one_without_ties(graph):
     torch.manual_seed(0)
     masked = UGSMasked(factory_for(graph)(), graph.num_edges)
     for mask in [masked.edge_mask, *masked.weight_masks]:
-        assert float((mask - 1).abs().max()) <= 1.1e-5 and torch.unique(mask.detach()).numel() > 50
+        assert float((mask - 1).abs().max()) <= 1.1e-5 and torch.unique(mask.detach()).numel() > mask.numel() // 3
     torch.manual_seed(0)
     again = UGSMasked(factory_for(graph)(), graph.num_edges)
     assert torch.equal(again.edge_mask, masked.edge_mask)  # seeded: the same start for the same seed
