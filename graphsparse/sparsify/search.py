@@ -59,7 +59,7 @@ from ..tasks.node import NodeTrainConfig
 from ..utils import seed_everything
 from .edges import check_sparsity, edge_keep_mask, random_edge_scores, teddy_edge_scores
 from .task import NodeGLTTask
-from .ugs import UGS_S1, UGS_S2, UGSMasked, pack_mask, ugs_prune, unpack_mask
+from .ugs import UGS_INIT_NOISE, UGS_S1, UGS_S2, UGSMasked, pack_mask, ugs_prune, unpack_mask
 from .weights import apply_weight_masks, l0_projection, prunable_parameters, weight_sparsity
 
 __all__ = ["GLT_METHODS", "glt_levels", "check_methods", "random_weight_masks", "glt_search"]
@@ -327,7 +327,8 @@ def glt_search(
         k, gs, ws = level
         tag = distill_tag if method == "teddy" else ""
         if method == "ugs":  # a UGS round depends on every earlier round: the key names the whole schedule so far
-            tag = f"|s1={s1:g}|s2={s2:g}|after=" + ",".join(f"{g:.6f}/{w:.6f}" for _, g, w in levels if _ <= k)
+            schedule = ",".join(f"{g:.6f}/{w:.6f}" for _, g, w in levels if _ <= k)
+            tag = f"|s1={s1:g}|s2={s2:g}|noise={UGS_INIT_NOISE:g}|after={schedule}"
         key = f"{key_prefix}|{graph_name}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}|cfg={digest}{tag}"
         payload = store.get(key) if store is not None else None
         if payload is None:
