@@ -139,3 +139,25 @@ def test_gaug_m_predictor_has_linear_embeddings():
     assert float((z[graph.edges[0]] * z[graph.edges[1]]).sum(-1).mean()) > float((z @ z.T).mean())
     with pytest.raises(ValueError, match="out_activation"):
         EdgePredictor(graph.num_features, out_activation="tanh")
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.6])
+def test_dense_and_sparse_gaug_o_samples_agree_in_distribution(alpha):
+    from graphsparse.augment.gaug_o import candidate_graph, sample_dense_adjacency, sample_sparse_edges
+    from graphsparse.augment.predictor import _dense_target
+
+    graph = _random_graph(n=10, m=14, seed=3)
+    n = graph.num_nodes
+    z = torch.randn(n, 4, generator=torch.Generator().manual_seed(1)).abs()  # non-negative logits, as after ReLU
+    union, is_original = candidate_graph(graph, z, n * (n - 1) // 2)  # every non-edge is a candidate
+    assert union.num_edges == n * (n - 1) // 2
+    target, draws = _dense_target(graph), 4000
+    torch.manual_seed(0)
+    dense = sum(sample_dense_adjacency(z @ z.T, target, alpha, 0.5) for _ in range(draws)) / draws
+    sparse = sum(sample_sparse_edges(z, union, is_original, alpha, 0.5) for _ in range(draws)) / draws
+    dense_per_pair = dense[union.edges[0], union.edges[1]]
+    # each frequency estimates the same P'(u, v) (std <= 0.008 at 4000 draws): they agree pair by pair
+    assert float((dense_per_pair - sparse).abs().max()) < 0.045
+    assert torch.allclose(dense, dense.T) and float(dense.diagonal().abs().max()) == 0.0
+    if alpha < 1.0:  # original edges keep at least (1 - alpha) of their mass in both modes
+        assert float(sparse[is_original].min()) > 1.0 - alpha - 0.045
