@@ -102,7 +102,7 @@ class SparseOperator:
 
     def to_torch_csr(self) -> torch.Tensor:
         s = self.structure
-        return torch.sparse_csr_tensor(s.crow, s.col, self.values.detach(), (s.num_nodes, s.num_nodes))
+        return torch.sparse_csr_tensor(s.crow, s.col, self.values.detach(), (s.num_nodes,) * 2, check_invariants=False)
 
 
 def _edge_weights(structure: SparseStructure, edge_values: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:

@@ -47,7 +47,7 @@ from torch import nn
 from ..graph import Graph
 from ..sparse import SparseOperator, sparse_structure
 from .functional import dropout as fast_dropout
-from .functional import dropout_keep_mask, dropout_matmul
+from .functional import dropout_matmul, sparse_dropout_matmul
 
 __all__ = ["twirls_propagate", "irls_attention", "irls_weights", "TWIRLS", "TWIRLS_PRESETS"]
 
@@ -69,15 +69,6 @@ def _sparse_features(graph: Graph, x: torch.Tensor, from_graph: bool) -> torch.T
     if from_graph:
         cache[key] = csr
     return csr
-
-
-def _sparse_dropout_linear(x: torch.Tensor, lin: nn.Linear, p: float, training: bool) -> torch.Tensor:
-    """``lin(dropout(x))`` for a CSR ``x``: dropout touches only the stored non-zeros (same distribution)."""
-    values = x.values()
-    if training and p > 0:
-        values = values * dropout_keep_mask(values.shape, p, values.device) * (1.0 / (1.0 - p))
-        x = torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, x.shape)
-    return (x @ lin.weight.t()) + lin.bias
 
 
 def _check(
@@ -341,7 +332,7 @@ class TWIRLS(nn.Module):
                 lin = self.lins[0]
                 sparse_x = _sparse_features(graph, h, not given_x)
                 if sparse_x is not None:
-                    h = _sparse_dropout_linear(sparse_x, lin, self.input_dropout, self.training)
+                    h = sparse_dropout_matmul(sparse_x, lin.weight.t(), self.input_dropout, self.training) + lin.bias
                 else:
                     h = dropout_matmul(h, lin.weight.t(), self.input_dropout, self.training) + lin.bias
             else:
