@@ -8,7 +8,11 @@ existing edges (so the graph really gains k|E| edges); the model is then trained
 * ``gcn``: Kipf & Welling (``--preset paper``);
 * ``twirls``: the authors' command for perturbed graphs (``twirls --preset attack``: S = 32 on Cora, 64 on
   CiteSeer, λ = 1, α = 1);
-* ``twirls-att``: the same with IRLS attention (``twirls-att --preset attack``: p = 0.1, τ = 0.2).
+* ``twirls-att``: the same with IRLS attention (``twirls-att --preset attack``: p = 0.1, τ = 0.2), computed once
+  after S // 2 steps;
+* ``twirls-att-bef``: the same attention also computed from Y0 before the first step (``--preset attack-bef``,
+  the authors' ``--attn_bef`` flag): random edges join nodes with dissimilar features, so weighting them down
+  before propagation mixes their ends keeps them from spreading.
 
 Writes a JSON file (per dataset, model, ratio: mean, std and the per-seed accuracies; finished cells are kept
 when re-running), a markdown table and a plot (accuracy vs k, one panel per dataset).
@@ -39,7 +43,8 @@ from graphsparse.nn.presets import resolve_preset  # noqa: E402
 from graphsparse.tasks.node import NodeTrainConfig, row_normalize_features, train_node  # noqa: E402
 from graphsparse.utils import seed_everything  # noqa: E402
 
-MODELS = {"gcn": ("gcn", "paper"), "twirls": ("twirls", "attack"), "twirls-att": ("twirls-att", "attack")}
+MODELS = {"gcn": ("gcn", "paper"), "twirls": ("twirls", "attack"), "twirls-att": ("twirls-att", "attack"),
+          "twirls-att-bef": ("twirls-att", "attack-bef")}
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "twirls"
 
 
@@ -110,7 +115,7 @@ def plot(results: dict, datasets: list[str], ratios: list[float], path: Path) ->
 
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
-        for model, style in zip(MODELS, ("o-", "s-", "^-")):
+        for model, style in zip(MODELS, ("o-", "s-", "^-", "v-")):
             cells = [results.get(dataset, {}).get(model, {}).get(f"{r:g}") for r in ratios]
             xs = [100 * r for r, c in zip(ratios, cells) if c]
             ys = [100 * c["mean"] for c in cells if c]
@@ -130,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default="cora,citeseer")
     parser.add_argument("--ratios", default="0,0.2,0.5,1.0")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--models", default=",".join(MODELS), help=f"subset of {', '.join(MODELS)}")
     parser.add_argument("--epochs", type=int, default=None, help="override the presets' epochs (smoke tests)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(DOCS / "robustness.json"))
@@ -140,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     datasets = [d.strip().lower() for d in args.datasets.split(",") if d.strip()]
     ratios = [float(r) for r in args.ratios.split(",")]
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        raise ValueError(f"unknown --models {', '.join(unknown)}; known: {', '.join(MODELS)}")
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     out = Path(args.out)
@@ -148,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         base = load_dataset(dataset)
         for r in ratios:
             graphs = [add_random_edges(base, r, seed) for seed in range(args.seeds)]
-            for model in MODELS:
+            for model in models:
                 cells = results.setdefault(dataset, {}).setdefault(model, {})
                 if f"{r:g}" in cells and len(cells[f"{r:g}"]["runs"]) == args.seeds:
                     continue

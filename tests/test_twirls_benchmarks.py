@@ -61,9 +61,14 @@ def test_robustness_script_smoke(tmp_path: Path) -> None:
             "--table", str(tmp_path / "r.md"), "--plot", str(tmp_path / "r.png")]
     assert robustness.main(argv) == 0
     results = json.loads(out.read_text())
-    assert set(results["cora"]) == {"gcn", "twirls", "twirls-att"}
+    assert set(results["cora"]) == {"gcn", "twirls", "twirls-att", "twirls-att-bef"}
     assert results["cora"]["gcn"]["1"]["num_edges"] == 2 * results["cora"]["gcn"]["0"]["num_edges"]
     assert (tmp_path / "r.png").stat().st_size > 0 and "k = 100%" in (tmp_path / "r.md").read_text()
+
+
+def test_robustness_script_rejects_unknown_model(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown --models gat"):
+        robustness.main(["--models", "gcn,gat", "--out", str(tmp_path / "r.json")])
 
 
 def test_epoch_benchmark_quick(capsys: pytest.CaptureFixture[str]) -> None:
