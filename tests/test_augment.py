@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -161,3 +163,20 @@ def test_dense_and_sparse_gaug_o_samples_agree_in_distribution(alpha):
     assert torch.allclose(dense, dense.T) and float(dense.diagonal().abs().max()) == 0.0
     if alpha < 1.0:  # original edges keep at least (1 - alpha) of their mass in both modes
         assert float(sparse[is_original].min()) > 1.0 - alpha - 0.045
+
+
+def test_gaug_m_command_trains_one_predictor_per_seed(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
+            "--gaug", "ep_epochs=5,add_pct=10", "--epochs", "3", "--seeds", "2", "--json", "--no-progress",
+            "--db", str(tmp_path / "r.db")]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["augmented_edges"] == first["edges"] - round(0.02 * first["edges"]) + round(0.10 * first["edges"])
+    assert [r["seed"] for r in first["runs"]] == [0, 1] and len(first["baseline_runs"]) == 2
+    # same seeds, fresh store: identical results (each seed's predictor is seeded before it is built)
+    argv[-1] = str(tmp_path / "r2.db")
+    assert main(argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert [r["test_acc"] for r in second["runs"]] == [r["test_acc"] for r in first["runs"]]
