@@ -180,3 +180,26 @@ def test_gaug_m_command_trains_one_predictor_per_seed(tmp_path, capsys):
     assert main(argv) == 0
     second = json.loads(capsys.readouterr().out)
     assert [r["test_acc"] for r in second["runs"]] == [r["test_acc"] for r in first["runs"]]
+
+
+def test_gaug_m_command_selects_the_predictor_draw_on_validation(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
+            "--gaug", "ep_epochs=5,add_pct=10,ep_draws=2,ep_select_seeds=1", "--epochs", "3", "--seeds", "2",
+            "--json", "--no-progress", "--db", str(tmp_path / "r.db")]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    draws = summary["predictor_draws"]
+    assert [d["draw"] for d in draws] == [0, 1]
+    assert summary["chosen_draw"] == max(draws, key=lambda d: d["val_acc_mean"])["draw"]
+    assert len(summary["runs"]) == 2 and "test_acc" not in draws[0]  # selection never sees test labels
+
+
+def test_gaug_m_command_rejects_negative_draws(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
+            "--gaug", "ep_draws=-1", "--epochs", "3", "--seeds", "1", "--no-progress", "--db", str(tmp_path / "r.db")]
+    assert main(argv) == 2
+    assert "ep_draws must be >= 0" in capsys.readouterr().err
