@@ -203,3 +203,23 @@ def test_gaug_m_command_rejects_negative_draws(tmp_path, capsys):
             "--gaug", "ep_draws=-1", "--epochs", "3", "--seeds", "1", "--no-progress", "--db", str(tmp_path / "r.db")]
     assert main(argv) == 2
     assert "ep_draws must be >= 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse"])
+def test_gaug_o_same_seed_same_result(mode):
+    from graphsparse.augment.gaug_o import GAugOConfig, train_gaug_o
+    from graphsparse.data import load_dataset
+    from graphsparse.nn import build_model
+
+    graph = load_dataset("synthetic", num_nodes=300, num_edges=1200, num_features=16, num_classes=3, seed=1)
+    split = graph.split()
+    config = GAugOConfig(mode=mode, epochs=6, pretrain_ep=3, pretrain_nc=3, temperature=1.0, alpha=0.5)
+
+    def factory():
+        return build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=16)
+
+    first, second = (train_gaug_o(graph, factory, split, config, seed=4) for _ in range(2))
+    assert first.mode == mode
+    assert (first.val_acc, first.test_acc, first.best_epoch) == (second.val_acc, second.test_acc, second.best_epoch)
+    for key, value in first.best_state.items():
+        assert torch.equal(value, second.best_state[key]), key
