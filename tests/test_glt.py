@@ -151,3 +151,19 @@ def test_cli_glt_bad_method(tmp_path, capsys):
     argv = ["glt", "--dataset", "synthetic", "--method", "ugs,magic", "--db", str(tmp_path / "r.db"), "--no-progress"]
     assert main(argv) == 2
     assert "unknown GLT method 'magic'" in capsys.readouterr().err
+
+
+def test_ugs_l1_defaults_follow_the_reference_commands():
+    from graphsparse.sparsify.ugs import ugs_l1_coefficients
+
+    assert ugs_l1_coefficients("PubMed") == (1e-6, 1e-3)
+    assert ugs_l1_coefficients("cora") == ugs_l1_coefficients("citeseer") == (1e-2, 1e-2)
+
+
+def test_cli_glt_negative_l1_coefficient(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    argv = ["glt", "--dataset", "synthetic", "--method", "ugs", "--s1", "-0.1", "--rounds", "1",
+            "--db", str(tmp_path / "r.db"), "--no-progress"]
+    assert main(argv) == 2
+    assert "UGS l1 coefficients must be >= 0" in capsys.readouterr().err

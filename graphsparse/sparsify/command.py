@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .search import GLT_METHODS, check_methods, glt_levels, glt_search
+from .ugs import ugs_l1_coefficients
 
 __all__ = ["add_arguments", "run", "plot_glt", "search_timing"]
 
@@ -38,6 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", default=None, help="plot path (default: runs/glt_<dataset>_<model>.png)")
     parser.add_argument(
         "--task", default="node", choices=("node", "link"), help="task the tickets are trained for (default: node)"
+    )
+    parser.add_argument(
+        "--s1", type=float, default=None,
+        help="UGS l1 coefficient of the edge mask (default: the reference's, 1e-2; 1e-6 on PubMed)",
+    )
+    parser.add_argument(
+        "--s2", type=float, default=None,
+        help="UGS l1 coefficient of the weight masks (default: the reference's, 1e-2; 1e-3 on PubMed)",
     )
     parser.add_argument(
         "--distill",
@@ -88,6 +97,7 @@ def run(args: argparse.Namespace) -> None:
             return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
 
         task = _build_task(args, graph, config)
+    default_s1, default_s2 = ugs_l1_coefficients(graph.name)
     store = ResultsStore(args.db)
     total = 1 + len(methods) * len(levels)
     from tqdm.auto import tqdm
@@ -113,6 +123,8 @@ def run(args: argparse.Namespace) -> None:
             device=device,
             task=task,
             distill=args.distill,
+            s1=default_s1 if args.s1 is None else args.s1,
+            s2=default_s2 if args.s2 is None else args.s2,
         )
     )
     bar.close()
