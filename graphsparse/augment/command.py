@@ -159,13 +159,13 @@ def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int]
         if draws:
             # the reference picks one of many stored predictor draws (best_parameters.json 'i'); we pick the draw
             # whose augmented graph gives the best mean *validation* accuracy, then train every seed on it
-            scored = []
+            scored, best = [], None
             for draw in range(draws):
                 candidate = _gaug_m_graph_for_seed(graph, gaug, draw)
                 val = [train_on(candidate, i, 10_000 + i)["val_acc"] for i in range(select_seeds)]
                 scored.append({"draw": draw, "val_acc_mean": sum(val) / len(val)})
-            best = max(scored, key=lambda row: row["val_acc_mean"])
-            chosen = _gaug_m_graph_for_seed(graph, gaug, best["draw"])
+                if best is None or scored[-1]["val_acc_mean"] > best["val_acc_mean"]:
+                    best, chosen = scored[-1], candidate  # keep the graph: no second predictor training
             summary["predictor_draws"] = scored
             summary["chosen_draw"] = best["draw"]
         rows = []
