@@ -167,3 +167,30 @@ def test_cli_glt_negative_l1_coefficient(tmp_path, capsys):
             "--db", str(tmp_path / "r.db"), "--no-progress"]
     assert main(argv) == 2
     assert "UGS l1 coefficients must be >= 0" in capsys.readouterr().err
+
+
+def test_teddy_preset_is_the_reference_glt_backbone():
+    from graphsparse.nn.presets import resolve_preset
+    from graphsparse.sparsify.ugs import ugs_l1_coefficients
+
+    preset = resolve_preset("gcn", "citeseer", "teddy")
+    assert preset["model"]["hidden_channels"] == 512
+    assert preset["train"]["weight_decay"] == 5e-4 and not preset["train"]["decay_first_layer_only"]
+    assert ugs_l1_coefficients("citeseer", "teddy") == ugs_l1_coefficients("pubmed", "teddy") == (1e-4, 1e-4)
+    with pytest.raises(ValueError, match="unknown UGS protocol 'magic'"):
+        ugs_l1_coefficients("cora", "magic")
+
+
+def test_cli_glt_hidden_option(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    argv = ["glt", "--dataset", "synthetic", "--method", "ugs", "--rounds", "1", "--seeds", "1", "--epochs", "2",
+            "--hidden", "24", "--json", "--db", str(tmp_path / "r.db"), "--plot", str(tmp_path / "p.png"),
+            "--no-progress"]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["model_options"]["hidden_channels"] == 24
+    assert data["ugs_l1"] == {"s1": 1e-2, "s2": 1e-2}
+    argv[argv.index("24")] = "0"
+    assert main(argv) == 2
+    assert "--hidden must be >= 1, got 0" in capsys.readouterr().err

@@ -101,3 +101,33 @@ def test_cli_errors_are_clear(tmp_path, capsys):
 def test_cli_help_runs():
     out = subprocess.run([sys.executable, "-m", "graphsparse.cli", "train", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--seeds" in out.stdout
+
+
+def test_sparse_features_give_the_dense_model_outputs_and_stay_deterministic():
+    import torch
+
+    from graphsparse.data import synthetic_dcsbm
+    from graphsparse.nn import build_model
+    from graphsparse.tasks.node import NodeTrainConfig, train_node, with_sparse_features
+    from graphsparse.utils import seed_everything
+
+    graph = synthetic_dcsbm(num_nodes=150, num_edges=500, num_features=40, num_classes=3, seed=1)
+    graph = graph.replace(x=(graph.x > graph.x.median()).float())  # bag-of-words-like 0/1 features
+    assert graph.sparse_x() is None  # too small for the automatic rule
+    sparse = with_sparse_features(graph)
+    assert sparse.sparse_x().layout == torch.sparse_csr and graph.sparse_x() is None
+    seed_everything(0)
+    model = build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=32).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(sparse), model(graph), rtol=1e-5, atol=1e-6)
+
+    def run():
+        seed_everything(3)
+        net = build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=32)
+        split = graph.split(next(iter(graph.splits)))
+        return train_node(graph, net, split, NodeTrainConfig(epochs=15, sparse_features=True))
+
+    first, second = run(), run()
+    assert first.val_acc == second.val_acc and first.best_epoch == second.best_epoch
+    for key, value in first.best_state.items():
+        assert torch.equal(value, second.best_state[key])

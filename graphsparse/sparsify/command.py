@@ -33,8 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         default=None,
-        help="hyperparameter preset (default: 'paper' when one exists for model/dataset; 'none' for none)",
+        help="hyperparameter preset: 'paper' (Kipf & Welling's 16-wide GCN, the default when one exists for "
+        "model/dataset), 'teddy' (the TEDDY/UGS code's 512-wide GCN; UGS s1 = s2 = 1e-4), 'none'",
     )
+    parser.add_argument("--hidden", type=int, default=None, help="hidden channels (default: the preset's or model's)")
     parser.add_argument("--split", default=None, help="split name (default: 'public' if present)")
     parser.add_argument("--plot", default=None, help="plot path (default: runs/glt_<dataset>_<model>.png)")
     parser.add_argument(
@@ -42,11 +44,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--s1", type=float, default=None,
-        help="UGS l1 coefficient of the edge mask (default: the reference's, 1e-2; 1e-6 on PubMed)",
+        help="UGS l1 coefficient of the edge mask (default: the UGS reference's, 1e-2, 1e-6 on PubMed; "
+        "1e-4 with --preset teddy)",
     )
     parser.add_argument(
         "--s2", type=float, default=None,
-        help="UGS l1 coefficient of the weight masks (default: the reference's, 1e-2; 1e-3 on PubMed)",
+        help="UGS l1 coefficient of the weight masks (default: the UGS reference's, 1e-2, 1e-3 on PubMed; "
+        "1e-4 with --preset teddy)",
     )
     parser.add_argument(
         "--distill",
@@ -81,6 +85,7 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
     device = resolve_device(args.device)
     graph = load_dataset(args.dataset)
+    model_options: dict[str, Any] = {}
     if args.task == "link":
         factory, config, task, preset_name = _link_setup(args, graph)
     else:
@@ -91,13 +96,19 @@ def run(args: argparse.Namespace) -> None:
             train["epochs"] = args.epochs
         config = NodeTrainConfig(**train)
         model_options = dict(preset["model"])
+        if args.hidden is not None:
+            if args.hidden < 1:
+                raise ValueError(f"--hidden must be >= 1, got {args.hidden}")
+            model_options["hidden_channels"] = args.hidden
         build_model(args.model, graph.num_features, graph.num_classes, **model_options)  # fail fast on bad options
 
         def factory():
             return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
 
         task = _build_task(args, graph, config)
-    default_s1, default_s2 = ugs_l1_coefficients(graph.name)
+    default_s1, default_s2 = ugs_l1_coefficients(graph.name, "teddy" if preset_name == "teddy" else "ugs")
+    s1 = default_s1 if args.s1 is None else args.s1
+    s2 = default_s2 if args.s2 is None else args.s2
     store = ResultsStore(args.db)
     total = 1 + len(methods) * len(levels)
     from tqdm.auto import tqdm
@@ -123,8 +134,8 @@ def run(args: argparse.Namespace) -> None:
             device=device,
             task=task,
             distill=args.distill,
-            s1=default_s1 if args.s1 is None else args.s1,
-            s2=default_s2 if args.s2 is None else args.s2,
+            s1=s1,
+            s2=s2,
         )
     )
     bar.close()
@@ -138,6 +149,8 @@ def run(args: argparse.Namespace) -> None:
             "preset": preset_name,
             "seeds": args.seeds,
             "epochs": config.epochs,
+            "model_options": model_options,
+            "ugs_l1": {"s1": s1, "s2": s2} if "ugs" in methods else None,
             "levels": [{k: r[k] for k in _KEYS} for r in rows],
             "dense": {k: dense[k] for k in _KEYS},
             "timing": search_timing(rows),
@@ -169,10 +182,13 @@ def _link_setup(args: argparse.Namespace, graph: Any) -> tuple[Any, Any, Any, st
 
     model_name = "gae" if args.model == "gcn" else args.model
     in_channels = graph.num_features if graph.x is not None else None
-    build_link_model(model_name, in_channels, graph.num_nodes)  # fail fast on an unknown model
+    options = {} if args.hidden is None else {"hidden_channels": args.hidden}
+    if args.hidden is not None and args.hidden < 1:
+        raise ValueError(f"--hidden must be >= 1, got {args.hidden}")
+    build_link_model(model_name, in_channels, graph.num_nodes, **options)  # fail fast on an unknown model
 
     def factory():
-        return build_link_model(model_name, in_channels, graph.num_nodes)
+        return build_link_model(model_name, in_channels, graph.num_nodes, **options)
 
     config = LinkTrainConfig(epochs=args.epochs or 200)
     return factory, config, LinkGLTTask(graph, config, distill=args.distill), None

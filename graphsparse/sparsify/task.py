@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graph import Graph
-from ..tasks.node import NodeTrainConfig, row_normalize_features, split_for_seed, train_node
+from ..tasks.node import NodeTrainConfig, row_normalize_features, split_for_seed, train_node, with_sparse_features
 
 __all__ = ["GLTTask", "NodeGLTTask", "distillation_loss"]
 
@@ -111,12 +111,17 @@ class NodeGLTTask:
         self.metric = self.config.metric
 
     def describe(self) -> dict[str, Any]:
+        train = asdict(self.config)
+        if not train.pop("sparse_features"):  # added later: keep the keys of searches stored before it
+            return {"task": self.name, "train": train, "split": self.split}
         return {"task": self.name, "train": asdict(self.config), "split": self.split}
 
     def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
         return self.graph
 
     def predict(self, graph: Graph, model: nn.Module) -> torch.Tensor:
+        if self.config.sparse_features:
+            graph = with_sparse_features(graph)
         model.eval()
         with torch.no_grad():
             return model(graph).detach()

@@ -49,10 +49,20 @@ UGS_INIT_NOISE = 1e-5
 # the reference's node-classification GCN commands (VITA-Group/Unified-LTH-GNN, NodeClassification/README.md):
 # s1 = s2 = 1e-2 on Cora and CiteSeer, but s1 = 1e-6, s2 = 1e-3 on PubMed
 _UGS_REFERENCE_L1 = {"pubmed": (1e-6, 1e-3)}
+# the TEDDY authors' UGS baseline (hyunjin72/TEDDY, main_baseline.py) defaults to lamb_a = lamb_w = 1e-4
+UGS_TEDDY_L1 = (1e-4, 1e-4)
 
 
-def ugs_l1_coefficients(dataset: str) -> tuple[float, float]:
-    """The reference's ``(s1, s2)`` for ``dataset``'s GCN command; ``(1e-2, 1e-2)`` where it gives none."""
+def ugs_l1_coefficients(dataset: str, protocol: str = "ugs") -> tuple[float, float]:
+    """``(s1, s2)`` of a published UGS protocol for ``dataset``.
+
+    ``protocol="ugs"``: the UGS reference's GCN command for ``dataset`` (``(1e-2, 1e-2)`` where it gives none);
+    ``protocol="teddy"``: the TEDDY paper's UGS baseline, ``(1e-4, 1e-4)`` on every dataset.
+    """
+    if protocol == "teddy":
+        return UGS_TEDDY_L1
+    if protocol != "ugs":
+        raise ValueError(f"unknown UGS protocol {protocol!r}: use 'ugs' or 'teddy'")
     return _UGS_REFERENCE_L1.get(dataset.lower(), (UGS_S1, UGS_S2))
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "run_node",
     "node_metric",
     "row_normalize_features",
+    "with_sparse_features",
     "split_for_seed",
 ]
 
@@ -48,6 +49,9 @@ class NodeTrainConfig:
     metric: str = "acc"  # 'acc', or 'roc_auc' for binary tasks (minesweeper, tolokers)
     decay_first_layer_only: bool = False  # Kipf & Welling regularise only the first layer
     normalize_features: bool = False  # row-normalise x (sum to 1), as Kipf & Welling do on Planetoid
+    # hand models x as CSR whatever its size (wide first layers on bag-of-words features: the SpMM wins);
+    # False keeps Graph.sparse_x's size rule. Dropout then draws over the non-zeros only (same distribution).
+    sparse_features: bool = False
 
     def __post_init__(self) -> None:
         check_optimizer_options(self.epochs, self.lr, self.weight_decay)
@@ -121,6 +125,15 @@ def _param_groups(model: nn.Module, config: NodeTrainConfig) -> list[dict[str, A
     ]
 
 
+def with_sparse_features(graph: Graph) -> Graph:
+    """A copy of ``graph`` whose models get ``x`` as a CSR tensor (``Graph.sparse_x``), whatever its size."""
+    if graph.x is None or graph.sparse_x() is not None:
+        return graph
+    out = graph.replace()
+    out.cache()["sparse_x"] = graph.x.to_sparse_csr()
+    return out
+
+
 def row_normalize_features(graph: Graph) -> Graph:
     """A new graph whose feature rows sum to 1 (all-zero rows stay zero)."""
     if graph.x is None:
@@ -152,6 +165,8 @@ def train_node(
     """
     config = config or NodeTrainConfig()
     _check_task(graph, split)
+    if config.sparse_features:
+        graph = with_sparse_features(graph)
     device = next(model.parameters()).device
     y = graph.y.to(device)
     train_idx, val_idx = split.index("train").to(device), split.index("val").to(device)
