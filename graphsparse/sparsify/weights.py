@@ -83,12 +83,20 @@ def _split_flat(params: Mapping[str, nn.Parameter], flat: torch.Tensor) -> dict[
     return out
 
 
-def _keep_top(magnitude: torch.Tensor, allowed: torch.Tensor, k: int) -> torch.Tensor:
-    """Keep exactly the ``k`` largest allowed magnitudes (ties: the later position is kept)."""
-    score = torch.where(allowed, magnitude, torch.full_like(magnitude, -1.0))  # disallowed sort below all
-    order = torch.sort(score, stable=True).indices  # ascending, ties by position
-    keep = torch.zeros(magnitude.numel(), dtype=torch.bool)
-    keep[order[magnitude.numel() - k :]] = True
+def _keep_top(magnitude: torch.Tensor, allowed: torch.Tensor | None, k: int) -> torch.Tensor:
+    """Keep exactly the ``k`` largest allowed magnitudes (ties: the later position is kept); ``allowed=None``:
+    all are."""
+    score = magnitude if allowed is None else torch.where(allowed, magnitude, torch.full_like(magnitude, -1.0))
+    n = score.numel()
+    if k <= 0:
+        return torch.zeros(n, dtype=torch.bool)
+    # the k-th largest score by selection, O(n) (TEDDY projects after every step: a full sort of a 512-wide
+    # layer's 2M weights dominated training); then the ties at it, latest positions first, as a stable sort would
+    threshold = torch.kthvalue(score, n - k + 1).values  # (np.partition degrades on the many tied zeros)
+    keep = score > threshold
+    ties = torch.nonzero(score == threshold).flatten()
+    missing = k - int(keep.sum())
+    keep[ties[ties.numel() - missing :]] = True
     return keep
 
 
@@ -137,17 +145,26 @@ def l0_projection(
     """
     if (k is None) == (sparsity is None):
         raise ValueError("l0_projection needs exactly one of k (weights kept) or sparsity")
-    params, magnitude, allowed = _flat_scores(model, masks)
+    if masks is None:  # the per-step path of TEDDY: float32 |w| ranks exactly as float64 does, nothing disallowed
+        params = prunable_parameters(model)
+        if not params:
+            raise ValueError(f"{type(model).__name__} has no prunable weights (names ending in 'weight', dim >= 2)")
+        magnitude = torch.cat([p.detach().abs().reshape(-1).cpu() for p in params.values()])
+        allowed = None
+    else:
+        params, magnitude, allowed = _flat_scores(model, masks)
     total = magnitude.numel()
     if k is None:
         k = total - round(check_sparsity(sparsity) * total)
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ValueError(f"k (weights kept) must be a non-negative int, got {k!r}")
-    alive = int(allowed.sum())
+    alive = total if allowed is None else int(allowed.sum())
     if k > alive:
         raise ValueError(f"l0_projection asked to keep k={k} weights but only {alive} of {total} are allowed")
     keep = _split_flat(params, _keep_top(magnitude, allowed, k))
-    apply_weight_masks(model, keep)
+    with torch.no_grad():
+        for name, mask in keep.items():
+            params[name].masked_fill_(~mask, 0.0)
     return keep
 
 
