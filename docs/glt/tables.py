@@ -1,8 +1,9 @@
 """Markdown tables from ``graphsparse glt --json`` outputs: ``python docs/glt/tables.py docs/glt/cora.json ...``.
 
 One table per file: TEDDY, UGS and random test accuracy (mean ± std over seeds, %) per level, whether TEDDY is at
-least UGS at that level, and the per-method timing. When ``<name>_kd.json`` (a ``--method teddy --distill λ`` run
-of the same search) sits beside ``<name>.json`` its TEDDY rows are added as the column ``teddy+KD``.
+least UGS at that level, and the per-method timing. Every ``<name>_kd*.json`` (a ``--method teddy --distill λ``
+run of the same search) beside ``<name>.json`` adds its TEDDY rows as a column: ``teddy+KD`` for ``<name>_kd.json``
+(λ = 1 in these docs), ``teddy+KD λ=<λ>`` when the JSON records its ``distill``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,31 @@ import sys
 from pathlib import Path
 
 
-def table(data: dict, rounds: list[int] | None = None, kd: dict | None = None) -> str:
+def _backbone(data: dict) -> str:
+    """`` (preset teddy, 512 hidden)`` for searches that record a non-default preset or width."""
+    parts = [f"preset {data['preset']}"] if data.get("preset") not in (None, "paper") else []
+    hidden = (data.get("model_options") or {}).get("hidden_channels")
+    if parts and hidden:
+        parts.append(f"{hidden} hidden")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def kd_label(kd: dict) -> str:
+    return "teddy+KD" if kd.get("distill") in (None, 1.0) else f"teddy+KD λ={kd['distill']:g}"
+
+
+def table(data: dict, rounds: list[int] | None = None, kd: dict | list[dict] | None = None) -> str:
+    kds = [] if kd is None else [kd] if isinstance(kd, dict) else list(kd)
     levels = list(data["levels"])
-    if kd is not None:
-        levels += [{**r, "method": "teddy+KD"} for r in kd["levels"] if r["method"] == "teddy"]
+    for run in kds:
+        levels += [{**r, "method": kd_label(run)} for r in run["levels"] if r["method"] == "teddy"]
     by = {(r["method"], r["round"]): r for r in levels}
     methods = list(dict.fromkeys(r["method"] for r in levels))
     ks = sorted({r["round"] for r in levels})
     d = data["dense"]
     lines = [
-        f"**{data['dataset']}** / {data['model']} ({data.get('task', 'node')} task, test {data.get('metric', 'acc')}, "
+        f"**{data['dataset']}** / {data['model']}{_backbone(data)} ({data.get('task', 'node')} task, "
+        f"test {data.get('metric', 'acc')}, "
         f"{data['seeds']} seeds, {data['epochs']} epochs); dense "
         f"{100 * d['test_acc_mean']:.2f} ± {100 * d['test_acc_std']:.2f}",
         "",
@@ -34,7 +50,7 @@ def table(data: dict, rounds: list[int] | None = None, kd: dict | None = None) -
         for m in methods:
             r = by.get((m, k))
             cells.append("–" if r is None else f"{100 * r['test_acc_mean']:.2f} ± {100 * r['test_acc_std']:.2f}")
-        teddies = [by[(m, k)]["test_acc_mean"] for m in ("teddy", "teddy+KD") if (m, k) in by]
+        teddies = [by[(m, k)]["test_acc_mean"] for m in methods if m.startswith("teddy") and (m, k) in by]
         u = by.get(("ugs", k))
         verdict = "–" if not teddies or u is None else ("yes" if max(teddies) >= u["test_acc_mean"] else "no")
         lines.append(
@@ -43,8 +59,9 @@ def table(data: dict, rounds: list[int] | None = None, kd: dict | None = None) -
             + f" | {verdict} |"
         )
     timing = dict(data.get("timing", {}))
-    if kd is not None and "teddy" in kd.get("timing", {}):
-        timing["teddy+KD"] = kd["timing"]["teddy"]
+    for run in kds:
+        if "teddy" in run.get("timing", {}):
+            timing[kd_label(run)] = run["timing"]["teddy"]
     if timing:
         lines.append("")
         lines.append(
@@ -57,22 +74,21 @@ def table(data: dict, rounds: list[int] | None = None, kd: dict | None = None) -
     return "\n".join(lines)
 
 
-def plot(data: dict, path: Path, kd: dict | None = None) -> None:
-    """The ``graphsparse glt`` plot of one search, with the ``teddy+KD`` line when a KD run is given."""
+def plot(data: dict, path: Path, kd: list[dict] | None = None) -> None:
+    """The ``graphsparse glt`` plot of one search, with a ``teddy+KD`` line per KD run given."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from graphsparse.sparsify.command import plot_glt
 
     rows = list(data["levels"])
-    if kd is not None:
-        rows += [{**r, "method": "teddy+KD"} for r in kd["levels"] if r["method"] == "teddy"]
+    for run in kd or []:
+        rows += [{**r, "method": kd_label(run)} for r in run["levels"] if r["method"] == "teddy"]
     plot_glt(data["dense"], rows, path, title=f"{data['dataset']} / {data['model']} ({data['seeds']} seeds)",
              metric=data.get("metric", "acc"))
 
 
 if __name__ == "__main__":
     for path in sys.argv[1:]:
-        kd_path = Path(path).with_name(Path(path).stem + "_kd.json")
-        kd = json.loads(kd_path.read_text()) if kd_path.is_file() else None
+        kd = [json.loads(f.read_text()) for f in sorted(Path(path).parent.glob(Path(path).stem + "_kd*.json"))]
         data = json.loads(Path(path).read_text())
         print(table(data, kd=kd))
         print()

@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> None:
             "seeds": args.seeds,
             "epochs": config.epochs,
             "model_options": model_options,
+            "distill": args.distill,
             "ugs_l1": {"s1": s1, "s2": s2} if "ugs" in methods else None,
             "levels": [{k: r[k] for k in _KEYS} for r in rows],
             "dense": {k: dense[k] for k in _KEYS},
