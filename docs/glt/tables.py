@@ -82,8 +82,8 @@ def plot(data: dict, path: Path, kd: list[dict] | None = None) -> None:
     rows = list(data["levels"])
     for run in kd or []:
         rows += [{**r, "method": kd_label(run)} for r in run["levels"] if r["method"] == "teddy"]
-    plot_glt(data["dense"], rows, path, title=f"{data['dataset']} / {data['model']} ({data['seeds']} seeds)",
-             metric=data.get("metric", "acc"))
+    title = f"{data['dataset']} / {data['model']}{_backbone(data)} ({data['seeds']} seeds)"
+    plot_glt(data["dense"], rows, path, title=title, metric=data.get("metric", "acc"))
 
 
 if __name__ == "__main__":
