@@ -25,15 +25,9 @@ _KIPF = {
 # The GLT backbone of the TEDDY and UGS reference code (hyunjin72/TEDDY, VITA-Group/Unified-LTH-GNN): a 512-wide
 # two-layer GCN, dropout 0.5, Adam 0.01 with L2 5e-4 on every parameter, 200 epochs, row-normalised features
 _GLT_512 = {
-    "model": {"hidden_channels": 512, "dropout": 0.5},
-    "train": {
-        "epochs": 200,
-        "lr": 0.01,
-        "weight_decay": 5e-4,
-        "decay_first_layer_only": False,
-        "normalize_features": True,
-        "sparse_features": True,  # 512 columns: the bag-of-words SpMM is ~10x faster than the dense product
-    },
+    "model": {**_KIPF["model"], "hidden_channels": 512},
+    # 512 columns: the bag-of-words SpMM is ~7x faster than the dense product on CiteSeer
+    "train": {**_KIPF["train"], "decay_first_layer_only": False, "sparse_features": True},
 }
 
 PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
