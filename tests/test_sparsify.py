@@ -211,6 +211,25 @@ def test_l0_projection_keeps_exactly_k(k):
         assert kept.min() >= threshold
 
 
+def test_l0_projection_breaks_ties_by_position_like_a_stable_sort():
+    # the O(n) selection must keep the same set as ranking by a stable sort (ties: the later position survives),
+    # with and without masks; the weights take 4 distinct magnitudes, so nearly every cut falls inside a tie
+    generator = torch.Generator().manual_seed(0)
+    for k in (0, 1, 5, 17, 30, 44):
+        model = GCN(8, 4, 3)
+        with torch.no_grad():
+            for param in prunable_parameters(model).values():
+                param.copy_(torch.randint(-2, 3, param.shape, generator=generator).float())
+        flat = torch.cat([p.detach().abs().reshape(-1) for p in prunable_parameters(model).values()])
+        expected = torch.zeros(flat.numel(), dtype=torch.bool)
+        expected[torch.sort(flat, stable=True).indices[flat.numel() - k :]] = True
+        twin = GCN(8, 4, 3)
+        twin.load_state_dict(model.state_dict())
+        all_allowed = {n: torch.ones_like(p, dtype=torch.bool) for n, p in prunable_parameters(twin).items()}
+        for keep in (l0_projection(model, k), l0_projection(twin, k, masks=all_allowed)):
+            assert torch.equal(torch.cat([m.reshape(-1) for m in keep.values()]), expected)
+
+
 def test_l0_projection_by_sparsity_and_masks():
     seed_everything(2)
     model = GCN(8, 4, 3)
