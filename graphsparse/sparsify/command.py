@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.hidden is not None and args.hidden < 1:
+        raise ValueError(f"--hidden must be >= 1, got {args.hidden}")
     device = resolve_device(args.device)
     graph = load_dataset(args.dataset)
     model_options: dict[str, Any] = {}
@@ -97,8 +99,6 @@ def run(args: argparse.Namespace) -> None:
         config = NodeTrainConfig(**train)
         model_options = dict(preset["model"])
         if args.hidden is not None:
-            if args.hidden < 1:
-                raise ValueError(f"--hidden must be >= 1, got {args.hidden}")
             model_options["hidden_channels"] = args.hidden
         build_model(args.model, graph.num_features, graph.num_classes, **model_options)  # fail fast on bad options
 
@@ -184,8 +184,6 @@ def _link_setup(args: argparse.Namespace, graph: Any) -> tuple[Any, Any, Any, st
     model_name = "gae" if args.model == "gcn" else args.model
     in_channels = graph.num_features if graph.x is not None else None
     options = {} if args.hidden is None else {"hidden_channels": args.hidden}
-    if args.hidden is not None and args.hidden < 1:
-        raise ValueError(f"--hidden must be >= 1, got {args.hidden}")
     build_link_model(model_name, in_channels, graph.num_nodes, **options)  # fail fast on an unknown model
 
     def factory():

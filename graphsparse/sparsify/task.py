@@ -112,9 +112,9 @@ class NodeGLTTask:
 
     def describe(self) -> dict[str, Any]:
         train = asdict(self.config)
-        if not train.pop("sparse_features"):  # added later: keep the keys of searches stored before it
-            return {"task": self.name, "train": train, "split": self.split}
-        return {"task": self.name, "train": asdict(self.config), "split": self.split}
+        if not train["sparse_features"]:
+            del train["sparse_features"]  # added later: searches stored before it keep their keys
+        return {"task": self.name, "train": train, "split": self.split}
 
     def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
         return self.graph

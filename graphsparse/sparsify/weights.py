@@ -56,19 +56,18 @@ def check_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[str
 
 def _flat_scores(
     model: nn.Module, masks: Mapping[str, torch.Tensor] | None
-) -> tuple[dict[str, nn.Parameter], torch.Tensor, torch.Tensor]:
-    """Counted parameters, their concatenated |w| (float64, cpu) and the concatenated 'allowed' mask."""
+) -> tuple[dict[str, nn.Parameter], torch.Tensor, torch.Tensor | None]:
+    """Counted parameters, their concatenated |w| (cpu; float32 ranks exactly as float64 would) and the
+    concatenated 'allowed' mask (``None`` without ``masks``: every weight is)."""
     params = prunable_parameters(model) if masks is None else check_masks(model, masks)
     if not params:
         raise ValueError(f"{type(model).__name__} has no prunable weights (names ending in 'weight', dim >= 2)")
-    magnitude = torch.cat([p.detach().abs().reshape(-1).cpu().double() for p in params.values()])
+    magnitude = torch.cat([p.detach().abs().reshape(-1).cpu() for p in params.values()])
+    if masks is None:
+        return params, magnitude, None
     allowed = torch.cat(
         [
-            (
-                masks[n].reshape(-1).cpu()
-                if masks is not None and n in masks
-                else torch.ones(p.numel(), dtype=torch.bool)
-            )
+            (masks[n].reshape(-1).cpu() if n in masks else torch.ones(p.numel(), dtype=torch.bool))
             for n, p in params.items()
         ]
     )
@@ -113,7 +112,7 @@ def global_magnitude_masks(
     params, magnitude, allowed = _flat_scores(model, existing_masks)
     total = magnitude.numel()
     keep_count = total - round(sparsity * total)
-    alive = int(allowed.sum())
+    alive = total if allowed is None else int(allowed.sum())
     if keep_count > alive:
         raise ValueError(
             f"target weight sparsity {sparsity} keeps {keep_count} weights but the existing masks keep only {alive} "
@@ -145,14 +144,7 @@ def l0_projection(
     """
     if (k is None) == (sparsity is None):
         raise ValueError("l0_projection needs exactly one of k (weights kept) or sparsity")
-    if masks is None:  # the per-step path of TEDDY: float32 |w| ranks exactly as float64 does, nothing disallowed
-        params = prunable_parameters(model)
-        if not params:
-            raise ValueError(f"{type(model).__name__} has no prunable weights (names ending in 'weight', dim >= 2)")
-        magnitude = torch.cat([p.detach().abs().reshape(-1).cpu() for p in params.values()])
-        allowed = None
-    else:
-        params, magnitude, allowed = _flat_scores(model, masks)
+    params, magnitude, allowed = _flat_scores(model, masks)
     total = magnitude.numel()
     if k is None:
         k = total - round(check_sparsity(sparsity) * total)
