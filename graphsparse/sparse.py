@@ -18,7 +18,7 @@ from .graph import Graph, GraphError
 # torch marks CSR as beta on every construction; we build CSR tensors on the hot path, so say it once here.
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
-__all__ = ["SparseStructure", "SparseOperator", "sparse_structure", "normalized_adjacency", "spmm"]
+__all__ = ["SparseStructure", "SparseOperator", "sparse_structure", "normalized_adjacency", "spmm", "csr_matmul"]
 
 # Edge-value gradients need (grad_out[row] * x[col]).sum(-1); done in chunks to bound the E x F temporary.
 _GRAD_CHUNK_ELEMENTS = 1 << 24
@@ -162,6 +162,19 @@ def normalized_adjacency(
     return op
 
 
+def csr_matmul(matrix: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``matrix @ dense`` for a CSR ``matrix``, not differentiable (used inside autograd functions).
+
+    On CPU torch's own product zero-fills its output and then copies a temporary into it; asking for the product
+    straight into an uninitialised output (``beta=0`` ignores its contents) skips both, ~20-40% of a 512-column
+    product's time.
+    """
+    if matrix.device.type != "cpu" or dense.dtype != matrix.dtype or dense.numel() == 0 or matrix.size(0) == 0:
+        return torch.sparse.mm(matrix, dense)
+    out = torch.empty(matrix.size(0), dense.size(1), dtype=dense.dtype)
+    return torch.addmm(out, matrix, dense, beta=0, out=out)
+
+
 class _SpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, values, x, structure, symmetric):  # type: ignore[override]
@@ -169,7 +182,7 @@ class _SpMM(torch.autograd.Function):
         matrix = torch.sparse_csr_tensor(structure.crow, structure.col, values, (n, n), check_invariants=False)
         ctx.save_for_backward(values, x)
         ctx.structure, ctx.symmetric = structure, symmetric
-        return torch.sparse.mm(matrix, x)
+        return csr_matmul(matrix, x)
 
     @staticmethod
     def backward(ctx, grad_out):  # type: ignore[override]
@@ -183,7 +196,7 @@ class _SpMM(torch.autograd.Function):
                 t_matrix = torch.sparse_csr_tensor(
                     s.t_crow, s.t_col, values[s.transpose_perm], (s.num_nodes,) * 2, check_invariants=False
                 )
-            grad_x = torch.sparse.mm(t_matrix, grad_out.contiguous())
+            grad_x = csr_matmul(t_matrix, grad_out.contiguous())
         if ctx.needs_input_grad[0]:
             features = max(1, x.size(1))
             step = max(1, _GRAD_CHUNK_ELEMENTS // features)

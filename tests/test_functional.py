@@ -74,3 +74,42 @@ def test_same_seed_same_epoch(small_graph):
     c, _ = one_step(1)
     assert torch.equal(a, b) and torch.equal(ga, gb)
     assert not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("density", [0.002, 0.2])  # below / above the density where X^T G goes dense-chunked
+def test_sparse_features_weight_gradient_matches_dense(density, monkeypatch):
+    from graphsparse.nn import functional
+
+    monkeypatch.setattr(functional, "_CHUNK_ELEMENTS", 64)  # several row chunks even on a small input
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(300, 40, generator=gen) * (torch.rand(300, 40, generator=gen) < density)
+    x[7] = 0.0  # an empty row
+    weight = torch.randn(40, 9, generator=gen, requires_grad=True)
+    upstream = torch.randn(300, 9, generator=gen)
+    out = functional.sparse_dropout_matmul(x.to_sparse_csr(), weight, p=0.0)
+    (out * upstream).sum().backward()
+    assert torch.allclose(out, x @ weight, atol=1e-5)
+    assert torch.allclose(weight.grad, x.t() @ upstream, atol=1e-4)
+
+
+def test_sparse_features_gradient_uses_the_dropped_out_values():
+    from graphsparse.nn.functional import sparse_dropout_matmul
+
+    x = torch.rand(500, 30) * (torch.rand(500, 30) < 0.3)
+    weight = torch.eye(30, requires_grad=True)  # out = dropout(x): the kept values can be read off the output
+    torch.manual_seed(3)
+    out = sparse_dropout_matmul(x.to_sparse_csr(), weight, p=0.5)
+    upstream = torch.randn_like(out)
+    (out * upstream).sum().backward()
+    kept = out.detach()
+    assert 0 < int((kept != 0).sum()) < int((x != 0).sum())
+    assert torch.allclose(weight.grad, kept.t() @ upstream, atol=1e-4)
+
+
+def test_csr_matmul_equals_the_dense_product():
+    from graphsparse.sparse import csr_matmul
+
+    a = torch.tensor([[0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 3.0]])
+    d = torch.randn(4, 3).t()  # non-contiguous right-hand side
+    assert torch.allclose(csr_matmul(a.to_sparse_csr(), d), a @ d)
+    assert csr_matmul(a.to_sparse_csr(), torch.zeros(3, 0)).shape == (3, 0)
