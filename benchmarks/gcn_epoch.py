@@ -84,9 +84,15 @@ def load_graph(name: str, quick: bool) -> Graph:
     return load_dataset(name)
 
 
-def build(graph: Graph, hidden: int, dropout: float, lr: float) -> dict[str, Callable[[], None]]:
-    """One closure per implementation that runs a training epoch; checks the three forwards agree first."""
+def build(
+    graph: Graph, hidden: int, dropout: float, lr: float, sparse_features: bool = False
+) -> dict[str, Callable[[], None]]:
+    """One closure per implementation that runs a training epoch; checks the three forwards agree first.
+
+    ``sparse_features``: ours multiplies ``x`` as CSR (the GLT ``--preset teddy`` setting); PyG gets it dense.
+    """
     x, y = graph.x, graph.y
+    ours_x = x.to_sparse_csr() if sparse_features else x
     n, classes = graph.num_nodes, graph.num_classes
     ours = GCN(graph.num_features, hidden, classes, num_layers=2, dropout=dropout)
     pyg_ei = PyGGCN(graph.num_features, hidden, classes, dropout, normalize=True)
@@ -99,7 +105,7 @@ def build(graph: Graph, hidden: int, dropout: float, lr: float) -> dict[str, Cal
         csr = normalized_adjacency(graph).to_torch_csr()  # D^-1/2 (A + I) D^-1/2, symmetric so adj == adj_t
 
     runs: dict[str, Callable[[], torch.Tensor]] = {
-        "graphsparse": lambda: ours(graph, x),
+        "graphsparse": lambda: ours(graph, ours_x),
         "pyg_edge_index": lambda: pyg_ei(x, edge_index),
         "pyg_csr": lambda: pyg_csr(x, csr),
     }
@@ -134,7 +140,7 @@ def build(graph: Graph, hidden: int, dropout: float, lr: float) -> dict[str, Cal
 
 def time_graph(graph: Graph, args: argparse.Namespace) -> dict[str, float | int | str]:
     torch.manual_seed(args.seed)
-    epochs = build(graph, args.hidden, args.dropout, args.lr)
+    epochs = build(graph, args.hidden, args.dropout, args.lr, args.sparse_features)
     times = interleaved_times({name: epochs[name] for name in IMPLEMENTATIONS}, args.repeats, args.warmup, args.seed)
     median = {name: statistics.median(values) for name, values in times.items()}
     row: dict[str, float | int | str] = {
@@ -160,6 +166,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads for all")
     parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument("--sparse-features", action="store_true",
+                        help="ours takes x as CSR (as the GLT --preset teddy runs do); PyG keeps it dense")
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="small synthetic graph only, few repeats (smoke test)")
@@ -183,6 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
             "warmup": args.warmup,
             "hidden": args.hidden,
             "dropout": args.dropout,
+            "sparse_features": args.sparse_features,
             "adam_step_included": True,
             "quick": args.quick,
             "torch": torch.__version__,
@@ -201,8 +210,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 def format_table(result: dict) -> str:
     cfg = result["config"]
+    features = ", ours on CSR x" if cfg.get("sparse_features") else ""
     lines = [
-        f"2-layer GCN (hidden {cfg['hidden']}), fwd+bwd+Adam epoch, median of {cfg['repeats']}, "
+        f"2-layer GCN (hidden {cfg['hidden']}{features}), fwd+bwd+Adam epoch, median of {cfg['repeats']}, "
         f"{cfg['threads']} thread(s), torch {cfg['torch']}, PyG {cfg['torch_geometric']}",
         f"{'graph':<10} {'nodes':>8} {'edges':>9} {'feat':>5} {'ours ms':>9} {'pyg ei ms':>10} {'pyg csr ms':>11} "
         f"{'ours/ei':>8} {'ours/csr':>9} {'peak MiB':>9}",
