@@ -211,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .utils import keep_freed_memory
+
+    keep_freed_memory()  # full-batch epochs re-allocate the same large tensors: reuse them, don't re-fault them
     try:
         summary = args.handler(args)
     except (GraphError, ValueError, FileNotFoundError) as err:

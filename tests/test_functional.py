@@ -113,3 +113,16 @@ def test_csr_matmul_equals_the_dense_product():
     d = torch.randn(4, 3).t()  # non-contiguous right-hand side
     assert torch.allclose(csr_matmul(a.to_sparse_csr(), d), a @ d)
     assert csr_matmul(a.to_sparse_csr(), torch.zeros(3, 0)).shape == (3, 0)
+
+
+def test_keep_freed_memory_applies_on_glibc_and_can_be_turned_off(monkeypatch):
+    import platform
+
+    from graphsparse.utils import keep_freed_memory
+
+    monkeypatch.setenv("GRAPHSPARSE_SYSTEM_MALLOC", "1")
+    assert keep_freed_memory() is False
+    monkeypatch.delenv("GRAPHSPARSE_SYSTEM_MALLOC")
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert keep_freed_memory() is True
+        assert torch.ones(3000, 3000).sum() == 9e6  # large allocations still work afterwards
