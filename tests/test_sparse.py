@@ -75,3 +75,22 @@ def test_bad_edge_values_shape():
         normalized_adjacency(g, torch.ones(3))
     with pytest.raises(GraphError, match="normalization"):
         normalized_adjacency(g, normalization="cols")
+
+
+def test_edge_value_gradient_fallback_matches_sddmm(monkeypatch):
+    from graphsparse import sparse
+
+    op = normalized_adjacency(random_graph(3, directed=True))
+    gen = torch.Generator().manual_seed(1)
+    grad_out = torch.randn(op.structure.num_nodes, 5, generator=gen)
+    x = torch.randn(op.structure.num_nodes, 5, generator=gen)
+    fast = sparse._edge_value_grad(op.structure, op.values, grad_out, x)
+
+    def unsupported(*args, **kwargs):
+        raise NotImplementedError("no SDDMM here")
+
+    monkeypatch.setattr(torch.sparse, "sampled_addmm", unsupported)
+    monkeypatch.setattr(sparse, "_GRAD_CHUNK_ELEMENTS", 8)  # several chunks
+    slow = sparse._edge_value_grad(op.structure, op.values, grad_out, x)
+    expected = (grad_out[op.structure.row] * x[op.structure.col]).sum(-1)
+    assert torch.allclose(fast, expected, atol=1e-5) and torch.allclose(slow, expected, atol=1e-5)
