@@ -194,3 +194,24 @@ def test_cli_glt_hidden_option(tmp_path, capsys):
     argv[argv.index("24")] = "0"
     assert main(argv) == 2
     assert "--hidden must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_cli_glt_levels_subset_and_errors(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    base = ["glt", "--dataset", "synthetic", "--method", "teddy", "--rounds", "3", "--seeds", "1", "--epochs", "2",
+            "--json", "--db", str(tmp_path / "r.db"), "--plot", str(tmp_path / "p.png"), "--no-progress"]
+    assert main(base + ["--levels", "2-3"]) == 0
+    subset = json.loads(capsys.readouterr().out)["levels"]
+    assert [lv["round"] for lv in subset] == [2, 3]
+    assert main(base) == 0  # the full schedule reuses the two stored levels
+    full = {lv["round"]: lv for lv in json.loads(capsys.readouterr().out)["levels"]}
+    assert sorted(full) == [1, 2, 3]
+    assert [full[k]["test_acc_mean"] for k in (2, 3)] == [lv["test_acc_mean"] for lv in subset]
+    for levels, message in (("0-2", "outside rounds 1..3"), ("2-x", "cannot read '2-x'")):
+        assert main(base + ["--levels", levels]) == 2
+        assert message in capsys.readouterr().err
+    ugs = base.copy()
+    ugs[ugs.index("teddy")] = "ugs"
+    assert main(ugs + ["--levels", "2-3"]) == 2
+    assert "UGS is iterative" in capsys.readouterr().err

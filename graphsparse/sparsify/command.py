@@ -26,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated GLT methods: {', '.join(GLT_METHODS)} (default: teddy,random)",
     )
     parser.add_argument("--rounds", type=int, default=20, help="pruning rounds / levels (default: 20)")
+    parser.add_argument(
+        "--levels",
+        default=None,
+        help="only these rounds of the schedule, e.g. '15-20' or '1,10,20' (one-shot methods: teddy, random; "
+        "UGS needs every round up to its last). Default: all 1..--rounds",
+    )
     parser.add_argument("--pg", type=float, default=0.05, help="graph pruning rate per round (default: 0.05)")
     parser.add_argument("--pw", type=float, default=0.2, help="weight pruning rate per round (default: 0.2)")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds, 0..N-1 (default: 3)")
@@ -60,6 +66,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def parse_levels(text: str, rounds: int) -> set[int]:
+    """Rounds named by ``'15-20'``, ``'1,10,20'`` or a mix; each must lie in 1..rounds."""
+    wanted: set[int] = set()
+    for part in (p.strip() for p in str(text).split(",")):
+        try:
+            lo, _, hi = part.partition("-")
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            message = f"--levels: cannot read {part!r} in {text!r}; use rounds like '15-20' or '1,10,20'"
+            raise ValueError(message) from None
+        if not 1 <= first <= last <= rounds:
+            raise ValueError(f"--levels: {part!r} is outside rounds 1..{rounds} (or reversed)")
+        wanted.update(range(first, last + 1))
+    return wanted
+
+
 def _preset_name(model: str, dataset: str, preset: str | None) -> str | None:
     from ..nn.presets import PRESETS
 
@@ -79,6 +101,12 @@ def run(args: argparse.Namespace) -> None:
 
     methods = check_methods(args.method)
     levels = glt_levels(args.rounds, args.pg, args.pw)
+    if args.levels is not None:
+        wanted = parse_levels(args.levels, args.rounds)
+        if "ugs" in methods and wanted != set(range(1, max(wanted) + 1)):
+            raise ValueError(f"--levels {args.levels!r}: UGS is iterative and needs every round 1..k; run UGS "
+                             "without --levels (or with '1-k'), or restrict --levels to teddy/random")
+        levels = [level for level in levels if level[0] in wanted]
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     if args.epochs is not None and args.epochs < 1:
