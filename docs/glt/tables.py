@@ -3,7 +3,8 @@
 One table per file: TEDDY, UGS and random test accuracy (mean ± std over seeds, %) per level, whether TEDDY is at
 least UGS at that level, and the per-method timing. Every ``<name>_kd*.json`` (a ``--method teddy --distill λ``
 run of the same search) beside ``<name>.json`` adds its TEDDY rows as a column: ``teddy+KD`` for ``<name>_kd.json``
-(λ = 1 in these docs), ``teddy+KD λ=<λ>`` when the JSON records its ``distill``.
+(λ = 1 in these docs), ``teddy+KD λ=<λ>`` when the JSON records its ``distill``. Every ``<name>_extra*.json``
+(e.g. a ``--method random --levels 10-20`` run of the same search) adds its levels under their own method names.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ def _backbone(data: dict) -> str:
 
 def kd_label(kd: dict) -> str:
     return "teddy+KD" if kd.get("distill") in (None, 1.0) else f"teddy+KD λ={kd['distill']:g}"
+
+
+def merged(data: dict, extras: list[dict]) -> dict:
+    """``data`` with the levels and timings of ``extras`` (same search, other methods or levels) added."""
+    out = {**data, "levels": list(data["levels"]), "timing": dict(data.get("timing", {}))}
+    for extra in extras:
+        out["levels"] += extra["levels"]
+        out["timing"].update(extra.get("timing", {}))
+    return out
 
 
 def table(data: dict, rounds: list[int] | None = None, kd: dict | list[dict] | None = None) -> str:
@@ -88,8 +98,10 @@ def plot(data: dict, path: Path, kd: list[dict] | None = None) -> None:
 
 if __name__ == "__main__":
     for path in sys.argv[1:]:
-        kd = [json.loads(f.read_text()) for f in sorted(Path(path).parent.glob(Path(path).stem + "_kd*.json"))]
-        data = json.loads(Path(path).read_text())
+        beside = Path(path).parent
+        kd = [json.loads(f.read_text()) for f in sorted(beside.glob(Path(path).stem + "_kd*.json"))]
+        extras = [json.loads(f.read_text()) for f in sorted(beside.glob(Path(path).stem + "_extra*.json"))]
+        data = merged(json.loads(Path(path).read_text()), extras)
         print(table(data, kd=kd))
         print()
         plot(data, Path(path).with_name(f"glt_{Path(path).stem}_{data['model']}.png"), kd)
