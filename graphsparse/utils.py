@@ -40,7 +40,7 @@ def keep_freed_memory() -> bool:
 
     A full-batch epoch allocates and frees the same handful of N x hidden tensors every step. Each is larger than
     glibc's mmap threshold (at most 32 MiB), so by default every allocation is a fresh ``mmap`` whose pages fault
-    in one by one as torch writes them: on PubMed with 512 hidden that was ~40% of the epoch. With mmap off and
+    in one by one as torch writes them: on PubMed with 512 hidden that was ~30% of the epoch. With mmap off and
     trimming off, freed blocks are reused and the process's memory stays at its peak. Called by the CLI; returns
     whether it applied (False off glibc).
     """
