@@ -72,7 +72,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dropout", type=float, default=None, help="dropout probability (default: the model's)")
     p.add_argument("--augment", default="none", help="edge augmentation: none, gaug-m, gaug-o")
     p.add_argument("--gaug-mode", default=None, choices=["auto", "dense", "sparse"], help="GAug-O: force a mode")
-    p.add_argument("--gaug", default=None, help="GAug options key=value,... (alpha, beta, temperature, rm_pct, ...)")
+    p.add_argument(
+        "--gaug",
+        default=None,
+        help="GAug options key=value,... (alpha, beta, temperature, rm_pct, ...); GAug-M with "
+        "ep_draws=K also takes grids like rm_pct=0|2|5, chosen on validation",
+    )
     p.add_argument("--batching", default="full", choices=["full", "cluster"], help="full-batch or Cluster-GCN")
     p.add_argument("--parts", type=int, default=None, help="Cluster-GCN: number of METIS parts")
     p.add_argument("--clusters-per-batch", type=int, default=None, help="Cluster-GCN: clusters per batch")

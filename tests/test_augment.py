@@ -223,3 +223,35 @@ def test_gaug_o_same_seed_same_result(mode):
     assert (first.val_acc, first.test_acc, first.best_epoch) == (second.val_acc, second.test_acc, second.best_epoch)
     for key, value in first.best_state.items():
         assert torch.equal(value, second.best_state[key]), key
+
+
+def test_gaug_m_command_chooses_rm_and_add_from_a_grid_on_validation(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
+            "--gaug", "ep_epochs=5,rm_pct=0|5,add_pct=10|20,ep_draws=1,ep_select_seeds=1", "--epochs", "3",
+            "--seeds", "1", "--json", "--no-progress", "--db", str(tmp_path / "r.db")]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    tried = [(d["rm_pct"], d["add_pct"]) for d in summary["predictor_draws"]]
+    assert tried == [(0, 10), (0, 20), (5, 10), (5, 20)]
+    best = max(summary["predictor_draws"], key=lambda d: d["val_acc_mean"])
+    assert (summary["gaug"]["rm_pct"], summary["gaug"]["add_pct"]) == (best["rm_pct"], best["add_pct"])
+    m = summary["edges"]
+    assert summary["augmented_edges"] == m - int(m * best["rm_pct"] / 100) + int(m * best["add_pct"] / 100)
+    assert summary["gaug_grid"] == {"rm_pct": "0|5", "add_pct": "10|20"}
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [("rm_pct=0|5,add_pct=10", "set ep_draws >= 1"),
+     ("rm_pct=0|x,ep_draws=1", "rm_pct must be a number"),
+     ("add_pct=10|-5,ep_draws=1", "add_pct must be >= 0")],
+)
+def test_gaug_m_command_rejects_bad_grids(tmp_path, capsys, options, message):
+    from graphsparse.cli import main
+
+    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
+            "--gaug", options, "--epochs", "3", "--seeds", "1", "--no-progress", "--db", str(tmp_path / "r.db")]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from ..graph import Graph, GraphError
-from .gaug_m import gaug_m_graph
+from .gaug_m import edit_counts, gaug_m_graph
 from .gaug_o import GAugOConfig, train_gaug_o
 from .predictor import EdgePredictor, dense_memory_bytes, train_edge_predictor
 from .presets import resolve_gaug_preset
@@ -95,8 +95,8 @@ def _baseline(args, graph, factory, seeds, store, device, config, model_options)
     return rows
 
 
-def _gaug_m_graph_for_seed(graph: Graph, gaug: dict[str, Any], seed: int) -> Graph:
-    """GAug-M's augmented graph from an edge predictor seeded with ``seed`` before it is built and trained."""
+def _predictor_embeddings(graph: Graph, gaug: dict[str, Any], seed: int) -> torch.Tensor:
+    """Node embeddings of GAug-M's edge predictor, seeded with ``seed`` before it is built and trained."""
     from ..tasks.node import row_normalize_features
     from ..utils import seed_everything
 
@@ -111,8 +111,19 @@ def _gaug_m_graph_for_seed(graph: Graph, gaug: dict[str, Any], seed: int) -> Gra
     )
     predictor = train_edge_predictor(normalized, predictor, epochs=gaug.get("ep_epochs", 200), seed=seed)
     with torch.no_grad():
-        z = predictor(normalized)
-    return gaug_m_graph(graph, z, gaug.get("rm_pct", 0), gaug.get("add_pct", 0))
+        return predictor(normalized)
+
+
+def _percent_grid(name: str, value: Any) -> list[float]:
+    """``2`` -> ``[2]``; ``'0|2|5'`` (a grid chosen on validation) -> ``[0, 2, 5]``; anything else raises."""
+    items = str(value).split("|") if isinstance(value, str) else [value]
+    grid = []
+    for item in items:
+        number = _value(str(item).strip()) if isinstance(item, str) else item
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise ValueError(f"GAug-M: {name} must be a number or numbers separated by '|', got {value!r}")
+        grid.append(number)
+    return grid
 
 
 def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int], store: Any, device: Any) -> dict:
@@ -146,6 +157,13 @@ def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int]
         draws, select_seeds = int(gaug.get("ep_draws", 0)), int(gaug.get("ep_select_seeds", 3))
         if draws < 0 or select_seeds < 1:
             raise ValueError(f"GAug-M: ep_draws must be >= 0 and ep_select_seeds >= 1, got {draws}, {select_seeds}")
+        grid = [(rm, add) for rm in _percent_grid("rm_pct", gaug.get("rm_pct", 0))
+                for add in _percent_grid("add_pct", gaug.get("add_pct", 0))]
+        for rm, add in grid:
+            edit_counts(graph, rm, add)  # bad percentages fail before any training
+        if len(grid) > 1 and not draws:
+            raise ValueError("GAug-M: a grid of rm_pct/add_pct values is chosen on validation together with the "
+                             "predictor draw; set ep_draws >= 1")
 
         def train_on(augmented: Graph, i: int, seed: int) -> dict[str, Any]:
             split_name, split_masks = split_for_seed(augmented, i, args.split)
@@ -155,29 +173,42 @@ def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int]
             model = factory().to(device)
             return train_node(augmented, model, split_masks, config, seed=seed, split_name=split_name).metrics()
 
-        chosen = None
+        chosen, used = None, dict(gaug)
         if draws:
-            # the reference picks one of many stored predictor draws (best_parameters.json 'i'); we pick the draw
-            # whose augmented graph gives the best mean *validation* accuracy, then train every seed on it
+            # the reference picks one of many stored predictor draws (best_parameters.json 'i') and its rm/add by
+            # test accuracy; we pick the draw (and rm/add when given a grid) whose augmented graph gives the best
+            # mean *validation* accuracy, then train every seed on that graph
             scored, best = [], None
             for draw in range(draws):
-                candidate = _gaug_m_graph_for_seed(graph, gaug, draw)
-                val = [train_on(candidate, i, 10_000 + i)["val_acc"] for i in range(select_seeds)]
-                scored.append({"draw": draw, "val_acc_mean": sum(val) / len(val)})
-                if best is None or scored[-1]["val_acc_mean"] > best["val_acc_mean"]:
-                    best, chosen = scored[-1], candidate  # keep the graph: no second predictor training
+                z = _predictor_embeddings(graph, gaug, draw)
+                for rm, add in grid:
+                    candidate = gaug_m_graph(graph, z, rm, add)
+                    val = [train_on(candidate, i, 10_000 + i)["val_acc"] for i in range(select_seeds)]
+                    scored.append({"draw": draw, "rm_pct": rm, "add_pct": add, "val_acc_mean": sum(val) / len(val)})
+                    if best is None or scored[-1]["val_acc_mean"] > best["val_acc_mean"]:
+                        best, chosen = scored[-1], candidate  # keep the graph: no second predictor training
             summary["predictor_draws"] = scored
             summary["chosen_draw"] = best["draw"]
+            used.update(rm_pct=best["rm_pct"], add_pct=best["add_pct"])
+        else:
+            used.update(rm_pct=grid[0][0], add_pct=grid[0][1])
         rows = []
         for i, seed in enumerate(seeds):
             # without ep_draws: one predictor per seed, seeded before it is built: the augmented graph depends on
             # the predictor's draw (on Cora, predictor seeds 0-2 gave 83.2 / 82.1 / 82.1), so the spread includes it
-            augmented = chosen if chosen is not None else _gaug_m_graph_for_seed(graph, gaug, seed)
+            if chosen is not None:
+                augmented = chosen
+            else:
+                augmented = gaug_m_graph(graph, _predictor_embeddings(graph, gaug, seed), *grid[0])
             row = train_on(augmented, i, seed)
-            record = {"augment": method, "gaug": gaug, "model_options": model_options, "train": vars(config)}
+            record = {"augment": method, "gaug": used, "model_options": model_options, "train": vars(config)}
+            if len(grid) > 1:
+                record["gaug_grid"] = {"rm_pct": gaug["rm_pct"], "add_pct": gaug["add_pct"]}
             _record(store, graph, args.model, {**record, "preset": args.preset, "split": row["split"]}, row)
             rows.append(row)
-        summary.update({"gaug": gaug, "edges": graph.num_edges, "augmented_edges": augmented.num_edges})
+        summary.update({"gaug": used, "edges": graph.num_edges, "augmented_edges": augmented.num_edges})
+        if len(grid) > 1:
+            summary["gaug_grid"] = {"rm_pct": gaug["rm_pct"], "add_pct": gaug["add_pct"]}
     else:
         fields = {f.name for f in dataclasses.fields(GAugOConfig)}
         _check_known("GAug-O", gaug, fields)
