@@ -178,7 +178,11 @@ def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int]
             # the reference picks one of many stored predictor draws (best_parameters.json 'i') and its rm/add by
             # test accuracy; we pick the draw (and rm/add when given a grid) whose augmented graph gives the best
             # mean *validation* accuracy, then train every seed on that graph
+            from tqdm.auto import tqdm
+
             scored, best = [], None
+            bar = tqdm(total=draws * len(grid), desc=f"GAug-M selection {graph.name}", unit="graph",
+                       disable=getattr(args, "no_progress", True))
             for draw in range(draws):
                 z = _predictor_embeddings(graph, gaug, draw)
                 for rm, add in grid:
@@ -187,6 +191,9 @@ def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int]
                     scored.append({"draw": draw, "rm_pct": rm, "add_pct": add, "val_acc_mean": sum(val) / len(val)})
                     if best is None or scored[-1]["val_acc_mean"] > best["val_acc_mean"]:
                         best, chosen = scored[-1], candidate  # keep the graph: no second predictor training
+                    bar.update()
+                    bar.set_postfix(draw=draw, rm=rm, add=add, best_val=f"{best['val_acc_mean']:.3f}")
+            bar.close()
             summary["predictor_draws"] = scored
             summary["chosen_draw"] = best["draw"]
             used.update(rm_pct=best["rm_pct"], add_pct=best["add_pct"])
