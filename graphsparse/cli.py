@@ -67,6 +67,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: 200 or the preset's)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: 0.01 or the preset's)")
     p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay (default: 5e-4)")
+    p.add_argument(
+        "--sparse-features",
+        action="store_true",
+        help="give the model its features as a CSR tensor (faster for sparse bag-of-words features; full-batch "
+        "node training and GAug-M)",
+    )
     p.add_argument("--hidden", type=int, default=None, help="hidden channels (default: the model's)")
     p.add_argument("--layers", type=int, default=None, help="number of layers (default: the model's)")
     p.add_argument("--dropout", type=float, default=None, help="dropout probability (default: the model's)")
@@ -97,6 +103,8 @@ def _node_config(args: argparse.Namespace, preset_train: dict[str, Any]) -> Any:
     for field, value in (("epochs", args.epochs), ("lr", args.lr), ("weight_decay", args.weight_decay)):
         if value is not None:
             options[field] = value
+    if getattr(args, "sparse_features", False):
+        options["sparse_features"] = True
     return NodeTrainConfig(**options)
 
 
@@ -120,6 +128,8 @@ def _run_train(args: argparse.Namespace) -> dict[str, Any]:
     graph = load_dataset(args.dataset)
     store = ResultsStore(args.db)
     seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    if args.sparse_features and (args.task == "link" or args.augment.lower() == "gaug-o" or args.batching == "cluster"):
+        raise ValueError("--sparse-features applies to full-batch node training and GAug-M only")
     if args.task == "link":
         from .tasks.link import run_link_command
 

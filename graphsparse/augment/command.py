@@ -69,6 +69,8 @@ def _node_config(args: argparse.Namespace, train: dict[str, Any]) -> Any:
     for name, value in (("epochs", args.epochs), ("lr", args.lr), ("weight_decay", args.weight_decay)):
         if value is not None:
             options[name] = value
+    if getattr(args, "sparse_features", False):
+        options["sparse_features"] = True
     return NodeTrainConfig(**options)
 
 
