@@ -96,7 +96,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_train)
 
 
-def _node_config(args: argparse.Namespace, preset_train: dict[str, Any]) -> Any:
+def node_config_from_args(args: argparse.Namespace, preset_train: dict[str, Any]) -> Any:
+    """Preset training options overridden by explicit --epochs/--lr/--weight-decay/--sparse-features."""
     from .tasks.node import NodeTrainConfig
 
     options = dict(preset_train)
@@ -152,7 +153,7 @@ def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
     from .tasks.node import run_node
 
     preset = resolve_preset(args.model, graph.name, args.preset)
-    config = _node_config(args, preset["train"])
+    config = node_config_from_args(args, preset["train"])
     model_options = model_options_from_args(args, preset["model"])
     if graph.num_classes < 2:
         raise GraphError(f"dataset {graph.name!r} has no class labels: use --task link")

@@ -63,15 +63,10 @@ def _model_options(args: argparse.Namespace, preset_model: dict[str, Any]) -> di
 
 
 def _node_config(args: argparse.Namespace, train: dict[str, Any]) -> Any:
-    from ..tasks.node import NodeTrainConfig
+    from ..cli import node_config_from_args
 
-    options = {"epochs": 200, "lr": 0.01, "weight_decay": 5e-4, "normalize_features": True, **train}
-    for name, value in (("epochs", args.epochs), ("lr", args.lr), ("weight_decay", args.weight_decay)):
-        if value is not None:
-            options[name] = value
-    if getattr(args, "sparse_features", False):
-        options["sparse_features"] = True
-    return NodeTrainConfig(**options)
+    return node_config_from_args(args, {"epochs": 200, "lr": 0.01, "weight_decay": 5e-4, "normalize_features": True,
+                                        **train})
 
 
 def _record(store: Any, graph: Graph, model: str, config: dict[str, Any], metrics: dict[str, Any]) -> None:
@@ -118,13 +113,11 @@ def _predictor_embeddings(graph: Graph, gaug: dict[str, Any], seed: int) -> torc
 
 def _percent_grid(name: str, value: Any) -> list[float]:
     """``2`` -> ``[2]``; ``'0|2|5'`` (a grid chosen on validation) -> ``[0, 2, 5]``; anything else raises."""
-    items = str(value).split("|") if isinstance(value, str) else [value]
-    grid = []
-    for item in items:
-        number = _value(str(item).strip()) if isinstance(item, str) else item
+    items = value.split("|") if isinstance(value, str) else [value]
+    grid = [_value(item.strip()) if isinstance(item, str) else item for item in items]
+    for number in grid:
         if isinstance(number, bool) or not isinstance(number, (int, float)):
             raise ValueError(f"GAug-M: {name} must be a number or numbers separated by '|', got {value!r}")
-        grid.append(number)
     return grid
 
 
@@ -176,6 +169,7 @@ def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int]
             return train_node(augmented, model, split_masks, config, seed=seed, split_name=split_name).metrics()
 
         chosen, used = None, dict(gaug)
+        grid_given = {"rm_pct": gaug["rm_pct"], "add_pct": gaug["add_pct"]} if len(grid) > 1 else None
         if draws:
             # the reference picks one of many stored predictor draws (best_parameters.json 'i') and its rm/add by
             # test accuracy; we pick the draw (and rm/add when given a grid) whose augmented graph gives the best
@@ -211,13 +205,13 @@ def run_augment_command(args: argparse.Namespace, graph: Graph, seeds: list[int]
                 augmented = gaug_m_graph(graph, _predictor_embeddings(graph, gaug, seed), *grid[0])
             row = train_on(augmented, i, seed)
             record = {"augment": method, "gaug": used, "model_options": model_options, "train": vars(config)}
-            if len(grid) > 1:
-                record["gaug_grid"] = {"rm_pct": gaug["rm_pct"], "add_pct": gaug["add_pct"]}
+            if grid_given:
+                record["gaug_grid"] = grid_given
             _record(store, graph, args.model, {**record, "preset": args.preset, "split": row["split"]}, row)
             rows.append(row)
         summary.update({"gaug": used, "edges": graph.num_edges, "augmented_edges": augmented.num_edges})
-        if len(grid) > 1:
-            summary["gaug_grid"] = {"rm_pct": gaug["rm_pct"], "add_pct": gaug["add_pct"]}
+        if grid_given:
+            summary["gaug_grid"] = grid_given
     else:
         fields = {f.name for f in dataclasses.fields(GAugOConfig)}
         _check_known("GAug-O", gaug, fields)

@@ -27,7 +27,7 @@ def default_parts(num_nodes: int) -> int:
 
 
 def run_cluster_command(args: argparse.Namespace, graph: Graph, seeds: list[int], store: Any, device: Any) -> dict:
-    from ..cli import _node_config, model_options_from_args, summarize
+    from ..cli import model_options_from_args, node_config_from_args, summarize
     from ..nn import build_model
     from ..nn.presets import resolve_preset
     from ..tasks.node import row_normalize_features, split_for_seed
@@ -36,7 +36,7 @@ def run_cluster_command(args: argparse.Namespace, graph: Graph, seeds: list[int]
     if graph.num_classes < 2:
         raise GraphError(f"dataset {graph.name!r} has no class labels for Cluster-GCN node classification")
     preset = resolve_preset(args.model, graph.name, args.preset)
-    train = _node_config(args, preset["train"])
+    train = node_config_from_args(args, preset["train"])
     options = model_options_from_args(args, preset["model"])
     parts = args.parts or default_parts(graph.num_nodes)
     q = min(args.clusters_per_batch or 20, parts)
