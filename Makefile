@@ -19,7 +19,10 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
+# the layer contract ([tool.importlinter] in pyproject.toml), then ruff's checks and formatting
 lint: install
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 .PHONY: install demo test lint
