@@ -71,8 +71,8 @@ def run_rank(args: argparse.Namespace, rank: int = 0, world: int = 1, accumulate
         wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     result = train_cluster_gcn(graph, wrapped, loader, split, split_name, train, seed=args.seed, accumulate=accumulate)
     return {
-        "rank": rank, "world": world, "accumulate": accumulate, "test_acc": result.test_acc,
-        "val_acc": result.val_acc, "best_epoch": result.best_epoch, "epoch_seconds": result.epoch_seconds,
+        "rank": rank, "world": world, "accumulate": accumulate, "test_acc": result.test,
+        "val_acc": result.val, "best_epoch": result.best_epoch, "epoch_seconds": result.epoch_seconds,
         "batches_per_epoch": len(loader), "params_sha256": state_digest(model),
     }
 

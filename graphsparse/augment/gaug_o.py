@@ -29,11 +29,9 @@ Two modes:
 
 from __future__ import annotations
 
-import copy
 import resource
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -42,6 +40,8 @@ from torch import nn
 
 from ..graph import Graph, GraphError, Split
 from ..nn.models import GCN
+from ..tasks.node import node_metric
+from ..train import RunResult, Validation, fit, make_optimizer
 from ..utils import seed_everything
 from .predictor import EdgePredictor, _dense_target, edge_loss_dense, edge_loss_sampled
 from .sampling import relaxed_bernoulli_st
@@ -49,7 +49,6 @@ from .topk import pair_scores, topk_non_edges
 
 __all__ = [
     "GAugOConfig",
-    "GAugOResult",
     "edge_probabilities",
     "sample_dense_adjacency",
     "sample_sparse_edges",
@@ -104,30 +103,6 @@ class GAugOConfig:
         if self.mode != "auto":
             return self.mode
         return "dense" if graph.num_nodes <= self.dense_max_nodes else "sparse"
-
-
-@dataclass
-class GAugOResult:
-    """One GAug-O run: scores at the best-validation epoch, timing and memory."""
-
-    seed: int
-    split: str
-    mode: str
-    val_acc: float
-    test_acc: float
-    train_acc: float
-    best_epoch: int
-    epochs_run: int
-    seconds: float
-    epoch_seconds: float
-    peak_rss_mb: float
-    num_candidates: int
-    best_state: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
-
-    def metrics(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("best_state")
-        return out
 
 
 # ---------------------------------------------------------------------------------------------- functional core
@@ -209,10 +184,6 @@ def _dense_sample_graph(sample: torch.Tensor) -> tuple[Graph, torch.Tensor]:
     return Graph(upper, num_nodes=sample.size(0), name="gaug-o-sample"), sample[upper[0], upper[1]]
 
 
-def _accuracy(logits: torch.Tensor, y: torch.Tensor, index: torch.Tensor) -> float:
-    return float((logits[index].argmax(-1) == y[index]).float().mean()) if index.numel() else float("nan")
-
-
 def _row_normalize(x: torch.Tensor) -> torch.Tensor:
     rowsum = x.sum(1, keepdim=True)
     return x / rowsum.masked_fill(rowsum == 0, 1.0)
@@ -231,7 +202,7 @@ def train_gaug_o(
     seed: int = 0,
     split_name: str = "",
     device: torch.device | str = "cpu",
-) -> GAugOResult:
+) -> RunResult:
     """Train GAug-O (edge predictor + the classifier ``model_factory()``) on ``graph``; see the module docs."""
     config = config or GAugOConfig()
     if graph.x is None or graph.y is None:
@@ -255,29 +226,41 @@ def train_gaug_o(
     def ep_loss(z: torch.Tensor) -> torch.Tensor:
         return edge_loss_dense(z @ z.T, target) if target is not None else edge_loss_sampled(graph, z)
 
-    # pre-training: the edge predictor on the edges, the classifier on the original graph
-    optimizer = torch.optim.Adam(predictor.parameters(), lr=config.lr)
-    predictor.train()
-    for _ in range(config.pretrain_ep):
-        optimizer.zero_grad()
-        ep_loss(predictor(graph, x)).backward()
-        optimizer.step()
-    optimizer = torch.optim.Adam(classifier.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    for _ in range(config.pretrain_nc):
-        classifier.train()
-        optimizer.zero_grad()
-        F.cross_entropy(classifier(graph, x)[train_idx], y[train_idx]).backward()
-        optimizer.step()
+    what = f"GAug-O {type(classifier).__name__} on {graph.name!r}, seed {seed}"
 
-    opt_ep = torch.optim.Adam(predictor.parameters(), lr=config.lr)
-    opt_nc = torch.optim.Adam(classifier.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # pre-training (fixed epochs, no selection): the edge predictor on the edges, the classifier on the graph
+    opt_pre_ep = make_optimizer(predictor, config.lr)
+
+    def pretrain_predictor(epoch: int) -> torch.Tensor:
+        predictor.train()
+        opt_pre_ep.zero_grad()
+        loss = ep_loss(predictor(graph, x))
+        loss.backward()
+        opt_pre_ep.step()
+        return loss.detach()
+
+    opt_pre_nc = make_optimizer(classifier, config.lr, config.weight_decay)
+
+    def pretrain_classifier(epoch: int) -> torch.Tensor:
+        classifier.train()
+        opt_pre_nc.zero_grad()
+        loss = F.cross_entropy(classifier(graph, x)[train_idx], y[train_idx])
+        loss.backward()
+        opt_pre_nc.step()
+        return loss.detach()
+
+    if config.pretrain_ep:
+        fit(predictor, pretrain_predictor, None, epochs=config.pretrain_ep, what=f"{what} (predictor pre-training)")
+    if config.pretrain_nc:
+        fit(classifier, pretrain_classifier, None, epochs=config.pretrain_nc, what=f"{what} (classifier pre-training)")
+
+    opt_ep = make_optimizer(predictor, config.lr)
+    opt_nc = make_optimizer(classifier, config.lr, config.weight_decay)
     schedule = warmup_schedule(config.epochs, config.lr, config.warmup)
     num_candidates = int(config.candidate_ratio * graph.num_edges)
-    union = is_original = None
-    best_val, best_epoch, since_best, epoch = -1.0, 0, 0, 0
-    best_state: dict[str, torch.Tensor] = {}
-    start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    state: dict[str, Any] = {"union": None, "is_original": None}
+
+    def train_epoch(epoch: int) -> torch.Tensor:
         if config.warmup > 0:
             for group in opt_ep.param_groups:
                 group["lr"] = float(schedule[epoch - 1])
@@ -294,10 +277,10 @@ def train_gaug_o(
                 out = classifier(sampled, x, edge_values=values)
             link_loss = edge_loss_dense(logits, target)
         else:
-            if union is None or (epoch - 1) % config.refresh_every == 0:
-                union, is_original = candidate_graph(graph, z.detach().cpu(), num_candidates)
-            values = sample_sparse_edges(z, union, is_original, config.alpha, config.temperature)
-            out = classifier(union, x, edge_values=values)
+            if state["union"] is None or (epoch - 1) % config.refresh_every == 0:
+                state["union"], state["is_original"] = candidate_graph(graph, z.detach().cpu(), num_candidates)
+            values = sample_sparse_edges(z, state["union"], state["is_original"], config.alpha, config.temperature)
+            out = classifier(state["union"], x, edge_values=values)
             link_loss = edge_loss_sampled(graph, z)
         loss = F.cross_entropy(out[train_idx], y[train_idx]) + config.beta * link_loss
         opt_ep.zero_grad()
@@ -305,33 +288,32 @@ def train_gaug_o(
         loss.backward()
         opt_ep.step()
         opt_nc.step()
+        return loss.detach()
+
+    def validate() -> Validation:
         classifier.eval()
         with torch.no_grad():
-            val_acc = _accuracy(classifier(graph, x), y, val_idx)
-        if val_acc > best_val:
-            best_val, best_epoch, since_best = val_acc, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in classifier.state_dict().items()}
-        else:
-            since_best += 1
-            if since_best >= config.patience:
-                break
-    seconds = time.perf_counter() - start
-    classifier.load_state_dict(best_state)
+            logits = classifier(graph, x)
+        return Validation(node_metric(logits, y, val_idx), float(F.cross_entropy(logits[val_idx], y[val_idx])))
+
+    # the classifier is what is selected and kept; the predictor only shapes its training graphs
+    run = fit(classifier, train_epoch, validate, epochs=config.epochs, patience=config.patience, what=what)
     classifier.eval()
     with torch.no_grad():
         logits = classifier(graph, x)
-    return GAugOResult(
+    union = state["union"]
+    return RunResult(
         seed=seed,
         split=split_name,
-        mode=mode,
-        val_acc=_accuracy(logits, y, val_idx),
-        test_acc=_accuracy(logits, y, test_idx),
-        train_acc=_accuracy(logits, y, train_idx),
-        best_epoch=best_epoch,
-        epochs_run=epoch,
-        seconds=seconds,
-        epoch_seconds=seconds / max(epoch, 1),
-        peak_rss_mb=_peak_rss_mb(),
-        num_candidates=0 if union is None else union.num_edges - graph.num_edges,
-        best_state=copy.copy(best_state),
+        metric="acc",
+        scores={f"{part}_acc": node_metric(logits, y, index)
+                for part, index in (("train", train_idx), ("val", val_idx), ("test", test_idx))},
+        best_epoch=run.best_epoch,
+        epochs_run=run.epochs_run,
+        seconds=run.seconds,
+        epoch_seconds=run.epoch_seconds,
+        history=run.history,
+        extra={"mode": mode, "peak_rss_mb": _peak_rss_mb(),
+               "num_candidates": 0 if union is None else union.num_edges - graph.num_edges},
+        best_state=run.best_state,
     )

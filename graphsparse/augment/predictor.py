@@ -26,6 +26,7 @@ from torch import nn
 
 from ..graph import Graph
 from ..nn.gcn_conv import GCNConv, gcn_norm
+from ..train import fit, make_optimizer
 from ..utils import seed_everything
 
 __all__ = [
@@ -170,13 +171,18 @@ def train_edge_predictor(
     predictor = predictor.to(device)
     dense = graph.num_nodes <= 10_000 if dense is None else dense
     target = _dense_target(graph, device) if dense else None
-    optimizer = torch.optim.Adam(predictor.parameters(), lr=lr)
-    predictor.train()
-    for _ in range(epochs):
+    optimizer = make_optimizer(predictor, lr)
+
+    def train_epoch(epoch: int) -> torch.Tensor:
+        predictor.train()
         optimizer.zero_grad()
         loss = edge_loss(graph, predictor(graph), dense, target)
         loss.backward()
         optimizer.step()
+        return loss.detach()
+
+    if epochs:  # no validation edges: every epoch runs and the last state is kept
+        fit(predictor, train_epoch, None, epochs=epochs, what=f"edge predictor on {graph.name!r}")
     predictor.eval()
     return predictor
 

@@ -8,8 +8,6 @@ product over the full graph — so test accuracy is measured on every test node.
 
 from __future__ import annotations
 
-import copy
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,8 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..graph import Graph, Split
-from ..tasks.node import NodeRunResult, NodeTrainConfig, node_metric
+from ..graph import Graph, GraphError, Split
+from ..tasks.node import NodeTrainConfig, node_metric
+from ..train import RunResult, Validation, fit, make_optimizer
+from ..validation import check_int
 from .loader import ClusterLoader
 
 __all__ = ["ClusterConfig", "train_cluster_gcn", "evaluate_full_graph"]
@@ -35,12 +35,9 @@ class ClusterConfig:
     eval_every: int = 1
 
     def __post_init__(self) -> None:
-        if self.num_parts < 1 or self.clusters_per_batch < 1:
-            raise ValueError(
-                f"parts and clusters per batch must be >= 1, got {self.num_parts} and {self.clusters_per_batch}"
-            )
-        if self.eval_every < 1:
-            raise ValueError(f"eval_every must be >= 1, got {self.eval_every}")
+        self.num_parts = check_int("num_parts", self.num_parts, 1)
+        self.clusters_per_batch = check_int("clusters_per_batch", self.clusters_per_batch, 1)
+        self.eval_every = check_int("eval_every", self.eval_every, 1)
 
 
 def evaluate_full_graph(model: nn.Module, graph: Graph, split: Split, metric: str = "acc") -> tuple[float, ...]:
@@ -64,26 +61,28 @@ def train_cluster_gcn(
     eval_every: int = 1,
     step_hook: Callable[[nn.Module], None] | None = None,
     accumulate: int = 1,
-) -> NodeRunResult:
-    """Train on cluster batches; ``step_hook(model)`` runs after each backward, before the step (DDP uses none:
-    its gradients are averaged inside ``backward``). ``accumulate=k`` averages the gradients of k consecutive
-    batches per optimizer step: in one process it computes what k DDP ranks compute together. The model is left
-    at the best-validation epoch; the result's ``epoch_seconds`` is the training time per epoch (batches only,
-    evaluation excluded)."""
-    if accumulate < 1:
-        raise ValueError(f"accumulate must be >= 1, got {accumulate}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+) -> RunResult:
+    """Train on cluster batches with :func:`graphsparse.train.fit`, validating on the full graph.
+
+    ``step_hook(model)`` runs after each backward, before the step (DDP uses none: its gradients are averaged
+    inside ``backward``). ``accumulate=k`` averages the gradients of k consecutive batches per optimizer step: in
+    one process it computes what k DDP ranks compute together. The model is left at the best-validation epoch
+    (ties: lower validation loss); ``epoch_seconds`` is the training time per epoch (batches only).
+    """
+    accumulate = check_int("accumulate", accumulate, 1)
+    if int(split.val.sum()) == 0:
+        raise GraphError(f"graph {graph.name!r}: the validation split {split_name!r} is empty; Cluster-GCN selects "
+                         "the epoch on validation nodes")
+    optimizer = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only)
     device = next(model.parameters()).device
-    best = (-1.0, 0.0, 0.0, 0)  # val, test, train, epoch
-    best_state = copy.deepcopy(model.state_dict())
-    since_best, epochs_run, start, train_seconds = 0, 0, time.perf_counter(), 0.0
-    for epoch in range(1, config.epochs + 1):
+    val_idx = split.index("val")
+
+    def train_epoch(epoch: int) -> torch.Tensor:
         model.train()
         optimizer.zero_grad()
+        total, batches = torch.zeros((), device=device), 0
         for step, batch in enumerate(loader, start=1):
-            train_mask = batch.graph.split(split_name).train
-            index = train_mask.nonzero().view(-1).to(device)
-            tick = time.perf_counter()
+            index = batch.graph.split(split_name).index("train").to(device)
             logits = model(batch.graph)
             if index.numel():
                 loss = F.cross_entropy(logits[index], batch.graph.y.to(device)[index])
@@ -95,21 +94,30 @@ def train_cluster_gcn(
                     step_hook(model)
                 optimizer.step()
                 optimizer.zero_grad()
-            train_seconds += time.perf_counter() - tick
-        epochs_run = epoch
-        if epoch % eval_every and epoch != config.epochs:
-            continue
-        train_acc, val_acc, test_acc = evaluate_full_graph(model, graph, split, config.metric)
-        if val_acc > best[0]:
-            best, since_best = (val_acc, test_acc, train_acc, epoch), 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            since_best += eval_every
-            if config.patience is not None and since_best >= config.patience:
-                break
-    seconds = time.perf_counter() - start
-    model.load_state_dict(best_state)
-    return NodeRunResult(
-        seed=seed, split=split_name, val_acc=best[0], test_acc=best[1], train_acc=best[2], best_epoch=best[3],
-        epochs_run=epochs_run, seconds=seconds, epoch_seconds=train_seconds / max(epochs_run, 1), best_state=best_state,
+            total, batches = total + loss.detach(), batches + 1  # no per-batch device sync
+        return total / max(batches, 1)
+
+    def validate() -> Validation:
+        model.eval()
+        with torch.no_grad():
+            logits = model(graph)
+        y, index = graph.y.to(logits.device), val_idx.to(logits.device)
+        return Validation(node_metric(logits, y, index, config.metric), float(F.cross_entropy(logits[index], y[index])))
+
+    what = f"Cluster-GCN {type(model).__name__} on {graph.name!r}, seed {seed}"
+    run = fit(model, train_epoch, validate, epochs=config.epochs, patience=config.patience, eval_every=eval_every,
+              what=what)
+    train_score, val_score, test_score = evaluate_full_graph(model, graph, split, config.metric)
+    return RunResult(
+        seed=seed,
+        split=split_name,
+        metric=config.metric,
+        scores={f"train_{config.metric}": train_score, f"val_{config.metric}": val_score,
+                f"test_{config.metric}": test_score},
+        best_epoch=run.best_epoch,
+        epochs_run=run.epochs_run,
+        seconds=run.seconds,
+        epoch_seconds=run.epoch_seconds,
+        history=run.history,
+        best_state=run.best_state,
     )

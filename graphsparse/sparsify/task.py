@@ -160,8 +160,8 @@ class NodeGLTTask:
             split_name=split_name,
         )
         return {
-            "val": result.val_acc,
-            "test": result.test_acc,
+            "val": result.val,
+            "test": result.test,
             "best_epoch": result.best_epoch,
             "best_state": result.best_state,
         }

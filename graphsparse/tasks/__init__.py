@@ -1,5 +1,5 @@
-"""Tasks: node classification (and link prediction): train, select by validation, evaluate."""
+"""Tasks: node classification and link prediction — loss, metric and evaluation on top of :mod:`graphsparse.train`."""
 
-from .node import NodeRunResult, NodeTrainConfig, evaluate_node, run_node, train_node
+from .node import NodeTrainConfig, evaluate_node, run_node, train_node
 
-__all__ = ["NodeTrainConfig", "NodeRunResult", "train_node", "run_node", "evaluate_node"]
+__all__ = ["NodeTrainConfig", "train_node", "run_node", "evaluate_node"]

@@ -13,12 +13,8 @@ held-out edge ever passes a message. The reported epoch is the one with the best
 
 from __future__ import annotations
 
-import argparse
-import copy
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -26,11 +22,12 @@ from torch import nn
 
 from ..data.link_splits import LinkSplit, edge_keys, link_split_from_ogb, sample_non_edges, split_edges
 from ..graph import Graph
-from ..utils import seed_everything
+from ..train import RunResult, Validation, fit, make_optimizer, run_seeds
+from ..validation import check_int
 from .link_metrics import link_metrics
 from .node import check_optimizer_options
 
-__all__ = ["LinkTrainConfig", "LinkRunResult", "train_link", "evaluate_link", "run_link", "run_link_command"]
+__all__ = ["LinkTrainConfig", "train_link", "evaluate_link", "run_link", "link_split_for_seed"]
 
 
 @dataclass
@@ -49,32 +46,10 @@ class LinkTrainConfig:
 
     def __post_init__(self) -> None:
         check_optimizer_options(self.epochs, self.lr, self.weight_decay)
-        self.hits = tuple(int(k) for k in self.hits)
-        if any(k < 1 for k in self.hits):
-            raise ValueError(f"Hits@K needs every K >= 1, got {self.hits}")
-        if self.train_negatives < 1:
-            raise ValueError(f"train_negatives must be >= 1, got {self.train_negatives}")
-
-
-@dataclass
-class LinkRunResult:
-    """Metrics of one run at the epoch with the best validation AUC."""
-
-    seed: int
-    val: dict[str, float]
-    test: dict[str, float]
-    best_epoch: int
-    epochs_run: int
-    seconds: float
-    epoch_seconds: float
-    best_state: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
-
-    def metrics(self) -> dict[str, float]:
-        out: dict[str, Any] = {"seed": self.seed, "best_epoch": self.best_epoch, "seconds": self.seconds,
-                               "epoch_seconds": self.epoch_seconds}
-        out.update({f"val_{k}": v for k, v in self.val.items()})
-        out.update({f"test_{k}": v for k, v in self.test.items()})
-        return out
+        if self.patience is not None:
+            self.patience = check_int("patience", self.patience, 1)
+        self.hits = tuple(check_int("Hits@K", k, 1) for k in self.hits)
+        self.train_negatives = check_int("train_negatives", self.train_negatives, 1)
 
 
 def _base(model: nn.Module) -> nn.Module:
@@ -111,16 +86,16 @@ def train_link(
     edge_values: torch.Tensor | None = None,
     extra_loss: Callable[[nn.Module], torch.Tensor] | None = None,
     after_step: Callable[[nn.Module], None] | None = None,
-) -> LinkRunResult:
+) -> RunResult:
     """Train ``model`` on ``split`` (messages over ``graph``, default ``split.train_graph``; pass a pruned version
-    of it to train a ticket). Supervision is always the split's training edges; the model is left at the epoch
-    with the best validation AUC."""
+    of it to train a ticket) with :func:`graphsparse.train.fit`. Supervision is always the split's training
+    edges; the model is left at the epoch with the best validation AUC (ties: the earlier epoch)."""
     config = config or LinkTrainConfig()
     graph = split.train_graph if graph is None else graph
     device = next(model.parameters()).device
     if edge_values is not None:
         edge_values = edge_values.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(model, config.lr, config.weight_decay)
     generator = torch.Generator().manual_seed(int(seed))
     n = split.graph.num_nodes
     forbidden = edge_keys(split.train_pos, n)
@@ -129,9 +104,8 @@ def train_link(
         loops = torch.arange(n).repeat(2, 1)
         pos = torch.cat([pos, pos.flip(0), loops], dim=1)
     pos = pos.to(device)
-    best_auc, best_epoch, best_state, since_best = -1.0, 0, copy.deepcopy(model.state_dict()), 0
-    start, epochs_run = time.perf_counter(), 0
-    for epoch in range(1, config.epochs + 1):
+
+    def train_epoch(epoch: int) -> torch.Tensor:
         model.train()
         optimizer.zero_grad()
         z = model(graph, edge_values=edge_values)
@@ -146,21 +120,29 @@ def train_link(
         optimizer.step()
         if after_step is not None:
             after_step(model)
-        epochs_run = epoch
-        val_auc = evaluate_link(model, graph, split.val_pos, split.val_neg, edge_values=edge_values)["auc"]
-        if val_auc > best_auc:
-            best_auc, best_epoch, since_best = val_auc, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            since_best += 1
-            if config.patience is not None and since_best >= config.patience:
-                break
-    seconds = time.perf_counter() - start
-    model.load_state_dict(best_state)
+        return loss.detach()
+
+    def validate() -> Validation:
+        return Validation(evaluate_link(model, graph, split.val_pos, split.val_neg, edge_values=edge_values)["auc"])
+
+    what = f"{type(_base(model)).__name__} link prediction on {split.graph.name!r}, seed {seed}"
+    run = fit(model, train_epoch, validate, epochs=config.epochs, patience=config.patience, what=what)
     val = evaluate_link(model, graph, split.val_pos, split.val_neg, config.hits, edge_values)
     test = evaluate_link(model, graph, split.test_pos, split.test_neg, config.hits, edge_values)
-    return LinkRunResult(int(seed), val, test, best_epoch, epochs_run, seconds, seconds / max(epochs_run, 1),
-                         best_state)
+    scores = {f"val_{k}": v for k, v in val.items()}
+    scores.update({f"test_{k}": v for k, v in test.items()})
+    return RunResult(
+        seed=int(seed),
+        split="",
+        metric="auc",
+        scores=scores,
+        best_epoch=run.best_epoch,
+        epochs_run=run.epochs_run,
+        seconds=run.seconds,
+        epoch_seconds=run.epoch_seconds,
+        history=run.history,
+        best_state=run.best_state,
+    )
 
 
 def link_split_for_seed(
@@ -169,7 +151,7 @@ def link_split_for_seed(
     """The dataset's own edge split when it has one (OGB link folders), else :func:`split_edges` with ``seed``."""
     if graph.directed:
         raise ValueError(f"link prediction needs an undirected graph; {graph.name!r} is directed")
-    ogb = graph.cache().get("ogb_edge_split")
+    ogb = graph.edge_split
     if ogb is not None:
         return link_split_from_ogb(graph, ogb)
     return split_edges(graph, val_fraction, test_fraction, seed=seed, neg_ratio=neg_ratio)
@@ -194,80 +176,22 @@ def run_link(
     neg_ratio: int = 1,
     device: torch.device | str = "cpu",
     progress: bool = False,
-) -> list[LinkRunResult]:
-    """One split and one model per seed (``seed_everything(seed)`` before the split's model is built)."""
-    from tqdm.auto import tqdm
-
+    on_result: Callable[[RunResult], None] | None = None,
+) -> list[RunResult]:
+    """One split and one model per seed (``seed_everything(seed)`` before the model is built); ``on_result`` sees
+    each result as it finishes."""
     config = config or LinkTrainConfig()
     graph = _prepare_features(graph, config.normalize_features)
-    results = []
-    for seed in tqdm(list(seeds), desc=f"link {graph.name}", unit="seed", disable=not progress):
+
+    def run_one(index: int, seed: int) -> RunResult:
         split = link_split_for_seed(graph, seed, val_fraction, test_fraction, neg_ratio)
-        seed_everything(seed)
-        model = model_factory().to(device)
-        results.append(train_link(split, model, config, seed=seed))
-    return results
+        result = train_link(split, model_factory().to(device), config, seed=seed)
+        result.split = "ogb" if split_is_ogb(graph) else f"random-{seed}"
+        return result
+
+    return run_seeds(seeds, run_one, on_result=on_result, desc=f"link {graph.name}", progress=progress)
 
 
-def _hits_option(text: str | None) -> tuple[int, ...]:
-    if not text:
-        return (20, 50, 100)
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError as err:
-        raise ValueError(f"--hits must be comma-separated integers, got {text!r}") from err
-    if not values or any(v < 1 for v in values):
-        raise ValueError(f"--hits needs integers >= 1, got {text!r}")
-    return values
-
-
-def run_link_command(args: argparse.Namespace, graph: Graph, seeds: list[int], store: Any, device: Any) -> dict:
-    """``graphsparse train --task link``: GAE/VGAE or an encoder + decoder over seeds; every run stored."""
-    from ..cli import summarize
-    from ..nn.gae import build_link_model
-
-    model_name = "gae" if args.model == "gcn" else args.model
-    hits = _hits_option(getattr(args, "hits", None))
-    config = LinkTrainConfig(
-        epochs=args.epochs or 200,
-        lr=args.lr or 0.01,
-        weight_decay=args.weight_decay or 0.0,
-        hits=hits,
-    )
-    options = {
-        "hidden_channels": args.hidden or 32,
-        "out_channels": 16,
-        "decoder": getattr(args, "decoder", None) or "dot",
-        "dropout": args.dropout or 0.0,
-    }
-    in_channels = graph.num_features if graph.x is not None else None
-    build_link_model(model_name, in_channels, graph.num_nodes, **options)  # fail fast on bad options
-
-    def factory() -> nn.Module:
-        return build_link_model(model_name, in_channels, graph.num_nodes, **options)
-
-    neg_ratio = int(getattr(args, "eval_negatives", None) or 1)
-    results = run_link(graph, factory, seeds, config, neg_ratio=neg_ratio, device=device,
-                       progress=not args.no_progress)
-    rows = []
-    for r in results:
-        metrics = r.metrics()
-        store.record_run(
-            "link",
-            graph.name,
-            model_name,
-            r.seed,
-            {"model_options": options, "train": asdict(config), "split": "85/5/10", "eval_negatives": neg_ratio},
-            {k: v for k, v in metrics.items() if k.startswith(("val_", "test_")) or k == "best_epoch"},
-            {"seconds": r.seconds, "epoch_seconds": r.epoch_seconds},
-        )
-        rows.append(metrics)
-    keys = [k for k in rows[0] if k.startswith(("test_", "val_"))] + ["epoch_seconds"]
-    summary: dict[str, Any] = {"dataset": graph.name, "model": model_name, "seeds": len(seeds), "task": "link"}
-    summary.update(summarize(rows, keys))
-    summary["runs"] = [
-        {"seed": r["seed"], "best_epoch": r["best_epoch"], "val_auc": r["val_auc"], "test_auc": r["test_auc"],
-         "test_ap": r["test_ap"]}
-        for r in rows
-    ]
-    return summary
+def split_is_ogb(graph: Graph) -> bool:
+    """Whether ``graph`` carries its dataset's own edge split (OGB link folders)."""
+    return graph.edge_split is not None

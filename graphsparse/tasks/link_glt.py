@@ -83,8 +83,8 @@ class LinkGLTTask:
             extra_loss=extra_loss, after_step=after_step,
         )
         return {
-            "val": result.val["auc"],
-            "test": result.test["auc"],
+            "val": result.val,
+            "test": result.test,
             "best_epoch": result.best_epoch,
             "best_state": result.best_state,
         }

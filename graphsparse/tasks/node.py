@@ -1,11 +1,10 @@
-"""Full-batch node classification: train, pick the epoch by validation accuracy, test there."""
+"""Full-batch node classification: train with the one fit loop, pick the epoch by the validation metric (accuracy,
+or ROC-AUC for binary datasets registered with it), test there."""
 
 from __future__ import annotations
 
-import copy
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -13,11 +12,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graph import Graph, GraphError, Split
-from ..utils import seed_everything
+from ..train import RunResult, Validation, fit, make_optimizer, run_seeds
+from ..validation import check_choice, check_float, check_int
 
 __all__ = [
     "NodeTrainConfig",
-    "NodeRunResult",
     "train_node",
     "evaluate_node",
     "run_node",
@@ -25,27 +24,28 @@ __all__ = [
     "row_normalize_features",
     "with_sparse_features",
     "split_for_seed",
+    "check_optimizer_options",
 ]
+
+NODE_METRICS = ("acc", "roc_auc")
 
 
 def check_optimizer_options(epochs: int, lr: float, weight_decay: float) -> None:
-    """The checks every training config shares: epochs >= 1, lr > 0, weight decay >= 0."""
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    """The checks every training config shares: epochs >= 1, 0 < lr (finite), weight decay >= 0 (finite)."""
+    check_int("epochs", epochs, 1)
+    check_float("lr", lr, 0.0, include_minimum=False)
+    check_float("weight_decay", weight_decay, 0.0)
 
 
 @dataclass
 class NodeTrainConfig:
-    """Hyperparameters of one full-batch training run (defaults: Kipf & Welling's GCN)."""
+    """Hyperparameters of one full-batch training run (library defaults; the papers' settings live in
+    :mod:`graphsparse.presets`)."""
 
     epochs: int = 200
     lr: float = 0.01
     weight_decay: float = 5e-4
-    patience: int | None = None  # stop when validation accuracy has not improved for this many epochs
+    patience: int | None = None  # stop when validation has not improved for this many epochs
     metric: str = "acc"  # 'acc', or 'roc_auc' for binary tasks (minesweeper, tolokers)
     decay_first_layer_only: bool = False  # Kipf & Welling regularise only the first layer
     normalize_features: bool = False  # row-normalise x (sum to 1), as Kipf & Welling do on Planetoid
@@ -55,29 +55,9 @@ class NodeTrainConfig:
 
     def __post_init__(self) -> None:
         check_optimizer_options(self.epochs, self.lr, self.weight_decay)
-        if self.metric not in ("acc", "roc_auc"):
-            raise ValueError(f"metric must be 'acc' or 'roc_auc', got {self.metric!r}")
-
-
-@dataclass
-class NodeRunResult:
-    """What one run produced: metrics at the epoch with the best validation score."""
-
-    seed: int
-    split: str
-    val_acc: float
-    test_acc: float
-    train_acc: float
-    best_epoch: int
-    epochs_run: int
-    seconds: float
-    epoch_seconds: float
-    best_state: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
-
-    def metrics(self) -> dict[str, float]:
-        out = asdict(self)
-        out.pop("best_state")
-        return out
+        if self.patience is not None:
+            self.patience = check_int("patience", self.patience, 1)
+        check_choice("metric", self.metric, NODE_METRICS)
 
 
 def node_metric(logits: torch.Tensor, y: torch.Tensor, index: torch.Tensor, metric: str = "acc") -> float:
@@ -101,6 +81,11 @@ def _check_task(graph: Graph, split: Split) -> None:
         raise GraphError(f"graph {graph.name!r}: the training split is empty")
     if int((graph.y[split.train] < 0).sum()):
         raise GraphError(f"graph {graph.name!r}: the training split holds unlabelled nodes (y = -1)")
+    if int(split.val.sum()) == 0:
+        raise GraphError(
+            f"graph {graph.name!r}: the validation split is empty; the epoch (and every model choice) is selected "
+            "on validation nodes, so give the split some"
+        )
 
 
 @torch.no_grad()
@@ -113,24 +98,12 @@ def evaluate_node(
     return {part: node_metric(logits, graph.y, split.index(part), metric) for part in ("train", "val", "test")}
 
 
-def _param_groups(model: nn.Module, config: NodeTrainConfig) -> list[dict[str, Any]]:
-    """Weight decay on every parameter, or only on the first layer's (``model.convs[0]`` / ``model.lins[0]``)."""
-    layers = getattr(model, "convs", None) or getattr(model, "lins", None)
-    if not config.decay_first_layer_only or not layers:
-        return [{"params": list(model.parameters()), "weight_decay": config.weight_decay}]
-    first = {id(p) for p in layers[0].parameters()}
-    return [
-        {"params": [p for p in model.parameters() if id(p) in first], "weight_decay": config.weight_decay},
-        {"params": [p for p in model.parameters() if id(p) not in first], "weight_decay": 0.0},
-    ]
-
-
 def with_sparse_features(graph: Graph) -> Graph:
     """A copy of ``graph`` whose models get ``x`` as a CSR tensor (``Graph.sparse_x``), whatever its size."""
     if graph.x is None or graph.sparse_x() is not None:
         return graph
     out = graph.replace()
-    out.cache()["sparse_x"] = graph.x.to_sparse_csr()
+    out._set_cached("sparse_x", graph.x.to_sparse_csr())
     return out
 
 
@@ -155,13 +128,13 @@ def train_node(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     seed: int = 0,
     split_name: str = "",
-) -> NodeRunResult:
-    """Train ``model`` full-batch on ``graph``; keep the epoch with the best validation score.
+) -> RunResult:
+    """Train ``model`` full-batch on ``graph`` with :func:`graphsparse.train.fit`; keep the epoch with the best
+    validation score (ties: lower validation loss).
 
     ``extra_loss(model)`` is added to the loss (e.g. UGS's l1 penalties), ``after_step(model)`` runs after each
     optimizer step (e.g. projection onto an l0 ball), ``loss_fn(logits, train_index)`` replaces the
     cross-entropy (e.g. distillation). ``edge_values`` (per edge id) are passed to the model.
-    Ties in validation score go to the lower validation loss.
     """
     config = config or NodeTrainConfig()
     _check_task(graph, split)
@@ -171,12 +144,9 @@ def train_node(
     y = graph.y.to(device)
     train_idx, val_idx = split.index("train").to(device), split.index("val").to(device)
     if optimizer is None:
-        optimizer = torch.optim.Adam(_param_groups(model, config), lr=config.lr)
-    best = (-float("inf"), float("inf"))
-    best_state: dict[str, torch.Tensor] = {}
-    best_epoch, since_best, epoch = 0, 0, 0
-    start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+        optimizer = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only)
+
+    def train_epoch(epoch: int) -> torch.Tensor:
         model.train()
         optimizer.zero_grad()
         logits = model(graph, edge_values=edge_values)
@@ -187,32 +157,29 @@ def train_node(
         optimizer.step()
         if after_step is not None:
             after_step(model)
+        return loss.detach()
+
+    def validate() -> Validation:
         model.eval()
         with torch.no_grad():
             logits = model(graph, edge_values=edge_values)
-            val_score = node_metric(logits, y, val_idx, config.metric)
-            val_loss = float(F.cross_entropy(logits[val_idx], y[val_idx])) if val_idx.numel() else 0.0
-        if (val_score, -val_loss) > (best[0], -best[1]):
-            best, best_epoch, since_best = (val_score, val_loss), epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            since_best += 1
-            if config.patience is not None and since_best >= config.patience:
-                break
-    seconds = time.perf_counter() - start
-    model.load_state_dict(best_state)
+            score = node_metric(logits, y, val_idx, config.metric)
+            return Validation(score, float(F.cross_entropy(logits[val_idx], y[val_idx])))
+
+    what = f"{type(model).__name__} on {graph.name!r}, seed {seed}"
+    run = fit(model, train_epoch, validate, epochs=config.epochs, patience=config.patience, what=what)
     scores = evaluate_node(model, graph, split, edge_values, config.metric)
-    return NodeRunResult(
+    return RunResult(
         seed=seed,
         split=split_name,
-        val_acc=scores["val"],
-        test_acc=scores["test"],
-        train_acc=scores["train"],
-        best_epoch=best_epoch,
-        epochs_run=epoch,
-        seconds=seconds,
-        epoch_seconds=seconds / max(epoch, 1),
-        best_state=copy.copy(best_state),
+        metric=config.metric,
+        scores={f"{part}_{config.metric}": scores[part] for part in ("train", "val", "test")},
+        best_epoch=run.best_epoch,
+        epochs_run=run.epochs_run,
+        seconds=run.seconds,
+        epoch_seconds=run.epoch_seconds,
+        history=run.history,
+        best_state=run.best_state,
     )
 
 
@@ -235,17 +202,18 @@ def run_node(
     split: str | None = None,
     device: torch.device | str = "cpu",
     progress: bool = True,
+    on_result: Callable[[RunResult], None] | None = None,
     **train_kwargs: Any,
-) -> list[NodeRunResult]:
-    """One training run per seed (model built after seeding, so each seed is reproducible)."""
-    from tqdm.auto import tqdm
-
-    if config is not None and config.normalize_features:
+) -> list[RunResult]:
+    """One training run per seed (model built after seeding, so each seed is reproducible); ``on_result`` sees
+    each result as it finishes (record it there)."""
+    config = config or NodeTrainConfig()
+    if config.normalize_features:
         graph = row_normalize_features(graph)
-    results = []
-    for i, seed in enumerate(tqdm(seeds, desc=f"{graph.name}", unit="seed", disable=not progress, leave=False)):
-        split_name, split_masks = split_for_seed(graph, i, split)
-        seed_everything(seed)
+
+    def run_one(index: int, seed: int) -> RunResult:
+        split_name, split_masks = split_for_seed(graph, index, split)
         model = model_factory().to(device)
-        results.append(train_node(graph, model, split_masks, config, seed=seed, split_name=split_name, **train_kwargs))
-    return results
+        return train_node(graph, model, split_masks, config, seed=seed, split_name=split_name, **train_kwargs)
+
+    return run_seeds(seeds, run_one, on_result=on_result, desc=graph.name, progress=progress)

@@ -1,0 +1,36 @@
+"""The optimizer every trainer uses: Adam over parameter groups, with weight decay where the paper puts it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["param_groups", "make_optimizer"]
+
+
+def _first_layer(model: nn.Module) -> nn.Module | None:
+    """``model.convs[0]`` or ``model.lins[0]``; None for models without such a list (decay then goes everywhere)."""
+    layers = getattr(model, "convs", None) or getattr(model, "lins", None)
+    return layers[0] if layers else None
+
+
+def param_groups(model: nn.Module, weight_decay: float, decay_first_layer_only: bool = False) -> list[dict[str, Any]]:
+    """Weight decay on every parameter, or — Kipf & Welling's setting — only on the first layer's."""
+    params = list(model.parameters())
+    first = _first_layer(model) if decay_first_layer_only else None
+    if first is None:
+        return [{"params": params, "weight_decay": weight_decay}]
+    first_ids = {id(p) for p in first.parameters()}
+    return [
+        {"params": [p for p in params if id(p) in first_ids], "weight_decay": weight_decay},
+        {"params": [p for p in params if id(p) not in first_ids], "weight_decay": 0.0},
+    ]
+
+
+def make_optimizer(
+    model: nn.Module, lr: float, weight_decay: float = 0.0, decay_first_layer_only: bool = False
+) -> torch.optim.Optimizer:
+    """Adam with :func:`param_groups`."""
+    return torch.optim.Adam(param_groups(model, weight_decay, decay_first_layer_only), lr=lr)

@@ -1,0 +1,112 @@
+"""The one fit loop: selection, tie rule, patience, non-finite guard, history; every trainer goes through it."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from graphsparse.train import NonFiniteError, RunResult, Validation, fit, make_optimizer, run_seeds
+
+
+def _scripted(scores, losses=None):
+    """A linear model whose weight is set to the epoch number each epoch, and a validate() reading a script."""
+    model = nn.Linear(1, 1, bias=False)
+    state = {"epoch": 0}
+
+    def train_epoch(epoch: int) -> float:
+        state["epoch"] = epoch
+        with torch.no_grad():
+            model.weight.fill_(float(epoch))
+        return 1.0 / epoch
+
+    def validate() -> Validation:
+        i = state["epoch"] - 1
+        return Validation(scores[i], None if losses is None else losses[i])
+
+    return model, train_epoch, validate
+
+
+def test_best_epoch_state_is_restored_and_history_kept():
+    model, step, validate = _scripted([0.1, 0.5, 0.3, 0.2])
+    run = fit(model, step, validate, epochs=4)
+    assert run.best_epoch == 2 and float(model.weight) == 2.0
+    assert [h["epoch"] for h in run.history] == [1, 2, 3, 4]
+    assert run.history[1]["val_score"] == 0.5 and run.best == Validation(0.5)
+
+
+def test_tie_goes_to_lower_validation_loss_else_earlier_epoch():
+    model, step, validate = _scripted([0.5, 0.5, 0.5], [0.9, 0.4, 0.6])
+    assert fit(model, step, validate, epochs=3).best_epoch == 2
+    model, step, validate = _scripted([0.5, 0.5, 0.5])
+    assert fit(model, step, validate, epochs=3).best_epoch == 1
+
+
+def test_patience_counts_epochs_since_the_best():
+    model, step, validate = _scripted([0.9, 0.1, 0.1, 0.1, 0.1, 0.1])
+    run = fit(model, step, validate, epochs=6, patience=2)
+    assert run.epochs_run == 3 and run.best_epoch == 1
+    model, step, validate = _scripted([0.9, 0.1, 0.1, 0.1, 0.1, 0.1])
+    run = fit(model, step, validate, epochs=6, patience=2, eval_every=2)
+    assert run.epochs_run == 4  # evaluated at 2 and 4; 4 - 1 >= 2
+
+
+def test_non_finite_loss_or_parameter_stops_with_the_epoch_named():
+    model = nn.Linear(1, 1)
+    with pytest.raises(NonFiniteError, match="epoch 3"):
+        fit(model, lambda e: math.nan if e == 3 else 1.0, lambda: Validation(0.5), epochs=5)
+
+    def poison(epoch: int) -> float:
+        if epoch == 2:
+            with torch.no_grad():
+                model.weight.fill_(math.inf)
+        return 1.0
+
+    with pytest.raises(NonFiniteError, match="weight.*epoch 2"):
+        fit(model, poison, lambda: Validation(0.5), epochs=5)
+
+
+def test_without_validation_every_epoch_runs_and_the_last_state_stays():
+    model, step, _ = _scripted([0.0] * 3)
+    run = fit(model, step, None, epochs=3)
+    assert run.epochs_run == 3 and float(model.weight) == 3.0 and run.best_epoch == 3
+
+
+def test_optimizer_decays_only_the_first_layer_when_asked():
+    model = nn.Module()
+    model.convs = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
+    groups = make_optimizer(model, 0.01, 5e-4, decay_first_layer_only=True).param_groups
+    assert [g["weight_decay"] for g in groups] == [5e-4, 0.0] and len(groups[0]["params"]) == 2
+    assert len(make_optimizer(model, 0.01, 5e-4).param_groups) == 1
+
+
+def test_run_result_names_scores_by_metric_and_run_seeds_records_each():
+    seen = []
+
+    def run_one(index: int, seed: int) -> RunResult:
+        value = float(torch.rand(()))  # seeded by run_seeds
+        return RunResult(seed, "s", "roc_auc", {"val_roc_auc": value, "test_roc_auc": value}, 1, 1, 0.0, 0.0)
+
+    first = run_seeds([3, 4], run_one, on_result=seen.append, progress=False)
+    second = run_seeds([3, 4], run_one, progress=False)
+    assert [r.seed for r in seen] == [3, 4] and seen[0].test_roc_auc == second[0].test == first[0].val
+    assert first[0].metrics()["test_roc_auc"] == first[0].test and "best_state" not in first[0].metrics()
+    with pytest.raises(AttributeError, match="test_acc"):
+        _ = first[0].test_acc
+
+
+def test_no_other_early_stopping_loop_in_the_package():
+    """Every `for epoch in range(...)` training loop lives in graphsparse/train/loop.py."""
+    root = Path(__file__).resolve().parents[1] / "graphsparse"
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.parent.name == "train":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and node.target.id == "epoch":
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not offenders, offenders
