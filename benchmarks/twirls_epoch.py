@@ -53,7 +53,7 @@ def _epoch_fn(model: torch.nn.Module, graph: Graph, train_idx: torch.Tensor, no_
 
     def epoch() -> None:
         if no_cache:
-            graph.cache().clear()
+            graph._clear_cached()
         model.train()
         opt.zero_grad()
         loss = F.cross_entropy(model(graph)[train_idx], graph.y[train_idx])

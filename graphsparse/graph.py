@@ -7,18 +7,35 @@ undirected ids, so a pruned graph stays symmetric by construction.
 
 Duplicate edges and self-loops in the input are coalesced away (documented, not an error): self-loops are
 added back by the normalised operators in :mod:`graphsparse.sparse` where a model wants them.
+
+**Immutability and derived caches.** The constructor copies its tensor inputs, so changing the caller's tensors
+afterwards changes nothing. The tensors a Graph hands out (``x``, ``edges``, masks...) are its own storage, not
+copies (properties are read every epoch); writing them in place breaks the contract, but can never leave a derived
+result stale: operators derived from a graph (normalised adjacency, CSR features, TWIRLS propagations...) live in a
+private cache whose entries remember the ``_version`` counters (bumped by torch on every in-place write) of the
+graph's tensors and of the cached value itself, and an entry whose counters moved is recomputed. The library reaches
+that cache only through :meth:`Graph._cached` / :meth:`Graph._set_cached`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["Graph", "GraphError", "Split", "csr_select_rows"]
+__all__ = ["Graph", "GraphError", "Split", "csr_select_rows", "SCHEMA_VERSION"]
+
+# Version of what stored results mean: the layout of result keys and payloads and the format of
+# Graph.fingerprint(). Stored result keys and recorded runs carry it; bump it when a change makes results stored
+# before it incomparable with new ones (old entries are then recomputed, never served).
+#   1: keys named the dataset only (before fingerprints)   2: keys and runs carry Graph.fingerprint()
+SCHEMA_VERSION = 2
 
 # Features are multiplied as a CSR matrix when they are large and mostly zero (bag-of-words features such as Coauthor
 # Physics' 34,493 x 8,415 at 0.4% non-zero: the first layer's product drops from 2.4 s to 0.1 s). Smaller inputs keep
@@ -41,6 +58,43 @@ def csr_select_rows(matrix: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
 
 class GraphError(ValueError):
     """Raised for any invalid graph, dataset file or graph-level argument; the message names the problem."""
+
+
+def _version_of(tensor: torch.Tensor) -> int:
+    try:
+        return tensor._version
+    except RuntimeError:  # an inference tensor: it tracks no version (and cannot be written outside inference mode)
+        return -1
+
+
+_DATACLASS_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _versions(value: Any) -> tuple[int, ...]:
+    """The ``_version`` counters of every tensor in ``value`` (a tensor, tuple/list/dict or dataclass of them)."""
+    if isinstance(value, torch.Tensor):
+        return (_version_of(value),)
+    if isinstance(value, (tuple, list)):
+        return tuple(v for item in value for v in _versions(item))
+    if isinstance(value, dict):
+        return tuple(v for item in value.values() for v in _versions(item))
+    kind = type(value)
+    names = _DATACLASS_FIELDS.get(kind)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(value)) if dataclasses.is_dataclass(value) else ()
+        _DATACLASS_FIELDS[kind] = names
+    return tuple(v for name in names for v in _versions(getattr(value, name)))
+
+
+def _owned(tensor: torch.Tensor, source: Any) -> torch.Tensor:
+    """``tensor`` (converted from the caller's ``source``) as storage of its own: a copy when they share memory."""
+    if isinstance(source, torch.Tensor):
+        shares = tensor.untyped_storage().data_ptr() == source.untyped_storage().data_ptr()
+    elif isinstance(source, np.ndarray):
+        shares = tensor.device.type == "cpu" and bool(np.may_share_memory(source, tensor.detach().numpy()))
+    else:
+        shares = False  # torch.as_tensor built it from a list or scalar
+    return tensor.clone() if shares else tensor
 
 
 @dataclass(frozen=True)
@@ -88,7 +142,7 @@ def _coalesce(edge_index: torch.Tensor, num_nodes: int, directed: bool) -> torch
 
 
 class Graph:
-    """An immutable, validated graph with node features, labels and named splits.
+    """An immutable, validated graph with node features, labels, named splits and (optionally) an edge split.
 
     Args:
         edge_index: integer tensor ``[2, E]``; for undirected graphs either or both directions may be given.
@@ -98,6 +152,10 @@ class Graph:
         splits: mapping ``name -> Split`` (or ``(train, val, test)`` boolean masks of length ``N``).
         directed: keep edge directions (no pairing); otherwise edges are undirected.
         name: a label for reports.
+        edge_split: a link-prediction split shipped with the dataset, as OGB's ``get_edge_split()`` gives it:
+            ``{'train': {'edge': [k, 2], ...}, 'valid': {...}, 'test': {...}}`` (tensors or arrays), or ``None``.
+
+    Every tensor input is copied (the graph never shares storage with the caller's tensors).
     """
 
     def __init__(
@@ -109,46 +167,91 @@ class Graph:
         splits: Mapping[str, Any] | None = None,
         directed: bool = False,
         name: str = "graph",
+        edge_split: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        edge_index = _as_long_edge_index(edge_index)
-        x = self._check_x(x)
-        y = self._check_y(y)
-        if num_nodes is None:
-            candidates = [int(edge_index.max()) + 1 if edge_index.numel() else 0]
-            if x is not None:
-                candidates.append(x.size(0))
-            if y is not None:
-                candidates.append(y.size(0))
-            num_nodes = max(candidates)
+        with torch.inference_mode(False):  # the graph's own tensors track versions, even when built in inference mode
+            edge_index = _as_long_edge_index(edge_index)
+            x = self._check_x(x)
+            y = self._check_y(y)
+            if num_nodes is None:
+                candidates = [int(edge_index.max()) + 1 if edge_index.numel() else 0]
+                if x is not None:
+                    candidates.append(x.size(0))
+                if y is not None:
+                    candidates.append(y.size(0))
+                num_nodes = max(candidates)
+            num_nodes = self._check_num_nodes(num_nodes)
+            directed = bool(directed)
+            edges = self._check_edges(edge_index, num_nodes, directed)
+            self._check_rows(x, y, num_nodes)
+            self._set(
+                num_nodes, directed, edges, x, y, self._check_splits(splits or {}, num_nodes),
+                self._check_edge_split(edge_split, num_nodes), str(name),
+            )
+
+    def _set(
+        self, num_nodes: int, directed: bool, edges: torch.Tensor, x: torch.Tensor | None, y: torch.Tensor | None,
+        splits: dict[str, Split], edge_split: dict[str, dict[str, torch.Tensor]] | None, name: str,
+    ) -> None:
+        self._num_nodes = num_nodes
+        self._directed = directed
+        self._edges = edges
+        self._x = x
+        self._y = y
+        self._splits = splits
+        self._edge_split = edge_split
+        self._name = name
+        # the tensors every derived entry may depend on, whose versions are checked on each cache read
+        primary = [edges] + [t for t in (x, y) if t is not None] + [m for s in splits.values() for m in s]
+        if edge_split is not None:
+            primary += [t for part in edge_split.values() for t in part.values()]
+        self._primary = tuple(primary)
+        self._derived: dict[Any, tuple[Any, tuple[int, ...]]] = {}
+        self._derived_at = self._primary_versions()
+
+    @classmethod
+    def _assemble(
+        cls, num_nodes: int, directed: bool, edges: torch.Tensor, x: torch.Tensor | None, y: torch.Tensor | None,
+        splits: dict[str, Split], edge_split: dict[str, dict[str, torch.Tensor]] | None, name: str,
+    ) -> Graph:
+        """A Graph from parts that are already validated and owned by graphs (no copy, no checks)."""
+        graph = cls.__new__(cls)
+        graph._set(num_nodes, directed, edges, x, y, splits, edge_split, name)
+        return graph
+
+    # ----------------------------------------------------------------- validation
+    @staticmethod
+    def _check_num_nodes(num_nodes: Any) -> int:
         if not isinstance(num_nodes, (int, np.integer)) or isinstance(num_nodes, bool):
             raise GraphError(f"num_nodes must be an int, got {type(num_nodes).__name__}")
         num_nodes = int(num_nodes)
         if num_nodes <= 0:
             raise GraphError("the graph is empty: num_nodes must be at least 1")
+        return num_nodes
+
+    @staticmethod
+    def _check_edges(edge_index: torch.Tensor, num_nodes: int, directed: bool) -> torch.Tensor:
+        """Range-checked and coalesced (always a new tensor)."""
         if edge_index.numel():
             low, high = int(edge_index.min()), int(edge_index.max())
             if low < 0:
                 raise GraphError(f"edge_index holds a negative node index ({low})")
             if high >= num_nodes:
                 raise GraphError(f"edge_index holds node index {high}, out of range for num_nodes={num_nodes}")
+        return _coalesce(edge_index, num_nodes, directed)
+
+    @staticmethod
+    def _check_rows(x: torch.Tensor | None, y: torch.Tensor | None, num_nodes: int) -> None:
         if x is not None and x.size(0) != num_nodes:
             raise GraphError(f"x has {x.size(0)} rows but the graph has num_nodes={num_nodes}")
         if y is not None and y.size(0) != num_nodes:
             raise GraphError(f"y has {y.size(0)} labels but the graph has num_nodes={num_nodes}")
-        self._num_nodes = num_nodes
-        self._directed = bool(directed)
-        self._edges = _coalesce(edge_index, num_nodes, self._directed)
-        self._x = x
-        self._y = y
-        self._splits = self._check_splits(splits or {}, num_nodes)
-        self._name = str(name)
-        self._cache: dict[Any, Any] = {}
 
-    # ----------------------------------------------------------------- validation
     @staticmethod
     def _check_x(x: Any) -> torch.Tensor | None:
         if x is None:
             return None
+        source = x
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x)
         if not isinstance(x, torch.Tensor):
@@ -161,12 +264,13 @@ class Graph:
         if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
             bad = int((~torch.isfinite(x)).any(1).nonzero()[0])
             raise GraphError(f"x holds NaN or inf values (first at node {bad})")
-        return x.detach()
+        return _owned(x.detach(), source)
 
     @staticmethod
     def _check_y(y: Any) -> torch.Tensor | None:
         if y is None:
             return None
+        source = y
         if isinstance(y, np.ndarray):
             y = torch.from_numpy(y)
         if not isinstance(y, torch.Tensor):
@@ -178,7 +282,7 @@ class Graph:
         y = y.detach().long()
         if y.numel() and int(y.min()) < -1:
             raise GraphError(f"y holds label {int(y.min())}; labels are >= 0, or -1 for unlabelled")
-        return y
+        return _owned(y, source)
 
     @staticmethod
     def _check_splits(splits: Mapping[str, Any], num_nodes: int) -> dict[str, Split]:
@@ -188,17 +292,86 @@ class Graph:
             if len(parts) != 3:
                 raise GraphError(f"split {name!r} must have three masks (train, val, test), got {len(parts)}")
             masks = []
-            for part, mask in zip(("train", "val", "test"), parts):
-                mask = torch.as_tensor(mask)
+            for part, source in zip(("train", "val", "test"), parts):
+                mask = torch.as_tensor(source)
                 if mask.dtype != torch.bool:
                     raise GraphError(f"split {name!r}: {part} mask must be boolean, got {mask.dtype}")
                 if mask.shape != (num_nodes,):
                     raise GraphError(
                         f"split {name!r}: {part} mask has shape {list(mask.shape)}, expected [{num_nodes}]"
                     )
-                masks.append(mask.detach().cpu())
+                masks.append(_owned(mask.detach().cpu(), source))
             checked[str(name)] = Split(*masks)
         return checked
+
+    @staticmethod
+    def _check_edge_split(
+        edge_split: Mapping[str, Mapping[str, Any]] | None, num_nodes: int
+    ) -> dict[str, dict[str, torch.Tensor]] | None:
+        """``{part: {field: tensor}}`` with copied tensors; integer ``edge*`` fields must be [k, 2] in range."""
+        if edge_split is None:
+            return None
+        if not isinstance(edge_split, Mapping):
+            raise GraphError(f"edge_split must be a mapping part -> {{field: tensor}}, got {type(edge_split).__name__}")
+        checked: dict[str, dict[str, torch.Tensor]] = {}
+        for part, fields in edge_split.items():
+            if not isinstance(fields, Mapping):
+                raise GraphError(f"edge_split[{part!r}] must be a mapping field -> tensor, got {type(fields).__name__}")
+            checked[str(part)] = {}
+            for field, source in fields.items():
+                try:
+                    value = torch.from_numpy(source) if isinstance(source, np.ndarray) else torch.as_tensor(source)
+                except (TypeError, ValueError, RuntimeError) as err:
+                    raise GraphError(f"edge_split[{part!r}][{field!r}] is not a tensor: {err}") from err
+                value = _owned(value.detach().cpu(), source)
+                if str(field).startswith("edge") and not value.dtype.is_floating_point and value.numel():
+                    if value.dim() != 2 or value.size(1) != 2:
+                        raise GraphError(f"edge_split[{part!r}][{field!r}] must be [k, 2], got {list(value.shape)}")
+                    if int(value.min()) < 0 or int(value.max()) >= num_nodes:
+                        raise GraphError(
+                            f"edge_split[{part!r}][{field!r}]: node index out of range for num_nodes={num_nodes}"
+                        )
+                checked[str(part)][str(field)] = value
+        return checked
+
+    # ----------------------------------------------------------------- derived data (private cache)
+    def _primary_versions(self) -> tuple[int, ...]:
+        return tuple(_version_of(t) for t in self._primary)
+
+    def _cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """The derived value under ``key``; ``compute()`` (and stored) when missing or stale.
+
+        An entry is stale when any of the graph's tensors, or any tensor inside the stored value, was written in
+        place since it was stored (their ``_version`` counters moved): then every entry of the graph is dropped.
+        """
+        versions = self._primary_versions()
+        if versions != self._derived_at:
+            self._derived.clear()
+            self._derived_at = versions
+        entry = self._derived.get(key)
+        if entry is not None and _versions(entry[0]) == entry[1]:
+            return entry[0]
+        value = compute()
+        self._derived[key] = (value, _versions(value))
+        return value
+
+    def _set_cached(self, key: Any, value: Any) -> None:
+        """Store a derived value computed elsewhere (e.g. a batch's rows of its parent's CSR features)."""
+        versions = self._primary_versions()
+        if versions != self._derived_at:
+            self._derived.clear()
+            self._derived_at = versions
+        self._derived[key] = (value, _versions(value))
+
+    def _cached_keys(self) -> list[Any]:
+        """Keys of the fresh derived entries (for tests and benchmarks)."""
+        if self._primary_versions() != self._derived_at:
+            return []
+        return [k for k, (value, versions) in self._derived.items() if _versions(value) == versions]
+
+    def _clear_cached(self) -> None:
+        """Drop every derived entry (benchmarks time cold operators with it)."""
+        self._derived.clear()
 
     # ----------------------------------------------------------------- basic facts
     @property
@@ -263,9 +436,7 @@ class Graph:
         """Directed view ``[2, E_dir]``: both directions of each undirected edge (ids ``k`` then ``k + M``)."""
         if self._directed:
             return self._edges
-        if "edge_index" not in self._cache:
-            self._cache["edge_index"] = torch.cat([self._edges, self._edges.flip(0)], dim=1)
-        return self._cache["edge_index"]
+        return self._cached("edge_index", lambda: torch.cat([self._edges, self._edges.flip(0)], dim=1))
 
     @property
     def directed_edge_ids(self) -> torch.Tensor:
@@ -275,46 +446,99 @@ class Graph:
 
     def degree(self, direction: str = "out") -> torch.Tensor:
         """Node degrees (float) without self-loops; for directed graphs ``direction`` is 'out' or 'in'."""
-        key = ("degree", direction)
-        if key not in self._cache:
+        def compute() -> torch.Tensor:
             index = self.edge_index[0 if direction == "out" else 1]
-            deg = torch.zeros(self._num_nodes)
-            deg.index_add_(0, index, torch.ones(index.numel()))
-            self._cache[key] = deg
-        return self._cache[key]
+            return torch.zeros(self._num_nodes).index_add_(0, index, torch.ones(index.numel()))
+
+        return self._cached(("degree", direction), compute)
 
     def sparse_x(self) -> torch.Tensor | None:
         """``x`` as a CSR tensor when it is large (``>= SPARSE_X_MIN_ELEMENTS`` entries) and at most
         ``SPARSE_X_MAX_DENSITY`` non-zero, else ``None`` (models then use the dense ``x``). Computed once."""
-        if "sparse_x" not in self._cache:
-            x, csr = self._x, None
+        def compute() -> torch.Tensor | None:
+            x = self._x
             if x is not None and x.numel() >= SPARSE_X_MIN_ELEMENTS:
                 if int(torch.count_nonzero(x)) <= SPARSE_X_MAX_DENSITY * x.numel():
-                    csr = x.to_sparse_csr()
-            self._cache["sparse_x"] = csr
-        return self._cache["sparse_x"]
+                    return x.to_sparse_csr()
+            return None
 
-    def cache(self) -> dict[Any, Any]:
-        """Per-graph cache for derived operators (valid because the graph never changes)."""
-        return self._cache
+        return self._cached("sparse_x", compute)
+
+    @property
+    def edge_split(self) -> dict[str, dict[str, torch.Tensor]] | None:
+        """The dataset's own link-prediction split (OGB ``get_edge_split()`` layout), or ``None``."""
+        if self._edge_split is None:
+            return None
+        return {part: dict(fields) for part, fields in self._edge_split.items()}
+
+    def fingerprint(self) -> str:
+        """sha256 (hex) of the graph's content: num_nodes, directedness, edges, x, y, splits and edge split.
+
+        Equal content gives equal fingerprints whatever the name; stored results carry it in their keys, so a
+        result computed on other data is never served. Computed once per graph (recomputed after an in-place write).
+        """
+        return self._cached("fingerprint", self._compute_fingerprint)
+
+    def _compute_fingerprint(self) -> str:
+        digest = hashlib.sha256()
+
+        def tensor(label: str, t: torch.Tensor | None) -> None:
+            if t is None:
+                digest.update(f"{label}:none;".encode())
+                return
+            t = t.detach().cpu().contiguous()
+            digest.update(f"{label}:{t.dtype}:{list(t.shape)};".encode())
+            if t.numel():
+                digest.update(memoryview(t.view(-1).view(torch.uint8).numpy()))
+
+        header = {"format": 1, "num_nodes": self._num_nodes, "directed": self._directed}
+        digest.update(json.dumps(header, sort_keys=True).encode())
+        tensor("edges", self._edges)
+        tensor("x", self._x)
+        tensor("y", self._y)
+        for name in sorted(self._splits):
+            for part, mask in zip(("train", "val", "test"), self._splits[name]):
+                tensor(f"split/{name}/{part}", mask)
+        if self._edge_split is not None:
+            for part in sorted(self._edge_split):
+                for field in sorted(self._edge_split[part]):
+                    tensor(f"edge_split/{part}/{field}", self._edge_split[part][field])
+        return digest.hexdigest()
 
     # ----------------------------------------------------------------- new graphs from this one
+    _FIELDS = ("edge_index", "num_nodes", "x", "y", "splits", "directed", "name", "edge_split")
+
     def replace(self, **changes: Any) -> Graph:
-        """A new Graph with some fields replaced (``edge_index``, ``x``, ``y``, ``splits``, ``name``)."""
-        fields = dict(
-            edge_index=self._edges,
-            num_nodes=self._num_nodes,
-            x=self._x,
-            y=self._y,
-            splits=self._splits,
-            directed=self._directed,
-            name=self._name,
-        )
-        unknown = set(changes) - set(fields)
+        """A new Graph with some fields replaced (``edge_index``, ``num_nodes``, ``x``, ``y``, ``splits``,
+        ``directed``, ``name``, ``edge_split``); the others, the edge split included, are carried over.
+
+        New values are validated and copied as by the constructor; unchanged tensors are shared with this graph
+        (both own them, neither copies them again). The derived cache starts empty.
+        """
+        unknown = set(changes) - set(self._FIELDS)
         if unknown:
             raise GraphError(f"Graph.replace got unknown fields: {', '.join(sorted(unknown))}")
-        fields.update(changes)
-        return Graph(**fields)
+        if "num_nodes" in changes or "directed" in changes:  # rare: rebuild everything through the constructor
+            fields = dict(
+                edge_index=self._edges, num_nodes=self._num_nodes, x=self._x, y=self._y, splits=self._splits,
+                directed=self._directed, name=self._name, edge_split=self._edge_split,
+            )
+            fields.update(changes)
+            return Graph(**fields)
+        n = self._num_nodes
+        with torch.inference_mode(False):
+            edges = self._edges
+            if "edge_index" in changes:
+                edges = self._check_edges(_as_long_edge_index(changes["edge_index"]), n, self._directed)
+            x = self._check_x(changes["x"]) if "x" in changes else self._x
+            y = self._check_y(changes["y"]) if "y" in changes else self._y
+            self._check_rows(x, y, n)
+            splits = self._check_splits(changes["splits"] or {}, n) if "splits" in changes else self._splits
+            edge_split = (
+                self._check_edge_split(changes["edge_split"], n) if "edge_split" in changes else self._edge_split
+            )
+        name = str(changes["name"]) if "name" in changes else self._name
+        return Graph._assemble(n, self._directed, edges, x, y, dict(splits), edge_split, name)
 
     def keep_edges(self, mask: torch.Tensor) -> Graph:
         """A new Graph holding only the stored edges where ``mask`` (over edge ids) is True."""
@@ -324,10 +548,16 @@ class Graph:
                 f"keep_edges needs a boolean mask of shape [{self.num_edges}] over edge ids, "
                 f"got {mask.dtype} {list(mask.shape)}"
             )
-        return self.replace(edge_index=self._edges[:, mask.cpu()])
+        # a subset of sorted, coalesced edges stays sorted and coalesced: no need to coalesce again
+        edges = self._edges[:, mask.cpu()]
+        return Graph._assemble(
+            self._num_nodes, self._directed, edges, self._x, self._y, dict(self._splits), self._edge_split, self._name
+        )
 
     def subgraph(self, nodes: torch.Tensor) -> Graph:
-        """The induced subgraph on ``nodes`` (indices or boolean mask), relabelled 0..n-1 in the given order."""
+        """The induced subgraph on ``nodes`` (indices or boolean mask), relabelled 0..n-1 in the given order.
+
+        The edge split (over the original node ids) is not carried over."""
         nodes = torch.as_tensor(nodes)
         if nodes.dtype == torch.bool:
             if nodes.shape != (self._num_nodes,):

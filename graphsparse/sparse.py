@@ -63,10 +63,10 @@ def _csr_pattern(row: torch.Tensor, col: torch.Tensor, num_nodes: int) -> tuple[
 
 def sparse_structure(graph: Graph, self_loops: bool = True, device: torch.device | str = "cpu") -> SparseStructure:
     """The cached CSR structure of ``graph``'s directed view (plus self-loops when asked)."""
-    key = ("structure", self_loops, str(device))
-    cache = graph.cache()
-    if key in cache:
-        return cache[key]
+    return graph._cached(("structure", self_loops, str(device)), lambda: _build_structure(graph, self_loops, device))
+
+
+def _build_structure(graph: Graph, self_loops: bool, device: torch.device | str) -> SparseStructure:
     n = graph.num_nodes
     row, col = graph.edge_index
     edge_id = graph.directed_edge_ids
@@ -80,7 +80,6 @@ def sparse_structure(graph: Graph, self_loops: bool = True, device: torch.device
     structure = SparseStructure(n, crow, col, row, edge_id, t_perm, t_crow, row[t_perm])
     if str(device) != "cpu":
         structure = structure.to(device)
-    cache[key] = structure
     return structure
 
 
@@ -139,10 +138,16 @@ def normalized_adjacency(
                 f"edge_values must have shape [{graph.num_edges}] (one per edge id), got {list(edge_values.shape)}"
             )
         edge_values = edge_values.to(device=device, dtype=dtype)
-    key = ("adjacency", normalization, self_loops, str(device), dtype)
-    cache = graph.cache()
-    if edge_values is None and key in cache:
-        return cache[key]
+    if edge_values is None:
+        key = ("adjacency", normalization, self_loops, str(device), dtype)
+        return graph._cached(key, lambda: _normalized(graph, None, normalization, self_loops, device, dtype))
+    return _normalized(graph, edge_values, normalization, self_loops, device, dtype)
+
+
+def _normalized(
+    graph: Graph, edge_values: torch.Tensor | None, normalization: str, self_loops: bool,
+    device: torch.device | str, dtype: torch.dtype,
+) -> SparseOperator:
     structure = sparse_structure(graph, self_loops, device)
     weights = _edge_weights(structure, edge_values, dtype)
     if normalization == "none":
@@ -156,10 +161,7 @@ def normalized_adjacency(
             inv = deg.reciprocal().masked_fill(deg <= 0, 0.0)
             values = inv[structure.row] * weights
     symmetric = not graph.directed and normalization != "row"
-    op = SparseOperator(structure, values, symmetric)
-    if edge_values is None:
-        cache[key] = op
-    return op
+    return SparseOperator(structure, values, symmetric)
 
 
 def csr_matmul(matrix: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:

@@ -449,7 +449,8 @@ def test_ogb_link_folder_round_trip(tmp_path: Path) -> None:
     (folder / "split" / "time").mkdir(parents=True)
     for part, payload in split.items():
         torch.save(payload, folder / "split" / "time" / f"{part}.pt")  # OGB stores dicts of numpy arrays
-    graph, edge_split = load_ogb_raw(folder)
+    graph = load_ogb_raw(folder)
+    edge_split = graph.edge_split
     assert graph.num_nodes == 5 and graph.num_edges == 3 and graph.x is None
     assert torch.equal(edge_split["train"]["edge"], torch.tensor([[0, 1], [1, 2]]))
     assert torch.equal(edge_split["test"]["edge_neg"], torch.tensor([[1, 4]]))

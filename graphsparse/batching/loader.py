@@ -128,7 +128,7 @@ class ClusterLoader:
         )
         sparse_x = graph.sparse_x()
         if sparse_x is not None:  # the batch's rows of the CSR features, not a re-scan of its dense slice
-            batch.cache()["sparse_x"] = csr_select_rows(sparse_x, nodes)
+            batch._set_cached("sparse_x", csr_select_rows(sparse_x, nodes))
         return batch
 
     def __iter__(self) -> Iterator[ClusterBatch]:

@@ -74,13 +74,13 @@ def _read_raw_graph(raw: Path) -> dict[str, Any]:
     return graphs[0]
 
 
-def load_ogb_raw(folder: str | os.PathLike[str], name: str | None = None) -> Graph | tuple[Graph, dict[str, Any]]:
+def load_ogb_raw(folder: str | os.PathLike[str], name: str | None = None) -> Graph:
     """Read an OGB dataset folder (``raw/`` and ``split/``) without OGB's processing or download step.
 
     Returns:
         for a node-property folder, a :class:`Graph` with labels and split ``"ogb"`` (``"ogb-<type>"`` when
-        ``split/`` holds several split types); for a link-property folder, ``(graph, edge_split)`` where
-        ``edge_split`` is ``{'train': {...}, 'valid': {...}, 'test': {...}}`` of tensors, as OGB's
+        ``split/`` holds several split types); for a link-property folder, a :class:`Graph` whose
+        :attr:`~Graph.edge_split` is ``{'train': {...}, 'valid': {...}, 'test': {...}}`` of tensors, as OGB's
         ``get_edge_split()`` returns it.
     """
     folder = Path(folder)
@@ -104,8 +104,7 @@ def load_ogb_raw(folder: str | os.PathLike[str], name: str | None = None) -> Gra
             edge_split = _load_pt(path / "split_dict.pt")
         else:
             edge_split = {part: _load_pt(path / f"{part}.pt") for part in ("train", "valid", "test")}
-        graph = Graph(edges, num_nodes=num_nodes, x=x, name=name)
-        return graph, _to_tensor(edge_split)
+        return Graph(edges, num_nodes=num_nodes, x=x, name=name, edge_split=_to_tensor(edge_split))
 
     y = None
     if (raw / "node-label.csv.gz").is_file():
@@ -164,7 +163,7 @@ def download_ogb(name: str, root: Path) -> Path:
 
 
 def load_ogb(name: str, root: Path, download: bool = False) -> Graph:
-    """Registry entry point: ``<root>/ogb/<name>/`` read by :func:`load_ogb_raw` (link splits go in the cache)."""
+    """Registry entry point: ``<root>/ogb/<name>/`` read by :func:`load_ogb_raw` (link splits as ``edge_split``)."""
     folder = ogb_folder(name, root)
     if not folder.is_dir():
         if not download:
@@ -173,9 +172,4 @@ def load_ogb(name: str, root: Path, download: bool = False) -> Graph:
                 "download=True (needs internet)"
             )
         folder = download_ogb(name, root)
-    out = load_ogb_raw(folder, name=name)
-    if isinstance(out, tuple):
-        graph, edge_split = out
-        graph.cache()["ogb_edge_split"] = edge_split
-        return graph
-    return out
+    return load_ogb_raw(folder, name=name)

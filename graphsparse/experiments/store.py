@@ -2,6 +2,10 @@
 
 Each write is its own short transaction in WAL mode with a busy timeout, so several processes can write to
 one database at once. A key/value table holds finished units of resumable work (e.g. one GLT level).
+
+Each run records the result schema version (:data:`graphsparse.graph.SCHEMA_VERSION`) and, when given, the
+:meth:`Graph.fingerprint` of the data it ran on, so a stored number can be traced to the exact data. Databases
+written before these columns existed gain them when opened (their old runs read ``None`` in both).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+from ..graph import SCHEMA_VERSION
 
 __all__ = ["ResultsStore", "default_db_path", "package_versions"]
 
@@ -28,7 +34,9 @@ CREATE TABLE IF NOT EXISTS runs (
     config TEXT NOT NULL,
     metrics TEXT NOT NULL,
     timings TEXT NOT NULL,
-    versions TEXT NOT NULL
+    versions TEXT NOT NULL,
+    graph_fingerprint TEXT,
+    schema_version INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_by_dataset ON runs (kind, dataset, model);
 CREATE TABLE IF NOT EXISTS results (
@@ -37,6 +45,24 @@ CREATE TABLE IF NOT EXISTS results (
     payload TEXT NOT NULL
 );
 """
+# columns added after the first release, with their types: added to older databases when they are opened
+_ADDED_RUN_COLUMNS = (("graph_fingerprint", "TEXT"), ("schema_version", "INTEGER"))
+_RUN_COLUMNS = (
+    "id", "created", "kind", "dataset", "model", "seed", "config", "metrics", "timings", "versions",
+    "graph_fingerprint", "schema_version",
+)
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Add the columns an older ``runs`` table lacks (another process may add them at the same time)."""
+    present = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
+    for column, kind in _ADDED_RUN_COLUMNS:
+        if column not in present:
+            try:
+                con.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as err:
+                if "duplicate column" not in str(err):
+                    raise
 
 
 def default_db_path() -> Path:
@@ -79,6 +105,7 @@ class ResultsStore:
                     if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                         con.execute("PRAGMA journal_mode=WAL")
                     con.executescript(_SCHEMA)
+                    _migrate(con)
                 break
             except sqlite3.OperationalError as err:
                 if "locked" not in str(err) and "busy" not in str(err) or time.monotonic() > deadline:
@@ -101,8 +128,10 @@ class ResultsStore:
         config: dict[str, Any],
         metrics: dict[str, Any],
         timings: dict[str, Any] | None = None,
+        graph_fingerprint: str | None = None,
     ) -> int:
-        """Store one finished run; returns its id."""
+        """Store one finished run; returns its id. ``graph_fingerprint`` (``Graph.fingerprint()`` of the data the
+        run used) ties the numbers to the exact data; the result schema version is recorded with every run."""
         row = (
             time.time(),
             kind,
@@ -113,12 +142,12 @@ class ResultsStore:
             json.dumps(metrics, sort_keys=True, default=float),
             json.dumps(timings or {}, sort_keys=True, default=float),
             json.dumps(package_versions(), sort_keys=True),
+            None if graph_fingerprint is None else str(graph_fingerprint),
+            SCHEMA_VERSION,
         )
         with closing(self._connect()) as con, con:
             cur = con.execute(
-                "INSERT INTO runs (created, kind, dataset, model, seed, config, metrics, timings, versions) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
+                f"INSERT INTO runs ({', '.join(_RUN_COLUMNS[1:])}) VALUES ({', '.join('?' * len(row))})", row
             )
             return int(cur.lastrowid)
 
@@ -131,15 +160,10 @@ class ResultsStore:
                 params.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         with closing(self._connect()) as con:
-            rows = con.execute(
-                "SELECT id, created, kind, dataset, model, seed, config, metrics, timings, versions FROM runs"
-                f"{where} ORDER BY id",
-                params,
-            ).fetchall()
-        keys = ("id", "created", "kind", "dataset", "model", "seed", "config", "metrics", "timings", "versions")
+            rows = con.execute(f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs{where} ORDER BY id", params).fetchall()
         out = []
         for row in rows:
-            record = dict(zip(keys, row))
+            record = dict(zip(_RUN_COLUMNS, row))
             for k in ("config", "metrics", "timings", "versions"):
                 record[k] = json.loads(record[k])
             out.append(record)

@@ -60,15 +60,11 @@ def _sparse_features(graph: Graph, x: torch.Tensor, from_graph: bool) -> torch.T
     """A CSR copy of a mostly-zero feature matrix (cached on the graph for ``graph.x``), else None."""
     if x.requires_grad or x.dim() != 2 or x.numel() == 0:
         return None
-    key = ("twirls_sparse_x", str(x.device), x.dtype)
-    cache = graph.cache()
-    if from_graph and key in cache:
-        return cache[key]
-    nnz = int(torch.count_nonzero(x))
-    csr = x.to_sparse_csr() if nnz < _SPARSE_INPUT_DENSITY * x.numel() else None
-    if from_graph:
-        cache[key] = csr
-    return csr
+    def compute() -> torch.Tensor | None:
+        nnz = int(torch.count_nonzero(x))
+        return x.to_sparse_csr() if nnz < _SPARSE_INPUT_DENSITY * x.numel() else None
+
+    return graph._cached(("twirls_sparse_x", str(x.device), x.dtype), compute) if from_graph else compute()
 
 
 def _check(
@@ -101,10 +97,17 @@ def _operator(
 ) -> tuple[SparseOperator, torch.Tensor | None]:
     """(operator, B as a column or None) for one propagation; cached on the graph when unweighted."""
     weighted = edge_values is not None or loop_values is not None
-    key = ("twirls_operator", float(lam), preconditioned, symmetric, b_form, str(device), dtype)
-    cache = graph.cache()
-    if not weighted and key in cache:
-        return cache[key]
+    if not weighted:
+        key = ("twirls_operator", float(lam), preconditioned, symmetric, b_form, str(device), dtype)
+        return graph._cached(key, lambda: _build_operator(graph, lam, preconditioned, symmetric, b_form, None, None,
+                                                          device, dtype))
+    return _build_operator(graph, lam, preconditioned, symmetric, b_form, edge_values, loop_values, device, dtype)
+
+
+def _build_operator(
+    graph: Graph, lam: float, preconditioned: bool, symmetric: bool, b_form: str,
+    edge_values: torch.Tensor | None, loop_values: torch.Tensor | None, device: torch.device, dtype: torch.dtype,
+) -> tuple[SparseOperator, torch.Tensor | None]:
     s = sparse_structure(graph, True, device)
     loops = s.edge_id < 0
     if edge_values is None:
@@ -128,8 +131,6 @@ def _operator(
             inv_sqrt = b.rsqrt()
             values = inv_sqrt[s.row] * weights * inv_sqrt[s.col]
         result = (SparseOperator(s, values, not graph.directed), b.unsqueeze(1))
-    if not weighted:
-        cache[key] = result
     return result
 
 
@@ -220,7 +221,7 @@ class TWIRLS(nn.Module):
     ('none', 'batch', 'layer') precedes each hidden ReLU.
 
     When the propagation does not depend on parameters (K = 0, no attention, no input dropout in training) its
-    result is cached on the graph (``graph.cache()``), keyed by the propagation settings, so a new graph never
+    result is cached on the graph (its private derived cache), keyed by the propagation settings, so a new graph never
     sees a stale result (the reference implementation keeps one cached tensor per model).
     """
 
@@ -342,10 +343,7 @@ class TWIRLS(nn.Module):
         if cacheable:
             key = ("twirls_propagation", self.lam, self.alpha, self.steps, self.preconditioned, self.symmetric,
                    self.b_form, str(device), h.dtype)
-            cache = graph.cache()
-            if key not in cache:
-                cache[key] = self._propagate(graph, h, None).detach()
-            h = cache[key]
+            h = graph._cached(key, lambda: self._propagate(graph, h, None).detach())
         else:
             if self.mlp_before == 0:
                 h = fast_dropout(h, self.input_dropout, self.training)

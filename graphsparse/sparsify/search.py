@@ -20,7 +20,9 @@ dense baseline (method ``"dense"``, round 0) first:
 
 Every finished (method, level) is committed with ``store.put(key, payload)`` before it is yielded; a rerun with
 the same dataset, model, method, level, seeds and training config loads it instead of recomputing, so a killed
-search continues where it stopped and ends with the results an uninterrupted run gives.
+search continues where it stopped and ends with the results an uninterrupted run gives. "The same dataset" is
+checked by content: the key holds :meth:`Graph.fingerprint` of ``graph`` and
+:data:`graphsparse.graph.SCHEMA_VERSION`, so a rerun on changed data (or under a new result schema) recomputes.
 
 **Task protocol.** The search is task-agnostic: ``glt_search(..., task=...)`` takes any object implementing
 :class:`graphsparse.sparsify.task.GLTTask` (default: :class:`~graphsparse.sparsify.task.NodeGLTTask` built from
@@ -54,7 +56,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..graph import Graph
+from ..graph import SCHEMA_VERSION, Graph
 from ..tasks.node import NodeTrainConfig
 from ..utils import seed_everything
 from .edges import check_sparsity, edge_keep_mask, random_edge_scores, teddy_edge_scores
@@ -292,7 +294,8 @@ def glt_search(
     ``weight_sparsity`` (zeroed / total counted weights, measured on the trained models), ``test_acc_mean``,
     ``test_acc_std``, ``val_acc_mean``, ``seconds`` (and the per-seed ``test_accs``); ``cached`` tells whether it
     was loaded from ``store``. ``progress(result)`` is called after each result. ``key_prefix`` should name the
-    dataset and model (the key adds the graph's name, method, level, seeds and a hash of config and model).
+    dataset and model (the key adds the graph's name and content fingerprint, the result schema version, method,
+    level, seeds and a hash of config and model).
     """
     names = check_methods(methods)
     levels = _check_levels(levels)
@@ -317,6 +320,7 @@ def glt_search(
     seed_tag = ",".join(map(str, seeds))
     distill_tag = f"|distill={distill:g}" if distill else ""
     graph_name = task.graph_name
+    data_tag = f"data={graph.fingerprint()[:24]}|schema={SCHEMA_VERSION}"
 
     if "ugs" in names:
         _check_ugs_levels(levels)
@@ -329,7 +333,8 @@ def glt_search(
         if method == "ugs":  # a UGS round depends on every earlier round: the key names the whole schedule so far
             schedule = ",".join(f"{g:.6f}/{w:.6f}" for _, g, w in levels if _ <= k)
             tag = f"|s1={s1:g}|s2={s2:g}|noise={UGS_INIT_NOISE:g}|after={schedule}"
-        key = f"{key_prefix}|{graph_name}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}|cfg={digest}{tag}"
+        key = (f"{key_prefix}|{graph_name}|{data_tag}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}"
+               f"|cfg={digest}{tag}")
         payload = store.get(key) if store is not None else None
         if payload is None:
             if method == "ugs":
