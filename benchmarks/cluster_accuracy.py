@@ -34,8 +34,8 @@ SETTINGS = {"amazon-computers": (200, 20), "coauthor-physics": (400, 40), "pubme
 def child(dataset: str, mode: str, seeds: int) -> dict:
     from graphsparse.cli import build_parser
 
-    argv = ["train", "--dataset", dataset, "--model", "gcn", "--hidden", "64", "--seeds", str(seeds), "--json",
-            "--no-progress", "--db", "/tmp/graphsparse_cluster_accuracy.db"]
+    argv = ["train", "--dataset", dataset, "--model", "gcn", "--preset", "none", "--hidden", "64",
+            "--seeds", str(seeds), "--json", "--no-progress", "--db", "/tmp/graphsparse_cluster_accuracy.db"]
     if mode == "cluster":
         parts, q = SETTINGS[dataset]
         argv += ["--batching", "cluster", "--parts", str(parts), "--clusters-per-batch", str(q)]

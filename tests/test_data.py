@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import functools
 import gzip
 import hashlib
@@ -28,7 +27,6 @@ from graphsparse.data import (
     stratified_split,
     synthetic_dcsbm,
 )
-from graphsparse.data import cli as data_cli
 from graphsparse.graph import Graph, GraphError
 
 ROOT = Path(__file__).resolve().parents[1] / "datasets"
@@ -367,12 +365,12 @@ def test_dataset_info() -> None:
 
 
 def test_cli_table(capsys: pytest.CaptureFixture[str]) -> None:
-    parser = argparse.ArgumentParser()
-    data_cli.add_arguments(parser)
-    data_cli.run(parser.parse_args(["--no-load"]))
+    from graphsparse.cli import main
+
+    assert main(["datasets", "--no-load"]) == 0
     out = capsys.readouterr().out
     assert "coauthor-physics" in out and "247962" in out and "usair" in out
-    data_cli.run(argparse.Namespace(json=True, name=["texas", "yeast"]))  # a parser that only defines --json
+    assert main(["datasets", "--json", "--name", "texas", "--name", "yeast"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["name"], r["num_edges"], r["num_splits"]) for r in rows] == [("texas", 279, 10), ("yeast", 11693, 0)]
 

@@ -166,7 +166,7 @@ def test_cli_glt_negative_l1_coefficient(tmp_path, capsys):
     argv = ["glt", "--dataset", "synthetic", "--method", "ugs", "--s1", "-0.1", "--rounds", "1",
             "--db", str(tmp_path / "r.db"), "--no-progress"]
     assert main(argv) == 2
-    assert "UGS l1 coefficients must be >= 0" in capsys.readouterr().err
+    assert "--s1 must be >= 0" in capsys.readouterr().err
 
 
 def test_teddy_preset_is_the_reference_glt_backbone():

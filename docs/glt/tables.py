@@ -87,7 +87,10 @@ def table(data: dict, rounds: list[int] | None = None, kd: dict | list[dict] | N
 def plot(data: dict, path: Path, kd: list[dict] | None = None) -> None:
     """The ``graphsparse glt`` plot of one search, with a ``teddy+KD`` line per KD run given."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from graphsparse.sparsify.command import plot_glt
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from graphsparse.experiments.report import plot_glt
 
     rows = list(data["levels"])
     for run in kd or []:

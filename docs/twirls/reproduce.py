@@ -54,7 +54,7 @@ def commands(dataset: str) -> dict[str, list[str] | None]:
     return {
         "twirls": ["--model", "twirls", "--preset", "paper"],
         "twirls-att": ["--model", "twirls-att", "--preset", "paper"],
-        "gcn": ["--model", "gcn", "--hidden", "64", "--epochs", "500"],
+        "gcn": ["--model", "gcn", "--preset", "none", "--hidden", "64", "--epochs", "500"],
         "mlp": ["--model", "mlp", "--hidden", "64", "--epochs", "500"],
     }
 

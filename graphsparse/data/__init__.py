@@ -16,12 +16,14 @@ from ._io import default_root
 from .ogb_raw import download_ogb, load_ogb_raw
 from .registry import DatasetSpec, canonical_name, dataset_info, list_datasets, load_dataset
 from .splits import fraction_split, stratified_split, stratified_splits
+from .summary import dataset_rows
 from .synthetic import synthetic_dcsbm
 
 __all__ = [
     "DatasetSpec",
     "canonical_name",
     "dataset_info",
+    "dataset_rows",
     "default_root",
     "download_ogb",
     "fraction_split",

@@ -10,8 +10,7 @@ from torch import nn
 from .cluster_gcn import ClusterGCN
 from .gcn_conv import GCNConv, gcn_norm
 from .models import GCN, MLP, PyGBackbone
-from .presets import PRESETS
-from .twirls import TWIRLS, TWIRLS_PRESETS
+from .twirls import TWIRLS
 
 __all__ = ["ClusterGCN", "GCNConv", "gcn_norm", "GCN", "MLP", "PyGBackbone", "TWIRLS", "MODELS", "build_model"]
 
@@ -42,8 +41,6 @@ def _twirls(in_channels: int, out_channels: int, hidden_channels: int = 64, **op
 def _twirls_att(in_channels: int, out_channels: int, hidden_channels: int = 64, **options: Any) -> nn.Module:
     return TWIRLS(in_channels, hidden_channels, out_channels, **{"attention": True, **options})
 
-
-PRESETS.update(TWIRLS_PRESETS)
 
 # name -> factory(in_channels, out_channels, **options)
 MODELS: dict[str, Callable[..., nn.Module]] = {

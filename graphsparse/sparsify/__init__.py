@@ -14,6 +14,7 @@ from .edges import (
     random_edge_scores,
     teddy_edge_scores,
 )
+from .levels import parse_levels
 from .task import GLTTask, NodeGLTTask, distillation_loss
 from .ticket import Ticket
 from .ugs import UGSMasked, ugs_prune
@@ -43,6 +44,7 @@ __all__ = [
     "GLTTask",
     "NodeGLTTask",
     "distillation_loss",
+    "parse_levels",
 ]
 
 # Edge scorers by name, one interface: scorer(graph, **options) -> Tensor[M]; low scores are pruned first.

@@ -1,0 +1,5 @@
+"""``python -m graphsparse.cli``."""
+
+from . import main
+
+raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""Node-classification set-up shared by the full-batch, Cluster-GCN and GAug paths of ``train`` (and ``glt``):
+the metric a dataset is scored by, the training config and model options (preset, then explicit options),
+and metric-named rows, summaries and store records.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..experiments.report import summarize
+
+__all__ = [
+    "dataset_metric",
+    "node_config",
+    "model_options",
+    "metric_row",
+    "score_keys",
+    "record_node_run",
+    "summarize_node",
+]
+
+_REGISTRY_TO_NODE_METRIC = {"accuracy": "acc", "acc": "acc", "roc_auc": "roc_auc"}
+
+
+def dataset_metric(name: str, override: str | None = None) -> str:
+    """``override`` (``--metric``), else the metric the dataset's registry entry names (``'acc'`` or
+    ``'roc_auc'``; accuracy for datasets the registry does not know)."""
+    if override is not None:
+        return override
+    from ..data import dataset_info
+
+    try:
+        registered = dataset_info(name)["metric"]
+    except (KeyError, ValueError):
+        return "acc"
+    return _REGISTRY_TO_NODE_METRIC.get(str(registered).lower(), "acc")
+
+
+def node_config(args: argparse.Namespace, preset_train: dict[str, Any], metric: str) -> Any:
+    """Preset training options overridden by explicit --epochs/--lr/--weight-decay/--sparse-features."""
+    from ..tasks.node import NodeTrainConfig
+
+    options = dict(preset_train)
+    for field, dest in (("epochs", "epochs"), ("lr", "lr"), ("weight_decay", "weight_decay")):
+        value = getattr(args, dest, None)
+        if value is not None:
+            options[field] = value
+    if getattr(args, "sparse_features", False):
+        options["sparse_features"] = True
+    options["metric"] = metric
+    return NodeTrainConfig(**options)
+
+
+def model_options(args: argparse.Namespace, preset_model: dict[str, Any]) -> dict[str, Any]:
+    """Preset model options overridden by explicit --hidden/--layers/--dropout."""
+    options = dict(preset_model)
+    for field, dest in (("hidden_channels", "hidden"), ("num_layers", "layers"), ("dropout", "dropout")):
+        value = getattr(args, dest, None)
+        if value is not None:
+            options[field] = value
+    return options
+
+
+def metric_row(row: dict[str, Any], metric: str) -> dict[str, Any]:
+    """``row`` with its scores keyed by ``metric`` (``test_roc_auc``, ...); results that still name every score
+    ``*_acc`` whatever was measured are renamed."""
+    out = dict(row)
+    if metric != "acc":
+        for part in ("train", "val", "test"):
+            new, old = f"{part}_{metric}", f"{part}_acc"
+            if new not in out and old in out:
+                out[new] = out.pop(old)
+    return out
+
+
+def score_keys(metric: str) -> tuple[str, str, str]:
+    return f"train_{metric}", f"val_{metric}", f"test_{metric}"
+
+
+def record_node_run(store: Any, kind: str, dataset: str, model: str, row: dict[str, Any], metric: str,
+                    config: dict[str, Any]) -> None:
+    """One run in the results store: its scores and best epoch; timing and memory as extras."""
+    scores = {k: row[k] for k in (*score_keys(metric), "best_epoch") if k in row}
+    extra = {k: row[k] for k in ("seconds", "epoch_seconds", "peak_rss_mb") if k in row}
+    store.record_run(kind, dataset, model, row["seed"], {**config, "metric": metric}, scores, extra)
+
+
+def summarize_node(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """``test_<metric>_mean`` / ``_std`` (and val, train, epoch seconds) plus one short entry per run."""
+    train, val, test = score_keys(metric)
+    summary: dict[str, Any] = {"metric": metric}
+    summary.update(summarize(rows, [test, val, train, "epoch_seconds"]))
+    summary["runs"] = [{k: r[k] for k in ("seed", "split", val, test, "best_epoch") if k in r} for r in rows]
+    return summary

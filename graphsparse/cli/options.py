@@ -1,0 +1,128 @@
+"""What every subcommand shares: the parser class (one-line errors), the common options, the checks of option
+values (through :mod:`graphsparse.validation`) and the refusal of options that do not apply.
+
+Every option of a subcommand defaults to None (flags to False), so "given" means "not None / not False"; the
+library and preset defaults are filled in after the checks, never with ``x or default`` (which would turn
+``--lr 0`` into the default instead of refusing it).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NoReturn
+
+from ..validation import check_float, check_int, check_probability
+
+__all__ = [
+    "CommandParser",
+    "add_common",
+    "COMMON",
+    "flag",
+    "given",
+    "check_values",
+    "refuse_inapplicable",
+    "positive_int",
+    "nonnegative_int",
+    "positive_float",
+    "nonnegative_float",
+    "probability",
+    "parse_int_list",
+    "lower",
+]
+
+COMMON = ("db", "device", "json", "no_progress")
+_INTERNAL = ("command", "handler")
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, ``<prog>: error: ...``, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=None, help="results database (default: $GRAPHSPARSE_DB or runs/graphsparse.db)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default: cpu)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def lower(text: str) -> str:
+    """argparse ``type=`` for case-insensitive choices."""
+    return text.lower()
+
+
+# value checks: (option name, value) -> checked value; the name is the flag, so every message names the option
+Check = Callable[[str, Any], Any]
+
+
+def positive_int(name: str, value: Any) -> int:
+    return check_int(name, value, 1)
+
+
+def nonnegative_int(name: str, value: Any) -> int:
+    return check_int(name, value, 0)
+
+
+def positive_float(name: str, value: Any) -> float:
+    return check_float(name, value, 0.0, include_minimum=False)
+
+
+def nonnegative_float(name: str, value: Any) -> float:
+    return check_float(name, value, 0.0)
+
+
+def probability(name: str, value: Any) -> float:
+    return check_probability(name, value)
+
+
+def parse_int_list(name: str, text: str) -> tuple[int, ...]:
+    """``'20,50'`` -> ``(20, 50)``; every item an integer >= 1."""
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    if not items:
+        raise ValueError(f"{name} needs comma-separated integers >= 1, got {text!r}")
+    values = []
+    for item in items:
+        try:
+            number = int(item)
+        except ValueError:
+            raise ValueError(f"{name} must be comma-separated integers, got {text!r}") from None
+        values.append(check_int(name, number, 1))
+    return tuple(values)
+
+
+def flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def given(args: argparse.Namespace, dest: str) -> bool:
+    value = getattr(args, dest, None)
+    return value is not None and value is not False
+
+
+def check_values(args: argparse.Namespace, checks: Mapping[str, Check]) -> None:
+    """Check (and store back) every given option that has a check; raises ValueError naming the option."""
+    for dest, check in checks.items():
+        if given(args, dest):
+            setattr(args, dest, check(flag(dest), getattr(args, dest)))
+
+
+def refuse_inapplicable(
+    args: argparse.Namespace,
+    accepted: Iterable[str],
+    mode: str,
+    hints: Mapping[str, str] | None = None,
+    ignore: Iterable[str] = (),
+) -> None:
+    """Raise ValueError naming the first given option that ``mode`` does not use (with where it applies)."""
+    allowed = set(accepted) | set(COMMON) | set(_INTERNAL) | set(ignore)
+    hints = hints or {}
+    for dest in vars(args):
+        if dest in allowed or not given(args, dest):
+            continue
+        hint = hints.get(dest)
+        if hint:
+            raise ValueError(f"{flag(dest)} applies to {hint} only, not to {mode}")
+        raise ValueError(f"{flag(dest)} does not apply to {mode}")

@@ -1,0 +1,223 @@
+"""``graphsparse train``: train and evaluate over seeds; print mean ± std and store every run.
+
+Paths: full-batch node classification (here), Cluster-GCN (:mod:`.train_cluster`), GAug-M / GAug-O
+(:mod:`.train_augment`) and link prediction (:mod:`.train_link`). Each path accepts only the options it uses;
+any other option given is refused with an error naming it. Without ``--preset``, the paper's preset of
+(model, dataset) is used when one is registered (:mod:`graphsparse.presets`); ``--preset none`` gives the bare
+library defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import options as opt
+from .node_setup import dataset_metric, metric_row, model_options, node_config, record_node_run, summarize_node
+
+__all__ = ["add_parser", "run", "CHECKS", "accepted_options"]
+
+CHECKS: dict[str, opt.Check] = {
+    "seeds": opt.positive_int,
+    "seed_offset": opt.nonnegative_int,
+    "epochs": opt.positive_int,
+    "lr": opt.positive_float,
+    "weight_decay": opt.nonnegative_float,
+    "hidden": opt.positive_int,
+    "layers": opt.positive_int,
+    "dropout": opt.probability,
+    "parts": opt.positive_int,
+    "clusters_per_batch": opt.positive_int,
+    "eval_negatives": opt.positive_int,
+    "hits": opt.parse_int_list,
+}
+
+_BASE = ("dataset", "model", "task", "seeds", "seed_offset", "epochs", "lr", "weight_decay", "hidden", "dropout")
+_NODE = (*_BASE, "split", "preset", "layers", "metric", "batching", "augment")
+ACCEPTED: dict[str, tuple[str, ...]] = {
+    "full": (*_NODE, "sparse_features"),
+    "cluster": (*_NODE, "parts", "clusters_per_batch"),
+    "gaug-m": (*_NODE, "gaug", "sparse_features"),
+    "gaug-o": (*_NODE, "gaug", "gaug_mode"),
+    "link": (*_BASE, "hits", "decoder", "eval_negatives"),
+}
+MODE_NAMES = {
+    "full": "full-batch node training",
+    "cluster": "--batching cluster",
+    "gaug-m": "--augment gaug-m",
+    "gaug-o": "--augment gaug-o",
+    "link": "--task link",
+}
+HINTS = {
+    "parts": "--batching cluster",
+    "clusters_per_batch": "--batching cluster",
+    "hits": "--task link",
+    "decoder": "--task link",
+    "eval_negatives": "--task link",
+    "gaug": "--augment gaug-m and gaug-o",
+    "gaug_mode": "--augment gaug-o",
+    "sparse_features": "full-batch node training and GAug-M",
+    "metric": "node classification",
+    "split": "node classification",
+    "preset": "node classification",
+    "layers": "node classification",
+    "augment": "node classification with full batches",
+    "batching": "node classification without --augment",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train and evaluate a model over several seeds",
+        description="Train a model on a dataset over several seeds; print mean ± std and store every run. "
+        "Options that do not apply to the chosen --task/--batching/--augment are refused.",
+    )
+    p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
+    p.add_argument("--model", default="gcn", help="model name: gcn, mlp, gat, gin, sage, ... (default: gcn)")
+    p.add_argument("--task", default=None, type=opt.lower, choices=["node", "link"],
+                   help="node classification (default) or link prediction")
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds, seed-offset.. (default: 10)")
+    p.add_argument("--seed-offset", type=int, default=None, help="first seed (default: 0)")
+    p.add_argument("--split", default=None, help="split name (default: 'public' if present, else one split per seed)")
+    p.add_argument(
+        "--preset", default=None,
+        help="hyperparameter preset, e.g. 'paper' (the default when one is registered for model/dataset; "
+        "GCN: Kipf & Welling's setting) or 'none' (library defaults)",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's or 200)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate > 0 (default: the preset's or 0.01)")
+    p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay >= 0 (default: the preset's)")
+    p.add_argument(
+        "--sparse-features",
+        action="store_true",
+        help="give the model its features as a CSR tensor (faster for sparse bag-of-words features; full-batch "
+        "node training and GAug-M)",
+    )
+    p.add_argument("--hidden", type=int, default=None, help="hidden channels >= 1 (default: the preset's/model's)")
+    p.add_argument("--layers", type=int, default=None, help="number of layers (default: the model's)")
+    p.add_argument("--dropout", type=float, default=None, help="dropout probability in [0, 1)")
+    p.add_argument("--metric", default=None, type=opt.lower, choices=["acc", "roc_auc"],
+                   help="node selection/report metric (default: the dataset's registered one)")
+    p.add_argument("--augment", default=None, type=opt.lower, choices=["none", "gaug-m", "gaug-o"],
+                   help="edge augmentation (default: none)")
+    p.add_argument("--gaug-mode", default=None, choices=["auto", "dense", "sparse"], help="GAug-O: force a mode")
+    p.add_argument(
+        "--gaug",
+        default=None,
+        help="GAug options key=value,... (alpha, beta, temperature, rm_pct, ...); GAug-M with "
+        "ep_draws=K also takes grids like rm_pct=0|2|5, chosen on validation",
+    )
+    p.add_argument("--batching", default=None, type=opt.lower, choices=["full", "cluster"],
+                   help="full-batch (default) or Cluster-GCN")
+    p.add_argument("--parts", type=int, default=None, help="Cluster-GCN: number of METIS parts")
+    p.add_argument("--clusters-per-batch", type=int, default=None, help="Cluster-GCN: clusters per batch (default 20)")
+    p.add_argument("--hits", default=None, help="link task: comma-separated K of Hits@K (default: 20,50,100)")
+    p.add_argument("--decoder", default=None, choices=["dot", "hadamard"], help="link task: pair decoder")
+    p.add_argument(
+        "--eval-negatives", type=int, default=None, help="link task: negatives per val/test positive (default: 1)"
+    )
+    opt.add_common(p)
+    p.set_defaults(handler=run)
+
+
+def _mode(args: argparse.Namespace) -> str:
+    """Which path runs; ``--augment none`` / ``--batching full`` are the defaults and count as not given."""
+    if args.augment == "none":
+        args.augment = None
+    if args.batching == "full":
+        args.batching = None
+    if args.task == "link":
+        return "link"
+    if args.augment is not None:
+        if args.batching is not None:
+            raise ValueError(f"--augment {args.augment} runs full-batch training: it does not combine with "
+                             "--batching cluster")
+        return args.augment
+    return "cluster" if args.batching == "cluster" else "full"
+
+
+def accepted_options(mode: str) -> tuple[str, ...]:
+    return ACCEPTED[mode]
+
+
+def check(args: argparse.Namespace) -> str:
+    """Check every option value and refuse those the chosen path does not use; returns the path's name."""
+    opt.check_values(args, CHECKS)
+    mode = _mode(args)
+    opt.refuse_inapplicable(args, ACCEPTED[mode], MODE_NAMES[mode], HINTS)
+    return mode
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Check the options, load the dataset and run the chosen path; returns the summary."""
+    from ..data import load_dataset
+    from ..experiments import ResultsStore
+    from ..utils import resolve_device
+
+    mode = check(args)
+    device = resolve_device(args.device if args.device is not None else "cpu")
+    graph = load_dataset(args.dataset)
+    store = ResultsStore(args.db)
+    offset = args.seed_offset if args.seed_offset is not None else 0
+    seeds = list(range(offset, offset + (args.seeds if args.seeds is not None else 10)))
+    if mode == "link":
+        from .train_link import run_link_command
+
+        return run_link_command(args, graph, seeds, store, device)
+    if mode in ("gaug-m", "gaug-o"):
+        from .train_augment import run_augment_command
+
+        return run_augment_command(args, graph, seeds, store, device)
+    if mode == "cluster":
+        from .train_cluster import run_cluster_command
+
+        return run_cluster_command(args, graph, seeds, store, device)
+    return run_node_command(args, graph, seeds, store, device)
+
+
+def resolved_node_setup(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
+    """The preset name, training config and model options a full-batch node run of ``args`` would use."""
+    from ..presets import default_preset, resolve_preset
+
+    preset_name = args.preset if args.preset is not None else default_preset(args.model, dataset)
+    preset = resolve_preset(args.model, dataset, preset_name)
+    metric = dataset_metric(dataset, args.metric)
+    return {
+        "preset": preset_name,
+        "config": node_config(args, preset["train"], metric),
+        "model_options": model_options(args, preset["model"]),
+        "metric": metric,
+    }
+
+
+def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any) -> dict:
+    """Full-batch node classification over seeds; each run recorded in ``store`` as it finishes."""
+    from ..graph import GraphError
+    from ..nn import build_model
+    from ..tasks.node import run_node
+
+    setup = resolved_node_setup(args, graph.name)
+    config, options, metric, preset_name = setup["config"], setup["model_options"], setup["metric"], setup["preset"]
+    if graph.num_classes < 2:
+        raise GraphError(f"dataset {graph.name!r} has no class labels: use --task link")
+    build_model(args.model, graph.num_features, graph.num_classes, **options)  # fail fast on bad options
+
+    def factory():
+        return build_model(args.model, graph.num_features, graph.num_classes, **options)
+
+    rows: list[dict[str, Any]] = []
+
+    def record(result: Any) -> None:
+        row = metric_row(result.metrics(), metric)
+        config_record = {"model_options": options, "train": vars(config), "preset": preset_name,
+                         "split": row["split"]}
+        record_node_run(store, "node", graph.name, args.model, row, metric, config_record)
+        rows.append(row)
+
+    run_node(graph, factory, seeds, config, split=args.split, device=device, progress=not args.no_progress,
+             on_result=record)
+    summary: dict[str, Any] = {"dataset": graph.name, "model": args.model, "seeds": len(seeds), "task": "node",
+                               "preset": preset_name}
+    summary.update(summarize_node(rows, metric))
+    return summary
