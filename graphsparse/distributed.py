@@ -8,29 +8,31 @@ ranks pick the same epoch and end with identical parameters.
 
 One machine, two processes (the test does this)::
 
-    torchrun --standalone --nproc_per_node 2 -m graphsparse.distributed --dataset pubmed --parts 150 \\
+    torchrun --standalone --nproc_per_node 2 -m graphsparse.cli.distributed --dataset pubmed --parts 150 \\
         --clusters-per-batch 10 --epochs 100 --out runs/ddp
 
 Several machines (run on each, ``--node_rank`` 0..N-1; the address is node 0's)::
 
     torchrun --nnodes 2 --nproc_per_node 4 --node_rank 0 --master_addr 10.0.0.1 --master_port 29500 \\
-        -m graphsparse.distributed --dataset pubmed --parts 1500 --clusters-per-batch 20 --device cuda
+        -m graphsparse.cli.distributed --dataset pubmed --parts 1500 --clusters-per-batch 20 --device cuda
 
 With ``--device cuda`` each rank uses GPU ``LOCAL_RANK`` and the nccl backend.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["run_rank", "state_digest", "main"]
+from .validation import check_choice, check_float, check_int, check_probability
+
+__all__ = ["DistributedConfig", "run_rank", "launch", "state_digest"]
 
 
 def state_digest(model: torch.nn.Module) -> str:
@@ -42,7 +44,38 @@ def state_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def run_rank(args: argparse.Namespace, rank: int = 0, world: int = 1, accumulate: int = 1) -> dict[str, Any]:
+@dataclass
+class DistributedConfig:
+    """One data-parallel Cluster-GCN run (the options of ``python -m graphsparse.cli.distributed``)."""
+
+    dataset: str
+    model: str = "gcn"
+    parts: int = 100
+    clusters_per_batch: int = 10
+    epochs: int = 100
+    lr: float = 0.01
+    weight_decay: float = 5e-4
+    hidden: int = 64
+    dropout: float = 0.5
+    normalize_features: bool = False
+    split: str | None = None
+    seed: int = 0
+    threads: int = 1
+    device: str = "cpu"
+    accumulate: int = 1
+    out: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("parts", "clusters_per_batch", "epochs", "hidden", "threads", "accumulate"):
+            setattr(self, name, check_int(name, getattr(self, name), 1))
+        self.lr = check_float("lr", self.lr, 0.0, include_minimum=False)
+        self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0)
+        self.dropout = check_probability("dropout", self.dropout)
+        self.seed = check_int("seed", self.seed, 0)
+        check_choice("device", self.device, ("cpu", "cuda"))
+
+
+def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulate: int = 1) -> dict[str, Any]:
     """Train one rank (``world == 1``: a single process, optionally accumulating gradients); returns its result."""
     from .batching import ClusterConfig, ClusterLoader, metis_partition, train_cluster_gcn
     from .data import load_dataset
@@ -50,15 +83,16 @@ def run_rank(args: argparse.Namespace, rank: int = 0, world: int = 1, accumulate
     from .tasks.node import NodeTrainConfig, row_normalize_features, split_for_seed
     from .utils import seed_everything
 
+    args = config
     torch.set_num_threads(args.threads)
     device = torch.device(args.device if args.device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
     graph = load_dataset(args.dataset)
     if args.normalize_features:
         graph = row_normalize_features(graph)
-    config = ClusterConfig(num_parts=args.parts, clusters_per_batch=args.clusters_per_batch)
+    cluster = ClusterConfig(num_parts=args.parts, clusters_per_batch=args.clusters_per_batch)
     split_name, split = split_for_seed(graph, 0, args.split)
-    parts = metis_partition(graph, config.num_parts, recursive=config.recursive)
-    loader = ClusterLoader(graph, parts, config.clusters_per_batch, seed=args.seed, ranks=(rank, world),
+    parts = metis_partition(graph, cluster.num_parts, recursive=cluster.recursive)
+    loader = ClusterLoader(graph, parts, cluster.clusters_per_batch, seed=args.seed, ranks=(rank, world),
                            batch_multiple=accumulate)
     seed_everything(args.seed)
     model = build_model(args.model, graph.num_features, graph.num_classes, hidden_channels=args.hidden,
@@ -77,49 +111,23 @@ def run_rank(args: argparse.Namespace, rank: int = 0, world: int = 1, accumulate
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m graphsparse.distributed", description=__doc__.split("\n")[0])
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--model", default="gcn", help="gcn or cluster-gcn (default: gcn)")
-    p.add_argument("--parts", type=int, default=100)
-    p.add_argument("--clusters-per-batch", type=int, default=10)
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--normalize-features", action="store_true")
-    p.add_argument("--split", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch threads per rank (default: 1)")
-    p.add_argument("--device", default="cpu", help="cpu (gloo) or cuda (nccl, GPU LOCAL_RANK)")
-    p.add_argument("--accumulate", type=int, default=1, help="single process: batches per optimizer step")
-    p.add_argument("--out", default=None, help="folder for one JSON result per rank (rank<r>.json)")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def launch(config: DistributedConfig) -> dict[str, Any]:
+    """Run this process's rank as torchrun set it up (``WORLD_SIZE``/``RANK``; one process without them), write
+    ``rank<r>.json`` under ``config.out`` when given, and return the result."""
     world = int(os.environ.get("WORLD_SIZE", 1))
     rank = int(os.environ.get("RANK", 0))
     if world > 1:
         import torch.distributed as dist
 
-        dist.init_process_group("nccl" if args.device == "cuda" else "gloo")
+        dist.init_process_group("nccl" if config.device == "cuda" else "gloo")
     try:
-        result = run_rank(args, rank, world, accumulate=args.accumulate if world == 1 else 1)
+        result = run_rank(config, rank, world, accumulate=config.accumulate if world == 1 else 1)
     finally:
         if world > 1:
             import torch.distributed as dist
 
             dist.destroy_process_group()
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / f"rank{rank}.json").write_text(json.dumps(result, indent=1))
-    if rank == 0:
-        print(json.dumps(result, sort_keys=True))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    if config.out:
+        Path(config.out).mkdir(parents=True, exist_ok=True)
+        (Path(config.out) / f"rank{rank}.json").write_text(json.dumps(result, indent=1))
+    return result
