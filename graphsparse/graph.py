@@ -336,7 +336,8 @@ class Graph:
 
     # ----------------------------------------------------------------- derived data (private cache)
     def _primary_versions(self) -> tuple[int, ...]:
-        return tuple(_version_of(t) for t in self._primary)
+        # the graph's own tensors are never inference tensors (built outside inference mode), so all track versions
+        return tuple([t._version for t in self._primary])
 
     def _cached(self, key: Any, compute: Callable[[], Any]) -> Any:
         """The derived value under ``key``; ``compute()`` (and stored) when missing or stale.
@@ -350,7 +351,10 @@ class Graph:
             self._derived_at = versions
         entry = self._derived.get(key)
         if entry is not None and _versions(entry[0]) == entry[1]:
-            return entry[0]
+            # computed under inference mode (inference tensors track no version: -1), it would break autograd
+            # outside it, so it is recomputed there
+            if -1 not in entry[1] or torch.is_inference_mode_enabled():
+                return entry[0]
         value = compute()
         self._derived[key] = (value, _versions(value))
         return value

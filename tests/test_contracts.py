@@ -241,3 +241,13 @@ def test_old_database_gains_the_new_columns(tmp_path: Path) -> None:
     assert old["metrics"] == {"test_acc": 0.8} and old["graph_fingerprint"] is None and old["schema_version"] is None
     assert new["graph_fingerprint"] == "abc" and new["schema_version"] == SCHEMA_VERSION
     ResultsStore(path)  # opening a migrated database again is a no-op
+
+
+def test_operator_cached_in_inference_mode_is_not_served_outside_it(small_graph: Graph) -> None:
+    with torch.inference_mode():
+        assert normalized_adjacency(small_graph).values.is_inference()
+    op = normalized_adjacency(small_graph)
+    assert not op.values.is_inference()
+    w = torch.ones(small_graph.num_features, 2, requires_grad=True)
+    (op @ (small_graph.x @ w)).sum().backward()  # autograd can save the cached operator's tensors
+    assert w.grad is not None
