@@ -8,7 +8,6 @@ values (UGS masks, GAug-O samples, IRLS weights), in which case :func:`spmm` ret
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +15,6 @@ import torch
 from .graph import Graph, GraphError
 
 # torch marks CSR as beta on every construction; we build CSR tensors on the hot path, so say it once here.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
 __all__ = ["SparseStructure", "SparseOperator", "sparse_structure", "normalized_adjacency", "spmm", "csr_matmul"]
 
@@ -108,11 +106,10 @@ def _edge_weights(structure: SparseStructure, edge_values: torch.Tensor | None, 
     """Per-non-zero weights: ``edge_values[edge_id]`` for edges, 1 for self-loops."""
     if edge_values is None:
         return torch.ones(structure.nnz, dtype=dtype, device=structure.col.device)
-    loops = structure.edge_id < 0
-    weights = edge_values[structure.edge_id.clamp(min=0)]
-    if bool(loops.any()):
-        weights = torch.where(loops, torch.ones((), dtype=weights.dtype, device=weights.device), weights)
-    return weights
+    # Self-loops (edge_id -1) read the 1 appended after the M edge values. Indexing ``edge_values`` itself (with
+    # -1 clamped to 0) would fail on a graph without edges (M = 0: a fully pruned UGS round, an empty graph).
+    padded = torch.cat([edge_values, torch.ones(1, dtype=edge_values.dtype, device=edge_values.device)])
+    return padded[structure.edge_id]
 
 
 def normalized_adjacency(

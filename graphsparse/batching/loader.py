@@ -1,16 +1,12 @@
-r"""Cluster-GCN batches (Chiang et al., "Cluster-GCN", KDD 2019) and the diagonal-enhanced operator.
+r"""Cluster-GCN batches (Chiang et al., "Cluster-GCN", KDD 2019).
 
 :class:`ClusterLoader` shuffles the clusters every epoch (a generator seeded once, so epochs differ and runs
 repeat) and groups ``clusters_per_batch`` (q) of them; a batch is the subgraph induced by the union of their nodes,
 so the edges *between* the chosen clusters are kept. Each batch graph is normalised on its own by the model (its
 operator is built from the batch's degrees). Iterating the loader gives one epoch; ``len(loader)`` batches.
 
-:func:`diag_enhanced_adjacency` is the paper's
-
-.. math::
-    A' = (D + I)^{-1}(A + I) + \lambda\,\mathrm{diag}\big((D + I)^{-1}(A + I)\big),
-
-which amplifies each node's own representation by :math:`\lambda` times its self-loop weight.
+The diagonal-enhanced operator the paper's layer uses, :func:`~graphsparse.nn.cluster_gcn.diag_enhanced_adjacency`,
+lives beside the layer in :mod:`graphsparse.nn.cluster_gcn` (re-exported here).
 """
 
 from __future__ import annotations
@@ -21,22 +17,9 @@ from dataclasses import dataclass
 import torch
 
 from ..graph import Graph, GraphError, csr_select_rows
-from ..sparse import SparseOperator, normalized_adjacency
+from ..nn.cluster_gcn import diag_enhanced_adjacency
 
 __all__ = ["ClusterBatch", "ClusterLoader", "diag_enhanced_adjacency"]
-
-
-def diag_enhanced_adjacency(
-    graph: Graph, diag_lambda: float = 0.0, edge_values: torch.Tensor | None = None, device: str | torch.device = "cpu"
-) -> SparseOperator:
-    """Row-normalised ``(D+I)^-1 (A+I)`` with its diagonal scaled by ``1 + λ`` (Cluster-GCN's eq. 10)."""
-    if diag_lambda < 0:
-        raise ValueError(f"diagonal enhancement λ must be >= 0, got {diag_lambda}")
-    op = normalized_adjacency(graph, edge_values, normalization="row", device=device)
-    if diag_lambda == 0:
-        return op
-    loops = (op.structure.edge_id < 0).to(op.values.dtype)
-    return SparseOperator(op.structure, op.values * (1.0 + diag_lambda * loops), symmetric=False)
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,8 @@ class RunResult:
         for table in (self.__dict__.get("scores", {}), self.__dict__.get("extra", {})):
             if name in table:
                 return table[name]
-        raise AttributeError(
-            f"{type(self).__name__} has no attribute or score {name!r}; scores: {sorted(self.__dict__.get('scores', {}))}"
-        )
+        known = sorted(self.__dict__.get("scores", {}))
+        raise AttributeError(f"{type(self).__name__} has no attribute or score {name!r}; scores: {known}")
 
     @property
     def val(self) -> float:
