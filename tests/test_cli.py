@@ -113,16 +113,7 @@ def _library_sources() -> list[Path]:
     return sorted(p for p in (ROOT / "graphsparse").rglob("*.py") if "cli" not in p.relative_to(ROOT).parts[1:2])
 
 
-_NOT_YET = {"graphsparse/distributed.py": "its own `python -m graphsparse.distributed` parser: moves to the CLI "
-            "with the DDP rewrite"}
-
-
-@pytest.mark.parametrize(
-    "path",
-    [pytest.param(p, marks=pytest.mark.xfail(reason=_NOT_YET[str(p.relative_to(ROOT))], strict=False))
-     if str(p.relative_to(ROOT)) in _NOT_YET else p for p in _library_sources()],
-    ids=lambda p: str(p.relative_to(ROOT)),
-)
+@pytest.mark.parametrize("path", _library_sources(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_only_the_cli_imports_argparse_or_the_cli(path):
     text = path.read_text()
     assert not re.search(r"^\s*(import argparse|from argparse import)", text, re.M), path
