@@ -212,7 +212,7 @@ def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
         row = metric_row(result.metrics(), metric)
         config_record = {"model_options": options, "train": vars(config), "preset": preset_name,
                          "split": row["split"]}
-        record_node_run(store, "node", graph.name, args.model, row, metric, config_record)
+        record_node_run(store, "node", graph, args.model, row, metric, config_record)
         rows.append(row)
 
     run_node(graph, factory, seeds, config, split=args.split, device=device, progress=not args.no_progress,

@@ -63,7 +63,7 @@ def _baseline(args, graph, factory, seeds, store, device, config, options, metri
         row = metric_row(result.metrics(), metric)
         config_record = {"augment": "none", "model_options": options, "train": vars(config), "split": row["split"],
                          "preset": preset, "baseline_of": args.augment}
-        record_node_run(store, "node", graph.name, args.model, row, metric, config_record)
+        record_node_run(store, "node", graph, args.model, row, metric, config_record)
         rows.append(row)
 
     run_node(graph, factory, seeds, config, split=args.split, device=device, progress=False, on_result=record)
@@ -171,7 +171,7 @@ def _gaug_m(args, graph, seeds, store, device, gaug, preset, options, metric, pr
                   "preset": preset_name, "split": row["split"]}
         if grid_given:
             record["gaug_grid"] = grid_given
-        record_node_run(store, "node", graph.name, args.model, row, metric, record)
+        record_node_run(store, "node", graph, args.model, row, metric, record)
         rows.append(row)
     summary.update({"gaug": used, "edges": graph.num_edges, "augmented_edges": augmented.num_edges})
     if grid_given:
@@ -206,7 +206,7 @@ def _gaug_o(args, graph, seeds, store, device, gaug, options, metric, preset_nam
         row.setdefault("split", split_name)
         record = {"augment": "gaug-o", "gaug": vars(gaug_config), "model_options": options, "preset": preset_name,
                   "split": split_name}
-        record_node_run(store, "node", graph.name, args.model, row, metric, record)
+        record_node_run(store, "node", graph, args.model, row, metric, record)
         rows.append(row)
     summary.update({"gaug": vars(gaug_config), "mode": gaug_config.resolved_mode(graph)})
     summary["dense_memory_mb"] = dense_memory_bytes(graph.num_nodes) / 2**20
