@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,14 @@ SCHEMA_VERSION = 2
 # the dense product, so results on Cora, CiteSeer and PubMed are those of the dense path.
 SPARSE_X_MIN_ELEMENTS = 1 << 25
 SPARSE_X_MAX_DENSITY = 0.05
+
+# Edge keys ``row * num_nodes + col`` (coalescing here, CSR order in sparse.py, candidate pairs in augment/ and data/)
+# must not overflow int64, or distinct edges silently collide: num_nodes is refused above floor(sqrt(2^63 - 1)).
+MAX_NUM_NODES = 3_037_000_499
+# Labels index the classes (num_classes = max label + 1), so one corrupt label of 10^9 would ask for 10^9 output
+# units. A label must be below the number of nodes, or below this floor on small graphs (a Cluster-GCN batch or a
+# subgraph of a few nodes keeps its parent's labels).
+MAX_LABEL_FLOOR = 1 << 16
 
 
 def csr_select_rows(matrix: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -121,10 +130,10 @@ def _as_long_edge_index(edge_index: Any) -> torch.Tensor:
             edge_index = torch.as_tensor(edge_index)
         except (TypeError, ValueError) as err:
             raise GraphError(f"edge_index must be a tensor of shape [2, E], got {type(edge_index).__name__}") from err
-    if edge_index.dtype.is_floating_point or edge_index.dtype.is_complex or edge_index.dtype == torch.bool:
-        raise GraphError(f"edge_index must have an integer dtype, got {edge_index.dtype}")
-    if edge_index.numel() == 0:
+    if edge_index.numel() == 0:  # before the dtype check: an empty list ([[], []]) converts to float32
         return torch.empty(2, 0, dtype=torch.long)
+    if edge_index.dtype.is_floating_point or edge_index.dtype.is_complex or edge_index.dtype == torch.bool:
+        raise GraphError(f"edge_index must have an integer dtype (node ids), got {edge_index.dtype}")
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
         raise GraphError(f"edge_index must have shape [2, E], got {list(edge_index.shape)}")
     return edge_index.detach().to(device="cpu", dtype=torch.long)
@@ -227,6 +236,10 @@ class Graph:
         num_nodes = int(num_nodes)
         if num_nodes <= 0:
             raise GraphError("the graph is empty: num_nodes must be at least 1")
+        if num_nodes > MAX_NUM_NODES:
+            raise GraphError(
+                f"num_nodes={num_nodes} exceeds {MAX_NUM_NODES}: edge keys row * num_nodes + col would overflow int64"
+            )
         return num_nodes
 
     @staticmethod
@@ -246,6 +259,14 @@ class Graph:
             raise GraphError(f"x has {x.size(0)} rows but the graph has num_nodes={num_nodes}")
         if y is not None and y.size(0) != num_nodes:
             raise GraphError(f"y has {y.size(0)} labels but the graph has num_nodes={num_nodes}")
+        if y is not None and y.numel():
+            top = int(y.max())
+            bound = max(num_nodes, MAX_LABEL_FLOOR)
+            if top >= bound:
+                raise GraphError(
+                    f"y holds label {top} (max label), which would make {top + 1} classes on a graph of "
+                    f"{num_nodes} nodes; labels must be < max(num_nodes, {MAX_LABEL_FLOOR}) = {bound}"
+                )
 
     @staticmethod
     def _check_x(x: Any) -> torch.Tensor | None:
@@ -301,6 +322,14 @@ class Graph:
                         f"split {name!r}: {part} mask has shape {list(mask.shape)}, expected [{num_nodes}]"
                     )
                 masks.append(_owned(mask.detach().cpu(), source))
+            # a node in two parts leaks test labels into training or model selection
+            for (a, ma), (b, mb) in itertools.combinations(zip(("train", "val", "test"), masks), 2):
+                both = ma & mb
+                if bool(both.any()):
+                    raise GraphError(
+                        f"split {name!r}: {a} and {b} masks overlap on {int(both.sum())} nodes "
+                        f"(first: node {int(both.nonzero()[0])}); each node belongs to at most one part"
+                    )
             checked[str(name)] = Split(*masks)
         return checked
 
@@ -324,7 +353,12 @@ class Graph:
                 except (TypeError, ValueError, RuntimeError) as err:
                     raise GraphError(f"edge_split[{part!r}][{field!r}] is not a tensor: {err}") from err
                 value = _owned(value.detach().cpu(), source)
-                if str(field).startswith("edge") and not value.dtype.is_floating_point and value.numel():
+                is_edges = str(field).startswith("edge")
+                if is_edges and (value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool):
+                    raise GraphError(
+                        f"edge_split[{part!r}][{field!r}] must hold integer node ids, got dtype {value.dtype}"
+                    )
+                if is_edges and value.numel():
                     if value.dim() != 2 or value.size(1) != 2:
                         raise GraphError(f"edge_split[{part!r}][{field!r}] must be [k, 2], got {list(value.shape)}")
                     if int(value.min()) < 0 or int(value.max()) >= num_nodes:

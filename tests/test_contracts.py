@@ -112,13 +112,13 @@ def test_fingerprint_is_of_content(small_graph: Graph) -> None:
     y = g.y.clone()
     y[0] = 1 - y[0]
     split = g.split()
-    train = split.train.clone()
-    train[5] = True
+    train, test = split.train.clone(), split.test.clone()
+    train[5], test[5] = True, False  # node 5 moves from test to train (parts may not overlap)
     others = [
         g.keep_edges(torch.arange(g.num_edges) != 0),
         g.replace(x=x),
         g.replace(y=y),
-        g.replace(splits={"public": (train, split.val, split.test)}),
+        g.replace(splits={"public": (train, split.val, test)}),
         g.replace(splits={"other": tuple(split)}),
         g.replace(splits={}),
         g.replace(edge_split={"train": {"edge": torch.tensor([[0, 1]])}}),

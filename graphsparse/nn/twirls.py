@@ -114,8 +114,9 @@ def _build_operator(
     else:
         if edge_values.shape != (graph.num_edges,):
             raise ValueError(f"TWIRLS: edge_values must have shape [{graph.num_edges}], got {list(edge_values.shape)}")
-        weights = edge_values.to(device=device, dtype=dtype)[s.edge_id.clamp(min=0)]
-        weights = torch.where(loops, torch.ones((), dtype=dtype, device=device), weights)
+        # self-loops (edge_id -1) read the appended 1; indexing edge_values alone fails without edges (M = 0)
+        edge_values = edge_values.to(device=device, dtype=dtype)
+        weights = torch.cat([edge_values, torch.ones(1, dtype=dtype, device=device)])[s.edge_id]
     if loop_values is not None:  # per node; the loop of node i is the non-zero (i, i)
         weights = torch.where(loops, loop_values.to(device=device, dtype=dtype)[s.row], weights)
     deg = torch.zeros(graph.num_nodes, dtype=dtype, device=device).index_add(0, s.row, weights)
