@@ -1,7 +1,20 @@
+import os
+
 import pytest
 import torch
 
 from graphsparse import Graph
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tmp_cache_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Caches (dataset checksum verdicts, METIS partitions) go to a temporary folder unless the caller chose one."""
+    if os.environ.get("GRAPHSPARSE_CACHE"):
+        yield
+        return
+    os.environ["GRAPHSPARSE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    os.environ.pop("GRAPHSPARSE_CACHE", None)
 
 
 @pytest.fixture

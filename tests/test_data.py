@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from graphsparse.data import (
+    DatasetError,
     _io,
     canonical_name,
     dataset_info,
@@ -305,13 +306,13 @@ def test_checksum_table_matches_source_md_and_files() -> None:
         _io.verify_file(ROOT, rel)
 
 
-def test_verify_option_checks_every_file(tmp_path: Path) -> None:
+def test_every_file_is_verified_by_default(tmp_path: Path) -> None:
     raw = _copy_cora(tmp_path)
     split = raw / "cora_split_0.6_0.2_3.npz"
-    split.write_bytes(split.read_bytes() + b"\0")
-    assert load_dataset("cora", root=tmp_path).num_nodes == 2708  # non-pickle files are only checked on request
-    with pytest.raises(GraphError, match=r"cora_split_0\.6_0\.2_3\.npz"):
-        load_dataset("cora", root=tmp_path, verify=True)
+    split.write_bytes(split.read_bytes() + b"\0")  # still a readable npz: only the checksum notices
+    with pytest.raises(DatasetError, match=r"cora_split_0\.6_0\.2_3\.npz.*expected 1956 bytes.*restore"):
+        load_dataset("cora", root=tmp_path)
+    assert load_dataset("cora", root=tmp_path, verify=False).num_nodes == 2708  # opt-out (the pickles stay checked)
     assert load_dataset("texas", verify=True).num_edges == 279
 
 

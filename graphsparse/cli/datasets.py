@@ -15,12 +15,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-load", action="store_true", help="show the recorded counts without loading (fast; no file check)"
     )
-    p.add_argument("--name", action="append", default=None, help="only these datasets (repeatable)")
+    p.add_argument("--name", "--dataset", action="append", default=None, help="only these datasets (repeatable)")
+    p.add_argument(
+        "--verify", action="store_true", help="check every shipped file against its sha256; exit 1 if any fails"
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> None:
-    """Print the dataset table (or JSON rows)."""
+    """Print the dataset table (or JSON rows); with ``--verify``, one checksum verdict per dataset."""
+    if args.verify:
+        from ..data import verify_datasets
+
+        results = verify_datasets(args.name, root=args.root)
+        for result in results:
+            print(result.line())
+        if not all(result.ok for result in results):
+            raise SystemExit(1)
+        return
     from ..data import dataset_rows
     from ..experiments.report import print_dataset_table
 

@@ -8,19 +8,25 @@ Geom-GCN heterophily graphs (``texas``, ``cornell``, ``wisconsin``, ``actor``), 
 (:func:`load_ogb_raw`) and a synthetic degree-corrected SBM (``"synthetic"`` / :func:`synthetic_dcsbm`).
 
 The dataset root defaults to the repository's ``datasets/`` folder; ``$GRAPHSPARSE_DATA`` or ``root=`` override it.
+Every shipped file is checked against its recorded sha256 on first use (verdicts cached by path, size and mtime in
+``$GRAPHSPARSE_CACHE/dataset_checksums.json``); every problem with a file raises :class:`DatasetError` (a
+:class:`~graphsparse.graph.GraphError`) naming it. :func:`verify_datasets` checks all files without loading.
 """
 
 from __future__ import annotations
 
-from ._io import default_root
+from ._io import DatasetError, default_root
 from .ogb_raw import download_ogb, load_ogb_raw
 from .registry import DatasetSpec, canonical_name, dataset_info, list_datasets, load_dataset
 from .splits import fraction_split, stratified_split, stratified_splits
 from .summary import dataset_rows
 from .synthetic import synthetic_dcsbm
+from .verify import VerifyResult, shipped_files, verify_datasets
 
 __all__ = [
+    "DatasetError",
     "DatasetSpec",
+    "VerifyResult",
     "canonical_name",
     "dataset_info",
     "dataset_rows",
@@ -31,6 +37,8 @@ __all__ = [
     "load_dataset",
     "load_ogb_raw",
     "stratified_split",
+    "shipped_files",
     "stratified_splits",
     "synthetic_dcsbm",
+    "verify_datasets",
 ]

@@ -1,11 +1,29 @@
-"""File helpers shared by the loaders: dataset root, checksums, a restricted unpickler, split files."""
+"""File helpers shared by the loaders: dataset root, the dataset error, checksums (with a cache of verdicts),
+a restricted unpickler, npz and split files.
+
+Every shipped file has a known size and sha256 (:data:`~graphsparse.data.checksums.KNOWN_FILES`, copied from the
+SOURCE.md tables). Loaders check each file they read against it on first use (``verify=True``, the default); the
+sha256 computed for a file is remembered in ``<cache>/dataset_checksums.json`` keyed by (absolute path, size,
+mtime_ns), so later loads of an unchanged file do not hash it again. ``<cache>`` is ``$GRAPHSPARSE_CACHE`` or
+``runs/cache``. A file modified less than :data:`RACY_SECONDS` ago is hashed but its verdict is not stored (a later
+edit within the same timestamp tick would otherwise go unnoticed, as in git's "racy clean" rule).
+
+Every problem with a dataset file (missing, wrong checksum, unreadable, unparsable, wrong shapes or counts) raises
+:class:`DatasetError`, a :class:`~graphsparse.graph.GraphError` that names the file and what is wrong.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import json
 import os
 import pickle
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +34,30 @@ from ..graph import GraphError
 from .checksums import KNOWN_FILES
 
 __all__ = [
+    "DatasetError",
     "default_root",
     "resolve_root",
+    "checksum_cache_path",
     "require_file",
+    "dataset_file",
     "sha256_file",
+    "cached_sha256",
     "verify_file",
+    "parsing",
     "safe_unpickle",
     "load_npz",
     "load_mask_npz",
 ]
 
 ENV_VAR = "GRAPHSPARSE_DATA"
+CACHE_ENV_VAR = "GRAPHSPARSE_CACHE"
+CACHE_FILE = "dataset_checksums.json"
+RACY_SECONDS = 2.0
+FIX_HINT = "restore the file from the repository (git checkout -- datasets/) or fetch it again from its SOURCE.md"
+
+
+class DatasetError(GraphError):
+    """A dataset file is missing, altered, truncated or unparsable; the message names the file and the problem."""
 
 
 def default_root() -> Path:
@@ -41,10 +72,15 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path:
     return default_root() if root is None else Path(root).expanduser()
 
 
+def checksum_cache_path() -> Path:
+    """Where verified checksums are remembered: ``$GRAPHSPARSE_CACHE/dataset_checksums.json`` or ``runs/cache/``."""
+    return Path(os.environ.get(CACHE_ENV_VAR) or Path("runs") / "cache").expanduser() / CACHE_FILE
+
+
 def require_file(path: Path) -> Path:
-    """``path`` if it is a file, else a GraphError naming the missing path."""
+    """``path`` if it is a file, else a DatasetError naming the missing path."""
     if not path.is_file():
-        raise GraphError(f"dataset file not found: {path}")
+        raise DatasetError(f"dataset file not found: {path} ({FIX_HINT})")
     return path
 
 
@@ -56,26 +92,114 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# ------------------------------------------------------------------------------------------- checksum verdicts
+_LOCK = threading.Lock()
+_MEMO: dict[tuple[str, int, int], str] = {}  # this process's verdicts (also the racy ones)
+_DISK: dict[Path, dict[str, list]] = {}  # cache file -> its entries, read once per process
+
+
+def _read_cache(cache: Path) -> dict[str, list]:
+    if cache not in _DISK:
+        try:
+            entries = json.loads(cache.read_text()).get("files", {})
+            _DISK[cache] = entries if isinstance(entries, dict) else {}
+        except (OSError, ValueError, AttributeError):
+            _DISK[cache] = {}  # no cache, or an unreadable one: start afresh (it is only a cache)
+    return _DISK[cache]
+
+
+def _write_cache(cache: Path, key: str, entry: list) -> None:
+    """Merge one verdict into the cache file (atomic replace); a cache that cannot be written is skipped."""
+    entries = _read_cache(cache)
+    entries[key] = entry
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        try:  # keep what other processes added meanwhile
+            on_disk = json.loads(cache.read_text()).get("files", {})
+            if isinstance(on_disk, dict):
+                entries = {**on_disk, **entries}
+                _DISK[cache] = entries
+        except (OSError, ValueError, AttributeError):
+            pass
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".dataset_checksums.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump({"version": 1, "files": entries}, f)
+            os.replace(tmp, cache)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError:
+        pass
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of ``path``, from the cache of verdicts when its (absolute path, size, mtime_ns) is unchanged."""
+    st = path.stat()
+    key = str(path.resolve())
+    memo_key = (key, st.st_size, st.st_mtime_ns)
+    with _LOCK:
+        if memo_key in _MEMO:
+            return _MEMO[memo_key]
+        cache = checksum_cache_path().resolve()
+        entry = _read_cache(cache).get(key)
+        if isinstance(entry, list) and len(entry) == 3 and entry[:2] == [st.st_size, st.st_mtime_ns]:
+            _MEMO[memo_key] = str(entry[2])
+            return _MEMO[memo_key]
+    sha = sha256_file(path)
+    # A file modified just now is not remembered: a same-size edit within this timestamp tick would keep its key.
+    if time.time_ns() - st.st_mtime_ns > RACY_SECONDS * 1e9:
+        with _LOCK:
+            _MEMO[memo_key] = sha
+            _write_cache(cache, key, [st.st_size, st.st_mtime_ns, sha])
+    return sha
+
+
 def verify_file(root: Path, rel: str, required: bool = False) -> Path:
     """Check ``root / rel`` against the known size and sha256 (from the datasets' SOURCE.md files).
 
     A file without a known checksum passes unless ``required`` (used for pickles, which are never loaded unverified).
-    A size or checksum mismatch raises GraphError naming the file.
+    A missing file, or a size or checksum mismatch, raises DatasetError naming the file, expected and actual values.
     """
     path = require_file(root / rel)
     known = KNOWN_FILES.get(rel)
     if known is None:
         if required:
-            raise GraphError(f"no known sha256 for {path} ({rel}); refusing to unpickle an unverified file")
+            raise DatasetError(f"no known sha256 for {path} ({rel}); refusing to unpickle an unverified file")
         return path
     size, sha = known
     actual_size = path.stat().st_size
     if actual_size != size:
-        raise GraphError(f"checksum mismatch for {path}: {actual_size} bytes, expected {size} (truncated or altered?)")
-    actual = sha256_file(path)
+        raise DatasetError(
+            f"checksum mismatch for {path}: {actual_size} bytes, expected {size} bytes, sha256 {sha} "
+            f"(truncated or altered); {FIX_HINT}"
+        )
+    actual = cached_sha256(path)
     if actual != sha:
-        raise GraphError(f"checksum mismatch for {path}: sha256 {actual}, expected {sha}")
+        raise DatasetError(f"checksum mismatch for {path}: sha256 {actual}, expected {sha} (altered); {FIX_HINT}")
     return path
+
+
+def dataset_file(root: Path, rel: str, verify: bool = True) -> Path:
+    """``root / rel``, checked against its known sha256 when ``verify``; DatasetError when missing or altered."""
+    return verify_file(root, rel) if verify else require_file(root / rel)
+
+
+@contextlib.contextmanager
+def parsing(path: Path | str, what: str = "dataset file") -> Iterator[None]:
+    """Turn any failure while reading or interpreting ``path`` into a DatasetError naming it.
+
+    A DatasetError raised inside passes unchanged; other errors (``BadZipFile``, ``zlib.error``, ``EOFError``,
+    ``UnicodeDecodeError``, shape errors from numpy/scipy, a Graph that fails validation...) are wrapped.
+    """
+    try:
+        yield
+    except DatasetError:
+        raise
+    except Exception as err:  # noqa: BLE001 - every parse failure becomes the one dataset error
+        detail = str(err) or type(err).__name__
+        raise DatasetError(f"cannot read {what} {path}: {type(err).__name__}: {detail}") from err
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -108,33 +232,38 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def safe_unpickle(root: Path, rel: str) -> Any:
-    """Verify ``root / rel`` against its known sha256, then unpickle it with a restricted unpickler."""
+    """Verify ``root / rel`` against its known sha256 (always), then unpickle it with a restricted unpickler."""
     path = verify_file(root, rel, required=True)
     try:
         return _RestrictedUnpickler(io.BytesIO(path.read_bytes()), encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
-        raise GraphError(f"cannot unpickle {path}: {err}") from err
+    except Exception as err:  # noqa: BLE001 - a damaged pickle can fail in many ways; all become DatasetError
+        raise DatasetError(f"cannot unpickle {path}: {type(err).__name__}: {err}") from err
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of an npz file (no pickles allowed), with a GraphError naming the file on failure."""
+    """All arrays of an npz file (no pickles allowed), with a DatasetError naming the file on failure.
+
+    Every array is read in full, so the zip CRC of each member is checked.
+    """
     require_file(path)
-    try:
+    with parsing(path, "npz file"):
         with np.load(path, allow_pickle=False) as f:
+            if not hasattr(f, "files"):
+                raise DatasetError(f"{path} is a single .npy array, not an npz archive")
             return {k: f[k] for k in f.files}
-    except (OSError, ValueError) as err:
-        raise GraphError(f"cannot read npz file {path}: {err}") from err
 
 
 def load_mask_npz(path: Path, num_nodes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(train, val, test)`` boolean masks from a Geom-GCN style split file."""
+    """``(train, val, test)`` boolean masks from a Geom-GCN style split file (0/1 vectors of ``num_nodes``)."""
     arrays = load_npz(path)
     masks = []
     for key in ("train_mask", "val_mask", "test_mask"):
         if key not in arrays:
-            raise GraphError(f"split file {path} has no array {key!r}")
-        mask = torch.from_numpy(arrays[key].astype(bool))
-        if mask.shape != (num_nodes,):
-            raise GraphError(f"split file {path}: {key} has shape {list(mask.shape)}, expected [{num_nodes}]")
-        masks.append(mask)
+            raise DatasetError(f"split file {path} has no array {key!r}")
+        array = arrays[key]
+        if array.shape != (num_nodes,):
+            raise DatasetError(f"split file {path}: {key} has shape {list(array.shape)}, expected [{num_nodes}]")
+        if array.dtype != bool and not (np.issubdtype(array.dtype, np.number) and np.isin(array, (0, 1)).all()):
+            raise DatasetError(f"split file {path}: {key} holds values other than 0/1 ({array.dtype})")
+        masks.append(torch.from_numpy(array.astype(bool)))
     return masks[0], masks[1], masks[2]

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..graph import Graph, GraphError
+from ._io import DatasetError, parsing
 
 __all__ = ["load_ogb_raw", "download_ogb", "OGB_DATASETS"]
 
@@ -31,10 +32,11 @@ OGB_DATASETS = ("ogbn-arxiv", "ogbn-products", "ogbl-collab", "ogbl-ddi", "ogbl-
 def _read_csv(path: Path) -> np.ndarray:
     import pandas as pd
 
-    try:
-        return pd.read_csv(path, compression="gzip", header=None).values
-    except (OSError, ValueError) as err:
-        raise GraphError(f"cannot read OGB csv file {path}: {err}") from err
+    with parsing(path, "OGB csv file"):
+        values = pd.read_csv(path, compression="gzip", header=None).values
+        if not np.issubdtype(values.dtype, np.number):
+            raise DatasetError(f"OGB csv file {path} holds non-numeric values")
+        return values
 
 
 def _numpy_safe_globals() -> list[Any]:
@@ -49,8 +51,8 @@ def _load_pt(path: Path) -> Any:
     try:
         with torch.serialization.safe_globals(_numpy_safe_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure becomes a GraphError naming the file
-        raise GraphError(f"cannot load OGB split file {path} with weights_only=True: {err}") from err
+    except Exception as err:  # noqa: BLE001 - any unpickling failure becomes a DatasetError naming the file
+        raise DatasetError(f"cannot load OGB split file {path} with weights_only=True: {err}") from err
 
 
 def _to_tensor(value: Any) -> Any:
@@ -66,12 +68,24 @@ def _read_raw_graph(raw: Path) -> dict[str, Any]:
 
     for required in ("edge.csv.gz", "num-node-list.csv.gz", "num-edge-list.csv.gz"):
         if not (raw / required).is_file():
-            raise GraphError(f"OGB raw folder {raw} lacks {required}")
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        graphs = read_csv_graph_raw(str(raw))
-    if len(graphs) != 1:
-        raise GraphError(f"{raw} holds {len(graphs)} graphs; only single-graph (node/link) datasets are supported")
-    return graphs[0]
+            raise DatasetError(f"OGB raw folder {raw} lacks {required}")
+    with parsing(raw, "OGB raw folder"):
+        for name in ("edge.csv.gz", "num-node-list.csv.gz", "num-edge-list.csv.gz", "node-feat.csv.gz"):
+            if (raw / name).is_file():
+                _read_csv(raw / name)  # names the damaged file (gzip CRC, truncation, non-numbers) before OGB reads it
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            graphs = read_csv_graph_raw(str(raw))
+        if len(graphs) != 1:
+            raise DatasetError(
+                f"{raw} holds {len(graphs)} graphs; only single-graph (node/link) datasets are supported"
+            )
+        graph = graphs[0]
+        edges, num_nodes = graph["edge_index"], int(graph["num_nodes"])
+        if edges.ndim != 2 or edges.shape[0] != 2 or (edges.size and (edges.min() < 0 or edges.max() >= num_nodes)):
+            raise DatasetError(f"{raw / 'edge.csv.gz'}: edges must be pairs of node ids in 0..{num_nodes - 1}")
+        if graph.get("node_feat") is not None and graph["node_feat"].shape[0] != num_nodes:
+            raise DatasetError(f"{raw / 'node-feat.csv.gz'}: {graph['node_feat'].shape[0]} rows for {num_nodes} nodes")
+    return graph
 
 
 def load_ogb_raw(folder: str | os.PathLike[str], name: str | None = None) -> Graph:
@@ -85,7 +99,7 @@ def load_ogb_raw(folder: str | os.PathLike[str], name: str | None = None) -> Gra
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise GraphError(f"OGB folder not found: {folder}")
+        raise DatasetError(f"OGB folder not found: {folder}")
     name = name or folder.name.replace("_", "-")
     raw = folder / "raw"
     g = _read_raw_graph(raw)
@@ -104,13 +118,14 @@ def load_ogb_raw(folder: str | os.PathLike[str], name: str | None = None) -> Gra
             edge_split = _load_pt(path / "split_dict.pt")
         else:
             edge_split = {part: _load_pt(path / f"{part}.pt") for part in ("train", "valid", "test")}
-        return Graph(edges, num_nodes=num_nodes, x=x, name=name, edge_split=_to_tensor(edge_split))
+        with parsing(path, "OGB split folder"):
+            return Graph(edges, num_nodes=num_nodes, x=x, name=name, edge_split=_to_tensor(edge_split))
 
     y = None
     if (raw / "node-label.csv.gz").is_file():
         labels = _read_csv(raw / "node-label.csv.gz")
         if labels.ndim != 2 or labels.shape[1] != 1:
-            raise GraphError(
+            raise DatasetError(
                 f"{raw / 'node-label.csv.gz'}: only single-label node tasks are supported "
                 f"(got {labels.shape[1]} label columns)"
             )
@@ -122,15 +137,19 @@ def load_ogb_raw(folder: str | os.PathLike[str], name: str | None = None) -> Gra
         for part in ("train", "valid", "test"):
             file = path / f"{part}.csv.gz"
             if not file.is_file():
-                raise GraphError(f"OGB split folder {path} lacks {file.name}")
-            index = torch.from_numpy(_read_csv(file).reshape(-1).astype(np.int64))
+                raise DatasetError(f"OGB split folder {path} lacks {file.name}")
+            values = _read_csv(file).reshape(-1)
+            if not np.issubdtype(values.dtype, np.integer):
+                raise DatasetError(f"{file}: node indices must be integers, got {values.dtype}")
+            index = torch.from_numpy(values.astype(np.int64))
             if index.numel() and (int(index.min()) < 0 or int(index.max()) >= num_nodes):
-                raise GraphError(f"{file}: node index out of range for {num_nodes} nodes")
+                raise DatasetError(f"{file}: node index out of range for {num_nodes} nodes")
             mask = torch.zeros(num_nodes, dtype=torch.bool)
             mask[index] = True
             masks.append(mask)
         splits["ogb" if len(split_types) == 1 else f"ogb-{path.name}"] = tuple(masks)
-    return Graph(edges, num_nodes=num_nodes, x=x, y=y, splits=splits, name=name)
+    with parsing(folder, "OGB folder"):
+        return Graph(edges, num_nodes=num_nodes, x=x, y=y, splits=splits, name=name)
 
 
 def ogb_folder(name: str, root: Path) -> Path:

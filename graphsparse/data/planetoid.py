@@ -11,7 +11,8 @@ are identical to ``torch_geometric.datasets.Planetoid``:
 * splits ``"geom-gcn-0"`` ... ``"geom-gcn-9"``: the fixed Geom-GCN splits (Pei et al. 2020).
 
 The ``ind.*`` files are pickles: each one is checked against its known sha256 before it is unpickled, and unpickled
-with a restricted unpickler (numpy arrays, scipy CSR matrices and ``defaultdict(list)`` only).
+with a restricted unpickler (numpy arrays, scipy CSR matrices and ``defaultdict(list)`` only). The other files are
+checked too unless ``verify=False``; any problem is a :class:`~graphsparse.data.DatasetError` naming the file.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import scipy.sparse as sp
 import torch
 
 from ..graph import Graph, GraphError
-from ._io import load_mask_npz, require_file, safe_unpickle, verify_file
+from ._io import DatasetError, dataset_file, load_mask_npz, parsing, safe_unpickle
 
 __all__ = ["PLANETOID_NAMES", "load_planetoid"]
 
@@ -38,33 +39,79 @@ def _edges_from_adjacency_dict(graph: dict) -> np.ndarray:
     return np.stack([np.repeat(keys, lengths), cols])
 
 
-def load_planetoid(name: str, root: Path, verify: bool = False, geom_gcn_splits: bool = True) -> Graph:
+def _read_test_index(path: Path) -> np.ndarray:
+    """One non-negative integer per line, every line ending in a newline (strict: a cut file is an error)."""
+    with parsing(path, "test index file"):
+        text = path.read_bytes().decode("ascii")
+        if not text.endswith("\n"):
+            raise DatasetError(f"{path}: the last line has no newline (truncated file)")
+        lines = text[:-1].split("\n")
+        bad = next((i for i, line in enumerate(lines) if not line.isdigit()), None)
+        if bad is not None:
+            raise DatasetError(f"{path}, line {bad + 1}: {lines[bad][:20]!r} is not a non-negative integer")
+        return np.array([int(line) for line in lines], dtype=np.int64)
+
+
+def load_planetoid(name: str, root: Path, verify: bool = True, geom_gcn_splits: bool = True) -> Graph:
     """Load ``cora``, ``citeseer`` or ``pubmed`` from ``<root>/planetoid/<name>/raw/``.
 
     Args:
         name: lower-case Planetoid name.
         root: dataset root.
-        verify: also check the (non-pickle) test index and split files against their known sha256
-            (the pickles are always checked).
-        geom_gcn_splits: add the 10 Geom-GCN splits when their files are present.
+        verify: check the test index and split files against their known sha256 (default); the pickles are always
+            checked, whatever ``verify`` says.
+        geom_gcn_splits: add the 10 Geom-GCN splits; all ten files must then exist.
+
+    Raises:
+        DatasetError: naming the file, for a missing, altered or unparsable file.
     """
     if name not in PLANETOID_NAMES:
         raise GraphError(f"unknown Planetoid dataset {name!r}; known: {', '.join(PLANETOID_NAMES)}")
     base = f"planetoid/{name}/raw"
     items = {part: safe_unpickle(root, f"{base}/ind.{name}.{part}") for part in ("x", "tx", "allx", "y", "ty", "ally")}
     graph_dict = safe_unpickle(root, f"{base}/ind.{name}.graph")
-    index_rel = f"{base}/ind.{name}.test.index"
-    index_path = verify_file(root, index_rel) if verify else require_file(root / index_rel)
-    test_index = np.loadtxt(index_path, dtype=np.int64).reshape(-1)
+    test_index = _read_test_index(dataset_file(root, f"{base}/ind.{name}.test.index", verify))
+    folder = root / base
+    with parsing(folder, "Planetoid files in"):
+        x, y, num_nodes, n_train = _features_and_labels(items, test_index, folder)
+        if not isinstance(graph_dict, dict):
+            raise DatasetError(f"{folder / f'ind.{name}.graph'} holds a {type(graph_dict).__name__}, not a dict")
+        edges = _edges_from_adjacency_dict(graph_dict)
 
+    train = torch.zeros(num_nodes, dtype=torch.bool)
+    train[:n_train] = True
+    val = torch.zeros(num_nodes, dtype=torch.bool)
+    val[n_train : n_train + 500] = True
+    test = torch.zeros(num_nodes, dtype=torch.bool)
+    test[torch.from_numpy(test_index)] = True
+    splits: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {"public": (train, val, test)}
+    if geom_gcn_splits:
+        for i in range(10):  # all ten must be there: a missing one would shift which split a seed gets
+            path = dataset_file(root, f"{base}/{name}_split_0.6_0.2_{i}.npz", verify)
+            splits[f"geom-gcn-{i}"] = load_mask_npz(path, num_nodes)
+
+    with parsing(folder, "Planetoid files in"):
+        return Graph(
+            torch.from_numpy(edges),
+            num_nodes=num_nodes,
+            x=torch.from_numpy(x),
+            y=torch.from_numpy(y),
+            splits=splits,
+            name=name,
+        )
+
+
+def _features_and_labels(items: dict, test_index: np.ndarray, folder: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
     allx, tx = sp.csr_matrix(items["allx"]), sp.csr_matrix(items["tx"])
     ally, ty = np.asarray(items["ally"]), np.asarray(items["ty"])
     y_train = np.asarray(items["y"])
     if tx.shape[0] != test_index.size or ty.shape[0] != test_index.size:
-        raise GraphError(f"{root / base}: tx/ty have {tx.shape[0]}/{ty.shape[0]} rows but test.index {test_index.size}")
+        raise DatasetError(f"{folder}: tx/ty have {tx.shape[0]}/{ty.shape[0]} rows but test.index {test_index.size}")
+    if ally.ndim != 2 or ty.ndim != 2 or ally.shape[0] != allx.shape[0] or ty.shape[1] != ally.shape[1]:
+        raise DatasetError(f"{folder}: label matrices ally {list(ally.shape)} / ty {list(ty.shape)} do not fit allx")
     low, high = int(test_index.min()), int(test_index.max())
     if low != allx.shape[0]:
-        raise GraphError(f"{root / base}: test.index starts at {low}, expected {allx.shape[0]} (= rows of allx)")
+        raise DatasetError(f"{folder}: test.index starts at {low}, expected {allx.shape[0]} (= rows of allx)")
     num_nodes = high + 1  # = rows of allx + size of the test-index range (PyG pads gaps in the range with zeros)
 
     # Features: allx rows first, then every test node's tx row at its test-index position; gaps stay zero.
@@ -80,29 +127,4 @@ def load_planetoid(name: str, root: Path, verify: bool = False, geom_gcn_splits:
     y = np.zeros(num_nodes, dtype=np.int64)
     y[: ally.shape[0]] = ally.argmax(1)
     y[test_index] = ty.argmax(1)
-
-    n_train = y_train.shape[0]
-    train = torch.zeros(num_nodes, dtype=torch.bool)
-    train[:n_train] = True
-    val = torch.zeros(num_nodes, dtype=torch.bool)
-    val[n_train : n_train + 500] = True
-    test = torch.zeros(num_nodes, dtype=torch.bool)
-    test[torch.from_numpy(test_index)] = True
-    splits: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {"public": (train, val, test)}
-    if geom_gcn_splits:
-        for i in range(10):
-            rel = f"{base}/{name}_split_0.6_0.2_{i}.npz"
-            if not (root / rel).is_file():
-                continue
-            path = verify_file(root, rel) if verify else root / rel
-            splits[f"geom-gcn-{i}"] = load_mask_npz(path, num_nodes)
-
-    edges = _edges_from_adjacency_dict(graph_dict)
-    return Graph(
-        torch.from_numpy(edges),
-        num_nodes=num_nodes,
-        x=torch.from_numpy(x),
-        y=torch.from_numpy(y),
-        splits=splits,
-        name=name,
-    )
+    return x, y, num_nodes, y_train.shape[0]

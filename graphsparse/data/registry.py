@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..graph import Graph, GraphError
-from ._io import resolve_root
+from ._io import DatasetError, resolve_root
 from .geom_gcn import load_geom_gcn
 from .npz_benchmarks import NPZ_DATASETS, load_npz_benchmark
 from .ogb_raw import OGB_DATASETS, load_ogb
@@ -53,7 +53,6 @@ def _normalise(name: str) -> str:
     return name.strip().lower().replace("_", "-").replace(" ", "-")
 
 
-
 def _yandex_spec(name: str, counts: tuple[int, int, int, int], stem: str, **extra: Any) -> DatasetSpec:
     """The spec of one Yandex heterophily set (shipped or download-only); ``extra`` fills the rest."""
     n, m, f, c = counts
@@ -70,6 +69,7 @@ def _yandex_spec(name: str, counts: tuple[int, int, int, int], stem: str, **extr
         path=f"yandex_heterophilous/{stem}/raw",
         **extra,
     )
+
 
 def _register(spec: DatasetSpec) -> None:
     _SPECS[spec.name] = spec
@@ -299,15 +299,41 @@ def load_dataset(name: str, root: str | os.PathLike[str] | None = None, **option
     Args:
         name: dataset name, case-insensitive (see :func:`list_datasets`; aliases such as ``film``, ``computers``).
         root: dataset root; default ``$GRAPHSPARSE_DATA`` or the repository's ``datasets/`` folder.
-        **options: loader options, e.g. ``directed=True`` (Geom-GCN, Yandex), ``verify=True`` (check every file's
-            sha256, not only the pickles), ``num_splits``/``split_seed``/``train_per_class`` (Amazon, Coauthor),
-            ``download=True`` (OGB), or ``synthetic_dcsbm``'s arguments for ``"synthetic"``.
+        **options: loader options, e.g. ``directed=True`` (Geom-GCN, Yandex), ``verify=False`` (skip the sha256
+            check of every file read, done by default and cached; the pickles are always checked),
+            ``num_splits``/``split_seed``/``train_per_class`` (Amazon, Coauthor), ``download=True`` (OGB), or
+            ``synthetic_dcsbm``'s arguments for ``"synthetic"``.
+
+    Raises:
+        DatasetError: a file is missing, altered (sha256), unparsable, or the loaded counts differ from the recorded
+            ones; the message names the file and the problem.
     """
     spec = _SPECS[canonical_name(name)]
+    root = resolve_root(root)
     try:
-        graph = spec.loader(resolve_root(root), **options)
+        graph = spec.loader(root, **options)
     except TypeError as err:
         if "unexpected keyword argument" in str(err):
             raise GraphError(f"dataset {spec.name!r}: {err}") from err
         raise
+    if spec.shipped:
+        _check_counts(spec, graph, root)
     return graph if graph.name == spec.name else graph.replace(name=spec.name)
+
+
+def _check_counts(spec: DatasetSpec, graph: Graph, root: Path) -> None:
+    """The loaded counts must be the recorded ones (edges: for the undirected view only); else a DatasetError."""
+    recorded = {
+        "nodes": (spec.num_nodes, graph.num_nodes),
+        "edges": (None if graph.directed else spec.num_edges, graph.num_edges),
+        "features": (spec.num_features, graph.num_features),
+        "classes": (spec.num_classes, graph.num_classes),
+    }
+    wrong = [
+        f"{got} {what} (expected {want})" for what, (want, got) in recorded.items() if want is not None and got != want
+    ]
+    if wrong:
+        raise DatasetError(
+            f"dataset {spec.name!r} from {root / spec.path} loaded with {', '.join(wrong)}: its files are truncated "
+            "or altered; restore them (git checkout -- datasets/) or fetch them again from their SOURCE.md"
+        )

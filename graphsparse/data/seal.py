@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import scipy.io
+import scipy.sparse
 
 from ..graph import Graph, GraphError
-from ._io import require_file, verify_file
+from ._io import DatasetError, dataset_file, parsing
 
 __all__ = ["SEAL_DATASETS", "load_seal"]
 
@@ -28,16 +30,24 @@ SEAL_DATASETS: dict[str, str] = {
 }
 
 
-def load_seal(name: str, root: Path, verify: bool = False) -> Graph:
-    """Load one SEAL graph (``usair``, ``ns``, ``pb``, ``yeast``, ``celegans``, ``power``, ``router``, ``ecoli``)."""
+def load_seal(name: str, root: Path, verify: bool = True) -> Graph:
+    """Load one SEAL graph (``usair``, ``ns``, ``pb``, ``yeast``, ``celegans``, ``power``, ``router``, ``ecoli``).
+
+    The ``.mat`` file is checked against its known sha256 unless ``verify=False``; any problem with it is a
+    :class:`~graphsparse.data.DatasetError` naming the file.
+    """
     if name not in SEAL_DATASETS:
         raise GraphError(f"unknown SEAL dataset {name!r}; known: {', '.join(SEAL_DATASETS)}")
     rel = f"seal_link_prediction/mat/{SEAL_DATASETS[name]}.mat"
-    path = verify_file(root, rel) if verify else require_file(root / rel)
-    try:
+    path = dataset_file(root, rel, verify)
+    with parsing(path, "MATLAB file"):
         mat = scipy.io.loadmat(path)
-    except (OSError, ValueError, TypeError) as err:
-        raise GraphError(f"cannot read MATLAB file {path}: {err}") from err
-    if "net" not in mat:
-        raise GraphError(f"{path} has no variable 'net'")
-    return Graph.from_scipy(mat["net"], name=name)
+        if "net" not in mat:
+            raise DatasetError(f"{path} has no variable 'net'")
+        net = mat["net"]
+        if not scipy.sparse.issparse(net) or net.ndim != 2 or net.shape[0] != net.shape[1]:
+            raise DatasetError(f"{path}: 'net' must be a square sparse matrix, got {type(net).__name__}")
+        net = net.tocsr()
+        if not np.isfinite(net.data).all() or (net != net.T).nnz:
+            raise DatasetError(f"{path}: 'net' is not a finite symmetric adjacency matrix")
+        return Graph.from_scipy(net, name=name)

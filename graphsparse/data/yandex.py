@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..graph import Graph, GraphError
-from ._io import load_npz, require_file, verify_file
+from ._io import DatasetError, dataset_file, load_npz, parsing
 
 __all__ = ["YANDEX_DATASETS", "load_yandex"]
 
@@ -59,11 +60,12 @@ def download_yandex(stem: str, root: Path) -> Path:
     return target
 
 
-def load_yandex(name: str, root: Path, directed: bool = False, verify: bool = False, download: bool = False) -> Graph:
+def load_yandex(name: str, root: Path, directed: bool = False, verify: bool = True, download: bool = False) -> Graph:
     """Load one Yandex heterophilous npz (see :data:`YANDEX_DATASETS` for the names) with its 10 splits.
 
     ``download=True`` fetches a missing file from the Yandex repository (only needed for the unshipped
-    ``roman-empire``, ``amazon-ratings`` and ``questions``; never used by the tests).
+    ``roman-empire``, ``amazon-ratings`` and ``questions``; never used by the tests). A shipped file is checked
+    against its known sha256 unless ``verify=False``; any problem with it is a :class:`~graphsparse.data.DatasetError`.
     """
     stems = {**YANDEX_DATASETS, **YANDEX_DOWNLOAD_ONLY}
     if name not in stems:
@@ -72,27 +74,44 @@ def load_yandex(name: str, root: Path, directed: bool = False, verify: bool = Fa
     rel = f"yandex_heterophilous/{stem}/raw/{stem}.npz"
     if not (root / rel).is_file() and name in YANDEX_DOWNLOAD_ONLY:
         if not download:
-            raise GraphError(f"{name} is not shipped: no file {root / rel}; pass download=True (needs internet)")
+            raise DatasetError(f"{name} is not shipped: no file {root / rel}; pass download=True (needs internet)")
         download_yandex(stem, root)
-    path = verify_file(root, rel) if verify else require_file(root / rel)
+    path = dataset_file(root, rel, verify)
     arrays = load_npz(path)
+    with parsing(path, "Yandex npz"):
+        return _graph_from_arrays(arrays, path, name, directed)
+
+
+def _graph_from_arrays(arrays: dict, path: Path, name: str, directed: bool) -> Graph:
     for key in ("node_features", "node_labels", "edges", "train_masks", "val_masks", "test_masks"):
         if key not in arrays:
-            raise GraphError(f"{path} has no array {key!r}")
-    x = torch.from_numpy(arrays["node_features"]).float()
-    y = torch.from_numpy(arrays["node_labels"]).long()
-    edges = arrays["edges"]
-    if edges.ndim != 2 or edges.shape[1] != 2:
-        raise GraphError(f"{path}: 'edges' must have shape [E, 2], got {list(edges.shape)}")
-    masks = [torch.from_numpy(arrays[k]).bool() for k in ("train_masks", "val_masks", "test_masks")]
-    if masks[0].dim() == 1:
-        masks = [m.unsqueeze(0) for m in masks]
+            raise DatasetError(f"{path} has no array {key!r}")
+    features, labels, edges = arrays["node_features"], arrays["node_labels"], arrays["edges"]
+    if features.ndim != 2 or not np.issubdtype(features.dtype, np.number):
+        raise DatasetError(f"{path}: 'node_features' must be a numeric [N, F] array, got {features.dtype}")
+    num_nodes = features.shape[0]
+    if labels.shape != (num_nodes,) or not np.issubdtype(labels.dtype, np.integer):
+        raise DatasetError(
+            f"{path}: 'node_labels' must be integers [{num_nodes}], got {labels.dtype}{list(labels.shape)}"
+        )
+    if edges.ndim != 2 or edges.shape[1] != 2 or not np.issubdtype(edges.dtype, np.integer):
+        raise DatasetError(f"{path}: 'edges' must be integers of shape [E, 2], got {edges.dtype}{list(edges.shape)}")
+    masks = []
+    for key in ("train_masks", "val_masks", "test_masks"):
+        mask = arrays[key]
+        if mask.ndim == 1:
+            mask = mask[None]
+        if mask.ndim != 2 or mask.shape[1] != num_nodes or (masks and mask.shape[0] != masks[0].shape[0]):
+            raise DatasetError(f"{path}: {key!r} has shape {list(arrays[key].shape)}, expected [splits, {num_nodes}]")
+        if mask.dtype != bool:
+            raise DatasetError(f"{path}: {key!r} holds {mask.dtype}, expected bool")
+        masks.append(torch.from_numpy(mask))
     splits = {str(i): (masks[0][i], masks[1][i], masks[2][i]) for i in range(masks[0].size(0))}
     return Graph(
-        torch.from_numpy(edges.T.copy()),
-        num_nodes=x.size(0),
-        x=x,
-        y=y,
+        torch.from_numpy(edges.T.astype(np.int64)),
+        num_nodes=num_nodes,
+        x=torch.from_numpy(features).float(),
+        y=torch.from_numpy(labels).long(),
         splits=splits,
         directed=directed,
         name=name,
