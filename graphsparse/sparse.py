@@ -151,11 +151,15 @@ def _normalized(
         values = weights
     else:
         deg = torch.zeros(graph.num_nodes, dtype=dtype, device=weights.device).index_add(0, structure.row, weights)
+        # a node of degree 0 (no self-loop, all its edge values 0) gets 0; its degree is replaced by 1 before the
+        # power, since 0 * inf in the backward of pow(0, -1/2) would turn its edges' gradients into NaN
+        empty = deg <= 0
+        safe_deg = torch.where(empty, torch.ones((), dtype=dtype, device=deg.device), deg)
         if normalization == "sym":
-            inv_sqrt = deg.pow(-0.5).masked_fill(deg <= 0, 0.0)
+            inv_sqrt = safe_deg.pow(-0.5).masked_fill(empty, 0.0)
             values = inv_sqrt[structure.row] * weights * inv_sqrt[structure.col]
         else:
-            inv = deg.reciprocal().masked_fill(deg <= 0, 0.0)
+            inv = safe_deg.reciprocal().masked_fill(empty, 0.0)
             values = inv[structure.row] * weights
     symmetric = not graph.directed and normalization != "row"
     return SparseOperator(structure, values, symmetric)
