@@ -127,8 +127,9 @@ def test_keep_edges_keeps_exactly_the_masked_ids_in_order(case, data) -> None:
     assert kept.fingerprint() == Graph(as_edge_index(stored(kept)), num_nodes=n).fingerprint()
     assert (kept.fingerprint() == graph.fingerprint()) == bool(mask.all())  # other content, other fingerprint
     # a second mask over the pruned graph's ids composes with the first
-    second = torch.tensor(data.draw(st.lists(st.booleans(), min_size=kept.num_edges, max_size=kept.num_edges)),
-                          dtype=torch.bool)
+    second = torch.tensor(
+        data.draw(st.lists(st.booleans(), min_size=kept.num_edges, max_size=kept.num_edges)), dtype=torch.bool
+    )
     combined = mask.clone()
     combined[mask] = second
     assert torch.equal(kept.keep_edges(second).edges, graph.keep_edges(combined).edges)
@@ -136,8 +137,9 @@ def test_keep_edges_keeps_exactly_the_masked_ids_in_order(case, data) -> None:
 
 # ----------------------------------------------------------------------------------------------------- sparsity levels
 @profile()
-@given(edge_lists(max_nodes=12, max_edges=40), st.lists(st.floats(0.0, 0.999), min_size=1, max_size=4),
-       st.integers(0, 3))
+@given(
+    edge_lists(max_nodes=12, max_edges=40), st.lists(st.floats(0.0, 0.999), min_size=1, max_size=4), st.integers(0, 3)
+)
 def test_pruning_levels_remove_round_s_m_lowest_scores_nested(case, levels, seed) -> None:
     n, pairs = case
     graph = Graph(as_edge_index(pairs), num_nodes=n)
