@@ -27,6 +27,13 @@ __all__ = ["load_ogb_raw", "download_ogb", "OGB_DATASETS"]
 
 # registered names (placed under <root>/ogb/<name with underscores>/)
 OGB_DATASETS = ("ogbn-arxiv", "ogbn-products", "ogbl-collab", "ogbl-ddi", "ogbl-ppa")
+# raw files the layout makes optional but these datasets ship (a deleted one would load as a different graph)
+_REQUIRED_FILES = {
+    "ogbn-arxiv": ("node-feat.csv.gz", "node-label.csv.gz"),
+    "ogbn-products": ("node-feat.csv.gz", "node-label.csv.gz"),
+    "ogbl-collab": ("node-feat.csv.gz",),
+    "ogbl-ppa": ("node-feat.csv.gz",),
+}
 
 
 def _read_csv(path: Path) -> np.ndarray:
@@ -191,4 +198,7 @@ def load_ogb(name: str, root: Path, download: bool = False) -> Graph:
                 "download=True (needs internet)"
             )
         folder = download_ogb(name, root)
+    for required in _REQUIRED_FILES.get(name, ()):  # optional in the layout, but these datasets have them
+        if not (folder / "raw" / required).is_file():
+            raise DatasetError(f"{name}: {folder / 'raw' / required} is missing (damaged folder?); unzip it again")
     return load_ogb_raw(folder, name=name)

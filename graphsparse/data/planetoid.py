@@ -109,6 +109,9 @@ def _features_and_labels(items: dict, test_index: np.ndarray, folder: Path) -> t
         raise DatasetError(f"{folder}: tx/ty have {tx.shape[0]}/{ty.shape[0]} rows but test.index {test_index.size}")
     if ally.ndim != 2 or ty.ndim != 2 or ally.shape[0] != allx.shape[0] or ty.shape[1] != ally.shape[1]:
         raise DatasetError(f"{folder}: label matrices ally {list(ally.shape)} / ty {list(ty.shape)} do not fit allx")
+    for label, matrix in (("ally", ally), ("ty", ty)):  # one-hot rows (all-zero allowed: CiteSeer's isolated nodes)
+        if not (np.isin(matrix, (0, 1)).all() and (matrix.sum(1) <= 1).all()):
+            raise DatasetError(f"{folder}: ind.*.{label} is not a one-hot label matrix")
     low, high = int(test_index.min()), int(test_index.max())
     if low != allx.shape[0]:
         raise DatasetError(f"{folder}: test.index starts at {low}, expected {allx.shape[0]} (= rows of allx)")
