@@ -3,7 +3,7 @@
 - ```python blocks run as written, each in a fresh interpreter with the repository root as working directory.
 - ```bash lines starting with ``graphsparse`` run in-process through ``graphsparse.cli.main(argv)`` and must exit
   with 0. To keep the suite fast, size-shrinking overrides are appended where the subcommand accepts them (found
-  from its ``--help``; argparse keeps the last occurrence of an option): ``--epochs 2 --seeds 1 --rounds 1``,
+  from its ``--help``; argparse keeps the last occurrence of an option): ``--epochs 1 --seeds 1 --rounds 1``,
   plus a temporary ``--db`` and ``--plot`` under ``tmp_path``. A line asking for ``--device cuda`` gets
   ``--device cpu`` appended when CUDA is not available on the machine running the tests.
 - Other lines are checked, not run: ``make T`` needs a Makefile target ``T``; ``python script.py`` needs the
@@ -37,7 +37,7 @@ README = ROOT / "README.md"
 MAKEFILE = ROOT / "Makefile"
 
 # option -> value appended when the subcommand accepts the option (argparse: the last occurrence wins)
-SHRINK = {"--epochs": "2", "--seeds": "1", "--rounds": "1"}
+SHRINK = {"--epochs": "1", "--seeds": "1", "--rounds": "1"}
 # --augment method -> key=value items added to the command's own --gaug (later keys win): the edge predictor's
 # training, which --epochs does not shorten
 GAUG_SHRINK = {"gaug-m": "ep_epochs=2,ep_select_seeds=1", "gaug-o": "pretrain_ep=2,pretrain_nc=2"}
