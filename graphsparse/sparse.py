@@ -14,8 +14,6 @@ import torch
 
 from .graph import Graph, GraphError
 
-# torch marks CSR as beta on every construction; we build CSR tensors on the hot path, so say it once here.
-
 __all__ = ["SparseStructure", "SparseOperator", "sparse_structure", "normalized_adjacency", "spmm", "csr_matmul"]
 
 # Fallback edge-value gradient (grad_out[row] * x[col]).sum(-1) in chunks small enough to stay in cache
