@@ -20,16 +20,37 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """'auto' (or None) picks cuda when available; anything else must be a valid, available device."""
+    """'auto' (or None) picks cuda when available; else 'cpu', 'cuda', 'cuda:N' (N < the number of GPUs) or
+    'mps' (where available). Anything else — 'meta', an unknown name, a GPU this machine lacks — is a ValueError
+    naming the device, raised before any work."""
+    usage = "use 'cpu', 'cuda', 'cuda:N' or 'auto'"
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda', 'cuda:N' or 'auto'") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was requested but torch.cuda.is_available() is False on this machine")
-    return device
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise ValueError(f"unknown device {device!r}: {usage}") from err
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {str(device)!r} was requested but torch.cuda.is_available() is False on this machine"
+            )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise ValueError(
+                f"device {str(device)!r}: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}"
+            )
+        return device
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(
+                "device 'mps' was requested but torch.backends.mps.is_available() is False on this machine"
+            )
+        return device
+    raise ValueError(f"device {str(device)!r} cannot train models: {usage}")
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc mallopt parameters (malloc.h)

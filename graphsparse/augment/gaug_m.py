@@ -9,6 +9,8 @@ ranking by the inner-product logit ranks by probability.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..graph import Graph, GraphError
@@ -20,8 +22,8 @@ __all__ = ["edit_counts", "gaug_m_graph"]
 def edit_counts(graph: Graph, rm_pct: float, add_pct: float) -> tuple[int, int]:
     """Numbers of edges to remove and add: ``floor(pct / 100 * |E|)`` each (as the reference); bad ones raise."""
     for name, pct in (("rm_pct", rm_pct), ("add_pct", add_pct)):
-        if not isinstance(pct, (int, float)) or pct != pct:
-            raise ValueError(f"{name} must be a number, got {pct!r}")
+        if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not math.isfinite(pct):
+            raise ValueError(f"{name} must be a finite number, got {pct!r}")
         if pct < 0:
             raise ValueError(f"{name} must be >= 0 (a percentage of |E|), got {pct}")
     m = graph.num_edges

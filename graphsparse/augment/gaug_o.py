@@ -43,6 +43,7 @@ from ..nn.models import GCN
 from ..tasks.node import node_metric
 from ..train import RunResult, Validation, fit, make_optimizer
 from ..utils import seed_everything
+from ..validation import check_float, check_int
 from .predictor import EdgePredictor, _dense_target, edge_loss_dense, edge_loss_sampled
 from .sampling import relaxed_bernoulli_st
 from .topk import pair_scores, topk_non_edges
@@ -82,22 +83,20 @@ class GAugOConfig:
     normalize_features: bool = True
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
-        if self.beta < 0:
-            raise ValueError(f"beta must be >= 0, got {self.beta}")
-        if self.temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        # every number checked finite (NaN passes any ``x < 0`` test) and in range, naming the option
+        self.alpha = check_float("alpha", self.alpha, 0.0, 1.0)
+        self.beta = check_float("beta", self.beta, 0.0)
+        self.temperature = check_float("temperature", self.temperature, 0.0, include_minimum=False)
+        self.warmup = check_float("warmup", self.warmup, 0.0)
+        self.lr = check_float("lr", self.lr, 0.0, include_minimum=False)
+        self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0)
+        self.candidate_ratio = check_float("candidate_ratio", self.candidate_ratio, 0.0)
         for name in ("pretrain_ep", "pretrain_nc"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("epochs", "patience", "refresh_every", "dense_max_nodes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+            setattr(self, name, check_int(name, getattr(self, name), 0))
+        for name in ("epochs", "patience", "refresh_every", "dense_max_nodes", "ep_hidden", "ep_out"):
+            setattr(self, name, check_int(name, getattr(self, name), 1))
         if self.mode not in ("auto", "dense", "sparse"):
             raise ValueError(f"mode must be 'auto', 'dense' or 'sparse', got {self.mode!r}")
-        if self.candidate_ratio < 0:
-            raise ValueError(f"candidate_ratio must be >= 0, got {self.candidate_ratio}")
 
     def resolved_mode(self, graph: Graph) -> str:
         if self.mode != "auto":

@@ -2,7 +2,9 @@
 
 The only place argparse lives, and the only place process-wide settings are made: :func:`main` selects
 matplotlib's non-interactive backend, keeps freed memory for reuse (:func:`graphsparse.utils.keep_freed_memory`)
-and silences the CSR-beta warning — importing the library does none of these.
+and silences the CSR-beta warning — importing the library does none of these. It also turns SIGTERM into an
+exception while the command runs, so an interrupted or terminated command ends with one line and exit status
+130/143, and a closed output pipe ends it quietly (141), as Unix tools do.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from . import datasets, glt, train
 from .options import CommandParser
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "Terminated"]
 
 
 def build_parser() -> CommandParser:
@@ -39,22 +41,87 @@ def _start_up() -> None:
     warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from ..graph import GraphError
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so ``finally`` blocks and context managers run (like Ctrl-C's
+    KeyboardInterrupt, it is not an Exception: ``except Exception`` does not swallow it)."""
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _start_up()
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _quiet_stdout() -> None:
+    """After the reader of our stdout went away (``graphsparse datasets | head -1``): point stdout at /dev/null
+    so the interpreter's final flush does not complain again."""
     try:
-        summary = args.handler(args)
-    except (GraphError, ValueError, FileNotFoundError) as err:
-        print(f"graphsparse {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    if isinstance(summary, dict):
-        from ..experiments.report import print_summary
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
-        print_summary(summary, getattr(args, "json", False))
-    return 0
+
+def _stopped(command: str, how: str) -> str:
+    from .preflight import current
+
+    outputs = current()
+    if outputs is None:
+        return f"graphsparse {command}: {how} before anything was stored"
+    return f"graphsparse {command}: {outputs.interrupted(how)}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; exit status 0, 2 (one-line error), 130 (Ctrl-C), 143 (SIGTERM), 141 (closed pipe).
+
+    Interruptions end with one line saying what is stored and how to resume, never a traceback: every finished
+    unit of work (a run, a GLT level) is committed to the results store as it finishes, so nothing finished is
+    lost."""
+    import signal
+
+    from .preflight import reset
+
+    command = "?"
+    reset()
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (called from a worker thread): leave signals alone
+        pass
+    try:
+        from ..graph import GraphError
+
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = args.command
+        _start_up()
+        try:
+            summary = args.handler(args)
+        except (GraphError, ValueError) as err:
+            print(f"graphsparse {command}: error: {err}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            raise
+        except OSError as err:  # a file that vanished or could not be written after all: one line, no traceback
+            print(f"graphsparse {command}: error: {err}", file=sys.stderr)
+            return 2
+        if isinstance(summary, dict):
+            from ..experiments.report import print_summary
+
+            print_summary(summary, getattr(args, "json", False))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit
+        return 0
+    except KeyboardInterrupt:
+        print(_stopped(command, "interrupted"), file=sys.stderr)
+        return 130
+    except Terminated:
+        print(_stopped(command, "terminated"), file=sys.stderr)
+        return 143
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        if args.out:  # the result folder is checked before training, not after it
+            from .preflight import check_output_folder
+
+            check_output_folder(args.out, "--out")
         result = launch(DistributedConfig(**{k: v for k, v in vars(args).items()}))
     except (GraphError, ValueError, FileNotFoundError) as err:
         print(f"graphsparse distributed: error: {err}", file=sys.stderr)

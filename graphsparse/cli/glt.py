@@ -147,14 +147,14 @@ def resolve_glt(args: argparse.Namespace, dataset: str, methods: list[str]) -> d
 
 def run(args: argparse.Namespace) -> None:
     """Run the search, print a table (or one JSON object) and write the plot; returns None."""
-    from ..data import load_dataset
-    from ..experiments import ResultsStore
+    from ..data import canonical_name, load_dataset
     from ..experiments.report import plot_glt, print_glt_table, search_timing
     from ..nn import build_model
     from ..sparsify import parse_levels
     from ..sparsify.search import glt_levels, glt_search
     from ..sparsify.ugs import ugs_l1_coefficients
     from ..utils import resolve_device
+    from .preflight import preflight
 
     task_name, methods = check(args)
     rounds = args.rounds if args.rounds is not None else 20
@@ -167,6 +167,11 @@ def run(args: argparse.Namespace) -> None:
         levels = [level for level in levels if level[0] in wanted]
     seeds = args.seeds if args.seeds is not None else 3
     device = resolve_device(args.device if args.device is not None else "cpu")
+    plot_path = Path(args.plot) if args.plot else Path("runs") / f"glt_{canonical_name(args.dataset)}_{args.model}.png"
+    # the database and the plot path are checked before the first epoch (exit 2 naming the path if not writable)
+    outputs = preflight(args, plot=plot_path, unit="levels",
+                        resume="rerun the same command to resume (stored levels are loaded, not retrained)")
+    store = outputs.store
     graph = load_dataset(args.dataset)
     model_options: dict[str, Any] = {}
     if task_name == "link":
@@ -188,38 +193,40 @@ def run(args: argparse.Namespace) -> None:
             return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
 
         task = NodeGLTTask(graph, config, args.split)
-    store = ResultsStore(args.db)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=1 + len(methods) * len(levels), desc=f"glt {graph.name}/{args.model}", unit="level",
                disable=args.no_progress)
 
     def progress(result: dict[str, Any]) -> None:
+        if result.get("cached"):
+            outputs.loaded += 1
         bar.set_postfix_str(f"{result['method']} r{result['round']} {task.metric}={100 * result['test_acc_mean']:.1f}")
         bar.update(1)
 
-    results = list(
-        glt_search(
-            graph,
-            factory,
-            methods,
-            levels,
-            list(range(seeds)),
-            config,
-            store,
-            key_prefix=f"glt|{args.model}|{preset_name}",
-            progress=progress,
-            split=args.split,
-            device=device,
-            task=task,
-            distill=distill,
-            s1=s1,
-            s2=s2,
+    try:  # the bar ends before an interruption's one-line message
+        results = list(
+            glt_search(
+                graph,
+                factory,
+                methods,
+                levels,
+                list(range(seeds)),
+                config,
+                store,
+                key_prefix=f"glt|{args.model}|{preset_name}",
+                progress=progress,
+                split=args.split,
+                device=device,
+                task=task,
+                distill=distill,
+                s1=s1,
+                s2=s2,
+            )
         )
-    )
-    bar.close()
+    finally:
+        bar.close()
     dense, rows = results[0], results[1:]
-    plot_path = Path(args.plot) if args.plot else Path("runs") / f"glt_{graph.name}_{args.model}.png"
     if args.json:
         out = {
             "dataset": graph.name,

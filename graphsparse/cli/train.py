@@ -152,13 +152,15 @@ def check(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Check the options, load the dataset and run the chosen path; returns the summary."""
     from ..data import load_dataset
-    from ..experiments import ResultsStore
     from ..utils import resolve_device
+    from .preflight import preflight
 
     mode = check(args)
     device = resolve_device(args.device if args.device is not None else "cpu")
+    # the results database is opened and test-written before any training (exit 2 if it cannot be written)
+    store = preflight(args, unit="runs", resume="each finished run is stored as it ends; a rerun trains every "
+                      "seed again (--seed-offset/--seeds train only the rest)").store
     graph = load_dataset(args.dataset)
-    store = ResultsStore(args.db)
     offset = args.seed_offset if args.seed_offset is not None else 0
     seeds = list(range(offset, offset + (args.seeds if args.seeds is not None else 10)))
     if mode == "link":

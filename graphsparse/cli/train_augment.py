@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from ..experiments.report import summarize
+from ..validation import check_int
 from .node_setup import dataset_metric, metric_row, model_options, node_config, record_node_run, summarize_node
 
 __all__ = ["run_augment_command", "parse_gaug_options", "GAUG_M_OPTIONS"]
@@ -116,9 +117,11 @@ def _gaug_m(args, graph, seeds, store, device, gaug, preset, options, metric, pr
 
     _check_known("GAug-M", gaug, set(GAUG_M_OPTIONS))
     config = node_config(args, {**_GAUG_M_TRAIN, **preset["train"]}, metric)
-    draws, select_seeds = int(gaug.get("ep_draws", 0)), int(gaug.get("ep_select_seeds", 3))
-    if draws < 0 or select_seeds < 1:
-        raise ValueError(f"GAug-M: ep_draws must be >= 0 and ep_select_seeds >= 1, got {draws}, {select_seeds}")
+    draws = check_int("GAug-M ep_draws", gaug.get("ep_draws", 0), 0)
+    select_seeds = check_int("GAug-M ep_select_seeds", gaug.get("ep_select_seeds", 3), 1)
+    for name in ("ep_epochs", "ep_hidden", "ep_out"):  # the edge predictor's sizes: integers >= 1, before training
+        if name in gaug:
+            gaug[name] = check_int(f"GAug-M {name}", gaug[name], 1)
     grid = gaug_m_grid(graph, gaug.get("rm_pct", 0), gaug.get("add_pct", 0))
     if len(grid) > 1 and not draws:
         raise ValueError("GAug-M: a grid of rm_pct/add_pct values is chosen on validation together with the "

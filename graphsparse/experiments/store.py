@@ -11,17 +11,19 @@ written before these columns existed gain them when opened (their old runs read 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sqlite3
 import time
 from contextlib import closing
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 from ..graph import SCHEMA_VERSION
 
-__all__ = ["ResultsStore", "default_db_path", "package_versions"]
+__all__ = ["ResultsStore", "default_db_path", "package_versions", "check_finite"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -65,6 +67,33 @@ def _migrate(con: sqlite3.Connection) -> None:
                     raise
 
 
+def _non_finite(value: Any, where: str) -> str | None:
+    """Where (``metrics['test_acc']``, ``payload['test_accs'][2]``) the first NaN/inf number in ``value`` is."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Real):
+        return None if math.isfinite(float(value)) else f"{where} = {value}"
+    if isinstance(value, dict):
+        items = ((f"{where}[{key!r}]", item) for key, item in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{where}[{i}]", item) for i, item in enumerate(value))
+    else:
+        return None
+    for path, item in items:
+        found = _non_finite(item, path)
+        if found:
+            return found
+    return None
+
+
+def check_finite(value: Any, where: str) -> None:
+    """Raise ValueError naming the first NaN/inf number in ``value`` (nested dicts/lists): a diverged or empty
+    evaluation must never be stored as a result."""
+    found = _non_finite(value, where)
+    if found:
+        raise ValueError(f"refusing to store a non-finite result: {found} (nothing was written)")
+
+
 def default_db_path() -> Path:
     """``$GRAPHSPARSE_DB`` if set, else ``./runs/graphsparse.db``."""
     return Path(os.environ.get("GRAPHSPARSE_DB", "runs/graphsparse.db"))
@@ -96,6 +125,8 @@ class ResultsStore:
             raise ValueError(f"results database path {self.path} is a directory, not a file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout
+        self.written_runs = 0  # runs and units this object committed (the CLI reports them when interrupted)
+        self.written_units = 0
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -131,7 +162,9 @@ class ResultsStore:
         graph_fingerprint: str | None = None,
     ) -> int:
         """Store one finished run; returns its id. ``graph_fingerprint`` (``Graph.fingerprint()`` of the data the
-        run used) ties the numbers to the exact data; the result schema version is recorded with every run."""
+        run used) ties the numbers to the exact data; the result schema version is recorded with every run.
+        A NaN or infinite metric is refused (ValueError naming it): nothing is written."""
+        check_finite(metrics, "metrics")
         row = (
             time.time(),
             kind,
@@ -149,7 +182,9 @@ class ResultsStore:
             cur = con.execute(
                 f"INSERT INTO runs ({', '.join(_RUN_COLUMNS[1:])}) VALUES ({', '.join('?' * len(row))})", row
             )
-            return int(cur.lastrowid)
+            run_id = int(cur.lastrowid)
+        self.written_runs += 1
+        return run_id
 
     def runs(self, kind: str | None = None, dataset: str | None = None, model: str | None = None) -> list[dict]:
         """Stored runs, oldest first, optionally filtered."""
@@ -170,12 +205,30 @@ class ResultsStore:
         return out
 
     def put(self, key: str, payload: dict[str, Any]) -> None:
-        """Commit a finished unit of work under ``key`` (replacing an older one)."""
+        """Commit a finished unit of work under ``key`` (replacing an older one). A payload holding a NaN or
+        infinite number is refused (ValueError naming it): nothing is written."""
+        check_finite(payload, "payload")
         with closing(self._connect()) as con, con:
             con.execute(
                 "INSERT OR REPLACE INTO results (key, created, payload) VALUES (?, ?, ?)",
                 (key, time.time(), json.dumps(payload, sort_keys=True, default=float)),
             )
+        self.written_units += 1
+
+    def check_writable(self) -> None:
+        """Raise ValueError when the database cannot be written (a read-only file or folder, a read-only file
+        system): a write is tried inside a transaction that is rolled back, so nothing changes. Commands call this
+        before their first epoch, so an unwritable database never costs finished training."""
+        try:
+            with closing(self._connect()) as con:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    con.execute("INSERT OR REPLACE INTO results (key, created, payload) VALUES (?, ?, ?)",
+                                ("__graphsparse_write_check__", time.time(), "{}"))
+                finally:
+                    con.rollback()
+        except sqlite3.Error as err:
+            raise ValueError(f"results database {self.path} is not writable: {err}") from err
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The payload committed under ``key``, or None."""

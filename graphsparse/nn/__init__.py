@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+from ..validation import check_int, check_probability
 from .cluster_gcn import ClusterGCN
 from .gcn_conv import GCNConv, gcn_norm
 from .models import GCN, MLP, PyGBackbone
@@ -61,4 +62,9 @@ def build_model(name: str, in_channels: int, out_channels: int, **options: Any) 
     if key not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     options = {k: v for k, v in options.items() if v is not None}
+    for size in ("hidden_channels", "num_layers", "heads"):  # sizes: integers >= 1 (not 0, 1.5, nan)
+        if size in options:
+            options[size] = check_int(size, options[size], 1)
+    if "dropout" in options:
+        options["dropout"] = check_probability("dropout", options["dropout"])
     return MODELS[key](in_channels, out_channels, **options)

@@ -38,6 +38,8 @@ differentiably through our CSR SpMM (:mod:`graphsparse.sparse`).
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -71,19 +73,19 @@ def _check(
     b_form: str = "jacobi",
 ) -> float:
     """Validate hyperparameters; return α (its default ``1/(1+λ)`` when None)."""
-    if not lam >= 0:
+    if not (math.isfinite(lam) and lam >= 0):
         raise ValueError(f"TWIRLS: lam (λ) must be >= 0, got {lam}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"TWIRLS: steps must be an integer >= 1, got {steps!r}")
     if alpha is None:
         alpha = 1.0 / (1.0 + lam)
-    if not 0 < alpha <= 1:
+    if not (math.isfinite(alpha) and 0 < alpha <= 1):
         raise ValueError(f"TWIRLS: alpha (α) must lie in (0, 1], got {alpha}")
     if not 0 <= p <= 2:
         raise ValueError(f"TWIRLS: p must lie in [0, 2], got {p}")
-    if not tau >= 0:
+    if not (math.isfinite(tau) and tau >= 0):
         raise ValueError(f"TWIRLS: tau (τ) must be >= 0, got {tau}")
-    if not T >= 0:
+    if not (math.isfinite(T) and T >= 0):
         raise ValueError(f"TWIRLS: T must be >= 0 (0 disables truncation), got {T}")
     if b_form not in _B_FORMS:
         raise ValueError(f"TWIRLS: b_form must be 'jacobi' (B = I + λD) or 'paper' (B = λD + (1-λ)I), got {b_form!r}")

@@ -59,6 +59,7 @@ from torch import nn
 from ..graph import SCHEMA_VERSION, Graph
 from ..tasks.node import NodeTrainConfig
 from ..utils import seed_everything
+from ..validation import check_float
 from .edges import check_sparsity, edge_keep_mask, random_edge_scores, teddy_edge_scores
 from .task import NodeGLTTask
 from .ugs import UGS_INIT_NOISE, UGS_S1, UGS_S2, UGSMasked, pack_mask, ugs_prune, unpack_mask
@@ -304,17 +305,13 @@ def glt_search(
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("glt_search needs at least one seed")
-    distill = float(distill)
-    if not np.isfinite(distill) or distill < 0:
-        raise ValueError(f"distill (λ of the distillation term) must be >= 0, got {distill!r}")
+    distill = check_float("distill (λ of the distillation term)", distill, 0.0)
     if task is None:
         task = NodeGLTTask(graph, config, split, distill=distill)
     else:
         task.distill = distill
     ctx = _Context(task, model_factory, device)
-    if s1 < 0 or s2 < 0:
-        raise ValueError(f"UGS l1 coefficients must be >= 0, got s1={s1}, s2={s2}")
-    ctx.ugs_s1, ctx.ugs_s2 = float(s1), float(s2)
+    ctx.ugs_s1, ctx.ugs_s2 = check_float("UGS s1", s1, 0.0), check_float("UGS s2", s2, 0.0)  # finite, >= 0
     seed_everything(seeds[0])
     digest = _config_hash(task, model_factory())
     seed_tag = ",".join(map(str, seeds))

@@ -27,6 +27,7 @@ the first nodes' edges. Defaults ``s1 = s2 = 1e-2`` follow the reference's Cora 
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,8 +88,8 @@ class UGSMasked(nn.Module):
         super().__init__()
         if num_edges < 0:
             raise ValueError(f"num_edges must be >= 0, got {num_edges}")
-        if s1 < 0 or s2 < 0:
-            raise ValueError(f"UGS l1 coefficients must be >= 0, got s1={s1}, s2={s2}")
+        if not (math.isfinite(s1) and math.isfinite(s2)) or s1 < 0 or s2 < 0:
+            raise ValueError(f"UGS l1 coefficients must be finite and >= 0, got s1={s1}, s2={s2}")
         self.base = model
         self.s1, self.s2 = float(s1), float(s2)
         params = prunable_parameters(model) if weight_keep is None else check_masks(model, weight_keep)

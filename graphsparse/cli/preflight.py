@@ -1,0 +1,206 @@
+"""Preflight: everything a command will write is opened or checked *before* its first epoch.
+
+A results database that turns out read-only after every seed trained, or a ``--plot`` path that cannot be
+written after a whole search, loses finished work (or at least the user's time). Each subcommand calls
+:func:`preflight` right after its options are checked; a refusal is a :class:`PreflightError` (a ValueError, so
+``main`` prints one line naming the path and the problem and exits 2).
+
+Checks that hold for every user, root included (root ignores permission bits): a folder where a file is expected,
+a file where a folder is expected (``a/b.db`` where ``a`` is a file), a path that cannot be created, a database
+that cannot be written (a write is tried and rolled back), an image suffix matplotlib cannot write.
+
+The :class:`Outputs` of the running command (:func:`current`) remember the open results store, so an interrupted
+command can say what it had stored (:meth:`Outputs.interrupted`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "PreflightError",
+    "Outputs",
+    "preflight",
+    "current",
+    "reset",
+    "check_database",
+    "check_output_file",
+    "check_output_folder",
+    "check_plot_path",
+    "plot_formats",
+]
+
+
+class PreflightError(ValueError):
+    """An output of the command cannot be written; the message names the path and the problem."""
+
+
+class Outputs:
+    """What the running command writes: its open results store (None for read-only commands) and what to call
+    the units it stores (``"runs"``, ``"levels"``) when reporting an interruption."""
+
+    def __init__(self, command: str, store: Any = None, unit: str = "runs", resume: str = "") -> None:
+        self.command, self.store, self.unit, self.resume = command, store, unit, resume
+        self.loaded = 0  # units found already stored (resumed), counted by the command
+
+    def stored(self) -> int:
+        if self.store is None:
+            return 0
+        return (self.store.written_units if self.unit == "levels" else self.store.written_runs) + self.loaded
+
+    def interrupted(self, how: str) -> str:
+        """One line: what is stored and how to go on (``how``: 'interrupted' or 'terminated')."""
+        if self.store is None:
+            return f"{how}: nothing was being stored"
+        n = self.stored()
+        noun = self.unit if n != 1 else self.unit.rstrip("s")
+        verb = "are" if n != 1 else "is"
+        line = f"{how}: {n} {noun} {verb} stored in {self.store.path}"
+        return f"{line}; {self.resume}" if self.resume else line
+
+
+_CURRENT: Outputs | None = None
+
+
+def current() -> Outputs | None:
+    """The outputs of the command now running in this process (None before its preflight)."""
+    return _CURRENT
+
+
+def reset() -> None:
+    global _CURRENT
+    _CURRENT = None
+
+
+def _fail(what: str, path: Path, problem: str) -> PreflightError:
+    return PreflightError(f"{what} {path}: {problem}")
+
+
+def _check_parent(what: str, path: Path) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder; create the missing folders below it."""
+    parent = path.parent
+    ancestor = parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise _fail(what, path, f"{ancestor} is a file, not a folder")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _fail(what, path, f"cannot create its folder {parent}: {err.strerror or err}") from None
+
+
+def _probe_folder(what: str, path: Path, folder: Path) -> None:
+    """Create and remove a scratch file in ``folder`` (what writing there needs, whoever runs the command)."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".graphsparse-write-check-"):
+            pass
+    except OSError as err:
+        raise _fail(what, path, f"its folder {folder} is not writable ({err.strerror or err})") from None
+
+
+def check_output_file(path: str | os.PathLike[str], what: str = "output file") -> Path:
+    """``path`` can be written as a file: not a folder, its folder exists (created if missing) and is writable,
+    and an existing file opens for writing (it is not changed)."""
+    path = Path(path)
+    if path.is_dir():
+        raise _fail(what, path, "is a folder, not a file")
+    _check_parent(what, path)
+    if path.exists():
+        try:
+            with open(path, "ab"):
+                pass
+        except OSError as err:
+            raise _fail(what, path, f"cannot be written ({err.strerror or err})") from None
+    else:
+        _probe_folder(what, path, path.parent)
+    return path
+
+
+def check_output_folder(path: str | os.PathLike[str], what: str = "output folder") -> Path:
+    """``path`` is (or can be created as) a writable folder."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise _fail(what, path, "is a file, not a folder")
+    _check_parent(what, path)
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as err:
+        raise _fail(what, path, f"cannot be created ({err.strerror or err})") from None
+    _probe_folder(what, path, path)
+    return path
+
+
+def plot_formats() -> list[str]:
+    """The image suffixes matplotlib can write (it picks the format from the suffix)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
+def check_plot_path(path: str | os.PathLike[str], option: str = "--plot") -> Path:
+    """A plot path matplotlib can write: a known image suffix, and a writable file (see check_output_file)."""
+    path = Path(path)
+    formats = plot_formats()
+    suffix = path.suffix.lower().lstrip(".")
+    shown = ", ".join("." + f for f in ("png", "pdf", "svg") if f in formats)
+    if not suffix:
+        raise _fail(option, path, f"has no image suffix: matplotlib picks the format from it (e.g. {shown})")
+    if suffix not in formats:
+        raise _fail(
+            option, path, f"matplotlib cannot write .{suffix} images (use one of {', '.join('.' + f for f in formats)})"
+        )
+    return check_output_file(path, option)
+
+
+def check_database(path: str | os.PathLike[str] | None) -> Any:
+    """Open the results database at ``path`` (default: $GRAPHSPARSE_DB or runs/graphsparse.db) and check that it
+    can be written; returns the :class:`~graphsparse.experiments.ResultsStore`."""
+    from ..experiments.store import ResultsStore, default_db_path
+
+    what = "results database"
+    path = Path(path) if path is not None else default_db_path()
+    if path.is_dir():
+        raise _fail(what, path, "is a folder, not a file (give --db a file path)")
+    _check_parent(what, path)
+    try:
+        store = ResultsStore(path)
+    except OSError as err:
+        raise _fail(what, path, f"cannot be opened ({err.strerror or err})") from None
+    except ValueError as err:
+        raise PreflightError(str(err)) from None
+    try:
+        store.check_writable()
+    except ValueError as err:
+        raise PreflightError(str(err)) from None
+    return store
+
+
+def preflight(
+    args: argparse.Namespace,
+    *,
+    database: bool = True,
+    plot: str | os.PathLike[str] | None = None,
+    files: Iterable[tuple[str, str | os.PathLike[str]]] = (),
+    folders: Iterable[tuple[str, str | os.PathLike[str]]] = (),
+    unit: str = "runs",
+    resume: str = "",
+) -> Outputs:
+    """Check every output of the command (results database from ``args.db``, ``plot``, other ``files`` and
+    ``folders`` as (what, path)) before any work; returns the command's :class:`Outputs` (its ``store`` open) and
+    makes them :func:`current`. Raises PreflightError (exit 2) naming the first path that cannot be written."""
+    global _CURRENT
+    if plot is not None:
+        check_plot_path(plot)
+    for what, path in files:
+        check_output_file(path, what)
+    for what, path in folders:
+        check_output_folder(path, what)
+    store = check_database(getattr(args, "db", None)) if database else None
+    _CURRENT = Outputs(getattr(args, "command", "") or "", store, unit, resume)
+    return _CURRENT
