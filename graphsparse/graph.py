@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,79 @@ def csr_select_rows(matrix: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
 
 class GraphError(ValueError):
     """Raised for any invalid graph, dataset file or graph-level argument; the message names the problem."""
+
+
+def _is_symmetric(edge_index: torch.Tensor, num_nodes: int) -> bool:
+    """Whether every arc (self-loops aside) of ``edge_index`` has its reverse."""
+    row, col = edge_index
+    keep = row != col
+    row, col = row[keep], col[keep]
+    return torch.equal(torch.unique(row * num_nodes + col), torch.unique(col * num_nodes + row))
+
+
+def _split_from_index(split_idx: Mapping[str, Any], num_nodes: int) -> tuple[torch.Tensor, ...]:
+    """Boolean masks (train, val, test) from OGB's ``{'train': idx, 'valid': idx, 'test': idx}``."""
+    if not isinstance(split_idx, Mapping):
+        raise GraphError(f"split_idx must be a mapping {{'train', 'valid', 'test'}} -> indices, got {type(split_idx)}")
+    masks = []
+    for keys in (("train",), ("valid", "val"), ("test",)):
+        key = next((k for k in keys if k in split_idx), None)
+        if key is None:
+            raise GraphError(f"split_idx has no {' / '.join(repr(k) for k in keys)} entry; it has {sorted(split_idx)}")
+        source = split_idx[key]
+        index = torch.from_numpy(np.asarray(source)) if not isinstance(source, torch.Tensor) else source
+        index = index.reshape(-1)
+        if index.dtype == torch.bool:
+            if index.numel() != num_nodes:
+                raise GraphError(f"split_idx[{key!r}] is a mask of {index.numel()} entries, expected {num_nodes}")
+            masks.append(index.clone())
+            continue
+        if index.dtype.is_floating_point or index.dtype.is_complex:
+            raise GraphError(f"split_idx[{key!r}] must hold node indices (integers), got {index.dtype}")
+        index = index.long()
+        if index.numel() and (int(index.min()) < 0 or int(index.max()) >= num_nodes):
+            raise GraphError(f"split_idx[{key!r}] holds a node index out of range for num_nodes={num_nodes}")
+        mask = torch.zeros(num_nodes, dtype=torch.bool)
+        mask[index] = True
+        masks.append(mask)
+    return tuple(masks)
+
+
+def _node_attribute(g: Any, order: list[Any], attr: str, features: bool) -> torch.Tensor | None:
+    """Node attribute ``attr`` of networkx graph ``g`` in node order ``order``: features ``[N, F]`` or labels
+    ``[N]``; None when no node has it."""
+    nodes = g.nodes
+    present = [attr in nodes[v] for v in order]
+    if not any(present):
+        return None
+    if not all(present):
+        missing = order[present.index(False)]
+        raise GraphError(f"from_networkx: node {missing!r} has no {attr!r} attribute (other nodes have one)")
+    values = [nodes[v][attr] for v in order]
+    if not features:
+        try:
+            return torch.tensor([int(v) for v in values], dtype=torch.long)
+        except (TypeError, ValueError) as err:
+            raise GraphError(f"from_networkx: node attribute {attr!r} must hold integer labels: {err}") from err
+    try:
+        if isinstance(values[0], torch.Tensor):
+            return torch.stack([v.reshape(-1) for v in values])
+        if isinstance(values[0], np.ndarray):
+            return torch.from_numpy(np.stack([v.reshape(-1) for v in values]))
+        return torch.tensor([list(v) if not np.isscalar(v) else [v] for v in values], dtype=torch.get_default_dtype())
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise GraphError(
+            f"from_networkx: node attribute {attr!r} must be a vector of the same length per node: {err}"
+        ) from err
+
+
+def _mask_of(labels: Any, mapping: Mapping[Any, int], num_nodes: int, name: Any, part: str) -> torch.Tensor:
+    mask = torch.zeros(num_nodes, dtype=torch.bool)
+    for label in labels:
+        if label not in mapping:
+            raise GraphError(f"from_networkx: split {name!r} ({part}) names node {label!r}, not in the graph")
+        mask[mapping[label]] = True
+    return mask
 
 
 def _version_of(tensor: torch.Tensor) -> int:
@@ -141,13 +215,39 @@ def _as_long_edge_index(edge_index: Any) -> torch.Tensor:
 
 def _coalesce(edge_index: torch.Tensor, num_nodes: int, directed: bool) -> torch.Tensor:
     """Drop self-loops and duplicates; for undirected graphs orient every edge as u < v. Sorted by (u, v)."""
+    return _coalesce_weighted(edge_index, num_nodes, directed, None)[0]
+
+
+def _coalesce_weighted(
+    edge_index: torch.Tensor, num_nodes: int, directed: bool, weight: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`_coalesce`, carrying one weight per input column to one weight per stored edge.
+
+    The columns that coalesce into one stored edge (duplicates, and both directions of an undirected edge) must
+    carry the same weight; a self-loop's weight is dropped with it.
+    """
     row, col = edge_index
     keep = row != col
     row, col = row[keep], col[keep]
     if not directed:
         row, col = torch.minimum(row, col), torch.maximum(row, col)
-    key = torch.unique(row * num_nodes + col)  # sorted, so edges come out ordered by (row, col)
-    return torch.stack([key // num_nodes, key % num_nodes])
+    if weight is None:
+        key = torch.unique(row * num_nodes + col)  # sorted, so edges come out ordered by (row, col)
+        return torch.stack([key // num_nodes, key % num_nodes]), None
+    weight = weight[keep]
+    key, inverse = torch.unique(row * num_nodes + col, return_inverse=True)
+    low = torch.full((key.numel(),), float("inf"), dtype=weight.dtype).scatter_reduce(0, inverse, weight, "amin")
+    high = torch.full((key.numel(),), -float("inf"), dtype=weight.dtype).scatter_reduce(0, inverse, weight, "amax")
+    differs = low != high
+    if bool(differs.any()):
+        first = int(differs.nonzero()[0])
+        u, v = int(key[first]) // num_nodes, int(key[first]) % num_nodes
+        how = "duplicate entries" if directed else "duplicate or reverse entries"
+        raise GraphError(
+            f"edge_weight differs between {how} of edge ({u}, {v}): {float(low[first])} vs {float(high[first])}; "
+            "an undirected edge holds one weight (symmetrise the weights, or build a directed graph)"
+        )
+    return torch.stack([key // num_nodes, key % num_nodes]), low
 
 
 class Graph:
@@ -163,6 +263,11 @@ class Graph:
         name: a label for reports.
         edge_split: a link-prediction split shipped with the dataset, as OGB's ``get_edge_split()`` gives it:
             ``{'train': {'edge': [k, 2], ...}, 'valid': {...}, 'test': {...}}`` (tensors or arrays), or ``None``.
+        edge_weight: optional positive, finite weights ``[E]``, one per column of ``edge_index`` (as PyG's
+            ``edge_weight``). They are coalesced with the edges: the columns of one stored edge (duplicates, and
+            both directions of an undirected edge) must carry equal weights, and the graph then holds one weight
+            per edge id (:attr:`edge_weight`). Normalised operators use them when no explicit edge values are
+            given. ``None`` (the default) is an unweighted graph (every weight 1).
 
     Every tensor input is copied (the graph never shares storage with the caller's tensors).
     """
@@ -177,6 +282,7 @@ class Graph:
         directed: bool = False,
         name: str = "graph",
         edge_split: Mapping[str, Mapping[str, Any]] | None = None,
+        edge_weight: Any = None,
     ) -> None:
         with torch.inference_mode(False):  # the graph's own tensors track versions, even when built in inference mode
             edge_index = _as_long_edge_index(edge_index)
@@ -191,16 +297,18 @@ class Graph:
                 num_nodes = max(candidates)
             num_nodes = self._check_num_nodes(num_nodes)
             directed = bool(directed)
-            edges = self._check_edges(edge_index, num_nodes, directed)
+            weight = self._check_edge_weight(edge_weight, edge_index.size(1))
+            edges, weight = self._check_edges(edge_index, num_nodes, directed, weight)
             self._check_rows(x, y, num_nodes)
             self._set(
                 num_nodes, directed, edges, x, y, self._check_splits(splits or {}, num_nodes),
-                self._check_edge_split(edge_split, num_nodes), str(name),
+                self._check_edge_split(edge_split, num_nodes), str(name), weight,
             )
 
     def _set(
         self, num_nodes: int, directed: bool, edges: torch.Tensor, x: torch.Tensor | None, y: torch.Tensor | None,
         splits: dict[str, Split], edge_split: dict[str, dict[str, torch.Tensor]] | None, name: str,
+        edge_weight: torch.Tensor | None = None,
     ) -> None:
         self._num_nodes = num_nodes
         self._directed = directed
@@ -210,8 +318,9 @@ class Graph:
         self._splits = splits
         self._edge_split = edge_split
         self._name = name
+        self._edge_weight = edge_weight
         # the tensors every derived entry may depend on, whose versions are checked on each cache read
-        primary = [edges] + [t for t in (x, y) if t is not None] + [m for s in splits.values() for m in s]
+        primary = [edges] + [t for t in (x, y, edge_weight) if t is not None] + [m for s in splits.values() for m in s]
         if edge_split is not None:
             primary += [t for part in edge_split.values() for t in part.values()]
         self._primary = tuple(primary)
@@ -222,10 +331,11 @@ class Graph:
     def _assemble(
         cls, num_nodes: int, directed: bool, edges: torch.Tensor, x: torch.Tensor | None, y: torch.Tensor | None,
         splits: dict[str, Split], edge_split: dict[str, dict[str, torch.Tensor]] | None, name: str,
+        edge_weight: torch.Tensor | None = None,
     ) -> Graph:
         """A Graph from parts that are already validated and owned by graphs (no copy, no checks)."""
         graph = cls.__new__(cls)
-        graph._set(num_nodes, directed, edges, x, y, splits, edge_split, name)
+        graph._set(num_nodes, directed, edges, x, y, splits, edge_split, name, edge_weight)
         return graph
 
     # ----------------------------------------------------------------- validation
@@ -243,15 +353,50 @@ class Graph:
         return num_nodes
 
     @staticmethod
-    def _check_edges(edge_index: torch.Tensor, num_nodes: int, directed: bool) -> torch.Tensor:
-        """Range-checked and coalesced (always a new tensor)."""
+    def _check_edges(
+        edge_index: torch.Tensor, num_nodes: int, directed: bool, weight: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Range-checked and coalesced edges (always a new tensor), with their coalesced weights."""
         if edge_index.numel():
             low, high = int(edge_index.min()), int(edge_index.max())
             if low < 0:
                 raise GraphError(f"edge_index holds a negative node index ({low})")
             if high >= num_nodes:
                 raise GraphError(f"edge_index holds node index {high}, out of range for num_nodes={num_nodes}")
-        return _coalesce(edge_index, num_nodes, directed)
+        return _coalesce_weighted(edge_index, num_nodes, directed, weight)
+
+    @staticmethod
+    def _check_edge_weight(edge_weight: Any, num_columns: int) -> torch.Tensor | None:
+        """``edge_weight`` as a float tensor ``[num_columns]`` of positive finite values (a copy), or None."""
+        if edge_weight is None:
+            return None
+        if isinstance(edge_weight, np.ndarray):
+            edge_weight = torch.from_numpy(edge_weight)
+        if not isinstance(edge_weight, torch.Tensor):
+            try:
+                edge_weight = torch.as_tensor(edge_weight)
+            except (TypeError, ValueError, RuntimeError) as err:
+                raise GraphError(f"edge_weight must be a tensor [E], got {type(edge_weight).__name__}") from err
+        if edge_weight.dim() == 2 and edge_weight.size(1) == 1:
+            edge_weight = edge_weight.view(-1)
+        if edge_weight.dim() != 1 or edge_weight.numel() != num_columns:
+            raise GraphError(
+                f"edge_weight must have shape [{num_columns}] (one per edge_index column), "
+                f"got {list(edge_weight.shape)}"
+            )
+        if edge_weight.dtype == torch.bool or edge_weight.dtype.is_complex:
+            raise GraphError(f"edge_weight must hold real numbers, got dtype {edge_weight.dtype}")
+        if not edge_weight.dtype.is_floating_point:
+            edge_weight = edge_weight.float()
+        edge_weight = edge_weight.detach().cpu()
+        bad = ~torch.isfinite(edge_weight) | (edge_weight <= 0)
+        if bool(bad.any()):
+            first = int(bad.nonzero()[0])
+            raise GraphError(
+                f"edge_weight must be finite and > 0 (a zero-weight edge is a missing edge), "
+                f"got {float(edge_weight[first])} at column {first}"
+            )
+        return edge_weight.clone()
 
     @staticmethod
     def _check_rows(x: torch.Tensor | None, y: torch.Tensor | None, num_nodes: int) -> None:
@@ -465,6 +610,11 @@ class Graph:
         return self._splits[name]
 
     @property
+    def edge_weight(self) -> torch.Tensor | None:
+        """One positive weight per stored edge id (``[num_edges]``), or ``None`` for an unweighted graph."""
+        return self._edge_weight
+
+    @property
     def edges(self) -> torch.Tensor:
         """Stored edges ``[2, num_edges]``; column ``k`` is edge id ``k`` (``u < v`` when undirected)."""
         return self._edges
@@ -532,6 +682,8 @@ class Graph:
         header = {"format": 1, "num_nodes": self._num_nodes, "directed": self._directed}
         digest.update(json.dumps(header, sort_keys=True).encode())
         tensor("edges", self._edges)
+        if self._edge_weight is not None:  # absent for unweighted graphs: their fingerprints are unchanged
+            tensor("edge_weight", self._edge_weight)
         tensor("x", self._x)
         tensor("y", self._y)
         for name in sorted(self._splits):
@@ -544,11 +696,34 @@ class Graph:
         return digest.hexdigest()
 
     # ----------------------------------------------------------------- new graphs from this one
-    _FIELDS = ("edge_index", "num_nodes", "x", "y", "splits", "directed", "name", "edge_split")
+    _FIELDS = ("edge_index", "num_nodes", "x", "y", "splits", "directed", "name", "edge_split", "edge_weight")
+
+    def _carried_weight(self, edge_index: torch.Tensor, num_nodes: int, directed: bool) -> torch.Tensor | None:
+        """Weights for the columns of a new ``edge_index``: this graph's weight where the edge is one of this
+        graph's edges, 1 for new edges; ``None`` when this graph is unweighted."""
+        if self._edge_weight is None:
+            return None
+        n = self._num_nodes
+        row, col = edge_index
+        if not directed:
+            row, col = torch.minimum(row, col), torch.maximum(row, col)
+        key = row * num_nodes + col
+        own = self._edges[0] * num_nodes + self._edges[1] if num_nodes == n else None
+        weight = torch.ones(key.numel(), dtype=self._edge_weight.dtype)
+        if own is not None and own.numel() and key.numel():
+            pos = torch.searchsorted(own, key).clamp(max=own.numel() - 1)  # own is sorted (coalesced edges)
+            found = own[pos] == key
+            weight[found] = self._edge_weight[pos[found]]
+        return weight
 
     def replace(self, **changes: Any) -> Graph:
         """A new Graph with some fields replaced (``edge_index``, ``num_nodes``, ``x``, ``y``, ``splits``,
-        ``directed``, ``name``, ``edge_split``); the others, the edge split included, are carried over.
+        ``directed``, ``name``, ``edge_split``, ``edge_weight``); the others, the edge split included, are carried
+        over.
+
+        ``edge_weight`` given with ``edge_index`` is one weight per column of it; given alone, one per stored edge
+        id of this graph (``None`` drops the weights). A new ``edge_index`` without ``edge_weight`` on a weighted
+        graph keeps the weight of every edge this graph has and gives new edges weight 1.
 
         New values are validated and copied as by the constructor; unchanged tensors are shared with this graph
         (both own them, neither copies them again). The derived cache starts empty.
@@ -559,15 +734,29 @@ class Graph:
         if "num_nodes" in changes or "directed" in changes:  # rare: rebuild everything through the constructor
             fields = dict(
                 edge_index=self._edges, num_nodes=self._num_nodes, x=self._x, y=self._y, splits=self._splits,
-                directed=self._directed, name=self._name, edge_split=self._edge_split,
+                directed=self._directed, name=self._name, edge_split=self._edge_split, edge_weight=self._edge_weight,
             )
+            if "edge_index" in changes and "edge_weight" not in changes:
+                fields["edge_weight"] = self._carried_weight(
+                    _as_long_edge_index(changes["edge_index"]), int(changes.get("num_nodes", self._num_nodes)),
+                    bool(changes.get("directed", self._directed)),
+                )
             fields.update(changes)
             return Graph(**fields)
         n = self._num_nodes
         with torch.inference_mode(False):
-            edges = self._edges
+            edges, weight = self._edges, self._edge_weight
             if "edge_index" in changes:
-                edges = self._check_edges(_as_long_edge_index(changes["edge_index"]), n, self._directed)
+                edge_index = _as_long_edge_index(changes["edge_index"])
+                if "edge_weight" in changes:
+                    new_weight = self._check_edge_weight(changes["edge_weight"], edge_index.size(1))
+                else:
+                    new_weight = self._carried_weight(edge_index, n, self._directed)
+                edges, weight = self._check_edges(edge_index, n, self._directed, new_weight)
+            elif "edge_weight" in changes:
+                edges, weight = self._check_edges(
+                    self._edges, n, self._directed, self._check_edge_weight(changes["edge_weight"], self.num_edges)
+                )
             x = self._check_x(changes["x"]) if "x" in changes else self._x
             y = self._check_y(changes["y"]) if "y" in changes else self._y
             self._check_rows(x, y, n)
@@ -576,7 +765,7 @@ class Graph:
                 self._check_edge_split(changes["edge_split"], n) if "edge_split" in changes else self._edge_split
             )
         name = str(changes["name"]) if "name" in changes else self._name
-        return Graph._assemble(n, self._directed, edges, x, y, dict(splits), edge_split, name)
+        return Graph._assemble(n, self._directed, edges, x, y, dict(splits), edge_split, name, weight)
 
     def keep_edges(self, mask: torch.Tensor) -> Graph:
         """A new Graph holding only the stored edges where ``mask`` (over edge ids) is True."""
@@ -587,9 +776,12 @@ class Graph:
                 f"got {mask.dtype} {list(mask.shape)}"
             )
         # a subset of sorted, coalesced edges stays sorted and coalesced: no need to coalesce again
-        edges = self._edges[:, mask.cpu()]
+        mask = mask.cpu()
+        edges = self._edges[:, mask]
+        weight = None if self._edge_weight is None else self._edge_weight[mask]
         return Graph._assemble(
-            self._num_nodes, self._directed, edges, self._x, self._y, dict(self._splits), self._edge_split, self._name
+            self._num_nodes, self._directed, edges, self._x, self._y, dict(self._splits), self._edge_split, self._name,
+            weight,
         )
 
     def subgraph(self, nodes: torch.Tensor) -> Graph:
@@ -621,96 +813,312 @@ class Graph:
             splits=splits,
             directed=self._directed,
             name=self._name,
+            edge_weight=None if self._edge_weight is None else self._edge_weight[keep],
         )
 
     # ----------------------------------------------------------------- conversions
+    def default_split_name(self) -> str | None:
+        """The split PyG-style code should use: ``'public'`` when the graph has one, else the first (None: none)."""
+        if "public" in self._splits:
+            return "public"
+        return next(iter(self._splits), None)
+
+    def _directed_weight(self) -> torch.Tensor | None:
+        """:attr:`edge_weight` for the columns of :attr:`edge_index` (both directions when undirected)."""
+        if self._edge_weight is None:
+            return None
+        return self._edge_weight if self._directed else torch.cat([self._edge_weight, self._edge_weight])
+
     def to_pyg(self) -> Any:
-        """A PyTorch Geometric ``Data`` (directed view as ``edge_index``; splits as ``<name>_train_mask``...)."""
+        """A PyTorch Geometric ``Data`` holding everything of the graph (copies: writing it leaves the graph intact).
+
+        - ``edge_index``: the directed view (both directions of each undirected edge); ``edge_weight`` the
+          weights of those columns when the graph is weighted;
+        - ``x``, ``y``, ``num_nodes``, ``name``, ``directed``;
+        - ``train_mask`` / ``val_mask`` / ``test_mask``: the default split (:meth:`default_split_name`: ``'public'``
+          when present, else the first), as PyG code expects them;
+        - every split by name as ``<name>__train_mask``, ``<name>__val_mask``, ``<name>__test_mask``, and
+          ``split_names``, the list of split names in the graph's order (:meth:`from_pyg` reads them back in it).
+        """
         from torch_geometric.data import Data
 
         data = Data(edge_index=self.edge_index.clone(), num_nodes=self._num_nodes)
+        weight = self._directed_weight()
+        if weight is not None:
+            data.edge_weight = weight.clone()
         if self._x is not None:
-            data.x = self._x
+            data.x = self._x.clone()
         if self._y is not None:
-            data.y = self._y
+            data.y = self._y.clone()
+        default = self.default_split_name()
+        if default is not None:
+            for part, mask in zip(("train", "val", "test"), self._splits[default]):
+                data[f"{part}_mask"] = mask.clone()
         for name, split in self._splits.items():
             for part, mask in zip(("train", "val", "test"), split):
-                data[f"{name}__{part}_mask"] = mask
+                data[f"{name}__{part}_mask"] = mask.clone()
+        data.split_names = list(self._splits)
         data.directed = self._directed
         data.name = self._name
         return data
 
     @classmethod
-    def from_pyg(cls, data: Any, directed: bool | None = None, name: str | None = None) -> Graph:
-        """Build from a PyG ``Data``; reads splits written by :meth:`to_pyg`, or plain ``train_mask``...
+    def from_pyg(
+        cls,
+        data: Any,
+        directed: bool | None = None,
+        name: str | None = None,
+        *,
+        undirected: bool | None = None,
+        split_idx: Mapping[str, Any] | None = None,
+        split_idx_name: str = "ogb",
+        drop_edge_attr: bool = False,
+    ) -> Graph:
+        """Build from a PyG ``Data`` (or any mapping with its attribute names).
 
-        2-D PyG masks (one column per split, as in the Geom-GCN sets) become splits ``'0'``, ``'1'``, ...
+        **Direction.** ``directed=True`` (or ``undirected=False``) keeps the arcs; ``undirected=True`` (or
+        ``directed=False``) pairs both directions into undirected edges. With neither, a ``directed`` attribute
+        (as :meth:`to_pyg` writes) decides; without one the graph is undirected, and a ``UserWarning`` says so when
+        ``edge_index`` is not symmetric (the missing reverse edges are added).
+
+        **Edges.** ``edge_weight`` (``[E]`` or ``[E, 1]``, positive) becomes :attr:`edge_weight` (both directions of
+        an undirected edge must agree). ``edge_attr`` cannot be carried (a Graph holds at most one weight per edge):
+        it is a :class:`GraphError` unless ``drop_edge_attr=True``.
+
+        **Labels.** ``y`` of shape ``[N, 1]`` (as OGB gives it) is squeezed to ``[N]``.
+
+        **Splits**, in this order of precedence:
+
+        - ``split_names`` (written by :meth:`to_pyg`): the splits ``<name>__train_mask``... in that order;
+        - otherwise every ``<name>__train_mask`` (with its ``__val_mask`` / ``__test_mask``) in attribute order;
+        - otherwise ``train_mask`` / ``val_mask`` / ``test_mask``: 1-D masks become split ``'default'``, 2-D masks
+          (one column per split, as PyG's WebKB and Geom-GCN sets) become splits ``'0'``, ``'1'``, ...;
+        - ``split_idx`` (OGB's ``dataset.get_idx_split()``: ``{'train': idx, 'valid': idx, 'test': idx}``, ``'val'``
+          accepted for ``'valid'``) is added as split ``split_idx_name``.
         """
+        if isinstance(data, Mapping):
+            fields = dict(data)
+        elif callable(getattr(data, "to_dict", None)):
+            fields = data.to_dict()  # attribute order (``data.keys()`` is a set: its order follows the hash seed)
+        else:
+            raise GraphError(f"from_pyg needs a torch_geometric Data (or a mapping), got {type(data).__name__}")
+        if fields.get("edge_index") is None:
+            raise GraphError("from_pyg: the data has no edge_index")
+        if fields.get("edge_attr") is not None and not drop_edge_attr:
+            shape = list(getattr(fields["edge_attr"], "shape", []))
+            raise GraphError(
+                f"from_pyg: data.edge_attr (shape {shape}) cannot be carried: a Graph holds at most one positive "
+                "weight per edge; pass scalar weights as data.edge_weight, or from_pyg(..., drop_edge_attr=True) "
+                "to drop it"
+            )
+        edge_index = _as_long_edge_index(fields["edge_index"])
+        num_nodes = getattr(data, "num_nodes", None) if not isinstance(data, Mapping) else fields.get("num_nodes")
+        if num_nodes is None:
+            num_nodes = fields.get("num_nodes")
+
+        if directed is not None and undirected is not None and bool(directed) == bool(undirected):
+            raise GraphError(f"from_pyg: directed={directed} contradicts undirected={undirected}")
+        if undirected is not None:
+            directed = not undirected
+        elif directed is None:
+            stored = fields.get("directed")
+            if stored is not None:
+                directed = bool(stored)
+            else:
+                directed = False
+                n = num_nodes if num_nodes is not None else (int(edge_index.max()) + 1 if edge_index.numel() else 0)
+                if not _is_symmetric(edge_index, int(n)):
+                    warnings.warn(
+                        "from_pyg: edge_index is not symmetric (a directed graph); it was made undirected (each arc "
+                        "also counts as its reverse). Pass undirected=True to do this silently, or directed=True to "
+                        "keep the directions.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+
+        y = fields.get("y")
+        if isinstance(y, (torch.Tensor, np.ndarray)) and y.ndim == 2 and y.shape[1] == 1:
+            y = y.reshape(-1)
+
         splits: dict[str, Split] = {}
-        keys = list(data.keys()) if callable(getattr(data, "keys", None)) else list(data.keys)
-        for key in keys:
-            if key.endswith("__train_mask"):
-                base = key[: -len("__train_mask")]
-                splits[base] = Split(data[key], data[f"{base}__val_mask"], data[f"{base}__test_mask"])
-        if not splits and "train_mask" in keys:
-            tr, va, te = data["train_mask"], data["val_mask"], data["test_mask"]
+
+        def named(base: str) -> Split:
+            parts = []
+            for part in ("train", "val", "test"):
+                key = f"{base}__{part}_mask"
+                if fields.get(key) is None:
+                    raise GraphError(f"from_pyg: split {base!r} has no {key}")
+                parts.append(fields[key])
+            return Split(*parts)
+
+        names = fields.get("split_names")
+        if names is not None:
+            for base in names:
+                splits[str(base)] = named(str(base))
+        else:
+            for key in fields:
+                if key.endswith("__train_mask"):
+                    base = key[: -len("__train_mask")]
+                    splits[base] = named(base)
+        if not splits and fields.get("train_mask") is not None:
+            masks = []
+            for part in ("train", "val", "test"):
+                if fields.get(f"{part}_mask") is None:
+                    raise GraphError(f"from_pyg: the data has train_mask but no {part}_mask")
+                masks.append(torch.as_tensor(fields[f"{part}_mask"]))
+            tr, va, te = masks
             if tr.dim() == 2:
                 for i in range(tr.size(1)):
                     splits[str(i)] = Split(tr[:, i], va[:, i], te[:, i])
             else:
                 splits["default"] = Split(tr, va, te)
-        if directed is None:
-            directed = bool(getattr(data, "directed", False))
+        if split_idx is not None:
+            size = num_nodes
+            if size is None:
+                raise GraphError("from_pyg: split_idx needs the number of nodes (data.num_nodes)")
+            splits[str(split_idx_name)] = _split_from_index(split_idx, int(size))
+
         return cls(
-            data.edge_index,
-            num_nodes=data.num_nodes,
-            x=getattr(data, "x", None),
-            y=getattr(data, "y", None),
+            edge_index,
+            num_nodes=num_nodes,
+            x=fields.get("x"),
+            y=y,
             splits=splits,
-            directed=directed,
-            name=name or str(getattr(data, "name", "graph")),
+            directed=bool(directed),
+            name=name or str(fields.get("name", "graph")),
+            edge_weight=fields.get("edge_weight"),
         )
 
-    def to_networkx(self) -> Any:
-        """A networkx ``Graph`` (``DiGraph`` when directed) with all nodes, even isolated ones."""
+    def to_networkx(self, node_attrs: bool = True) -> Any:
+        """A networkx ``Graph`` (``DiGraph`` when directed) with nodes ``0..n-1``, isolated ones included.
+
+        Edge weights are the edges' ``weight`` attribute; with ``node_attrs`` each node carries ``x`` (a list of
+        floats) and ``y`` (an int). The graph attributes hold ``name`` and ``splits`` (``{name: {'train': [node,
+        ...], 'val': [...], 'test': [...]}}`` in the graph's split order), which :meth:`from_networkx` reads back.
+        """
         import networkx as nx
 
         g = nx.DiGraph() if self._directed else nx.Graph()
-        g.add_nodes_from(range(self._num_nodes))
-        g.add_edges_from(self._edges.t().tolist())
+        g.graph["name"] = self._name
+        if self._splits:
+            g.graph["splits"] = {
+                name: {part: split.index(part).tolist() for part in ("train", "val", "test")}
+                for name, split in self._splits.items()
+            }
+        if node_attrs and (self._x is not None or self._y is not None):
+            xs = self._x.tolist() if self._x is not None else None
+            ys = self._y.tolist() if self._y is not None else None
+            for i in range(self._num_nodes):
+                attrs: dict[str, Any] = {}
+                if xs is not None:
+                    attrs["x"] = xs[i]
+                if ys is not None:
+                    attrs["y"] = ys[i]
+                g.add_node(i, **attrs)
+        else:
+            g.add_nodes_from(range(self._num_nodes))
+        if self._edge_weight is None:
+            g.add_edges_from(self._edges.t().tolist())
+        else:
+            g.add_weighted_edges_from(
+                (u, v, w) for (u, v), w in zip(self._edges.t().tolist(), self._edge_weight.tolist())
+            )
         return g
 
     @classmethod
-    def from_networkx(cls, g: Any, **kwargs: Any) -> Graph:
-        """Build from a networkx graph whose nodes are 0..n-1 (relabel others first)."""
-        n = g.number_of_nodes()
-        nodes = set(g.nodes)
-        if nodes != set(range(n)):
-            raise GraphError("networkx graph nodes must be the integers 0..n-1; use nx.convert_node_labels_to_integers")
-        edges = torch.tensor(list(g.edges), dtype=torch.long).t() if g.number_of_edges() else torch.empty(2, 0)
+    def from_networkx(
+        cls,
+        g: Any,
+        *,
+        x_attr: str | None = "x",
+        y_attr: str | None = "y",
+        weight_attr: str | None = "weight",
+        return_mapping: bool = False,
+        **kwargs: Any,
+    ) -> Graph | tuple[Graph, dict[Any, int]]:
+        """Build from a networkx ``Graph`` / ``DiGraph`` whose nodes are any hashable labels.
+
+        Nodes are numbered in sorted order when their labels sort (else in the graph's insertion order);
+        ``return_mapping=True`` returns ``(graph, {label: index})``. Node attributes ``x_attr`` (a feature vector
+        per node: list, array or tensor) and ``y_attr`` (an int label) become ``x`` / ``y`` when any node has them
+        (then every node must); the edge attribute ``weight_attr`` becomes :attr:`edge_weight` when any edge has
+        it (a missing one counts 1, as in networkx). Set a name to ``None`` to ignore that attribute. Graph
+        attributes ``name`` and ``splits`` (as :meth:`to_networkx` writes them) are read too. Other keyword
+        arguments go to the constructor and take precedence (``x=``, ``y=``, ``splits=``, ``name=``, ``directed=``).
+
+        A ``MultiGraph`` / ``MultiDiGraph`` is refused: a Graph stores each edge once, so parallel edges (and their
+        attributes) would be lost silently; collapse them first (e.g. ``nx.Graph(g)``, or summing their weights).
+        """
+        if g.is_multigraph():
+            raise GraphError(
+                f"from_networkx: {type(g).__name__} (parallel edges) is not supported: a Graph stores each edge once. "
+                "Collapse the parallel edges first, e.g. nx.Graph(g) or nx.DiGraph(g), merging their weights as needed"
+            )
+        labels = list(g.nodes)
+        try:
+            order = sorted(labels)
+        except TypeError:  # labels of mixed or unorderable types: the graph's own (insertion) order
+            order = labels
+        mapping = {label: i for i, label in enumerate(order)}
+        n = len(order)
+        edge_list = list(g.edges(data=True))
+        if edge_list:
+            edges = torch.tensor([[mapping[u], mapping[v]] for u, v, _ in edge_list], dtype=torch.long).t()
+        else:
+            edges = torch.empty(2, 0, dtype=torch.long)
+        edge_weight = None
+        if weight_attr is not None and any(weight_attr in d for _, _, d in edge_list):
+            edge_weight = torch.tensor([float(d.get(weight_attr, 1.0)) for _, _, d in edge_list])
+        if "x" not in kwargs and x_attr is not None:
+            kwargs["x"] = _node_attribute(g, order, x_attr, features=True)
+        if "y" not in kwargs and y_attr is not None:
+            kwargs["y"] = _node_attribute(g, order, y_attr, features=False)
+        if "splits" not in kwargs and isinstance(g.graph.get("splits"), Mapping):
+            kwargs["splits"] = {
+                str(name): tuple(_mask_of(parts.get(p, []), mapping, n, name, p) for p in ("train", "val", "test"))
+                for name, parts in g.graph["splits"].items()
+            }
+        kwargs.setdefault("name", str(g.graph.get("name", "graph")))
         kwargs.setdefault("directed", g.is_directed())
-        return cls(edges.long(), num_nodes=n, **kwargs)
+        graph = cls(edges, num_nodes=n, edge_weight=edge_weight, **kwargs)
+        return (graph, mapping) if return_mapping else graph
 
     def to_scipy(self) -> Any:
-        """A ``scipy.sparse.csr_matrix`` adjacency (symmetric when undirected, no self-loops, ones)."""
+        """A ``scipy.sparse.csr_matrix`` adjacency (symmetric when undirected, no self-loops): the edge weights,
+        or ones (float32) when the graph is unweighted."""
         import scipy.sparse as sp
 
         row, col = self.edge_index.numpy()
-        data = np.ones(row.size, dtype=np.float32)
+        weight = self._directed_weight()
+        data = np.ones(row.size, dtype=np.float32) if weight is None else weight.numpy().copy()
         return sp.csr_matrix((data, (row, col)), shape=(self._num_nodes, self._num_nodes))
 
     @classmethod
-    def from_scipy(cls, matrix: Any, **kwargs: Any) -> Graph:
-        """Build from a square scipy sparse adjacency; non-zeros become edges (values ignored)."""
-        coo = matrix.tocoo()
-        if coo.shape[0] != coo.shape[1]:
-            raise GraphError(f"adjacency matrix must be square, got shape {coo.shape}")
+    def from_scipy(cls, matrix: Any, weighted: bool | None = None, **kwargs: Any) -> Graph:
+        """Build from a square scipy sparse adjacency: every non-zero (after summing duplicate entries, as scipy
+        does) is an edge, its value the edge's weight.
+
+        ``weighted=None`` makes a weighted graph unless every value is 1; ``False`` ignores the values; ``True``
+        always keeps them. Values must be positive and finite; for an undirected graph ``A[u, v]`` and ``A[v, u]``
+        must agree where both are stored.
+        """
+        if matrix.shape[0] != matrix.shape[1]:
+            raise GraphError(f"adjacency matrix must be square, got shape {matrix.shape}")
+        csr = matrix.tocsr(copy=True)
+        csr.sum_duplicates()
+        csr.eliminate_zeros()
+        coo = csr.tocoo()
         edges = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-        return cls(edges, num_nodes=coo.shape[0], **kwargs)
+        values = np.asarray(coo.data)
+        if weighted is None:
+            weighted = bool(values.size) and not bool(np.all(values == 1))
+        edge_weight = torch.from_numpy(values.copy()) if weighted else None
+        return cls(edges, num_nodes=coo.shape[0], edge_weight=edge_weight, **kwargs)
 
     def __repr__(self) -> str:
         kind = "directed" if self._directed else "undirected"
         return (
             f"Graph(name={self._name!r}, num_nodes={self._num_nodes}, num_edges={self.num_edges} {kind}, "
-            f"num_features={self.num_features}, num_classes={self.num_classes}, splits={len(self._splits)})"
+            f"num_features={self.num_features}, num_classes={self.num_classes}, splits={len(self._splits)}"
+            + (", weighted" if self._edge_weight is not None else "") + ")"
         )

@@ -122,8 +122,10 @@ def normalized_adjacency(
 
     ``normalization='sym'`` gives ``D^-1/2 (A + I) D^-1/2`` (Kipf & Welling), ``'row'`` gives ``D^-1 (A + I)``
     and ``'none'`` gives ``A + I``; ``self_loops=False`` drops the ``I``. ``edge_values`` (one per stored edge
-    id, e.g. a UGS mask) weight ``A`` and enter the degrees, differentiably. Without them the result is
-    cached on the graph.
+    id, e.g. a UGS mask) weight ``A`` and enter the degrees, differentiably. Without them the graph's own
+    :attr:`~graphsparse.graph.Graph.edge_weight` weight ``A`` (all ones for an unweighted graph), and the result
+    is cached on the graph. Explicit ``edge_values`` replace the graph's weights: a caller that wants both passes
+    their product.
     """
     if normalization not in ("sym", "row", "none"):
         raise GraphError(f"normalization must be 'sym', 'row' or 'none', got {normalization!r}")
@@ -135,7 +137,10 @@ def normalized_adjacency(
         edge_values = edge_values.to(device=device, dtype=dtype)
     if edge_values is None:
         key = ("adjacency", normalization, self_loops, str(device), dtype)
-        return graph._cached(key, lambda: _normalized(graph, None, normalization, self_loops, device, dtype))
+        weight = graph.edge_weight
+        if weight is not None:
+            weight = weight.to(device=device, dtype=dtype)
+        return graph._cached(key, lambda: _normalized(graph, weight, normalization, self_loops, device, dtype))
     return _normalized(graph, edge_values, normalization, self_loops, device, dtype)
 
 

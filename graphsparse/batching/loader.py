@@ -108,6 +108,7 @@ class ClusterLoader:
             splits={k: tuple(m[nodes] for m in split) for k, split in graph.splits.items()},
             directed=graph.directed,
             name=graph.name,
+            edge_weight=None if graph.edge_weight is None else graph.edge_weight[eids],
         )
         sparse_x = graph.sparse_x()
         if sparse_x is not None:  # the batch's rows of the CSR features, not a re-scan of its dense slice

@@ -50,4 +50,4 @@ def load_seal(name: str, root: Path, verify: bool = True) -> Graph:
         net = net.tocsr()
         if not np.isfinite(net.data).all() or (net != net.T).nnz:
             raise DatasetError(f"{path}: 'net' is not a finite symmetric adjacency matrix")
-        return Graph.from_scipy(net, name=name)
+        return Graph.from_scipy(net, weighted=False, name=name)  # SEAL's nets are unweighted graphs
