@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from . import datasets, glt, train
 from .options import CommandParser
 
@@ -23,6 +24,7 @@ def build_parser() -> CommandParser:
     parser = CommandParser(
         prog="graphsparse", description="Graph neural networks on sparse graphs, and graph lottery tickets."
     )
+    parser.add_argument("--version", action="version", version=f"graphsparse {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
     train.add_parser(sub)
     glt.add_parser(sub)

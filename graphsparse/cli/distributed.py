@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Data-parallel Cluster-GCN training over torch.distributed (launch with torchrun).",
     )
     p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
-    p.add_argument("--model", default="gcn", help="gcn or cluster-gcn (default: gcn)")
+    p.add_argument("--model", default="gcn", choices=["gcn", "cluster-gcn"], help="%(choices)s (default: gcn)")
     p.add_argument("--parts", type=int, default=100, help="METIS parts (default: 100)")
     p.add_argument("--clusters-per-batch", type=int, default=10, help="clusters per batch (default: 10)")
     p.add_argument("--epochs", type=int, default=100, help="training epochs (default: 100)")

@@ -29,6 +29,8 @@ __all__ = [
     "probability",
     "parse_int_list",
     "lower",
+    "LazyChoices",
+    "model_choices",
 ]
 
 COMMON = ("db", "device", "json", "no_progress")
@@ -52,6 +54,42 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 def lower(text: str) -> str:
     """argparse ``type=`` for case-insensitive choices."""
     return text.lower()
+
+
+class LazyChoices:
+    """argparse ``choices`` read from a registry on first use (``--help``, or when the option is given), so
+    building the parser imports no model code (the command starts before torch loads)."""
+
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        self._load = load
+        self._names: tuple[str, ...] | None = None
+
+    def _get(self) -> tuple[str, ...]:
+        if self._names is None:
+            self._names = tuple(self._load())
+        return self._names
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._get()
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _model_names() -> list[str]:
+    from ..nn import MODELS
+    from ..nn.gae import LINK_MODELS
+
+    return sorted(set(MODELS) | set(LINK_MODELS))
+
+
+def model_choices() -> LazyChoices:
+    """Every model name ``--model`` accepts: the node models of :data:`graphsparse.nn.MODELS` and the link models
+    of :data:`graphsparse.nn.gae.LINK_MODELS` (each task still refuses the other's names)."""
+    return LazyChoices(_model_names)
 
 
 # value checks: (option name, value) -> checked value; the name is the flag, so every message names the option

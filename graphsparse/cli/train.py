@@ -74,7 +74,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Options that do not apply to the chosen --task/--batching/--augment are refused.",
     )
     p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
-    p.add_argument("--model", default="gcn", help="model name: gcn, mlp, gat, gin, sage, ... (default: gcn)")
+    p.add_argument("--model", default="gcn", type=opt.lower, choices=opt.model_choices(), metavar="MODEL",
+                   help="model: %(choices)s (default: gcn; gae/vgae are for --task link)")
     p.add_argument("--task", default=None, type=opt.lower, choices=["node", "link"],
                    help="node classification (default) or link prediction")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds, seed-offset.. (default: 10)")
@@ -100,7 +101,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", default=None, type=opt.lower, choices=["acc", "roc_auc"],
                    help="node selection/report metric (default: the dataset's registered one)")
     p.add_argument("--augment", default=None, type=opt.lower, choices=["none", "gaug-m", "gaug-o"],
-                   help="edge augmentation (default: none)")
+                   help="edge augmentation: %(choices)s (default: none)")
     p.add_argument("--gaug-mode", default=None, choices=["auto", "dense", "sparse"], help="GAug-O: force a mode")
     p.add_argument(
         "--gaug",
