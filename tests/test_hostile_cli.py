@@ -519,3 +519,48 @@ def test_non_finite_store_error_is_one_line(tmp_path, capsys, monkeypatch):
     assert main([*TINY_TRAIN, "--db", str(db)]) == 2
     assert "non-finite" in _one_error_line(capsys.readouterr().err, "train")
     assert ResultsStore(db).runs() == []
+
+
+def test_weight_decay_beyond_float32_is_refused_before_training(capsys, tmp_path):
+    assert main([*TINY_TRAIN, "--db", str(tmp_path / "g.db"), "--weight-decay", "1e300"]) == 2
+    assert "weight_decay" in _one_error_line(capsys.readouterr().err, "train")
+    assert ResultsStore(tmp_path / "g.db").runs() == []
+
+
+def _reliability_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reliability.py"
+    spec = importlib.util.spec_from_file_location("graphsparse_reliability", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reliability_script_runs_a_subset_of_its_cases(tmp_path):
+    """benchmarks/reliability.py (which writes docs/reliability.md) keeps working: a few cases of each category
+    run and classify as expected, and the report renders with its counts."""
+    rel = _reliability_module()
+    wanted = {
+        "train --lr nan",
+        "glt --method ugs --s1 nan",
+        "train --db <a folder>",
+        "glt --plot p.xyz",
+        "GAugOConfig(temperature=nan)",
+        "label 10^9",
+        "graph without edges: train gcn",
+        "texas: texas_split_0.6_0.2_7.npz deleted",
+        "Ctrl-C after train's 1st seed",
+    }
+    cases = [case for case in rel.all_cases(quick=True) if case.input in wanted]
+    assert {case.input for case in cases} == wanted
+    rows = rel.run_cases(cases, verbose=False)
+    outcomes = {row.case.input: row.outcome for row in rows}
+    assert outcomes["graph without edges: train gcn"] == "works"
+    assert outcomes["Ctrl-C after train's 1st seed"] == "kept"
+    for text in wanted - {"graph without edges: train gcn", "Ctrl-C after train's 1st seed"}:
+        assert outcomes[text] == "clear error", (text, [r.detail for r in rows if r.case.input == text])
+    report = rel.render(rows, 1.0)
+    assert "| tried | clear errors |" in report and f"| {len(rows)} | " in report
+    assert len(rel.all_cases()) >= 100

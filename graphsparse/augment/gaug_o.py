@@ -40,7 +40,7 @@ from torch import nn
 
 from ..graph import Graph, GraphError, Split
 from ..nn.models import GCN
-from ..tasks.node import node_metric
+from ..tasks.node import FLOAT32_MAX, node_metric
 from ..train import RunResult, Validation, fit, make_optimizer
 from ..utils import seed_everything
 from ..validation import check_float, check_int
@@ -88,8 +88,8 @@ class GAugOConfig:
         self.beta = check_float("beta", self.beta, 0.0)
         self.temperature = check_float("temperature", self.temperature, 0.0, include_minimum=False)
         self.warmup = check_float("warmup", self.warmup, 0.0)
-        self.lr = check_float("lr", self.lr, 0.0, include_minimum=False)
-        self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0)
+        self.lr = check_float("lr", self.lr, 0.0, FLOAT32_MAX, include_minimum=False)
+        self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0, FLOAT32_MAX)
         self.candidate_ratio = check_float("candidate_ratio", self.candidate_ratio, 0.0)
         for name in ("pretrain_ep", "pretrain_nc"):
             setattr(self, name, check_int(name, getattr(self, name), 0))

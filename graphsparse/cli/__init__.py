@@ -67,9 +67,10 @@ def _stopped(command: str, how: str) -> str:
     from .preflight import current
 
     outputs = current()
+    prog = f"graphsparse {command}" if command else "graphsparse"
     if outputs is None:
-        return f"graphsparse {command}: {how} before anything was stored"
-    return f"graphsparse {command}: {outputs.interrupted(how)}"
+        return f"{prog}: {how} before anything was stored"
+    return f"{prog}: {outputs.interrupted(how)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .preflight import reset
 
-    command = "?"
+    command = ""
     reset()
     previous = None
     try:

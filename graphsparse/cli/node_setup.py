@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..experiments.report import summarize
-
 __all__ = [
     "dataset_metric",
     "node_config",
@@ -90,6 +88,8 @@ def record_node_run(store: Any, kind: str, graph: Any, model: str, row: dict[str
 
 def summarize_node(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """``test_<metric>_mean`` / ``_std`` (and val, train, epoch seconds) plus one short entry per run."""
+    from ..experiments.report import summarize  # not at import: the command starts before torch loads
+
     train, val, test = score_keys(metric)
     summary: dict[str, Any] = {"metric": metric}
     summary.update(summarize(rows, [test, val, train, "epoch_seconds"]))
