@@ -1147,6 +1147,7 @@ def run_cases(cases: list[Case], verbose: bool = True) -> list[Row]:
                 outcome, detail = case.run(Path(scratch))
             except Exception as err:  # noqa: BLE001 — the harness itself failed: count it, do not stop
                 outcome, detail = "other", f"harness: {type(err).__name__}: {err}"[:160]
+            detail = detail.replace(scratch, "<tmp>")  # the same report whichever scratch folder ran it
         rows.append(Row(case, outcome, detail, time.perf_counter() - start))
         if verbose:
             print(f"{outcome:>15}  {case.category}: {case.input}  [{rows[-1].seconds:.1f}s]", file=sys.stderr)
