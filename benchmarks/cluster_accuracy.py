@@ -34,8 +34,23 @@ SETTINGS = {"amazon-computers": (200, 20), "coauthor-physics": (400, 40), "pubme
 def child(dataset: str, mode: str, seeds: int) -> dict:
     from graphsparse.cli import build_parser
 
-    argv = ["train", "--dataset", dataset, "--model", "gcn", "--preset", "none", "--hidden", "64",
-            "--seeds", str(seeds), "--json", "--no-progress", "--db", "/tmp/graphsparse_cluster_accuracy.db"]
+    argv = [
+        "train",
+        "--dataset",
+        dataset,
+        "--model",
+        "gcn",
+        "--preset",
+        "none",
+        "--hidden",
+        "64",
+        "--seeds",
+        str(seeds),
+        "--json",
+        "--no-progress",
+        "--db",
+        "/tmp/graphsparse_cluster_accuracy.db",
+    ]
     if mode == "cluster":
         parts, q = SETTINGS[dataset]
         argv += ["--batching", "cluster", "--parts", str(parts), "--clusters-per-batch", str(q)]
@@ -70,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         for mode in args.modes.split(","):
             if results.get(f"{dataset}/{mode}", {}).get("seeds") == args.seeds:
                 continue  # already measured (re-running an interrupted benchmark keeps finished cells)
-            done = subprocess.run([sys.executable, __file__, f"--child={dataset}:{mode}", f"--seeds={args.seeds}"],
-                                  capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            done = subprocess.run(
+                [sys.executable, __file__, f"--child={dataset}:{mode}", f"--seeds={args.seeds}"],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"{dataset}/{mode} failed: {done.stderr[-2000:]}")
             results[f"{dataset}/{mode}"] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -85,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def table(results: dict[str, dict]) -> str:
-    lines = ["| dataset | full-batch acc | Cluster-GCN acc | Δ | epoch full (ms) | epoch cluster (ms) | "
-             "peak RSS full (GB) | peak RSS cluster (GB) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| dataset | full-batch acc | Cluster-GCN acc | Δ | epoch full (ms) | epoch cluster (ms) | "
+        "peak RSS full (GB) | peak RSS cluster (GB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for dataset in dict.fromkeys(k.split("/")[0] for k in results):
         full, cl = results.get(f"{dataset}/full"), results.get(f"{dataset}/cluster")
         if not full or not cl:

@@ -42,8 +42,9 @@ def run_mode(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     out: dict = {"mode": args.mode, "nodes": args.nodes, "edges": args.edges, "features": args.features}
     start = time.perf_counter()
-    graph = synthetic_dcsbm(num_nodes=args.nodes, num_edges=args.edges, num_features=args.features,
-                            num_classes=args.classes, seed=0)
+    graph = synthetic_dcsbm(
+        num_nodes=args.nodes, num_edges=args.edges, num_features=args.features, num_classes=args.classes, seed=0
+    )
     out["generate_seconds"] = time.perf_counter() - start
     out["edges_built"] = graph.num_edges
     train = graph.split(next(iter(graph.splits))).train if graph.splits else torch.ones(graph.num_nodes, dtype=bool)
@@ -99,14 +100,21 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_mode(args)))
         return 0
     results = {}
-    passthrough = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
-                   if k in ("nodes", "edges", "features", "classes", "parts", "clusters_per_batch", "threads")]
+    passthrough = [
+        f"--{k.replace('_', '-')}={v}"
+        for k, v in vars(args).items()
+        if k in ("nodes", "edges", "features", "classes", "parts", "clusters_per_batch", "threads")
+    ]
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-        child = subprocess.run([sys.executable, __file__, f"--mode={mode}", *passthrough],
-                               capture_output=True, text=True)
+        child = subprocess.run(
+            [sys.executable, __file__, f"--mode={mode}", *passthrough], capture_output=True, text=True
+        )
         if child.returncode != 0:
-            results[mode] = {"mode": mode, "error": child.stderr.strip().splitlines()[-1] if child.stderr else "failed",
-                             "returncode": child.returncode}
+            results[mode] = {
+                "mode": mode,
+                "error": child.stderr.strip().splitlines()[-1] if child.stderr else "failed",
+                "returncode": child.returncode,
+            }
             continue
         results[mode] = json.loads(child.stdout.strip().splitlines()[-1])
     if args.json:
@@ -117,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mode}: failed ({r['returncode']}): {r['error']}")
             continue
         part = f", partition {r['partition_seconds']:.1f} s" if "partition_seconds" in r else ""
-        print(f"{mode}: {r['nodes']:,} nodes, {r['edges_built']:,} edges; generate {r['generate_seconds']:.1f} s"
-              f"{part}, one epoch {r['epoch_seconds']:.1f} s, peak RSS {r['peak_rss_gb']:.2f} GB")
+        print(
+            f"{mode}: {r['nodes']:,} nodes, {r['edges_built']:,} edges; generate {r['generate_seconds']:.1f} s"
+            f"{part}, one epoch {r['epoch_seconds']:.1f} s, peak RSS {r['peak_rss_gb']:.2f} GB"
+        )
     return 0
 
 

@@ -166,8 +166,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads for all")
     parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--dropout", type=float, default=0.5)
-    parser.add_argument("--sparse-features", action="store_true",
-                        help="ours takes x as CSR (as the GLT --preset teddy runs do); PyG keeps it dense")
+    parser.add_argument(
+        "--sparse-features",
+        action="store_true",
+        help="ours takes x as CSR (as the GLT --preset teddy runs do); PyG keeps it dense",
+    )
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="small synthetic graph only, few repeats (smoke test)")

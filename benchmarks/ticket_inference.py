@@ -143,8 +143,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--graphs", default="pubmed,synthetic", help="comma-separated: pubmed, synthetic, cora, ...")
     parser.add_argument("--graph-sparsity", type=float, default=0.64, help="fraction of edges removed (0.64)")
     parser.add_argument("--weight-sparsity", type=float, default=0.988, help="fraction of weights zeroed (0.988)")
-    parser.add_argument("--weight-scope", choices=["global", "layer"], default="global",
-                        help="l0 projection over all weight matrices together (TEDDY) or per matrix")
+    parser.add_argument(
+        "--weight-scope",
+        choices=["global", "layer"],
+        default="global",
+        help="l0 projection over all weight matrices together (TEDDY) or per matrix",
+    )
     parser.add_argument("--epochs", type=int, default=100, help="training epochs for the dense model and ticket")
     parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=20, help="timed inferences per variant (median)")

@@ -95,8 +95,16 @@ def benchmark(dataset: str, steps: int, repeats: int, warmup: int, threads: int,
             start = time.perf_counter()
             fns[name]()
             times[name].append(time.perf_counter() - start)
-    result = {"dataset": graph.name, "nodes": graph.num_nodes, "edges": graph.num_edges, "steps": steps,
-              "threads": threads, "repeats": repeats, "operator_cache": not no_cache, "torch": torch.__version__}
+    result = {
+        "dataset": graph.name,
+        "nodes": graph.num_nodes,
+        "edges": graph.num_edges,
+        "steps": steps,
+        "threads": threads,
+        "repeats": repeats,
+        "operator_cache": not no_cache,
+        "torch": torch.__version__,
+    }
     for name, values in times.items():
         result[f"{name}_median_ms"] = 1000 * statistics.median(values)
         result[f"{name}_min_ms"] = 1000 * min(values)

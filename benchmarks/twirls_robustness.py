@@ -46,8 +46,12 @@ from graphsparse.nn.presets import resolve_preset  # noqa: E402
 from graphsparse.tasks.node import NodeTrainConfig, row_normalize_features, train_node  # noqa: E402
 from graphsparse.utils import seed_everything  # noqa: E402
 
-MODELS = {"gcn": ("gcn", "paper"), "twirls": ("twirls", "attack"), "twirls-att": ("twirls-att", "attack"),
-          "twirls-att-bef": ("twirls-att", "attack-bef")}
+MODELS = {
+    "gcn": ("gcn", "paper"),
+    "twirls": ("twirls", "attack"),
+    "twirls-att": ("twirls-att", "attack"),
+    "twirls-att-bef": ("twirls-att", "attack-bef"),
+}
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "twirls"
 # CiteSeer: the TWIRLS models train with weight decay 5e-5 (the authors' Cora value) instead of their CiteSeer
 # commands' 1e-3. With 1e-3 the trained Y0 is tiny (mean row norm 0.05 at k = 100%), every squared edge distance
@@ -174,11 +178,19 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 start = time.perf_counter()
                 accs = [run_one(g, model, seed, args.epochs) for seed, g in enumerate(graphs)]
-                cells[f"{r:g}"] = {"mean": statistics.fmean(accs), "std": statistics.pstdev(accs), "runs": accs,
-                                   "num_edges": graphs[0].num_edges}
+                cells[f"{r:g}"] = {
+                    "mean": statistics.fmean(accs),
+                    "std": statistics.pstdev(accs),
+                    "runs": accs,
+                    "num_edges": graphs[0].num_edges,
+                }
                 out.write_text(json.dumps(results, indent=1, sort_keys=True))
-                print(f"{dataset} k={r:g} {model}: {100 * statistics.fmean(accs):.2f} "
-                      f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+                print(
+                    f"{dataset} k={r:g} {model}: {100 * statistics.fmean(accs):.2f} "
+                    f"({time.perf_counter() - start:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     Path(args.table).write_text(table(results, datasets, ratios))
     plot(results, datasets, ratios, Path(args.plot))
     print(json.dumps(results, sort_keys=True) if args.json else table(results, datasets, ratios))

@@ -92,11 +92,13 @@ def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulat
     cluster = ClusterConfig(num_parts=args.parts, clusters_per_batch=args.clusters_per_batch)
     split_name, split = split_for_seed(graph, 0, args.split)
     parts = metis_partition(graph, cluster.num_parts, recursive=cluster.recursive)
-    loader = ClusterLoader(graph, parts, cluster.clusters_per_batch, seed=args.seed, ranks=(rank, world),
-                           batch_multiple=accumulate)
+    loader = ClusterLoader(
+        graph, parts, cluster.clusters_per_batch, seed=args.seed, ranks=(rank, world), batch_multiple=accumulate
+    )
     seed_everything(args.seed)
-    model = build_model(args.model, graph.num_features, graph.num_classes, hidden_channels=args.hidden,
-                        dropout=args.dropout).to(device)
+    model = build_model(
+        args.model, graph.num_features, graph.num_classes, hidden_channels=args.hidden, dropout=args.dropout
+    ).to(device)
     train = NodeTrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay)
     wrapped: torch.nn.Module = model
     if world > 1:
@@ -105,9 +107,15 @@ def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulat
         wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     result = train_cluster_gcn(graph, wrapped, loader, split, split_name, train, seed=args.seed, accumulate=accumulate)
     return {
-        "rank": rank, "world": world, "accumulate": accumulate, "test_acc": result.test,
-        "val_acc": result.val, "best_epoch": result.best_epoch, "epoch_seconds": result.epoch_seconds,
-        "batches_per_epoch": len(loader), "params_sha256": state_digest(model),
+        "rank": rank,
+        "world": world,
+        "accumulate": accumulate,
+        "test_acc": result.test,
+        "val_acc": result.val,
+        "best_epoch": result.best_epoch,
+        "epoch_seconds": result.epoch_seconds,
+        "batches_per_epoch": len(loader),
+        "params_sha256": state_digest(model),
     }
 
 

@@ -301,13 +301,27 @@ class Graph:
             edges, weight = self._check_edges(edge_index, num_nodes, directed, weight)
             self._check_rows(x, y, num_nodes)
             self._set(
-                num_nodes, directed, edges, x, y, self._check_splits(splits or {}, num_nodes),
-                self._check_edge_split(edge_split, num_nodes), str(name), weight,
+                num_nodes,
+                directed,
+                edges,
+                x,
+                y,
+                self._check_splits(splits or {}, num_nodes),
+                self._check_edge_split(edge_split, num_nodes),
+                str(name),
+                weight,
             )
 
     def _set(
-        self, num_nodes: int, directed: bool, edges: torch.Tensor, x: torch.Tensor | None, y: torch.Tensor | None,
-        splits: dict[str, Split], edge_split: dict[str, dict[str, torch.Tensor]] | None, name: str,
+        self,
+        num_nodes: int,
+        directed: bool,
+        edges: torch.Tensor,
+        x: torch.Tensor | None,
+        y: torch.Tensor | None,
+        splits: dict[str, Split],
+        edge_split: dict[str, dict[str, torch.Tensor]] | None,
+        name: str,
         edge_weight: torch.Tensor | None = None,
     ) -> None:
         self._num_nodes = num_nodes
@@ -329,8 +343,15 @@ class Graph:
 
     @classmethod
     def _assemble(
-        cls, num_nodes: int, directed: bool, edges: torch.Tensor, x: torch.Tensor | None, y: torch.Tensor | None,
-        splits: dict[str, Split], edge_split: dict[str, dict[str, torch.Tensor]] | None, name: str,
+        cls,
+        num_nodes: int,
+        directed: bool,
+        edges: torch.Tensor,
+        x: torch.Tensor | None,
+        y: torch.Tensor | None,
+        splits: dict[str, Split],
+        edge_split: dict[str, dict[str, torch.Tensor]] | None,
+        name: str,
         edge_weight: torch.Tensor | None = None,
     ) -> Graph:
         """A Graph from parts that are already validated and owned by graphs (no copy, no checks)."""
@@ -634,6 +655,7 @@ class Graph:
 
     def degree(self, direction: str = "out") -> torch.Tensor:
         """Node degrees (float) without self-loops; for directed graphs ``direction`` is 'out' or 'in'."""
+
         def compute() -> torch.Tensor:
             index = self.edge_index[0 if direction == "out" else 1]
             return torch.zeros(self._num_nodes).index_add_(0, index, torch.ones(index.numel()))
@@ -643,6 +665,7 @@ class Graph:
     def sparse_x(self) -> torch.Tensor | None:
         """``x`` as a CSR tensor when it is large (``>= SPARSE_X_MIN_ELEMENTS`` entries) and at most
         ``SPARSE_X_MAX_DENSITY`` non-zero, else ``None`` (models then use the dense ``x``). Computed once."""
+
         def compute() -> torch.Tensor | None:
             x = self._x
             if x is not None and x.numel() >= SPARSE_X_MIN_ELEMENTS:
@@ -733,12 +756,20 @@ class Graph:
             raise GraphError(f"Graph.replace got unknown fields: {', '.join(sorted(unknown))}")
         if "num_nodes" in changes or "directed" in changes:  # rare: rebuild everything through the constructor
             fields = dict(
-                edge_index=self._edges, num_nodes=self._num_nodes, x=self._x, y=self._y, splits=self._splits,
-                directed=self._directed, name=self._name, edge_split=self._edge_split, edge_weight=self._edge_weight,
+                edge_index=self._edges,
+                num_nodes=self._num_nodes,
+                x=self._x,
+                y=self._y,
+                splits=self._splits,
+                directed=self._directed,
+                name=self._name,
+                edge_split=self._edge_split,
+                edge_weight=self._edge_weight,
             )
             if "edge_index" in changes and "edge_weight" not in changes:
                 fields["edge_weight"] = self._carried_weight(
-                    _as_long_edge_index(changes["edge_index"]), int(changes.get("num_nodes", self._num_nodes)),
+                    _as_long_edge_index(changes["edge_index"]),
+                    int(changes.get("num_nodes", self._num_nodes)),
                     bool(changes.get("directed", self._directed)),
                 )
             fields.update(changes)
@@ -780,7 +811,14 @@ class Graph:
         edges = self._edges[:, mask]
         weight = None if self._edge_weight is None else self._edge_weight[mask]
         return Graph._assemble(
-            self._num_nodes, self._directed, edges, self._x, self._y, dict(self._splits), self._edge_split, self._name,
+            self._num_nodes,
+            self._directed,
+            edges,
+            self._x,
+            self._y,
+            dict(self._splits),
+            self._edge_split,
+            self._name,
             weight,
         )
 
@@ -1120,5 +1158,6 @@ class Graph:
         return (
             f"Graph(name={self._name!r}, num_nodes={self._num_nodes}, num_edges={self.num_edges} {kind}, "
             f"num_features={self.num_features}, num_classes={self.num_classes}, splits={len(self._splits)}"
-            + (", weighted" if self._edge_weight is not None else "") + ")"
+            + (", weighted" if self._edge_weight is not None else "")
+            + ")"
         )

@@ -43,8 +43,11 @@ class SparseStructure:
 
     def to(self, device: torch.device | str) -> SparseStructure:
         return SparseStructure(
-            self.num_nodes, *(getattr(self, f).to(device) for f in
-                              ("crow", "col", "row", "edge_id", "transpose_perm", "t_crow", "t_col"))
+            self.num_nodes,
+            *(
+                getattr(self, f).to(device)
+                for f in ("crow", "col", "row", "edge_id", "transpose_perm", "t_crow", "t_col")
+            ),
         )
 
 
@@ -145,8 +148,12 @@ def normalized_adjacency(
 
 
 def _normalized(
-    graph: Graph, edge_values: torch.Tensor | None, normalization: str, self_loops: bool,
-    device: torch.device | str, dtype: torch.dtype,
+    graph: Graph,
+    edge_values: torch.Tensor | None,
+    normalization: str,
+    self_loops: bool,
+    device: torch.device | str,
+    dtype: torch.dtype,
 ) -> SparseOperator:
     structure = sparse_structure(graph, self_loops, device)
     weights = _edge_weights(structure, edge_values, dtype)

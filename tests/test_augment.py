@@ -168,9 +168,27 @@ def test_dense_and_sparse_gaug_o_samples_agree_in_distribution(alpha):
 def test_gaug_m_command_trains_one_predictor_per_seed(tmp_path, capsys):
     from graphsparse.cli import main
 
-    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
-            "--gaug", "ep_epochs=5,add_pct=10", "--epochs", "3", "--seeds", "2", "--json", "--no-progress",
-            "--db", str(tmp_path / "r.db")]
+    argv = [
+        "train",
+        "--dataset",
+        "cora",
+        "--model",
+        "gcn",
+        "--augment",
+        "gaug-m",
+        "--preset",
+        "paper",
+        "--gaug",
+        "ep_epochs=5,add_pct=10",
+        "--epochs",
+        "3",
+        "--seeds",
+        "2",
+        "--json",
+        "--no-progress",
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out)
     assert first["augmented_edges"] == first["edges"] - round(0.02 * first["edges"]) + round(0.10 * first["edges"])
@@ -185,9 +203,27 @@ def test_gaug_m_command_trains_one_predictor_per_seed(tmp_path, capsys):
 def test_gaug_m_command_selects_the_predictor_draw_on_validation(tmp_path, capsys):
     from graphsparse.cli import main
 
-    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
-            "--gaug", "ep_epochs=5,add_pct=10,ep_draws=2,ep_select_seeds=1", "--epochs", "3", "--seeds", "2",
-            "--json", "--no-progress", "--db", str(tmp_path / "r.db")]
+    argv = [
+        "train",
+        "--dataset",
+        "cora",
+        "--model",
+        "gcn",
+        "--augment",
+        "gaug-m",
+        "--preset",
+        "paper",
+        "--gaug",
+        "ep_epochs=5,add_pct=10,ep_draws=2,ep_select_seeds=1",
+        "--epochs",
+        "3",
+        "--seeds",
+        "2",
+        "--json",
+        "--no-progress",
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     draws = summary["predictor_draws"]
@@ -199,8 +235,26 @@ def test_gaug_m_command_selects_the_predictor_draw_on_validation(tmp_path, capsy
 def test_gaug_m_command_rejects_negative_draws(tmp_path, capsys):
     from graphsparse.cli import main
 
-    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
-            "--gaug", "ep_draws=-1", "--epochs", "3", "--seeds", "1", "--no-progress", "--db", str(tmp_path / "r.db")]
+    argv = [
+        "train",
+        "--dataset",
+        "cora",
+        "--model",
+        "gcn",
+        "--augment",
+        "gaug-m",
+        "--preset",
+        "paper",
+        "--gaug",
+        "ep_draws=-1",
+        "--epochs",
+        "3",
+        "--seeds",
+        "1",
+        "--no-progress",
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
     assert main(argv) == 2
     assert "ep_draws must be >= 0" in capsys.readouterr().err
 
@@ -228,9 +282,27 @@ def test_gaug_o_same_seed_same_result(mode):
 def test_gaug_m_command_chooses_rm_and_add_from_a_grid_on_validation(tmp_path, capsys):
     from graphsparse.cli import main
 
-    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
-            "--gaug", "ep_epochs=5,rm_pct=0|5,add_pct=10|20,ep_draws=1,ep_select_seeds=1", "--epochs", "3",
-            "--seeds", "1", "--json", "--no-progress", "--db", str(tmp_path / "r.db")]
+    argv = [
+        "train",
+        "--dataset",
+        "cora",
+        "--model",
+        "gcn",
+        "--augment",
+        "gaug-m",
+        "--preset",
+        "paper",
+        "--gaug",
+        "ep_epochs=5,rm_pct=0|5,add_pct=10|20,ep_draws=1,ep_select_seeds=1",
+        "--epochs",
+        "3",
+        "--seeds",
+        "1",
+        "--json",
+        "--no-progress",
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     tried = [(d["rm_pct"], d["add_pct"]) for d in summary["predictor_draws"]]
@@ -244,14 +316,34 @@ def test_gaug_m_command_chooses_rm_and_add_from_a_grid_on_validation(tmp_path, c
 
 @pytest.mark.parametrize(
     "options, message",
-    [("rm_pct=0|5,add_pct=10", "set ep_draws >= 1"),
-     ("rm_pct=0|x,ep_draws=1", "rm_pct must be a number"),
-     ("add_pct=10|-5,ep_draws=1", "add_pct must be >= 0")],
+    [
+        ("rm_pct=0|5,add_pct=10", "set ep_draws >= 1"),
+        ("rm_pct=0|x,ep_draws=1", "rm_pct must be a number"),
+        ("add_pct=10|-5,ep_draws=1", "add_pct must be >= 0"),
+    ],
 )
 def test_gaug_m_command_rejects_bad_grids(tmp_path, capsys, options, message):
     from graphsparse.cli import main
 
-    argv = ["train", "--dataset", "cora", "--model", "gcn", "--augment", "gaug-m", "--preset", "paper",
-            "--gaug", options, "--epochs", "3", "--seeds", "1", "--no-progress", "--db", str(tmp_path / "r.db")]
+    argv = [
+        "train",
+        "--dataset",
+        "cora",
+        "--model",
+        "gcn",
+        "--augment",
+        "gaug-m",
+        "--preset",
+        "paper",
+        "--gaug",
+        options,
+        "--epochs",
+        "3",
+        "--seeds",
+        "1",
+        "--no-progress",
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
     assert main(argv) == 2
     assert message in capsys.readouterr().err

@@ -119,12 +119,33 @@ def test_deep_cluster_gcn_model_shapes() -> None:
 
 
 @pytest.mark.parametrize("model", ["gcn", "cluster-gcn"])
-def test_cli_cluster_training(model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_cluster_training(
+    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GRAPHSPARSE_CACHE", str(tmp_path / "parts"))
-    argv = ["train", "--dataset", "cora", "--model", model, "--batching", "cluster", "--parts", "30",
-            "--clusters-per-batch", "6", "--seeds", "1", "--epochs", "30", "--hidden", "32", "--json", "--no-progress",
-            "--db", str(tmp_path / "r.db")]
+    argv = [
+        "train",
+        "--dataset",
+        "cora",
+        "--model",
+        model,
+        "--batching",
+        "cluster",
+        "--parts",
+        "30",
+        "--clusters-per-batch",
+        "6",
+        "--seeds",
+        "1",
+        "--epochs",
+        "30",
+        "--hidden",
+        "32",
+        "--json",
+        "--no-progress",
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["batching"] == "cluster" and out["parts"] == 30

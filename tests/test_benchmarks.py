@@ -96,9 +96,26 @@ def test_ticket_inference_quick_json() -> None:
 def test_cluster_scale_small_json() -> None:
     script = SCRIPT.parent / "cluster_scale.py"
     proc = subprocess.run(
-        [sys.executable, str(script), "--nodes", "3000", "--edges", "15000", "--features", "8", "--classes", "4",
-         "--parts", "12", "--clusters-per-batch", "4", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(script),
+            "--nodes",
+            "3000",
+            "--edges",
+            "15000",
+            "--features",
+            "8",
+            "--classes",
+            "4",
+            "--parts",
+            "12",
+            "--clusters-per-batch",
+            "4",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)

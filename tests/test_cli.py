@@ -138,8 +138,14 @@ for name in names:
 assert len(names) > 20, names
 print("matplotlib" in sys.modules, calls)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "[]"], out.stdout
 
@@ -188,8 +194,21 @@ def test_glt_defaults_are_the_teddy_protocol():
 
 
 def test_roc_auc_dataset_reports_roc_auc(tmp_path, capsys):
-    argv = ["train", "--dataset", "tolokers", "--model", "mlp", "--epochs", "2", "--seeds", "1", "--json",
-            "--no-progress", "--db", str(tmp_path / "r.db")]
+    argv = [
+        "train",
+        "--dataset",
+        "tolokers",
+        "--model",
+        "mlp",
+        "--epochs",
+        "2",
+        "--seeds",
+        "1",
+        "--json",
+        "--no-progress",
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["metric"] == "roc_auc" and 0.0 <= out["test_roc_auc_mean"] <= 1.0
@@ -201,7 +220,15 @@ def test_roc_auc_dataset_reports_roc_auc(tmp_path, capsys):
 def test_table_prints_fixed_decimals(capsys):
     from graphsparse.experiments.report import print_summary
 
-    print_summary({"dataset": "d", "test_acc_mean": 0.8, "test_acc_std": 0.01, "epoch_seconds_mean": 0.5,
-                   "epoch_seconds_std": 0.0}, as_json=False)
+    print_summary(
+        {
+            "dataset": "d",
+            "test_acc_mean": 0.8,
+            "test_acc_std": 0.01,
+            "epoch_seconds_mean": 0.5,
+            "epoch_seconds_std": 0.0,
+        },
+        as_json=False,
+    )
     out = capsys.readouterr().out
     assert "80.00" in out and "1.00" in out and "0.5000" in out

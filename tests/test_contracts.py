@@ -206,8 +206,9 @@ def test_glt_store_key_follows_the_data(tmp_path: Path) -> None:
     assert all(f"data={graph.fingerprint()[:24]}|schema={SCHEMA_VERSION}" in r["key"] for r in first)
     assert all(r["cached"] for r in search(graph))  # unchanged data: served from the store
     # the same content rebuilt as another object is still served
-    rebuilt = Graph(graph.edges, num_nodes=graph.num_nodes, x=graph.x.clone(), y=graph.y, splits=graph.splits,
-                    name=graph.name)
+    rebuilt = Graph(
+        graph.edges, num_nodes=graph.num_nodes, x=graph.x.clone(), y=graph.y, splits=graph.splits, name=graph.name
+    )
     assert all(r["cached"] for r in search(rebuilt))
     x = graph.x.clone()
     x[0, 0] += 1.0

@@ -9,8 +9,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-ARGS = ["--dataset", "cora", "--parts", "40", "--clusters-per-batch", "5", "--epochs", "12", "--dropout", "0",
-        "--normalize-features", "--seed", "3"]
+ARGS = [
+    "--dataset",
+    "cora",
+    "--parts",
+    "40",
+    "--clusters-per-batch",
+    "5",
+    "--epochs",
+    "12",
+    "--dropout",
+    "0",
+    "--normalize-features",
+    "--seed",
+    "3",
+]
 
 
 def _free_port() -> int:
@@ -21,17 +34,40 @@ def _free_port() -> int:
 
 def test_two_ranks_identical_and_equal_to_one_process_with_accumulation(tmp_path: Path) -> None:
     env = {**os.environ, "GRAPHSPARSE_CACHE": str(tmp_path / "parts"), "OMP_NUM_THREADS": "1"}
-    ddp = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
-           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-           "-m", "graphsparse.cli.distributed", *ARGS, "--out", str(tmp_path / "ddp")]
+    ddp = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "1",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "graphsparse.cli.distributed",
+        *ARGS,
+        "--out",
+        str(tmp_path / "ddp"),
+    ]
     done = subprocess.run(ddp, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [json.loads((tmp_path / "ddp" / f"rank{r}.json").read_text()) for r in range(2)]
     assert ranks[0]["world"] == 2 and ranks[0]["params_sha256"] == ranks[1]["params_sha256"]
     assert ranks[0]["batches_per_epoch"] == ranks[1]["batches_per_epoch"] == 4  # 8 batches of 5 clusters / 2
 
-    single = [sys.executable, "-m", "graphsparse.cli.distributed", *ARGS, "--accumulate", "2", "--out",
-              str(tmp_path / "one")]
+    single = [
+        sys.executable,
+        "-m",
+        "graphsparse.cli.distributed",
+        *ARGS,
+        "--accumulate",
+        "2",
+        "--out",
+        str(tmp_path / "one"),
+    ]
     done = subprocess.run(single, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     one = json.loads((tmp_path / "one" / "rank0.json").read_text())

@@ -163,8 +163,20 @@ def test_ugs_l1_defaults_follow_the_reference_commands():
 def test_cli_glt_negative_l1_coefficient(tmp_path, capsys):
     from graphsparse.cli import main
 
-    argv = ["glt", "--dataset", "synthetic", "--method", "ugs", "--s1", "-0.1", "--rounds", "1",
-            "--db", str(tmp_path / "r.db"), "--no-progress"]
+    argv = [
+        "glt",
+        "--dataset",
+        "synthetic",
+        "--method",
+        "ugs",
+        "--s1",
+        "-0.1",
+        "--rounds",
+        "1",
+        "--db",
+        str(tmp_path / "r.db"),
+        "--no-progress",
+    ]
     assert main(argv) == 2
     assert "--s1 must be >= 0" in capsys.readouterr().err
 
@@ -184,9 +196,27 @@ def test_teddy_preset_is_the_reference_glt_backbone():
 def test_cli_glt_hidden_option(tmp_path, capsys):
     from graphsparse.cli import main
 
-    argv = ["glt", "--dataset", "synthetic", "--method", "ugs", "--rounds", "1", "--seeds", "1", "--epochs", "2",
-            "--hidden", "24", "--json", "--db", str(tmp_path / "r.db"), "--plot", str(tmp_path / "p.png"),
-            "--no-progress"]
+    argv = [
+        "glt",
+        "--dataset",
+        "synthetic",
+        "--method",
+        "ugs",
+        "--rounds",
+        "1",
+        "--seeds",
+        "1",
+        "--epochs",
+        "2",
+        "--hidden",
+        "24",
+        "--json",
+        "--db",
+        str(tmp_path / "r.db"),
+        "--plot",
+        str(tmp_path / "p.png"),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["model_options"]["hidden_channels"] == 24
@@ -199,8 +229,25 @@ def test_cli_glt_hidden_option(tmp_path, capsys):
 def test_cli_glt_levels_subset_and_errors(tmp_path, capsys):
     from graphsparse.cli import main
 
-    base = ["glt", "--dataset", "synthetic", "--method", "teddy", "--rounds", "3", "--seeds", "1", "--epochs", "2",
-            "--json", "--db", str(tmp_path / "r.db"), "--plot", str(tmp_path / "p.png"), "--no-progress"]
+    base = [
+        "glt",
+        "--dataset",
+        "synthetic",
+        "--method",
+        "teddy",
+        "--rounds",
+        "3",
+        "--seeds",
+        "1",
+        "--epochs",
+        "2",
+        "--json",
+        "--db",
+        str(tmp_path / "r.db"),
+        "--plot",
+        str(tmp_path / "p.png"),
+        "--no-progress",
+    ]
     assert main(base + ["--levels", "2-3"]) == 0
     subset = json.loads(capsys.readouterr().out)["levels"]
     assert [lv["round"] for lv in subset] == [2, 3]

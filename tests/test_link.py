@@ -144,8 +144,27 @@ def test_featureless_graph_gets_embeddings() -> None:
 
 
 def test_cli_link_prints_requested_metrics(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code = main(["train", "--task", "link", "--dataset", "celegans", "--model", "gae", "--seeds", "2", "--epochs",
-                 "20", "--hits", "20,50", "--json", "--no-progress", "--db", str(tmp_path / "r.db")])
+    code = main(
+        [
+            "train",
+            "--task",
+            "link",
+            "--dataset",
+            "celegans",
+            "--model",
+            "gae",
+            "--seeds",
+            "2",
+            "--epochs",
+            "20",
+            "--hits",
+            "20,50",
+            "--json",
+            "--no-progress",
+            "--db",
+            str(tmp_path / "r.db"),
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     for key in ("test_auc_mean", "test_auc_std", "test_ap_mean", "test_hits@20_mean", "test_hits@50_mean"):
@@ -182,8 +201,9 @@ def test_ogb_link_folder_end_to_end(tmp_path: Path) -> None:
     split = link_split_for_seed(graph, seed=3)
     assert split.train_graph.num_edges == reference.train_graph.num_edges
     assert torch.equal(split.test_neg, reference.test_neg)
-    result = run_link(graph, lambda: build_link_model("gae", 8, graph.num_nodes), [0],
-                      LinkTrainConfig(epochs=20, hits=(50,)))[0]
+    result = run_link(
+        graph, lambda: build_link_model("gae", 8, graph.num_nodes), [0], LinkTrainConfig(epochs=20, hits=(50,))
+    )[0]
     assert 0.0 <= result.scores["test_hits@50"] <= 1.0 and result.scores["test_auc"] > 0.5
 
 
@@ -199,8 +219,19 @@ def test_link_glt_never_prunes_held_out_edges(sbm: Graph, tmp_path: Path) -> Non
     def factory():
         return build_link_model("gae", sbm.num_features, sbm.num_nodes)
 
-    results = list(glt_search(sbm, factory, "teddy,ugs,random", glt_levels(1, 0.2, 0.2), [0], None,
-                              ResultsStore(tmp_path / "g.db"), key_prefix="glt|gae|link", task=task))
+    results = list(
+        glt_search(
+            sbm,
+            factory,
+            "teddy,ugs,random",
+            glt_levels(1, 0.2, 0.2),
+            [0],
+            None,
+            ResultsStore(tmp_path / "g.db"),
+            key_prefix="glt|gae|link",
+            task=task,
+        )
+    )
     assert [r["method"] for r in results] == ["dense", "teddy", "ugs", "random"]
     for r in results[1:]:
         assert r["graph_sparsity"] == pytest.approx(0.2, abs=0.01) and 0.0 <= r["test_acc_mean"] <= 1.0
@@ -209,9 +240,29 @@ def test_link_glt_never_prunes_held_out_edges(sbm: Graph, tmp_path: Path) -> Non
 
 
 def test_glt_cli_link_task(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["glt", "--task", "link", "--dataset", "celegans", "--method", "teddy,random", "--rounds", "1",
-                 "--seeds", "1", "--epochs", "10", "--json", "--no-progress", "--db", str(tmp_path / "g.db"),
-                 "--plot", str(tmp_path / "p.png")])
+    code = main(
+        [
+            "glt",
+            "--task",
+            "link",
+            "--dataset",
+            "celegans",
+            "--method",
+            "teddy,random",
+            "--rounds",
+            "1",
+            "--seeds",
+            "1",
+            "--epochs",
+            "10",
+            "--json",
+            "--no-progress",
+            "--db",
+            str(tmp_path / "g.db"),
+            "--plot",
+            str(tmp_path / "p.png"),
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["metric"] == "auc" and {r["method"] for r in out["levels"]} == {"teddy", "random"}

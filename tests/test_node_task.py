@@ -15,16 +15,18 @@ from graphsparse.tasks.node import NodeTrainConfig, run_node, train_node
 
 def test_gcn_on_cora_reaches_published_range(cora):
     config = NodeTrainConfig(epochs=200, decay_first_layer_only=True, normalize_features=True)
-    [result] = run_node(cora, lambda: build_model("gcn", cora.num_features, cora.num_classes), [0], config,
-                        progress=False)
+    [result] = run_node(
+        cora, lambda: build_model("gcn", cora.num_features, cora.num_classes), [0], config, progress=False
+    )
     assert result.test_acc >= 0.79
     assert 1 <= result.best_epoch <= 200
 
 
 def test_same_seed_same_result(small_graph):
     def once():
-        return run_node(small_graph, lambda: build_model("gcn", 4, 2), [3], NodeTrainConfig(epochs=20),
-                        progress=False)[0]
+        return run_node(small_graph, lambda: build_model("gcn", 4, 2), [3], NodeTrainConfig(epochs=20), progress=False)[
+            0
+        ]
 
     a, b = once(), once()
     assert a.val_acc == b.val_acc and a.test_acc == b.test_acc
@@ -80,8 +82,23 @@ def test_store_key_value_and_bad_file(tmp_path):
 
 def test_cli_train_json(tmp_path, capsys):
     db = tmp_path / "r.db"
-    code = main(["train", "--dataset", "texas", "--model", "mlp", "--seeds", "2", "--epochs", "30", "--json",
-                 "--no-progress", "--db", str(db)])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "texas",
+            "--model",
+            "mlp",
+            "--seeds",
+            "2",
+            "--epochs",
+            "30",
+            "--json",
+            "--no-progress",
+            "--db",
+            str(db),
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["dataset"] == "texas" and out["model"] == "mlp" and out["seeds"] == 2
@@ -143,8 +160,20 @@ def test_train_command_sparse_features_flag(tmp_path, capsys):
     from graphsparse.experiments import ResultsStore
 
     def run(extra: list[str], db: str) -> dict:
-        argv = ["train", "--dataset", "cora", "--seeds", "1", "--epochs", "20", "--json", "--no-progress",
-                "--db", str(tmp_path / db), *extra]
+        argv = [
+            "train",
+            "--dataset",
+            "cora",
+            "--seeds",
+            "1",
+            "--epochs",
+            "20",
+            "--json",
+            "--no-progress",
+            "--db",
+            str(tmp_path / db),
+            *extra,
+        ]
         assert main(argv) == 0
         return json.loads(capsys.readouterr().out)
 
@@ -159,7 +188,18 @@ def test_train_command_sparse_features_flag(tmp_path, capsys):
 def test_train_command_sparse_features_refused_where_unsupported(tmp_path, capsys):
     from graphsparse.cli import main
 
-    argv = ["train", "--dataset", "cora", "--augment", "gaug-o", "--sparse-features", "--seeds", "1",
-            "--no-progress", "--db", str(tmp_path / "r.db")]
+    argv = [
+        "train",
+        "--dataset",
+        "cora",
+        "--augment",
+        "gaug-o",
+        "--sparse-features",
+        "--seeds",
+        "1",
+        "--no-progress",
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
     assert main(argv) == 2
     assert "--sparse-features applies to full-batch node training and GAug-M only" in capsys.readouterr().err

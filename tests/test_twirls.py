@@ -152,8 +152,21 @@ def test_functional_validation() -> None:
 def test_model_trains_without_nan(name: str, norm: str) -> None:
     torch.manual_seed(0)
     g = _graph()
-    model = build_model(name, 4, 3, hidden_channels=8, lam=1.0, steps=4, mlp_before=1, mlp_after=1, norm=norm,
-                        dropout=0.2, input_dropout=0.1, learn_eta=name == "twirls-att", attention_dropout=0.1)
+    model = build_model(
+        name,
+        4,
+        3,
+        hidden_channels=8,
+        lam=1.0,
+        steps=4,
+        mlp_before=1,
+        mlp_after=1,
+        norm=norm,
+        dropout=0.2,
+        input_dropout=0.1,
+        learn_eta=name == "twirls-att",
+        attention_dropout=0.1,
+    )
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     losses = []
     for _ in range(30):
@@ -196,12 +209,12 @@ def test_paper_b_form_with_loop_weights_matches_dense() -> None:
     b = lam * a_hat.sum(1) + (1 - lam)
     b_isqrt = torch.diag(b.rsqrt())
     expected = (1 - alpha) * y + alpha * lam * b_isqrt @ a_hat @ b_isqrt @ y + alpha * y0 / b.unsqueeze(1)
-    out = twirls_propagate(g, y0, lam, alpha, 1, edge_values=ev, y=y, symmetric=True, b_form="paper",
-                           loop_values=loops)
+    out = twirls_propagate(g, y0, lam, alpha, 1, edge_values=ev, y=y, symmetric=True, b_form="paper", loop_values=loops)
     torch.testing.assert_close(out, expected)
     # the paper form differs from the exact Jacobi form B = I + λD
-    assert not torch.allclose(out, twirls_propagate(g, y0, lam, alpha, 1, edge_values=ev, y=y, symmetric=True,
-                                                    loop_values=loops))
+    assert not torch.allclose(
+        out, twirls_propagate(g, y0, lam, alpha, 1, edge_values=ev, y=y, symmetric=True, loop_values=loops)
+    )
 
 
 def test_irls_self_loop_weights() -> None:
@@ -300,14 +313,30 @@ def test_same_seed_same_training_run() -> None:
     from graphsparse.tasks.node import NodeTrainConfig, train_node
     from graphsparse.utils import seed_everything
 
-    g = _graph().replace(splits={"s": (torch.tensor([1, 1, 0, 1, 0, 1, 0], dtype=torch.bool),
-                                       torch.tensor([0, 0, 1, 0, 1, 0, 0], dtype=torch.bool),
-                                       torch.tensor([0, 0, 0, 0, 0, 0, 1], dtype=torch.bool))})
+    g = _graph().replace(
+        splits={
+            "s": (
+                torch.tensor([1, 1, 0, 1, 0, 1, 0], dtype=torch.bool),
+                torch.tensor([0, 0, 1, 0, 1, 0, 0], dtype=torch.bool),
+                torch.tensor([0, 0, 0, 0, 0, 0, 1], dtype=torch.bool),
+            )
+        }
+    )
     outs = []
     for _ in range(2):
         seed_everything(3)
-        model = build_model("twirls-att", 4, 3, hidden_channels=8, steps=4, input_dropout=0.3, dropout=0.3,
-                            mlp_before=2, attention_dropout=0.2, attention_before=True)
+        model = build_model(
+            "twirls-att",
+            4,
+            3,
+            hidden_channels=8,
+            steps=4,
+            input_dropout=0.3,
+            dropout=0.3,
+            mlp_before=2,
+            attention_dropout=0.2,
+            attention_before=True,
+        )
         train_node(g, model, g.split("s"), NodeTrainConfig(epochs=5, lr=0.05))
         outs.append(model.eval()(g))
     torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
@@ -322,8 +351,10 @@ def test_sparse_features_take_the_csr_path_with_the_same_result() -> None:
     model = TWIRLS(50, 8, 3, lam=1.0, steps=3, mlp_before=1, input_dropout=0.5).eval()
     expected = twirls_propagate(g, model.lins[0](x), 1.0, steps=3)
     torch.testing.assert_close(model(g), expected)
-    assert any(isinstance(k, tuple) and k[0] == "twirls_sparse_x" and g._cached(k, lambda: None) is not None
-               for k in g._cached_keys())
+    assert any(
+        isinstance(k, tuple) and k[0] == "twirls_sparse_x" and g._cached(k, lambda: None) is not None
+        for k in g._cached_keys()
+    )
     model.train()
     out = model(g)
     out.sum().backward()

@@ -57,8 +57,22 @@ def test_add_random_edges_rejects_bad_input() -> None:
 
 def test_robustness_script_smoke(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    argv = ["--datasets", "cora", "--ratios", "0,1", "--seeds", "1", "--epochs", "2", "--out", str(out),
-            "--table", str(tmp_path / "r.md"), "--plot", str(tmp_path / "r.png")]
+    argv = [
+        "--datasets",
+        "cora",
+        "--ratios",
+        "0,1",
+        "--seeds",
+        "1",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+        "--table",
+        str(tmp_path / "r.md"),
+        "--plot",
+        str(tmp_path / "r.png"),
+    ]
     assert robustness.main(argv) == 0
     results = json.loads(out.read_text())
     assert set(results["cora"]) == {"gcn", "twirls", "twirls-att", "twirls-att-bef"}

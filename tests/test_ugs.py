@@ -197,9 +197,9 @@ def test_distillation_loss_and_search(graph):
     assert task.calls[1]["graph"].num_edges == graph.num_edges
     assert task.calls[2]["graph"].num_edges == graph.num_edges - round(0.2 * graph.num_edges)
     assert "distill=2" in distilled[1]["key"] and "distill" not in plain[1]["key"]
-    assert distilled[1]["test_accs"] != plain[1]["test_accs"] or distilled[1]["val_acc_mean"] != plain[1][
-        "val_acc_mean"
-    ]
+    assert (
+        distilled[1]["test_accs"] != plain[1]["test_accs"] or distilled[1]["val_acc_mean"] != plain[1]["val_acc_mean"]
+    )
 
 
 def test_custom_task_through_protocol(graph):

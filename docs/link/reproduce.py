@@ -32,17 +32,35 @@ CITATION = ("cora", "citeseer", "pubmed")
 SEAL = ("usair", "ns", "pb", "yeast", "celegans", "power", "router", "ecoli")
 # Kipf & Welling (2016), Table 1: AUC / AP in %
 PAPER = {
-    "cora/gae": (91.0, 92.0), "cora/vgae": (91.4, 92.6),
-    "citeseer/gae": (89.5, 89.9), "citeseer/vgae": (90.8, 92.0),
-    "pubmed/gae": (96.4, 96.5), "pubmed/vgae": (94.4, 94.7),
+    "cora/gae": (91.0, 92.0),
+    "cora/vgae": (91.4, 92.6),
+    "citeseer/gae": (89.5, 89.9),
+    "citeseer/vgae": (90.8, 92.0),
+    "pubmed/gae": (96.4, 96.5),
+    "pubmed/vgae": (94.4, 94.7),
 }
 HERE = Path(__file__).resolve().parent
 CELLS = [f"{d}/{m}" for d in CITATION for m in ("gae", "vgae")] + [f"{d}/gae" for d in SEAL]
 
 
 def run_cell(dataset: str, model: str, seeds: int, db: str) -> dict:
-    argv = ["train", "--task", "link", "--dataset", dataset, "--model", model, "--seeds", str(seeds),
-            "--hits", "20,50,100", "--json", "--no-progress", "--db", db]
+    argv = [
+        "train",
+        "--task",
+        "link",
+        "--dataset",
+        dataset,
+        "--model",
+        model,
+        "--seeds",
+        str(seeds),
+        "--hits",
+        "20,50,100",
+        "--json",
+        "--no-progress",
+        "--db",
+        db,
+    ]
     parsed = build_parser().parse_args(argv)
     start = time.perf_counter()
     with redirect_stderr(io.StringIO()):
@@ -57,8 +75,10 @@ def _cell(r: dict, key: str) -> str:
 
 
 def table(results: dict) -> str:
-    lines = ["| dataset | model | AUC (ours) | AP (ours) | AUC / AP (paper) | Hits@50 (ours) | epoch (ms) |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| dataset | model | AUC (ours) | AP (ours) | AUC / AP (paper) | Hits@50 (ours) | epoch (ms) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for key in CELLS:
         r = results.get(key)
         if r is None:
@@ -66,8 +86,10 @@ def table(results: dict) -> str:
         paper = PAPER.get(key)
         ref = f"{paper[0]:.1f} / {paper[1]:.1f}" if paper else "—"
         dataset, model = key.split("/")
-        lines.append(f"| {dataset} | {model.upper()} | {_cell(r, 'test_auc')} | {_cell(r, 'test_ap')} | {ref} | "
-                     f"{_cell(r, 'test_hits@50')} | {1000 * r['epoch_seconds_mean']:.0f} |")
+        lines.append(
+            f"| {dataset} | {model.upper()} | {_cell(r, 'test_auc')} | {_cell(r, 'test_ap')} | {ref} | "
+            f"{_cell(r, 'test_hits@50')} | {1000 * r['epoch_seconds_mean']:.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

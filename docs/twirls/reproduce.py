@@ -113,8 +113,11 @@ def main(argv: list[str] | None = None) -> int:
             summary = run_cell(dataset, cli_args, args.seeds, args.db)
             results[key] = summary
             out.write_text(json.dumps(results, indent=1, sort_keys=True))
-            print(f"{key}: {100 * summary['test_acc_mean']:.2f} ± {100 * summary['test_acc_std']:.2f} "
-                  f"({summary['wall_seconds']:.0f} s)", flush=True)
+            print(
+                f"{key}: {100 * summary['test_acc_mean']:.2f} ± {100 * summary['test_acc_std']:.2f} "
+                f"({summary['wall_seconds']:.0f} s)",
+                flush=True,
+            )
     text = table(results, datasets)
     Path(args.table).write_text(text)
     print(text)

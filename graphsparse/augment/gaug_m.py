@@ -39,9 +39,7 @@ def edit_counts(graph: Graph, rm_pct: float, add_pct: float) -> tuple[int, int]:
     return n_rm, n_add
 
 
-def gaug_m_graph(
-    graph: Graph, z: torch.Tensor, rm_pct: float, add_pct: float, block_size: int | None = None
-) -> Graph:
+def gaug_m_graph(graph: Graph, z: torch.Tensor, rm_pct: float, add_pct: float, block_size: int | None = None) -> Graph:
     """The GAug-M graph: ``graph`` with its lowest-scoring edges removed and top-scoring non-edges added.
 
     ``z`` are the edge predictor's node embeddings (pair score ``z_u . z_v``). Features, labels and splits

@@ -305,14 +305,19 @@ def train_gaug_o(
         seed=seed,
         split=split_name,
         metric="acc",
-        scores={f"{part}_acc": node_metric(logits, y, index)
-                for part, index in (("train", train_idx), ("val", val_idx), ("test", test_idx))},
+        scores={
+            f"{part}_acc": node_metric(logits, y, index)
+            for part, index in (("train", train_idx), ("val", val_idx), ("test", test_idx))
+        },
         best_epoch=run.best_epoch,
         epochs_run=run.epochs_run,
         seconds=run.seconds,
         epoch_seconds=run.epoch_seconds,
         history=run.history,
-        extra={"mode": mode, "peak_rss_mb": _peak_rss_mb(),
-               "num_candidates": 0 if union is None else union.num_edges - graph.num_edges},
+        extra={
+            "mode": mode,
+            "peak_rss_mb": _peak_rss_mb(),
+            "num_candidates": 0 if union is None else union.num_edges - graph.num_edges,
+        },
         best_state=run.best_state,
     )

@@ -190,6 +190,3 @@ def train_edge_predictor(
 def dense_memory_bytes(num_nodes: int, matrices: int = 6, bytes_per_value: int = 4) -> int:
     """Memory of ``matrices`` dense N×N float matrices (what dense GAug-O keeps alive at once)."""
     return int(matrices) * int(num_nodes) ** 2 * bytes_per_value
-
-
-

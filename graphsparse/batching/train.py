@@ -71,8 +71,10 @@ def train_cluster_gcn(
     """
     accumulate = check_int("accumulate", accumulate, 1)
     if int(split.val.sum()) == 0:
-        raise GraphError(f"graph {graph.name!r}: the validation split {split_name!r} is empty; Cluster-GCN selects "
-                         "the epoch on validation nodes")
+        raise GraphError(
+            f"graph {graph.name!r}: the validation split {split_name!r} is empty; Cluster-GCN selects "
+            "the epoch on validation nodes"
+        )
     optimizer = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only)
     device = next(model.parameters()).device
     val_idx = split.index("val")
@@ -105,15 +107,19 @@ def train_cluster_gcn(
         return Validation(node_metric(logits, y, index, config.metric), float(F.cross_entropy(logits[index], y[index])))
 
     what = f"Cluster-GCN {type(model).__name__} on {graph.name!r}, seed {seed}"
-    run = fit(model, train_epoch, validate, epochs=config.epochs, patience=config.patience, eval_every=eval_every,
-              what=what)
+    run = fit(
+        model, train_epoch, validate, epochs=config.epochs, patience=config.patience, eval_every=eval_every, what=what
+    )
     train_score, val_score, test_score = evaluate_full_graph(model, graph, split, config.metric)
     return RunResult(
         seed=seed,
         split=split_name,
         metric=config.metric,
-        scores={f"train_{config.metric}": train_score, f"val_{config.metric}": val_score,
-                f"test_{config.metric}": test_score},
+        scores={
+            f"train_{config.metric}": train_score,
+            f"val_{config.metric}": val_score,
+            f"test_{config.metric}": test_score,
+        },
         best_epoch=run.best_epoch,
         epochs_run=run.epochs_run,
         seconds=run.seconds,

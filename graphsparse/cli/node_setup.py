@@ -76,14 +76,23 @@ def score_keys(metric: str) -> tuple[str, str, str]:
     return f"train_{metric}", f"val_{metric}", f"test_{metric}"
 
 
-def record_node_run(store: Any, kind: str, graph: Any, model: str, row: dict[str, Any], metric: str,
-                    config: dict[str, Any]) -> None:
+def record_node_run(
+    store: Any, kind: str, graph: Any, model: str, row: dict[str, Any], metric: str, config: dict[str, Any]
+) -> None:
     """One run of ``graph`` (the dataset as loaded: its content fingerprint is recorded) in the results store: its
     scores and best epoch; timing and memory as extras."""
     scores = {k: row[k] for k in (*score_keys(metric), "best_epoch") if k in row}
     extra = {k: row[k] for k in ("seconds", "epoch_seconds", "peak_rss_mb") if k in row}
-    store.record_run(kind, graph.name, model, row["seed"], {**config, "metric": metric}, scores, extra,
-                     graph_fingerprint=graph.fingerprint())
+    store.record_run(
+        kind,
+        graph.name,
+        model,
+        row["seed"],
+        {**config, "metric": metric},
+        scores,
+        extra,
+        graph_fingerprint=graph.fingerprint(),
+    )
 
 
 def summarize_node(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:

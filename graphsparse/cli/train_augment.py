@@ -19,8 +19,15 @@ from .node_setup import dataset_metric, metric_row, model_options, node_config, 
 __all__ = ["run_augment_command", "parse_gaug_options", "GAUG_M_OPTIONS"]
 
 GAUG_M_OPTIONS = (
-    "rm_pct", "add_pct", "ep_epochs", "ep_hidden", "ep_out", "ep_hidden_activation", "ep_out_activation",
-    "ep_draws", "ep_select_seeds",
+    "rm_pct",
+    "add_pct",
+    "ep_epochs",
+    "ep_hidden",
+    "ep_out",
+    "ep_hidden_activation",
+    "ep_out_activation",
+    "ep_draws",
+    "ep_select_seeds",
 )
 # what a GAug-M run trains with when neither the preset nor an option says (the library's GCN set-up)
 _GAUG_M_TRAIN = {"epochs": 200, "lr": 0.01, "weight_decay": 5e-4, "normalize_features": True}
@@ -62,8 +69,14 @@ def _baseline(args, graph, factory, seeds, store, device, config, options, metri
 
     def record(result: Any) -> None:
         row = metric_row(result.metrics(), metric)
-        config_record = {"augment": "none", "model_options": options, "train": vars(config), "split": row["split"],
-                         "preset": preset, "baseline_of": args.augment}
+        config_record = {
+            "augment": "none",
+            "model_options": options,
+            "train": vars(config),
+            "split": row["split"],
+            "preset": preset,
+            "baseline_of": args.augment,
+        }
         record_node_run(store, "node", graph, args.model, row, metric, config_record)
         rows.append(row)
 
@@ -91,15 +104,19 @@ def run_augment_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
         return build_model(args.model, graph.num_features, graph.num_classes, **options)
 
     summary: dict[str, Any] = {
-        "dataset": graph.name, "model": args.model, "seeds": len(seeds), "task": "node", "augment": method,
+        "dataset": graph.name,
+        "model": args.model,
+        "seeds": len(seeds),
+        "task": "node",
+        "augment": method,
         "preset": preset_name,
     }
     if method == "gaug-m":
-        rows, config = _gaug_m(args, graph, seeds, store, device, gaug, preset, options, metric, preset_name,
-                               factory, summary)
+        rows, config = _gaug_m(
+            args, graph, seeds, store, device, gaug, preset, options, metric, preset_name, factory, summary
+        )
     else:
-        rows, config = _gaug_o(args, graph, seeds, store, device, gaug, options, metric, preset_name, factory,
-                               summary)
+        rows, config = _gaug_o(args, graph, seeds, store, device, gaug, options, metric, preset_name, factory, summary)
     summary.update(summarize_node(rows, metric))
     baseline = _baseline(args, graph, factory, seeds, store, device, config, options, metric, preset_name)
     train_key, val_key, test_key = (f"{part}_{metric}" for part in ("train", "val", "test"))
@@ -124,8 +141,10 @@ def _gaug_m(args, graph, seeds, store, device, gaug, preset, options, metric, pr
             gaug[name] = check_int(f"GAug-M {name}", gaug[name], 1)
     grid = gaug_m_grid(graph, gaug.get("rm_pct", 0), gaug.get("add_pct", 0))
     if len(grid) > 1 and not draws:
-        raise ValueError("GAug-M: a grid of rm_pct/add_pct values is chosen on validation together with the "
-                         "predictor draw; set ep_draws >= 1")
+        raise ValueError(
+            "GAug-M: a grid of rm_pct/add_pct values is chosen on validation together with the "
+            "predictor draw; set ep_draws >= 1"
+        )
     val_key = f"val_{metric}"
 
     def train_on(augmented: Any, i: int, seed: int) -> dict[str, Any]:
@@ -142,13 +161,15 @@ def _gaug_m(args, graph, seeds, store, device, gaug, preset, options, metric, pr
     if draws:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=draws * len(grid), desc=f"GAug-M selection {graph.name}", unit="graph",
-                   disable=args.no_progress)
+        bar = tqdm(
+            total=draws * len(grid), desc=f"GAug-M selection {graph.name}", unit="graph", disable=args.no_progress
+        )
 
         def progress(entry: dict[str, Any]) -> None:
             bar.update()
-            bar.set_postfix(draw=entry["draw"], rm=entry["rm_pct"], add=entry["add_pct"],
-                            best_val=f"{entry['best_val_mean']:.3f}")
+            bar.set_postfix(
+                draw=entry["draw"], rm=entry["rm_pct"], add=entry["add_pct"], best_val=f"{entry['best_val_mean']:.3f}"
+            )
 
         chosen, best, scored = select_gaug_m_graph(
             graph, gaug, grid, draws, select_seeds, lambda g, i, s: train_on(g, i, s)[val_key], progress
@@ -170,8 +191,14 @@ def _gaug_m(args, graph, seeds, store, device, gaug, preset, options, metric, pr
         if chosen is None:
             augmented = gaug_m_graph(graph, predictor_embeddings(graph, gaug, seed), *grid[0])
         row = train_on(augmented, i, seed)
-        record = {"augment": "gaug-m", "gaug": used, "model_options": options, "train": vars(config),
-                  "preset": preset_name, "split": row["split"]}
+        record = {
+            "augment": "gaug-m",
+            "gaug": used,
+            "model_options": options,
+            "train": vars(config),
+            "preset": preset_name,
+            "split": row["split"],
+        }
         if grid_given:
             record["gaug_grid"] = grid_given
         record_node_run(store, "node", graph, args.model, row, metric, record)
@@ -207,15 +234,24 @@ def _gaug_o(args, graph, seeds, store, device, gaug, options, metric, preset_nam
         row = metric_row(result.metrics(), metric)
         row.setdefault("seed", seed)
         row.setdefault("split", split_name)
-        record = {"augment": "gaug-o", "gaug": vars(gaug_config), "model_options": options, "preset": preset_name,
-                  "split": split_name}
+        record = {
+            "augment": "gaug-o",
+            "gaug": vars(gaug_config),
+            "model_options": options,
+            "preset": preset_name,
+            "split": split_name,
+        }
         record_node_run(store, "node", graph, args.model, row, metric, record)
         rows.append(row)
     summary.update({"gaug": vars(gaug_config), "mode": gaug_config.resolved_mode(graph)})
     summary["dense_memory_mb"] = dense_memory_bytes(graph.num_nodes) / 2**20
     summary.update(summarize([r for r in rows if "peak_rss_mb" in r], ["peak_rss_mb"]))
     # the baseline trains the backbone with GAug-O's optimiser settings
-    baseline_train = {"epochs": gaug_config.epochs, "lr": gaug_config.lr, "weight_decay": gaug_config.weight_decay,
-                      "normalize_features": True}
+    baseline_train = {
+        "epochs": gaug_config.epochs,
+        "lr": gaug_config.lr,
+        "weight_decay": gaug_config.weight_decay,
+        "normalize_features": True,
+    }
     config = node_config(argparse.Namespace(), baseline_train, metric)
     return rows, config

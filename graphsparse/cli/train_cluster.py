@@ -50,11 +50,24 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
         row = metric_row(result.metrics(), metric)
         row.setdefault("seed", seed)
         row.setdefault("split", split_name)
-        record = {"model_options": options, "train": vars(train), "cluster": vars(config), "split": split_name,
-                  "preset": preset_name}
+        record = {
+            "model_options": options,
+            "train": vars(train),
+            "cluster": vars(config),
+            "split": split_name,
+            "preset": preset_name,
+        }
         record_node_run(store, "node-cluster", graph, args.model, row, metric, record)
         rows.append(row)
-    summary: dict[str, Any] = {"dataset": graph.name, "model": args.model, "seeds": len(seeds), "task": "node",
-                               "batching": "cluster", "parts": parts, "clusters_per_batch": q, "preset": preset_name}
+    summary: dict[str, Any] = {
+        "dataset": graph.name,
+        "model": args.model,
+        "seeds": len(seeds),
+        "task": "node",
+        "batching": "cluster",
+        "parts": parts,
+        "clusters_per_batch": q,
+        "preset": preset_name,
+    }
     summary.update(summarize_node(rows, metric))
     return summary

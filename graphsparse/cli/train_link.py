@@ -50,8 +50,10 @@ def run_link_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
         return build_link_model(model_name, in_channels, graph.num_nodes, **options)
 
     split = LINK_DEFAULTS["split"]
-    split_name = f"{round(100 * (1 - split['val_fraction'] - split['test_fraction']))}/" \
-                 f"{round(100 * split['val_fraction'])}/{round(100 * split['test_fraction'])}"
+    split_name = (
+        f"{round(100 * (1 - split['val_fraction'] - split['test_fraction']))}/"
+        f"{round(100 * split['val_fraction'])}/{round(100 * split['test_fraction'])}"
+    )
     rows: list[dict[str, Any]] = []
 
     def record(result: Any) -> None:
@@ -68,11 +70,26 @@ def run_link_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
         )
         rows.append(metrics)
 
-    run_link(graph, factory, seeds, config, val_fraction=split["val_fraction"], test_fraction=split["test_fraction"],
-             neg_ratio=neg_ratio, device=device, progress=not args.no_progress, on_result=record)
+    run_link(
+        graph,
+        factory,
+        seeds,
+        config,
+        val_fraction=split["val_fraction"],
+        test_fraction=split["test_fraction"],
+        neg_ratio=neg_ratio,
+        device=device,
+        progress=not args.no_progress,
+        on_result=record,
+    )
     keys = [k for k in rows[0] if k.startswith(("test_", "val_"))] + ["epoch_seconds"]
-    summary: dict[str, Any] = {"dataset": graph.name, "model": model_name, "seeds": len(seeds), "task": "link",
-                               "metric": "auc"}
+    summary: dict[str, Any] = {
+        "dataset": graph.name,
+        "model": model_name,
+        "seeds": len(seeds),
+        "task": "link",
+        "metric": "auc",
+    }
     summary.update(summarize(rows, keys))
     summary["runs"] = [
         {k: r[k] for k in ("seed", "best_epoch", "val_auc", "test_auc", "test_ap") if k in r} for r in rows

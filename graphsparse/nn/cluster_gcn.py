@@ -59,9 +59,7 @@ class ClusterGCN(nn.Module):
         dims = layer_dims(in_channels, hidden_channels, out_channels, num_layers)
         width = 2 if concat else 1
         self.lins = nn.ModuleList(nn.Linear(width * a, b) for a, b in zip(dims[:-1], dims[1:]))
-        self.norms = nn.ModuleList(
-            nn.LayerNorm(b) if layer_norm else nn.Identity() for b in dims[1:-1]
-        )
+        self.norms = nn.ModuleList(nn.LayerNorm(b) if layer_norm else nn.Identity() for b in dims[1:-1])
         self.dropout, self.diag_lambda, self.concat = dropout, float(diag_lambda), concat
 
     def reset_parameters(self) -> None:

@@ -115,8 +115,9 @@ def dropout_matmul(x: torch.Tensor, weight: torch.Tensor, p: float = 0.5, traini
     """
     p = _check_p(p)
     if x.dim() != 2 or weight.dim() != 2 or x.size(1) != weight.size(0):
-        raise ValueError(f"dropout_matmul needs x [N, F] and weight [F, F_out], got {list(x.shape)} and "
-                         f"{list(weight.shape)}")
+        raise ValueError(
+            f"dropout_matmul needs x [N, F] and weight [F, F_out], got {list(x.shape)} and {list(weight.shape)}"
+        )
     if not training or p == 0.0:
         return x @ weight
     if p == 1.0:
@@ -167,8 +168,9 @@ class _CSRMatmul(torch.autograd.Function):
         x, plan = ctx.x, ctx.plan
         grad_out = grad_out.contiguous()
         if "perm" in plan:
-            x_t = torch.sparse_csr_tensor(plan["t_crow"], plan["t_col"], values[plan["perm"]], x.shape[::-1],
-                                          check_invariants=False)
+            x_t = torch.sparse_csr_tensor(
+                plan["t_crow"], plan["t_col"], values[plan["perm"]], x.shape[::-1], check_invariants=False
+            )
             return None, csr_matmul(x_t, grad_out), None, None
         n, features = x.shape
         crow, col, rows = x.crow_indices(), x.col_indices(), plan["rows"]
@@ -190,8 +192,10 @@ def sparse_dropout_matmul(x: torch.Tensor, weight: torch.Tensor, p: float = 0.5,
     zero either way), so it matches dense dropout in distribution. Differentiable in ``weight`` (not in ``x``)."""
     p = _check_p(p)
     if x.layout != torch.sparse_csr or weight.dim() != 2 or x.size(1) != weight.size(0):
-        raise ValueError(f"sparse_dropout_matmul needs a CSR x [N, F] and weight [F, F_out], got {x.layout} "
-                         f"{list(x.shape)} and {list(weight.shape)}")
+        raise ValueError(
+            f"sparse_dropout_matmul needs a CSR x [N, F] and weight [F, F_out], got {x.layout} "
+            f"{list(x.shape)} and {list(weight.shape)}"
+        )
     values = x.values()
     if training and p > 0.0:
         values = values * dropout_keep_mask(values.shape, p, values.device) / (1.0 - p) if p < 1.0 else values * 0.0

@@ -157,8 +157,12 @@ def build_link_model(
         encoder: nn.Module = VGAEEncoder(in_channels, hidden_channels, out_channels)
     else:
         encoder = build_model(
-            "gcn" if key == "gae" else key, in_channels, out_channels, hidden_channels=hidden_channels,
-            dropout=dropout, **({"heads": 1} if key == "gat" else {}),
+            "gcn" if key == "gae" else key,
+            in_channels,
+            out_channels,
+            hidden_channels=hidden_channels,
+            dropout=dropout,
+            **({"heads": 1} if key == "gat" else {}),
         )
     if decoder == "dot":
         dec: nn.Module = InnerProductDecoder()

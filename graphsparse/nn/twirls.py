@@ -61,6 +61,7 @@ def _sparse_features(graph: Graph, x: torch.Tensor, from_graph: bool) -> torch.T
     """A CSR copy of a mostly-zero feature matrix (cached on the graph for ``graph.x``), else None."""
     if x.requires_grad or x.dim() != 2 or x.numel() == 0:
         return None
+
     def compute() -> torch.Tensor | None:
         nnz = int(torch.count_nonzero(x))
         return x.to_sparse_csr() if nnz < _SPARSE_INPUT_DENSITY * x.numel() else None
@@ -69,7 +70,12 @@ def _sparse_features(graph: Graph, x: torch.Tensor, from_graph: bool) -> torch.T
 
 
 def _check(
-    lam: float, alpha: float | None, steps: int, p: float = 2.0, tau: float = 0.0, T: float = 0.0,
+    lam: float,
+    alpha: float | None,
+    steps: int,
+    p: float = 2.0,
+    tau: float = 0.0,
+    T: float = 0.0,
     b_form: str = "jacobi",
 ) -> float:
     """Validate hyperparameters; return α (its default ``1/(1+λ)`` when None)."""
@@ -93,21 +99,36 @@ def _check(
 
 
 def _operator(
-    graph: Graph, lam: float, preconditioned: bool, symmetric: bool, b_form: str,
-    edge_values: torch.Tensor | None, loop_values: torch.Tensor | None, device: torch.device, dtype: torch.dtype,
+    graph: Graph,
+    lam: float,
+    preconditioned: bool,
+    symmetric: bool,
+    b_form: str,
+    edge_values: torch.Tensor | None,
+    loop_values: torch.Tensor | None,
+    device: torch.device,
+    dtype: torch.dtype,
 ) -> tuple[SparseOperator, torch.Tensor | None]:
     """(operator, B as a column or None) for one propagation; cached on the graph when unweighted."""
     weighted = edge_values is not None or loop_values is not None
     if not weighted:
         key = ("twirls_operator", float(lam), preconditioned, symmetric, b_form, str(device), dtype)
-        return graph._cached(key, lambda: _build_operator(graph, lam, preconditioned, symmetric, b_form, None, None,
-                                                          device, dtype))
+        return graph._cached(
+            key, lambda: _build_operator(graph, lam, preconditioned, symmetric, b_form, None, None, device, dtype)
+        )
     return _build_operator(graph, lam, preconditioned, symmetric, b_form, edge_values, loop_values, device, dtype)
 
 
 def _build_operator(
-    graph: Graph, lam: float, preconditioned: bool, symmetric: bool, b_form: str,
-    edge_values: torch.Tensor | None, loop_values: torch.Tensor | None, device: torch.device, dtype: torch.dtype,
+    graph: Graph,
+    lam: float,
+    preconditioned: bool,
+    symmetric: bool,
+    b_form: str,
+    edge_values: torch.Tensor | None,
+    loop_values: torch.Tensor | None,
+    device: torch.device,
+    dtype: torch.dtype,
 ) -> tuple[SparseOperator, torch.Tensor | None]:
     s = sparse_structure(graph, True, device)
     loops = s.edge_id < 0
@@ -259,8 +280,11 @@ class TWIRLS(nn.Module):
             raise ValueError(f"TWIRLS: mlp_before and mlp_after must be >= 0, got {mlp_before}, {mlp_after}")
         if mlp_before + mlp_after == 0 and in_channels != out_channels:
             raise ValueError("TWIRLS: with mlp_before = mlp_after = 0 in_channels must equal out_channels")
-        for name, value in (("dropout", dropout), ("input_dropout", input_dropout),
-                            ("attention_dropout", attention_dropout)):
+        for name, value in (
+            ("dropout", dropout),
+            ("input_dropout", input_dropout),
+            ("attention_dropout", attention_dropout),
+        ):
             if not 0 <= value < 1:
                 raise ValueError(f"TWIRLS: {name} must lie in [0, 1), got {value}")
         if attention_before and not attention:
@@ -300,8 +324,13 @@ class TWIRLS(nn.Module):
         return gamma, F.dropout(loops, self.attention_dropout, self.training)
 
     def _propagate(self, graph: Graph, y0: torch.Tensor, edge_values: torch.Tensor | None) -> torch.Tensor:
-        options = dict(lam=self.lam, alpha=self.alpha, preconditioned=self.preconditioned,
-                       symmetric=self.symmetric, b_form=self.b_form)
+        options = dict(
+            lam=self.lam,
+            alpha=self.alpha,
+            preconditioned=self.preconditioned,
+            symmetric=self.symmetric,
+            b_form=self.b_form,
+        )
         if not self.attention:
             return twirls_propagate(graph, y0, steps=self.steps, edge_values=edge_values, **options)
         first = self.steps // 2
@@ -313,8 +342,9 @@ class TWIRLS(nn.Module):
             y = twirls_propagate(graph, y0, steps=first, edge_values=weights, loop_values=loops, **options)
         gamma, loops = self._attention(graph, y)
         weights = gamma if edge_values is None else gamma * edge_values
-        return twirls_propagate(graph, y0, steps=self.steps - first, edge_values=weights, y=y, loop_values=loops,
-                                **options)
+        return twirls_propagate(
+            graph, y0, steps=self.steps - first, edge_values=weights, y=y, loop_values=loops, **options
+        )
 
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
@@ -327,8 +357,13 @@ class TWIRLS(nn.Module):
         x = x.to(device)
         if edge_values is not None:
             edge_values = edge_values.to(device=device, dtype=x.dtype)
-        cacheable = (self.mlp_before == 0 and not self.attention and edge_values is None and not given_x
-                     and (self.input_dropout == 0 or not self.training))
+        cacheable = (
+            self.mlp_before == 0
+            and not self.attention
+            and edge_values is None
+            and not given_x
+            and (self.input_dropout == 0 or not self.training)
+        )
         h = x
         for i in range(self.mlp_before):
             if i == 0:  # input dropout fused with the first product (fast integer mask, no dropped copy of x)
@@ -343,8 +378,17 @@ class TWIRLS(nn.Module):
             if i < self.mlp_before - 1:
                 h = self._activate(i, h)
         if cacheable:
-            key = ("twirls_propagation", self.lam, self.alpha, self.steps, self.preconditioned, self.symmetric,
-                   self.b_form, str(device), h.dtype)
+            key = (
+                "twirls_propagation",
+                self.lam,
+                self.alpha,
+                self.steps,
+                self.preconditioned,
+                self.symmetric,
+                self.b_form,
+                str(device),
+                h.dtype,
+            )
             h = graph._cached(key, lambda: self._propagate(graph, h, None).detach())
         else:
             if self.mlp_before == 0:

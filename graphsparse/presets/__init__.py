@@ -19,6 +19,15 @@ from .node import (
 from .twirls import TWIRLS_PRESETS
 
 __all__ = [
-    "ANY_DATASET", "GAUG_PRESETS", "GLT_DISTILL", "LINK_DEFAULTS", "NO_PRESET", "PRESETS", "TWIRLS_PRESETS",
-    "default_gaug_preset", "default_preset", "resolve_gaug_preset", "resolve_preset",
+    "ANY_DATASET",
+    "GAUG_PRESETS",
+    "GLT_DISTILL",
+    "LINK_DEFAULTS",
+    "NO_PRESET",
+    "PRESETS",
+    "TWIRLS_PRESETS",
+    "default_gaug_preset",
+    "default_preset",
+    "resolve_gaug_preset",
+    "resolve_preset",
 ]

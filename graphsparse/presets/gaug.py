@@ -39,7 +39,11 @@ _GAUG_O = {
 
 # GAug-M's edge predictor in the reference (its vgae/ folder): 32 ELU units, 16-d linear embeddings, 200 epochs
 _GAUG_M_PREDICTOR = {
-    "ep_epochs": 200, "ep_hidden": 32, "ep_out": 16, "ep_hidden_activation": "elu", "ep_out_activation": "none",
+    "ep_epochs": 200,
+    "ep_hidden": 32,
+    "ep_out": 16,
+    "ep_hidden_activation": "elu",
+    "ep_out_activation": "none",
 }
 
 # (model, dataset): rm_pct, add_pct
@@ -61,8 +65,11 @@ def _build() -> dict[tuple[str, str, str], dict[str, dict[str, dict[str, Any]]]]
     for (model, dataset), (rm, add) in _GAUG_M.items():
         train = {"epochs": 200, "lr": _LR[model], "weight_decay": 5e-4, "normalize_features": True}
         presets[("gaug-m", model, dataset)] = {
-            "paper": {"gaug": {"rm_pct": rm, "add_pct": add, **_GAUG_M_PREDICTOR}, "model": dict(_MODEL[model]),
-                      "train": train}
+            "paper": {
+                "gaug": {"rm_pct": rm, "add_pct": add, **_GAUG_M_PREDICTOR},
+                "model": dict(_MODEL[model]),
+                "train": train,
+            }
         }
     return presets
 

@@ -29,7 +29,13 @@ from typing import Any
 from .twirls import TWIRLS_PRESETS
 
 __all__ = [
-    "PRESETS", "LINK_DEFAULTS", "GLT_DISTILL", "ANY_DATASET", "resolve_preset", "default_preset", "NO_PRESET",
+    "PRESETS",
+    "LINK_DEFAULTS",
+    "GLT_DISTILL",
+    "ANY_DATASET",
+    "resolve_preset",
+    "default_preset",
+    "NO_PRESET",
 ]
 
 ANY_DATASET = "*"  # a preset registered for (model, '*') applies to every dataset without its own

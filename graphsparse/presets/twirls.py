@@ -39,8 +39,9 @@ TWIRLS_PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("twirls-att", "cora"): {
         "attack": _preset(500, 0.3, 5e-5, **_CITATION, steps=32, input_dropout=0.5, **_ATT_CORA),
         # the same plus --attn_bef (weights also from Y0, before the first step), as their heterophily commands
-        "attack-bef": _preset(500, 0.3, 5e-5, **_CITATION, steps=32, input_dropout=0.5, **_ATT_CORA,
-                              attention_before=True),
+        "attack-bef": _preset(
+            500, 0.3, 5e-5, **_CITATION, steps=32, input_dropout=0.5, **_ATT_CORA, attention_before=True
+        ),
     },
     ("twirls", "citeseer"): {
         "paper": _preset(500, 0.1, 1e-3, **_CITATION, steps=16, input_dropout=0.5),
@@ -48,20 +49,31 @@ TWIRLS_PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     },
     ("twirls-att", "citeseer"): {
         "attack": _preset(500, 0.3, 1e-3, **_CITATION, steps=64, input_dropout=0.5, **_ATT_CORA),
-        "attack-bef": _preset(500, 0.3, 1e-3, **_CITATION, steps=64, input_dropout=0.5, **_ATT_CORA,
-                              attention_before=True),
+        "attack-bef": _preset(
+            500, 0.3, 1e-3, **_CITATION, steps=64, input_dropout=0.5, **_ATT_CORA, attention_before=True
+        ),
     },
     ("twirls", "pubmed"): {"paper": _preset(500, 0.5, 5e-4, **_CITATION, steps=40, input_dropout=0.8)},
     ("twirls", "texas"): {"paper": _preset(2000, 0.1, 5e-4, 200, **_HETERO, steps=6)},
-    ("twirls-att", "texas"): {"paper": _preset(2000, 0.1, 5e-4, 200, **_HETERO, steps=6, attention=True,
-                                               attention_before=True, p=0.0, tau=10.0)},
+    ("twirls-att", "texas"): {
+        "paper": _preset(
+            2000, 0.1, 5e-4, 200, **_HETERO, steps=6, attention=True, attention_before=True, p=0.0, tau=10.0
+        )
+    },
     ("twirls", "wisconsin"): {"paper": _preset(500, 0.5, 5e-4, 200, **_HETERO, steps=4)},
-    ("twirls-att", "wisconsin"): {"paper": _preset(2000, 0.5, 5e-4, 200, **_HETERO, steps=4, attention=True,
-                                                   attention_before=True, p=1.0, tau=0.1)},
+    ("twirls-att", "wisconsin"): {
+        "paper": _preset(
+            2000, 0.5, 5e-4, 200, **_HETERO, steps=4, attention=True, attention_before=True, p=1.0, tau=0.1
+        )
+    },
     ("twirls", "actor"): {"paper": _preset(2000, 0.5, 1e-3, 200, **_HETERO, steps=4)},
-    ("twirls-att", "actor"): {"paper": _preset(2000, 0.5, 1e-3, 200, **_HETERO, steps=4, attention=True,
-                                               p=1.0, tau=0.01)},
+    ("twirls-att", "actor"): {
+        "paper": _preset(2000, 0.5, 1e-3, 200, **_HETERO, steps=4, attention=True, p=1.0, tau=0.01)
+    },
     ("twirls", "cornell"): {"paper": _preset(2000, 0.5, 1e-3, 200, **_HETERO, steps=4)},
-    ("twirls-att", "cornell"): {"paper": _preset(2000, 0.5, 1e-3, 200, **_HETERO, steps=4, attention=True,
-                                                 attention_before=True, p=0.0, tau=0.001)},
+    ("twirls-att", "cornell"): {
+        "paper": _preset(
+            2000, 0.5, 1e-3, 200, **_HETERO, steps=4, attention=True, attention_before=True, p=0.0, tau=0.001
+        )
+    },
 }

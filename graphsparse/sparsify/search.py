@@ -330,8 +330,10 @@ def glt_search(
         if method == "ugs":  # a UGS round depends on every earlier round: the key names the whole schedule so far
             schedule = ",".join(f"{g:.6f}/{w:.6f}" for _, g, w in levels if _ <= k)
             tag = f"|s1={s1:g}|s2={s2:g}|noise={UGS_INIT_NOISE:g}|after={schedule}"
-        key = (f"{key_prefix}|{graph_name}|{data_tag}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}"
-               f"|cfg={digest}{tag}")
+        key = (
+            f"{key_prefix}|{graph_name}|{data_tag}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}"
+            f"|cfg={digest}{tag}"
+        )
         payload = store.get(key) if store is not None else None
         if payload is None:
             if method == "ugs":

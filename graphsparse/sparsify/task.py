@@ -84,9 +84,7 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
             f"distillation: student logits {list(student_logits.shape)} and teacher logits "
             f"{list(teacher_logits.shape)} differ in shape"
         )
-    return F.kl_div(
-        F.log_softmax(student_logits, -1), F.softmax(teacher_logits.detach(), -1), reduction="batchmean"
-    )
+    return F.kl_div(F.log_softmax(student_logits, -1), F.softmax(teacher_logits.detach(), -1), reduction="batchmean")
 
 
 class NodeGLTTask:

@@ -41,7 +41,14 @@ from .edges import check_sparsity
 from .weights import _keep_top, check_masks, prunable_parameters
 
 __all__ = [
-    "UGSMasked", "ugs_prune", "pack_mask", "unpack_mask", "ugs_l1_coefficients", "UGS_S1", "UGS_S2", "UGS_INIT_NOISE",
+    "UGSMasked",
+    "ugs_prune",
+    "pack_mask",
+    "unpack_mask",
+    "ugs_l1_coefficients",
+    "UGS_S1",
+    "UGS_S2",
+    "UGS_INIT_NOISE",
 ]
 
 UGS_S1 = 1e-2

@@ -79,8 +79,14 @@ class LinkGLTTask:
             # UGS runs the wrapped encoder with masked weights; a decoder with weights would escape its masks
             raise ValueError("link GLT with UGS needs a parameter-free decoder (use --decoder dot)")
         result = train_link(
-            self.split(seed), model, self.config, seed=seed, graph=graph, edge_values=edge_values,
-            extra_loss=extra_loss, after_step=after_step,
+            self.split(seed),
+            model,
+            self.config,
+            seed=seed,
+            graph=graph,
+            edge_values=edge_values,
+            extra_loss=extra_loss,
+            after_step=after_step,
         )
         return {
             "val": result.val,

@@ -119,8 +119,14 @@ def fit(
         current = validate()
         if math.isnan(current.score):
             raise NonFiniteError(f"{what}: the validation score is NaN at epoch {epoch}")
-        history.append({"epoch": epoch, "loss": loss, "val_score": current.score,
-                        **({"val_loss": current.loss} if current.loss is not None else {})})
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": loss,
+                "val_score": current.score,
+                **({"val_loss": current.loss} if current.loss is not None else {}),
+            }
+        )
         if _better(current, best):
             best, best_epoch, best_state = current, epoch, _snapshot(model)
         elif patience is not None and epoch - best_epoch >= patience:

@@ -53,7 +53,11 @@ class RunResult:
         """A flat, JSON-able dict: seed, split, metric, every score, epochs, timing and extras."""
         out: dict[str, Any] = {"seed": self.seed, "split": self.split, "metric": self.metric}
         out.update(self.scores)
-        out.update(best_epoch=self.best_epoch, epochs_run=self.epochs_run, seconds=self.seconds,
-                   epoch_seconds=self.epoch_seconds)
+        out.update(
+            best_epoch=self.best_epoch,
+            epochs_run=self.epochs_run,
+            seconds=self.seconds,
+            epoch_seconds=self.epoch_seconds,
+        )
         out.update(self.extra)
         return out
