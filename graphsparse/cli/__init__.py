@@ -1,4 +1,4 @@
-"""The ``graphsparse`` command: ``train``, ``glt``, ``datasets`` (one module per subcommand).
+"""The ``graphsparse`` command: ``train``, ``glt``, ``datasets``, ``runs`` (one module per subcommand).
 
 The only place argparse lives, and the only place process-wide settings are made: :func:`main` selects
 matplotlib's non-interactive backend, keeps freed memory for reuse (:func:`graphsparse.utils.keep_freed_memory`)
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import datasets, glt, train
+from . import datasets, glt, runs, train
 from .options import CommandParser
 
 __all__ = ["main", "build_parser", "Terminated"]
@@ -29,6 +29,7 @@ def build_parser() -> CommandParser:
     train.add_parser(sub)
     glt.add_parser(sub)
     datasets.add_parser(sub)
+    runs.add_parser(sub)
     return parser
 
 
@@ -85,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     command = ""
     reset()
+    runs.start_invocation(argv)  # one id shared by every run this invocation stores
     previous = None
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)

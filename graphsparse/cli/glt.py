@@ -173,6 +173,9 @@ def run(args: argparse.Namespace) -> None:
     outputs = preflight(args, plot=plot_path, unit="levels",
                         resume="rerun the same command to resume (stored levels are loaded, not retrained)")
     store = outputs.store
+    from .runs import invocation_record
+
+    store.invocation = invocation_record(device)  # recorded with every GLT level this search commits
     graph = load_dataset(args.dataset)
     model_options: dict[str, Any] = {}
     if task_name == "link":

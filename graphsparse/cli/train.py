@@ -155,12 +155,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from ..data import load_dataset
     from ..utils import resolve_device
     from .preflight import preflight
+    from .runs import invocation_record
 
     mode = check(args)
     device = resolve_device(args.device if args.device is not None else "cpu")
     # the results database is opened and test-written before any training (exit 2 if it cannot be written)
     store = preflight(args, unit="runs", resume="each finished run is stored as it ends; a rerun trains every "
                       "seed again (--seed-offset/--seeds train only the rest)").store
+    store.invocation = invocation_record(device)  # command line, git commit, device, threads, invocation id
     graph = load_dataset(args.dataset)
     offset = args.seed_offset if args.seed_offset is not None else 0
     seeds = list(range(offset, offset + (args.seeds if args.seeds is not None else 10)))

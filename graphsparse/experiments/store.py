@@ -6,6 +6,10 @@ one database at once. A key/value table holds finished units of resumable work (
 Each run records the result schema version (:data:`graphsparse.graph.SCHEMA_VERSION`) and, when given, the
 :meth:`Graph.fingerprint` of the data it ran on, so a stored number can be traced to the exact data. Databases
 written before these columns existed gain them when opened (their old runs read ``None`` in both).
+
+Runs and key/value units also record their ``invocation`` when the writer gives one (the ``graphsparse`` command
+does: command line, git commit, device, torch threads and an id shared by every run of one command), as a JSON
+column added to older databases like the others (``None`` for what was written before).
 """
 
 from __future__ import annotations
@@ -48,23 +52,34 @@ CREATE TABLE IF NOT EXISTS results (
 );
 """
 # columns added after the first release, with their types: added to older databases when they are opened
-_ADDED_RUN_COLUMNS = (("graph_fingerprint", "TEXT"), ("schema_version", "INTEGER"))
+_ADDED_RUN_COLUMNS = (("graph_fingerprint", "TEXT"), ("schema_version", "INTEGER"), ("invocation", "TEXT"))
+_ADDED_RESULT_COLUMNS = (("invocation", "TEXT"),)
 _RUN_COLUMNS = (
     "id", "created", "kind", "dataset", "model", "seed", "config", "metrics", "timings", "versions",
-    "graph_fingerprint", "schema_version",
+    "graph_fingerprint", "schema_version", "invocation",
 )
 
 
 def _migrate(con: sqlite3.Connection) -> None:
-    """Add the columns an older ``runs`` table lacks (another process may add them at the same time)."""
-    present = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
-    for column, kind in _ADDED_RUN_COLUMNS:
-        if column not in present:
-            try:
-                con.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
-            except sqlite3.OperationalError as err:
-                if "duplicate column" not in str(err):
-                    raise
+    """Add the columns an older ``runs`` / ``results`` table lacks (another process may add them at the same
+    time)."""
+    for table, added in (("runs", _ADDED_RUN_COLUMNS), ("results", _ADDED_RESULT_COLUMNS)):
+        present = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+        for column, kind in added:
+            if column not in present:
+                try:
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError as err:
+                    if "duplicate column" not in str(err):
+                        raise
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def _loads_or_none(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 def _non_finite(value: Any, where: str) -> str | None:
@@ -127,6 +142,9 @@ class ResultsStore:
         self.timeout = timeout
         self.written_runs = 0  # runs and units this object committed (the CLI reports them when interrupted)
         self.written_units = 0
+        # recorded with every run and unit this object writes (unless record_run is given its own): the
+        # ``graphsparse`` command sets it to its invocation (command line, git commit, device, threads, id)
+        self.invocation: dict[str, Any] | None = None
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -160,9 +178,11 @@ class ResultsStore:
         metrics: dict[str, Any],
         timings: dict[str, Any] | None = None,
         graph_fingerprint: str | None = None,
+        invocation: dict[str, Any] | None = None,
     ) -> int:
         """Store one finished run; returns its id. ``graph_fingerprint`` (``Graph.fingerprint()`` of the data the
         run used) ties the numbers to the exact data; the result schema version is recorded with every run.
+        ``invocation`` (default: :attr:`invocation`) says what ran it (a JSON object).
         A NaN or infinite metric is refused (ValueError naming it): nothing is written."""
         check_finite(metrics, "metrics")
         row = (
@@ -177,6 +197,7 @@ class ResultsStore:
             json.dumps(package_versions(), sort_keys=True),
             None if graph_fingerprint is None else str(graph_fingerprint),
             SCHEMA_VERSION,
+            _json_or_none(invocation if invocation is not None else self.invocation),
         )
         with closing(self._connect()) as con, con:
             cur = con.execute(
@@ -186,23 +207,64 @@ class ResultsStore:
         self.written_runs += 1
         return run_id
 
-    def runs(self, kind: str | None = None, dataset: str | None = None, model: str | None = None) -> list[dict]:
-        """Stored runs, oldest first, optionally filtered."""
-        clauses, params = [], []
+    def runs(
+        self,
+        kind: str | None = None,
+        dataset: str | None = None,
+        model: str | None = None,
+        *,
+        since: float | None = None,
+        ids: list[int] | None = None,
+        limit: int | None = None,
+    ) -> list[dict]:
+        """Stored runs, oldest first, optionally filtered: ``since`` (a Unix time: runs created at or after it),
+        ``ids`` (these run ids), ``limit`` (only the newest ``limit`` of those that match, still oldest first)."""
+        clauses: list[str] = []
+        params: list[Any] = []
         for column, value in (("kind", kind), ("dataset", dataset), ("model", model)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if since is not None:
+            clauses.append("created >= ?")
+            params.append(float(since))
+        if ids is not None:
+            clauses.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "0")
+            params.extend(int(i) for i in ids)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        query = f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs{where} ORDER BY id"
+        if limit is not None:
+            query = f"SELECT * FROM ({query} DESC LIMIT {max(0, int(limit))}) ORDER BY id"
         with closing(self._connect()) as con:
-            rows = con.execute(f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs{where} ORDER BY id", params).fetchall()
+            rows = con.execute(query, params).fetchall()
         out = []
         for row in rows:
             record = dict(zip(_RUN_COLUMNS, row))
             for k in ("config", "metrics", "timings", "versions"):
                 record[k] = json.loads(record[k])
+            record["invocation"] = _loads_or_none(record["invocation"])
             out.append(record)
         return out
+
+    def run(self, run_id: int) -> dict | None:
+        """The stored run ``run_id`` (as :meth:`runs` gives it), or None."""
+        found = self.runs(ids=[int(run_id)])
+        return found[0] if found else None
+
+    def units(self, prefix: str = "", since: float | None = None) -> list[dict[str, Any]]:
+        """The committed key/value units whose key starts with ``prefix`` (e.g. ``'glt|'``), oldest first: dicts
+        with ``key``, ``created``, ``payload`` and ``invocation``."""
+        query = "SELECT key, created, payload, invocation FROM results WHERE substr(key, 1, ?) = ? AND key != ?"
+        params: list[Any] = [len(prefix), prefix, "__graphsparse_write_check__"]
+        if since is not None:
+            query += " AND created >= ?"
+            params.append(float(since))
+        with closing(self._connect()) as con:
+            rows = con.execute(query + " ORDER BY created, key", params).fetchall()
+        return [
+            {"key": key, "created": created, "payload": json.loads(payload), "invocation": _loads_or_none(inv)}
+            for key, created, payload, inv in rows
+        ]
 
     def put(self, key: str, payload: dict[str, Any]) -> None:
         """Commit a finished unit of work under ``key`` (replacing an older one). A payload holding a NaN or
@@ -210,8 +272,8 @@ class ResultsStore:
         check_finite(payload, "payload")
         with closing(self._connect()) as con, con:
             con.execute(
-                "INSERT OR REPLACE INTO results (key, created, payload) VALUES (?, ?, ?)",
-                (key, time.time(), json.dumps(payload, sort_keys=True, default=float)),
+                "INSERT OR REPLACE INTO results (key, created, payload, invocation) VALUES (?, ?, ?, ?)",
+                (key, time.time(), json.dumps(payload, sort_keys=True, default=float), _json_or_none(self.invocation)),
             )
         self.written_units += 1
 
