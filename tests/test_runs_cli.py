@@ -35,8 +35,11 @@ def _run(capsys, *argv: str) -> str:
 
 def test_runs_record_their_invocation(db):
     runs = ResultsStore(db).runs()
-    assert [(r["dataset"], r["model"], r["seed"]) for r in runs] == [("cora", "gcn", 0), ("cora", "gcn", 1),
-                                                                     ("texas", "mlp", 0)]
+    assert [(r["dataset"], r["model"], r["seed"]) for r in runs] == [
+        ("cora", "gcn", 0),
+        ("cora", "gcn", 1),
+        ("texas", "mlp", 0),
+    ]
     first, second, third = (r["invocation"] for r in runs)
     assert first["id"] == second["id"] != third["id"]  # one id per invocation, shared by its runs
     assert first["argv"][:4] == ["graphsparse", "train", "--dataset", "cora"]
@@ -59,8 +62,10 @@ def test_list_filters_and_fixed_decimals(db, capsys):
     models = json.loads(_run(capsys, "runs", "list", "--db", str(db), "--model", "gcn", "--kind", "node", "--json"))
     assert [r["seed"] for r in models] == [0, 1]
     glt = json.loads(_run(capsys, "runs", "list", "--db", str(db), "--kind", "glt", "--json"))
-    assert [(r["kind"], r["config"]["method"], r["config"]["round"]) for r in glt] == [("glt", "dense", 0),
-                                                                                      ("glt", "random", 1)]
+    assert [(r["kind"], r["config"]["method"], r["config"]["round"]) for r in glt] == [
+        ("glt", "dense", 0),
+        ("glt", "random", 1),
+    ]
     assert all(r["id"].startswith("g") and 0 <= r["metrics"]["test_acc_mean"] <= 1 for r in glt)
     newest = json.loads(_run(capsys, "runs", "list", "--db", str(db), "--limit", "2", "--json"))
     assert [r["kind"] for r in newest] == ["glt", "glt"]

@@ -50,8 +50,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "follow the TEDDY protocol: 512-wide GCN where registered, TEDDY + KD (λ = 10), UGS s1 = s2 = 1e-4.",
     )
     p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
-    p.add_argument("--model", default="gcn", type=opt.lower, choices=opt.model_choices(), metavar="MODEL",
-                   help="model: %(choices)s (default: gcn; gae/vgae are for --task link)")
+    p.add_argument(
+        "--model",
+        default="gcn",
+        type=opt.lower,
+        choices=opt.model_choices(),
+        metavar="MODEL",
+        help="model: %(choices)s (default: gcn; gae/vgae are for --task link)",
+    )
     p.add_argument(
         "--method",
         default=None,
@@ -77,15 +83,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, default=None, help="hidden channels (default: the preset's or model's)")
     p.add_argument("--split", default=None, help="split name (default: 'public' if present)")
     p.add_argument("--plot", default=None, help="plot path (default: runs/glt_<dataset>_<model>.png)")
-    p.add_argument("--task", default=None, type=opt.lower, choices=("node", "link"),
-                   help="task the tickets are trained for (default: node)")
     p.add_argument(
-        "--s1", type=float, default=None,
+        "--task",
+        default=None,
+        type=opt.lower,
+        choices=("node", "link"),
+        help="task the tickets are trained for (default: node)",
+    )
+    p.add_argument(
+        "--s1",
+        type=float,
+        default=None,
         help="UGS l1 coefficient of the edge mask (default: 1e-4 on the 'teddy' backbone, else the UGS "
         "reference's: 1e-2, 1e-6 on PubMed); needs ugs in --method",
     )
     p.add_argument(
-        "--s2", type=float, default=None,
+        "--s2",
+        type=float,
+        default=None,
         help="UGS l1 coefficient of the weight masks (default: 1e-4 on the 'teddy' backbone, else the UGS "
         "reference's: 1e-2, 1e-3 on PubMed); needs ugs in --method",
     )
@@ -111,8 +126,10 @@ def check(args: argparse.Namespace) -> tuple[str, list[str]]:
     if "ugs" not in methods:
         for dest in ("s1", "s2"):
             if opt.given(args, dest):
-                raise ValueError(f"{opt.flag(dest)} is a UGS coefficient: it applies only with ugs in --method "
-                                 f"(got {','.join(methods)})")
+                raise ValueError(
+                    f"{opt.flag(dest)} is a UGS coefficient: it applies only with ugs in --method "
+                    f"(got {','.join(methods)})"
+                )
     if "teddy" not in methods and args.distill:
         raise ValueError(f"--distill applies to the teddy method only (got --method {','.join(methods)})")
     return task, methods
@@ -163,15 +180,21 @@ def run(args: argparse.Namespace) -> None:
     if args.levels is not None:
         wanted = parse_levels(args.levels, rounds)
         if "ugs" in methods and wanted != set(range(1, max(wanted) + 1)):
-            raise ValueError(f"--levels {args.levels!r}: UGS is iterative and needs every round 1..k; run UGS "
-                             "without --levels (or with '1-k'), or restrict --levels to teddy/random")
+            raise ValueError(
+                f"--levels {args.levels!r}: UGS is iterative and needs every round 1..k; run UGS "
+                "without --levels (or with '1-k'), or restrict --levels to teddy/random"
+            )
         levels = [level for level in levels if level[0] in wanted]
     seeds = args.seeds if args.seeds is not None else 3
     device = resolve_device(args.device if args.device is not None else "cpu")
     plot_path = Path(args.plot) if args.plot else Path("runs") / f"glt_{canonical_name(args.dataset)}_{args.model}.png"
     # the database and the plot path are checked before the first epoch (exit 2 naming the path if not writable)
-    outputs = preflight(args, plot=plot_path, unit="levels",
-                        resume="rerun the same command to resume (stored levels are loaded, not retrained)")
+    outputs = preflight(
+        args,
+        plot=plot_path,
+        unit="levels",
+        resume="rerun the same command to resume (stored levels are loaded, not retrained)",
+    )
     store = outputs.store
     from .runs import invocation_record
 
@@ -199,8 +222,12 @@ def run(args: argparse.Namespace) -> None:
         task = NodeGLTTask(graph, config, args.split)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=1 + len(methods) * len(levels), desc=f"glt {graph.name}/{args.model}", unit="level",
-               disable=args.no_progress)
+    bar = tqdm(
+        total=1 + len(methods) * len(levels),
+        desc=f"glt {graph.name}/{args.model}",
+        unit="level",
+        disable=args.no_progress,
+    )
 
     def progress(result: dict[str, Any]) -> None:
         if result.get("cached"):

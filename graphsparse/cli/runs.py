@@ -53,12 +53,14 @@ def git_commit() -> str | None:
     virtual environment inside some other repository reports nothing rather than that repository's commit."""
     package = Path(__file__).resolve().parents[1]
     try:
-        top = subprocess.run(["git", "-C", str(package), "rev-parse", "--show-toplevel"], capture_output=True,
-                             text=True, timeout=10)
+        top = subprocess.run(
+            ["git", "-C", str(package), "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=10
+        )
         if top.returncode != 0 or Path(top.stdout.strip()).resolve() / package.name != package:
             return None
-        head = subprocess.run(["git", "-C", str(package), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10)
+        head = subprocess.run(
+            ["git", "-C", str(package), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
     commit = head.stdout.strip()
@@ -112,43 +114,64 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", required=True, parser_class=opt.CommandParser)
 
     def db(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--db", default=None,
-                            help="results database (default: $GRAPHSPARSE_DB or runs/graphsparse.db)")
+        parser.add_argument(
+            "--db", default=None, help="results database (default: $GRAPHSPARSE_DB or runs/graphsparse.db)"
+        )
 
     def filters(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--dataset", default=None, help="only this dataset")
         parser.add_argument("--model", default=None, type=opt.lower, help="only this model")
-        parser.add_argument("--kind", default=None, type=opt.lower,
-                            help="only this kind: node, link, cluster, gaug-m, gaug-o, glt, ... (default: all)")
-        parser.add_argument("--since", default=None, help="only results stored since: 2026-12-01, 2026-12-01T08:30, "
-                            "or an age such as 12h or 7d")
+        parser.add_argument(
+            "--kind",
+            default=None,
+            type=opt.lower,
+            help="only this kind: node, link, cluster, gaug-m, gaug-o, glt, ... (default: all)",
+        )
+        parser.add_argument(
+            "--since",
+            default=None,
+            help="only results stored since: 2026-12-01, 2026-12-01T08:30, or an age such as 12h or 7d",
+        )
         parser.add_argument("--limit", type=int, default=None, help="only the newest N (after the other filters)")
 
-    listing = actions.add_parser("list", help="a table of the stored runs (oldest first)",
-                                 description="A table of the stored runs and GLT levels, oldest first: id, date, "
-                                 "kind, dataset, model, seed and the test metric (fixed decimals).")
+    listing = actions.add_parser(
+        "list",
+        help="a table of the stored runs (oldest first)",
+        description="A table of the stored runs and GLT levels, oldest first: id, date, "
+        "kind, dataset, model, seed and the test metric (fixed decimals).",
+    )
     filters(listing)
     db(listing)
     listing.add_argument("--json", action="store_true", help="print the records as one JSON list")
     listing.set_defaults(handler=_list)
 
-    show = actions.add_parser("show", help="the full JSON of one run", description="The full JSON of one stored "
-                              "run (an integer id) or GLT level (a g... id), as `runs list` shows them.")
+    show = actions.add_parser(
+        "show",
+        help="the full JSON of one run",
+        description="The full JSON of one stored "
+        "run (an integer id) or GLT level (a g... id), as `runs list` shows them.",
+    )
     show.add_argument("id", help="run id (e.g. 12) or GLT level id (e.g. g3fa9c1d20e)")
     db(show)
     show.set_defaults(handler=_show)
 
-    compare = actions.add_parser("compare", help="metrics and configuration differences side by side",
-                                 description="Two or more runs side by side: every metric (fixed decimals) and "
-                                 "every configuration value that differs between them.")
+    compare = actions.add_parser(
+        "compare",
+        help="metrics and configuration differences side by side",
+        description="Two or more runs side by side: every metric (fixed decimals) and "
+        "every configuration value that differs between them.",
+    )
     compare.add_argument("ids", nargs="+", help="two or more run ids")
     db(compare)
     compare.add_argument("--json", action="store_true", help="print one JSON object")
     compare.set_defaults(handler=_compare)
 
-    export = actions.add_parser("export", help="every matching run as CSV or JSON",
-                                description="Every matching run and GLT level as CSV (one row each, metrics as "
-                                "columns) or JSON (the full records).")
+    export = actions.add_parser(
+        "export",
+        help="every matching run as CSV or JSON",
+        description="Every matching run and GLT level as CSV (one row each, metrics as "
+        "columns) or JSON (the full records).",
+    )
     export.add_argument("--format", required=True, type=opt.lower, choices=["csv", "json"], help="%(choices)s")
     export.add_argument("--out", default=None, help="output file (default: standard output)")
     filters(export)
@@ -161,8 +184,9 @@ def _open(args: argparse.Namespace) -> Any:
 
     path = Path(args.db) if args.db is not None else default_db_path()
     if not path.is_file():
-        raise ValueError(f"no results database at {path} (graphsparse train and glt store their runs there; "
-                         "--db names another)")
+        raise ValueError(
+            f"no results database at {path} (graphsparse train and glt store their runs there; --db names another)"
+        )
     return ResultsStore(path)
 
 
@@ -187,7 +211,7 @@ def _records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]:
             records.append(record)
     records.sort(key=lambda r: (float(r["created"]), str(r["id"])))
     if args.limit is not None:
-        records = records[len(records) - args.limit:] if args.limit else []
+        records = records[len(records) - args.limit :] if args.limit else []
     return records
 
 

@@ -74,15 +74,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Options that do not apply to the chosen --task/--batching/--augment are refused.",
     )
     p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
-    p.add_argument("--model", default="gcn", type=opt.lower, choices=opt.model_choices(), metavar="MODEL",
-                   help="model: %(choices)s (default: gcn; gae/vgae are for --task link)")
-    p.add_argument("--task", default=None, type=opt.lower, choices=["node", "link"],
-                   help="node classification (default) or link prediction")
+    p.add_argument(
+        "--model",
+        default="gcn",
+        type=opt.lower,
+        choices=opt.model_choices(),
+        metavar="MODEL",
+        help="model: %(choices)s (default: gcn; gae/vgae are for --task link)",
+    )
+    p.add_argument(
+        "--task",
+        default=None,
+        type=opt.lower,
+        choices=["node", "link"],
+        help="node classification (default) or link prediction",
+    )
     p.add_argument("--seeds", type=int, default=None, help="number of seeds, seed-offset.. (default: 10)")
     p.add_argument("--seed-offset", type=int, default=None, help="first seed (default: 0)")
     p.add_argument("--split", default=None, help="split name (default: 'public' if present, else one split per seed)")
     p.add_argument(
-        "--preset", default=None,
+        "--preset",
+        default=None,
         help="hyperparameter preset, e.g. 'paper' (the default when one is registered for model/dataset; "
         "GCN: Kipf & Welling's setting) or 'none' (library defaults)",
     )
@@ -98,10 +110,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, default=None, help="hidden channels >= 1 (default: the preset's/model's)")
     p.add_argument("--layers", type=int, default=None, help="number of layers (default: the model's)")
     p.add_argument("--dropout", type=float, default=None, help="dropout probability in [0, 1)")
-    p.add_argument("--metric", default=None, type=opt.lower, choices=["acc", "roc_auc"],
-                   help="node selection/report metric (default: the dataset's registered one)")
-    p.add_argument("--augment", default=None, type=opt.lower, choices=["none", "gaug-m", "gaug-o"],
-                   help="edge augmentation: %(choices)s (default: none)")
+    p.add_argument(
+        "--metric",
+        default=None,
+        type=opt.lower,
+        choices=["acc", "roc_auc"],
+        help="node selection/report metric (default: the dataset's registered one)",
+    )
+    p.add_argument(
+        "--augment",
+        default=None,
+        type=opt.lower,
+        choices=["none", "gaug-m", "gaug-o"],
+        help="edge augmentation: %(choices)s (default: none)",
+    )
     p.add_argument("--gaug-mode", default=None, choices=["auto", "dense", "sparse"], help="GAug-O: force a mode")
     p.add_argument(
         "--gaug",
@@ -109,8 +131,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="GAug options key=value,... (alpha, beta, temperature, rm_pct, ...); GAug-M with "
         "ep_draws=K also takes grids like rm_pct=0|2|5, chosen on validation",
     )
-    p.add_argument("--batching", default=None, type=opt.lower, choices=["full", "cluster"],
-                   help="full-batch (default) or Cluster-GCN")
+    p.add_argument(
+        "--batching",
+        default=None,
+        type=opt.lower,
+        choices=["full", "cluster"],
+        help="full-batch (default) or Cluster-GCN",
+    )
     p.add_argument("--parts", type=int, default=None, help="Cluster-GCN: number of METIS parts")
     p.add_argument("--clusters-per-batch", type=int, default=None, help="Cluster-GCN: clusters per batch (default 20)")
     p.add_argument("--hits", default=None, help="link task: comma-separated K of Hits@K (default: 20,50,100)")
@@ -132,8 +159,9 @@ def _mode(args: argparse.Namespace) -> str:
         return "link"
     if args.augment is not None:
         if args.batching is not None:
-            raise ValueError(f"--augment {args.augment} runs full-batch training: it does not combine with "
-                             "--batching cluster")
+            raise ValueError(
+                f"--augment {args.augment} runs full-batch training: it does not combine with --batching cluster"
+            )
         return args.augment
     return "cluster" if args.batching == "cluster" else "full"
 
@@ -160,8 +188,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mode = check(args)
     device = resolve_device(args.device if args.device is not None else "cpu")
     # the results database is opened and test-written before any training (exit 2 if it cannot be written)
-    store = preflight(args, unit="runs", resume="each finished run is stored as it ends; a rerun trains every "
-                      "seed again (--seed-offset/--seeds train only the rest)").store
+    store = preflight(
+        args,
+        unit="runs",
+        resume="each finished run is stored as it ends; a rerun trains every "
+        "seed again (--seed-offset/--seeds train only the rest)",
+    ).store
     store.invocation = invocation_record(device)  # command line, git commit, device, threads, invocation id
     graph = load_dataset(args.dataset)
     offset = args.seed_offset if args.seed_offset is not None else 0
@@ -215,14 +247,19 @@ def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
 
     def record(result: Any) -> None:
         row = metric_row(result.metrics(), metric)
-        config_record = {"model_options": options, "train": vars(config), "preset": preset_name,
-                         "split": row["split"]}
+        config_record = {"model_options": options, "train": vars(config), "preset": preset_name, "split": row["split"]}
         record_node_run(store, "node", graph, args.model, row, metric, config_record)
         rows.append(row)
 
-    run_node(graph, factory, seeds, config, split=args.split, device=device, progress=not args.no_progress,
-             on_result=record)
-    summary: dict[str, Any] = {"dataset": graph.name, "model": args.model, "seeds": len(seeds), "task": "node",
-                               "preset": preset_name}
+    run_node(
+        graph, factory, seeds, config, split=args.split, device=device, progress=not args.no_progress, on_result=record
+    )
+    summary: dict[str, Any] = {
+        "dataset": graph.name,
+        "model": args.model,
+        "seeds": len(seeds),
+        "task": "node",
+        "preset": preset_name,
+    }
     summary.update(summarize_node(rows, metric))
     return summary

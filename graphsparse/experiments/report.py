@@ -54,8 +54,7 @@ def print_summary(summary: dict[str, Any], as_json: bool, file: TextIO | None = 
     if as_json:
         print(json.dumps(summary, sort_keys=True, default=float), file=file)
         return
-    head = {k: v for k, v in summary.items()
-            if not k.endswith(("_mean", "_std")) and not isinstance(v, (list, dict))}
+    head = {k: v for k, v in summary.items() if not k.endswith(("_mean", "_std")) and not isinstance(v, (list, dict))}
     print("  ".join(f"{k}={v}" for k, v in head.items()), file=file)
     names = [k[: -len("_mean")] for k in summary if k.endswith("_mean")]
     width = max([len(n) for n in names] + [6])
@@ -84,14 +83,21 @@ def search_timing(rows: list[dict]) -> dict[str, dict[str, float]]:
 
 
 def print_glt_table(
-    dataset: str, model: str, preset: str | None, dense: dict, rows: list[dict], metric: str = "acc",
+    dataset: str,
+    model: str,
+    preset: str | None,
+    dense: dict,
+    rows: list[dict],
+    metric: str = "acc",
     file: TextIO | None = None,
 ) -> None:
     """The GLT levels (graph / weight sparsity, test score mean ± std, seconds) and per-method timing."""
     file = file or sys.stdout
     print(f"dataset={dataset}  model={model}  preset={preset}  seeds={len(dense.get('seeds', []))}", file=file)
-    print(f"{'method':<8} {'round':>5} {'graph sp %':>10} {'weight sp %':>11} {f'test {metric} %':>16} {'seconds':>8}",
-          file=file)
+    print(
+        f"{'method':<8} {'round':>5} {'graph sp %':>10} {'weight sp %':>11} {f'test {metric} %':>16} {'seconds':>8}",
+        file=file,
+    )
     for r in [dense, *rows]:
         acc = f"{100 * r['test_acc_mean']:.2f} ± {100 * r['test_acc_std']:.2f}"
         cached = "  (cached)" if r.get("cached") else ""
@@ -101,8 +107,10 @@ def print_glt_table(
             file=file,
         )
     for method, t in search_timing(rows).items():
-        print(f"{method}: whole sweep {t['sweep_seconds']:.1f} s, final ticket {t['final_ticket_seconds']:.1f} s",
-              file=file)
+        print(
+            f"{method}: whole sweep {t['sweep_seconds']:.1f} s, final ticket {t['final_ticket_seconds']:.1f} s",
+            file=file,
+        )
 
 
 def plot_glt(dense: dict, rows: list[dict], path: str | Path, title: str = "", metric: str = "acc") -> Path:
@@ -232,7 +240,7 @@ def run_test_score(record: dict[str, Any]) -> tuple[str, float | None]:
         return str(name), metrics[f"test_{name}"]
     for key, value in metrics.items():
         if key.startswith("test_") and isinstance(value, (int, float)):
-            return key[len("test_"):], value
+            return key[len("test_") :], value
     return "", None
 
 
@@ -269,8 +277,19 @@ def print_runs_table(records: Sequence[dict[str, Any]], file: TextIO | None = No
     for r in records:
         name, value = run_test_score(r)
         seed = "" if r.get("seed") is None else str(r["seed"])
-        rows.append([str(r["id"]), _stamp(r["created"]), str(r["kind"]), str(r["dataset"]), str(r["model"]), seed,
-                     name, _score(name, value), _detail(r)])
+        rows.append(
+            [
+                str(r["id"]),
+                _stamp(r["created"]),
+                str(r["kind"]),
+                str(r["dataset"]),
+                str(r["model"]),
+                seed,
+                name,
+                _score(name, value),
+                _detail(r),
+            ]
+        )
     widths = [max([len(t), *(len(row[i]) for row in rows)]) for i, t in enumerate(titles)]
     right = {0, 5, 7}
 
@@ -282,8 +301,10 @@ def print_runs_table(records: Sequence[dict[str, Any]], file: TextIO | None = No
     print("  ".join("-" * w for w in widths), file=file)
     for row in rows:
         print(fmt(row), file=file)
-    print(f"{len(rows)} stored result{'s' if len(rows) != 1 else ''} (accuracy, ROC-AUC, AP, Hits@K and MRR in %)",
-          file=file)
+    print(
+        f"{len(rows)} stored result{'s' if len(rows) != 1 else ''} (accuracy, ROC-AUC, AP, Hits@K and MRR in %)",
+        file=file,
+    )
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -303,17 +324,26 @@ def compare_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     flat = []
     for r in records:
         invocation = r.get("invocation") or {}
-        described = {"kind": r.get("kind"), "dataset": r.get("dataset"), "model": r.get("model"),
-                     "seed": r.get("seed"), "graph_fingerprint": r.get("graph_fingerprint"),
-                     "git_commit": invocation.get("git_commit"), "device": invocation.get("device"),
-                     "config": r.get("config") or {}, "versions": r.get("versions") or {}}
+        described = {
+            "kind": r.get("kind"),
+            "dataset": r.get("dataset"),
+            "model": r.get("model"),
+            "seed": r.get("seed"),
+            "graph_fingerprint": r.get("graph_fingerprint"),
+            "git_commit": invocation.get("git_commit"),
+            "device": invocation.get("device"),
+            "config": r.get("config") or {},
+            "versions": r.get("versions") or {},
+        }
         flat.append(_flatten(described))
     keys = list(dict.fromkeys(k for f in flat for k in f))
     differences = {}
     for key in keys:
         values = [f.get(key) for f in flat]
-        if any(json.dumps(v, sort_keys=True, default=str) != json.dumps(values[0], sort_keys=True, default=str)
-               for v in values[1:]):
+        if any(
+            json.dumps(v, sort_keys=True, default=str) != json.dumps(values[0], sort_keys=True, default=str)
+            for v in values[1:]
+        ):
             differences[key] = values
     return {"ids": [r["id"] for r in records], "metrics": metrics, "config_differences": differences}
 
@@ -333,11 +363,14 @@ def print_comparison(comparison: dict[str, Any], file: TextIO | None = None) -> 
     def block(title: str, entries: dict[str, list[Any]], scores: bool) -> None:
         rows = [[k, *(cell(k if scores else "", v) for v in values)] for k, values in entries.items()]
         widths = [max([len(t), *(len(r[i]) for r in rows)]) for i, t in enumerate([title, *ids])]
-        print("  ".join(t.ljust(w) if i == 0 else t.rjust(w) for i, (t, w) in enumerate(zip([title, *ids], widths))),
-              file=file)
+        print(
+            "  ".join(t.ljust(w) if i == 0 else t.rjust(w) for i, (t, w) in enumerate(zip([title, *ids], widths))),
+            file=file,
+        )
         for row in rows:
-            print("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))),
-                  file=file)
+            print(
+                "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))), file=file
+            )
 
     block("metric", comparison["metrics"], scores=True)
     print(file=file)
@@ -348,8 +381,19 @@ def print_comparison(comparison: dict[str, Any], file: TextIO | None = None) -> 
     print("(accuracy, ROC-AUC, AP, Hits@K and MRR in %)", file=file)
 
 
-_CSV_FIRST = ("id", "created", "kind", "dataset", "model", "seed", "graph_fingerprint", "schema_version",
-              "invocation_id", "git_commit", "device")
+_CSV_FIRST = (
+    "id",
+    "created",
+    "kind",
+    "dataset",
+    "model",
+    "seed",
+    "graph_fingerprint",
+    "schema_version",
+    "invocation_id",
+    "git_commit",
+    "device",
+)
 
 
 def write_runs_csv(records: Sequence[dict[str, Any]], file: TextIO) -> None:
@@ -360,18 +404,37 @@ def write_runs_csv(records: Sequence[dict[str, Any]], file: TextIO) -> None:
 
     metric_keys = list(dict.fromkeys(k for r in records for k in (r.get("metrics") or {})))
     timing_keys = list(dict.fromkeys(k for r in records for k in (r.get("timings") or {})))
-    columns = [*_CSV_FIRST, *(f"metric.{k}" for k in metric_keys), *(f"timing.{k}" for k in timing_keys),
-               "config", "versions", "argv"]
+    columns = [
+        *_CSV_FIRST,
+        *(f"metric.{k}" for k in metric_keys),
+        *(f"timing.{k}" for k in timing_keys),
+        "config",
+        "versions",
+        "argv",
+    ]
     writer = csv.writer(file, lineterminator="\n")
     writer.writerow(columns)
     for r in records:
         invocation = r.get("invocation") or {}
         created = datetime.fromtimestamp(float(r["created"]), timezone.utc).isoformat(timespec="seconds")
-        row = [r["id"], created, r["kind"], r["dataset"], r["model"], r.get("seed"),
-               r.get("graph_fingerprint"), r.get("schema_version"), invocation.get("id"),
-               invocation.get("git_commit"), invocation.get("device")]
+        row = [
+            r["id"],
+            created,
+            r["kind"],
+            r["dataset"],
+            r["model"],
+            r.get("seed"),
+            r.get("graph_fingerprint"),
+            r.get("schema_version"),
+            invocation.get("id"),
+            invocation.get("git_commit"),
+            invocation.get("device"),
+        ]
         row += [(r.get("metrics") or {}).get(k) for k in metric_keys]
         row += [(r.get("timings") or {}).get(k) for k in timing_keys]
-        row += [json.dumps(r.get("config") or {}, sort_keys=True, default=str),
-                json.dumps(r.get("versions") or {}, sort_keys=True), " ".join(invocation.get("argv") or [])]
+        row += [
+            json.dumps(r.get("config") or {}, sort_keys=True, default=str),
+            json.dumps(r.get("versions") or {}, sort_keys=True),
+            " ".join(invocation.get("argv") or []),
+        ]
         writer.writerow(["" if v is None else v for v in row])

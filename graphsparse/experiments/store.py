@@ -55,8 +55,19 @@ CREATE TABLE IF NOT EXISTS results (
 _ADDED_RUN_COLUMNS = (("graph_fingerprint", "TEXT"), ("schema_version", "INTEGER"), ("invocation", "TEXT"))
 _ADDED_RESULT_COLUMNS = (("invocation", "TEXT"),)
 _RUN_COLUMNS = (
-    "id", "created", "kind", "dataset", "model", "seed", "config", "metrics", "timings", "versions",
-    "graph_fingerprint", "schema_version", "invocation",
+    "id",
+    "created",
+    "kind",
+    "dataset",
+    "model",
+    "seed",
+    "config",
+    "metrics",
+    "timings",
+    "versions",
+    "graph_fingerprint",
+    "schema_version",
+    "invocation",
 )
 
 
@@ -285,8 +296,10 @@ class ResultsStore:
             with closing(self._connect()) as con:
                 con.execute("BEGIN IMMEDIATE")
                 try:
-                    con.execute("INSERT OR REPLACE INTO results (key, created, payload) VALUES (?, ?, ?)",
-                                ("__graphsparse_write_check__", time.time(), "{}"))
+                    con.execute(
+                        "INSERT OR REPLACE INTO results (key, created, payload) VALUES (?, ?, ?)",
+                        ("__graphsparse_write_check__", time.time(), "{}"),
+                    )
                 finally:
                     con.rollback()
         except sqlite3.Error as err:
