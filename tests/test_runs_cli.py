@@ -104,8 +104,11 @@ def test_export_csv_and_json(db, capsys, tmp_path):
 def test_errors_are_one_line(db, capsys, tmp_path):
     assert main(["runs", "show", "999", "--db", str(db)]) == 2
     assert "no run with id 999" in capsys.readouterr().err
-    assert main(["runs", "list", "--db", str(tmp_path / "missing.db")]) == 2
+    assert main(["runs", "show", "1", "--db", str(tmp_path / "missing.db")]) == 2
     assert "no results database" in capsys.readouterr().err
+    assert main(["runs", "list", "--db", str(tmp_path / "missing.db")]) == 0  # nothing stored yet: empty table
+    captured = capsys.readouterr()
+    assert "0 stored results" in captured.out and "nothing stored" in captured.err
     assert not (tmp_path / "missing.db").exists()
     assert main(["runs", "list", "--db", str(db), "--since", "yesterday-ish"]) == 2
     assert "--since" in capsys.readouterr().err

@@ -183,6 +183,9 @@ def _open(args: argparse.Namespace) -> Any:
     from ..experiments.store import ResultsStore, default_db_path
 
     path = Path(args.db) if args.db is not None else default_db_path()
+    if not path.is_file() and getattr(args, "action", "") in ("list", "export"):
+        print(f"graphsparse runs: no results database at {path} yet: nothing stored", file=sys.stderr)
+        return None
     if not path.is_file():
         raise ValueError(
             f"no results database at {path} (graphsparse train and glt store their runs there; --db names another)"
@@ -197,6 +200,8 @@ def _records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]:
     if args.limit is not None and args.limit < 0:
         raise ValueError(f"--limit must be >= 0, got {args.limit}")
     records: list[dict[str, Any]] = []
+    if store is None:  # no database yet
+        return records
     if args.kind != "glt":
         records += store.runs(args.kind, args.dataset, args.model, since=since)
     if args.kind in (None, "glt"):
