@@ -34,3 +34,11 @@ def test_unknown_model_is_a_usage_error_naming_the_choices(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'transformer'" in err and "'sage'" in err
+
+
+def test_distributed_model_choices_are_the_node_models():
+    from graphsparse.cli.distributed import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["--dataset", "cora", "--model", "Cluster-GCN"]).model == "cluster-gcn"
+    assert set(parser._option_string_actions["--model"].choices) == set(MODELS)

@@ -10,6 +10,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from . import options as opt
+
 __all__ = ["build_parser", "main"]
 
 
@@ -19,7 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Data-parallel Cluster-GCN training over torch.distributed (launch with torchrun).",
     )
     p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
-    p.add_argument("--model", default="gcn", choices=["gcn", "cluster-gcn"], help="%(choices)s (default: gcn)")
+    p.add_argument(
+        "--model",
+        default="gcn",
+        type=opt.lower,
+        choices=opt.node_model_choices(),
+        metavar="MODEL",
+        help="%(choices)s (default: gcn; the paper's setting is gcn or cluster-gcn)",
+    )
     p.add_argument("--parts", type=int, default=100, help="METIS parts (default: 100)")
     p.add_argument("--clusters-per-batch", type=int, default=10, help="clusters per batch (default: 10)")
     p.add_argument("--epochs", type=int, default=100, help="training epochs (default: 100)")

@@ -31,6 +31,7 @@ __all__ = [
     "lower",
     "LazyChoices",
     "model_choices",
+    "node_model_choices",
 ]
 
 COMMON = ("db", "device", "json", "no_progress")
@@ -84,6 +85,17 @@ def _model_names() -> list[str]:
     from ..nn.gae import LINK_MODELS
 
     return sorted(set(MODELS) | set(LINK_MODELS))
+
+
+def _node_model_names() -> list[str]:
+    from ..nn import MODELS
+
+    return sorted(MODELS)
+
+
+def node_model_choices() -> LazyChoices:
+    """The node-classification models of :data:`graphsparse.nn.MODELS`."""
+    return LazyChoices(_node_model_names)
 
 
 def model_choices() -> LazyChoices:
