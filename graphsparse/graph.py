@@ -876,7 +876,8 @@ class Graph:
         - ``train_mask`` / ``val_mask`` / ``test_mask``: the default split (:meth:`default_split_name`: ``'public'``
           when present, else the first), as PyG code expects them;
         - every split by name as ``<name>__train_mask``, ``<name>__val_mask``, ``<name>__test_mask``, and
-          ``split_names``, the list of split names in the graph's order (:meth:`from_pyg` reads them back in it).
+          ``split_names``, the list of split names in the graph's order (:meth:`from_pyg` reads them back in it);
+        - ``edge_split``: the link-prediction split (OGB ``get_edge_split()`` layout) when the graph has one.
         """
         from torch_geometric.data import Data
 
@@ -896,6 +897,10 @@ class Graph:
             for part, mask in zip(("train", "val", "test"), split):
                 data[f"{name}__{part}_mask"] = mask.clone()
         data.split_names = list(self._splits)
+        if self._edge_split is not None:
+            data.edge_split = {
+                part: {k: v.clone() for k, v in fields.items()} for part, fields in self._edge_split.items()
+            }
         data.directed = self._directed
         data.name = self._name
         return data
@@ -923,7 +928,8 @@ class Graph:
         an undirected edge must agree). ``edge_attr`` cannot be carried (a Graph holds at most one weight per edge):
         it is a :class:`GraphError` unless ``drop_edge_attr=True``.
 
-        **Labels.** ``y`` of shape ``[N, 1]`` (as OGB gives it) is squeezed to ``[N]``.
+        **Labels.** ``y`` of shape ``[N, 1]`` (as OGB gives it) is squeezed to ``[N]``. An ``edge_split`` attribute
+        (OGB ``get_edge_split()`` layout, as :meth:`to_pyg` writes it) becomes the graph's edge split.
 
         **Splits**, in this order of precedence:
 
@@ -1025,6 +1031,7 @@ class Graph:
             directed=bool(directed),
             name=name or str(fields.get("name", "graph")),
             edge_weight=fields.get("edge_weight"),
+            edge_split=fields.get("edge_split"),
         )
 
     def to_networkx(self, node_attrs: bool = True) -> Any:

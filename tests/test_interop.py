@@ -32,6 +32,11 @@ def assert_same_graph(a: Graph, b: Graph, name: bool = True) -> None:
             assert torch.equal(mine, theirs)
     if name:
         assert a.name == b.name
+    assert (a.edge_split is None) == (b.edge_split is None)
+    for part, fields in (a.edge_split or {}).items():
+        assert list(fields) == list(b.edge_split[part])
+        for key, value in fields.items():
+            assert value.dtype == b.edge_split[part][key].dtype and torch.equal(value, b.edge_split[part][key])
     assert a.fingerprint() == b.fingerprint()
 
 
@@ -108,6 +113,24 @@ def test_pyg_round_trip_keeps_everything(weighted):
     assert_same_graph(Graph.from_pyg(data), weighted)
     data.x[0, 0] = 99.0  # a copy: the graph is untouched
     assert float(weighted.x[0, 0]) == 0.0
+
+
+def test_pyg_round_trip_keeps_the_edge_split():
+    edge_split = {
+        "train": {"edge": torch.tensor([[0, 1], [1, 2]])},
+        "valid": {"edge": torch.tensor([[2, 3]]), "edge_neg": torch.tensor([[0, 3]])},
+        "test": {"edge": torch.tensor([[0, 2]], dtype=torch.int32), "edge_neg": torch.tensor([[1, 3]])},
+    }
+    graph = Graph(torch.tensor([[0, 1, 2], [1, 2, 3]]), x=torch.ones(4, 2), edge_split=edge_split, name="ogbl-toy")
+    assert_same_graph(Graph.from_pyg(graph.to_pyg()), graph)
+
+
+def test_cluster_batches_carry_the_weights(weighted):
+    from graphsparse.batching.loader import ClusterLoader
+
+    loader = ClusterLoader(weighted, torch.tensor([0, 0, 0, 1, 1, 1, 1]), clusters_per_batch=1, seed=0)
+    batch = loader.induced_subgraph(torch.tensor([3, 4, 5]))
+    assert batch.edges.t().tolist() == [[0, 1], [1, 2]] and batch.edge_weight.tolist() == [3.0, 1.0]
 
 
 def test_pyg_default_split_is_the_first_without_public():
