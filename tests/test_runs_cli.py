@@ -46,6 +46,8 @@ def test_runs_record_their_invocation(db):
     assert first["device"] == "cpu" and first["torch_threads"] >= 1
     assert first["git_commit"] == git_commit()  # the checkout's commit (None when not a git checkout)
     assert runs[0]["versions"]["torch"]
+    assert [point["epoch"] for point in runs[0]["curves"]][-1] == 2  # the per-epoch history
+    assert all("loss" in point for point in runs[0]["curves"])
     levels = ResultsStore(db).units("glt|")
     assert len(levels) == 2 and all(u["invocation"]["argv"][1] == "glt" for u in levels)
 
@@ -132,10 +134,11 @@ def test_old_database_gains_the_invocation_columns(tmp_path):
         )
     store = ResultsStore(path)
     old = store.runs()[0]
-    assert old["invocation"] is None and old["metrics"] == {"test_acc": 0.8}
+    assert old["invocation"] is None and old["curves"] is None and old["metrics"] == {"test_acc": 0.8}
     store.invocation = {"id": "abc"}
     store.put("glt|gcn|paper|cora|data=x|schema=2|random|round=1|seeds=0", {"method": "random", "round": 1})
     assert store.units("glt|")[0]["invocation"] == {"id": "abc"}
-    run_id = store.record_run("node", "cora", "gcn", 1, {}, {"test_acc": 0.7})
+    run_id = store.record_run("node", "cora", "gcn", 1, {}, {"test_acc": 0.7}, curves=[{"loss": float("nan")}])
     assert store.run(run_id)["invocation"] == {"id": "abc"}
+    assert store.run(run_id)["curves"] == [{"loss": None}]  # stored as strict JSON
     assert store.run(run_id + 5) is None

@@ -77,10 +77,17 @@ def score_keys(metric: str) -> tuple[str, str, str]:
 
 
 def record_node_run(
-    store: Any, kind: str, graph: Any, model: str, row: dict[str, Any], metric: str, config: dict[str, Any]
+    store: Any,
+    kind: str,
+    graph: Any,
+    model: str,
+    row: dict[str, Any],
+    metric: str,
+    config: dict[str, Any],
+    curves: list[dict[str, Any]] | None = None,
 ) -> None:
     """One run of ``graph`` (the dataset as loaded: its content fingerprint is recorded) in the results store: its
-    scores and best epoch; timing and memory as extras."""
+    scores and best epoch; timing and memory as extras; ``curves`` its per-epoch history when given."""
     scores = {k: row[k] for k in (*score_keys(metric), "best_epoch") if k in row}
     extra = {k: row[k] for k in ("seconds", "epoch_seconds", "peak_rss_mb") if k in row}
     store.record_run(
@@ -92,6 +99,7 @@ def record_node_run(
         scores,
         extra,
         graph_fingerprint=graph.fingerprint(),
+        curves=curves,
     )
 
 

@@ -248,7 +248,7 @@ def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
     def record(result: Any) -> None:
         row = metric_row(result.metrics(), metric)
         config_record = {"model_options": options, "train": vars(config), "preset": preset_name, "split": row["split"]}
-        record_node_run(store, "node", graph, args.model, row, metric, config_record)
+        record_node_run(store, "node", graph, args.model, row, metric, config_record, curves=result.history)
         rows.append(row)
 
     run_node(

@@ -77,7 +77,7 @@ def _baseline(args, graph, factory, seeds, store, device, config, options, metri
             "preset": preset,
             "baseline_of": args.augment,
         }
-        record_node_run(store, "node", graph, args.model, row, metric, config_record)
+        record_node_run(store, "node", graph, args.model, row, metric, config_record, curves=result.history)
         rows.append(row)
 
     run_node(graph, factory, seeds, config, split=args.split, device=device, progress=False, on_result=record)
@@ -241,7 +241,7 @@ def _gaug_o(args, graph, seeds, store, device, gaug, options, metric, preset_nam
             "preset": preset_name,
             "split": split_name,
         }
-        record_node_run(store, "node", graph, args.model, row, metric, record)
+        record_node_run(store, "node", graph, args.model, row, metric, record, curves=result.history)
         rows.append(row)
     summary.update({"gaug": vars(gaug_config), "mode": gaug_config.resolved_mode(graph)})
     summary["dense_memory_mb"] = dense_memory_bytes(graph.num_nodes) / 2**20

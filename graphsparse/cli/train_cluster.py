@@ -57,7 +57,7 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
             "split": split_name,
             "preset": preset_name,
         }
-        record_node_run(store, "node-cluster", graph, args.model, row, metric, record)
+        record_node_run(store, "node-cluster", graph, args.model, row, metric, record, curves=result.history)
         rows.append(row)
     summary: dict[str, Any] = {
         "dataset": graph.name,

@@ -67,6 +67,7 @@ def run_link_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
             {k: v for k, v in metrics.items() if k.startswith(("val_", "test_")) or k == "best_epoch"},
             {k: metrics[k] for k in ("seconds", "epoch_seconds", "peak_rss_mb") if k in metrics},
             graph_fingerprint=graph.fingerprint(),
+            curves=result.history,
         )
         rows.append(metrics)
 

@@ -7,7 +7,8 @@ Each run records the result schema version (:data:`graphsparse.graph.SCHEMA_VERS
 :meth:`Graph.fingerprint` of the data it ran on, so a stored number can be traced to the exact data. Databases
 written before these columns existed gain them when opened (their old runs read ``None`` in both).
 
-Runs and key/value units also record their ``invocation`` when the writer gives one (the ``graphsparse`` command
+Runs also keep their per-epoch ``curves`` when given. Runs and key/value units record their ``invocation`` when
+the writer gives one (the ``graphsparse`` command
 does: command line, git commit, device, torch threads and an id shared by every run of one command), as a JSON
 column added to older databases like the others (``None`` for what was written before).
 """
@@ -52,7 +53,12 @@ CREATE TABLE IF NOT EXISTS results (
 );
 """
 # columns added after the first release, with their types: added to older databases when they are opened
-_ADDED_RUN_COLUMNS = (("graph_fingerprint", "TEXT"), ("schema_version", "INTEGER"), ("invocation", "TEXT"))
+_ADDED_RUN_COLUMNS = (
+    ("graph_fingerprint", "TEXT"),
+    ("schema_version", "INTEGER"),
+    ("invocation", "TEXT"),
+    ("curves", "TEXT"),
+)
 _ADDED_RESULT_COLUMNS = (("invocation", "TEXT"),)
 _RUN_COLUMNS = (
     "id",
@@ -68,6 +74,7 @@ _RUN_COLUMNS = (
     "graph_fingerprint",
     "schema_version",
     "invocation",
+    "curves",
 )
 
 
@@ -87,6 +94,18 @@ def _migrate(con: sqlite3.Connection) -> None:
 
 def _json_or_none(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def _finite_or_none(value: Any) -> Any:
+    """``value`` (nested lists/dicts) with every NaN/inf number replaced by None (a curve may end at the
+    non-finite epoch that stopped training; strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    if isinstance(value, Real) and not isinstance(value, bool) and not math.isfinite(float(value)):
+        return None
+    return value
 
 
 def _loads_or_none(text: str | None) -> Any:
@@ -190,10 +209,12 @@ class ResultsStore:
         timings: dict[str, Any] | None = None,
         graph_fingerprint: str | None = None,
         invocation: dict[str, Any] | None = None,
+        curves: list[dict[str, Any]] | None = None,
     ) -> int:
         """Store one finished run; returns its id. ``graph_fingerprint`` (``Graph.fingerprint()`` of the data the
         run used) ties the numbers to the exact data; the result schema version is recorded with every run.
-        ``invocation`` (default: :attr:`invocation`) says what ran it (a JSON object).
+        ``invocation`` (default: :attr:`invocation`) says what ran it (a JSON object); ``curves`` is the run's
+        per-epoch history (``[{'epoch', 'loss', 'val_score', ...}, ...]``, non-finite numbers stored as null).
         A NaN or infinite metric is refused (ValueError naming it): nothing is written."""
         check_finite(metrics, "metrics")
         row = (
@@ -209,6 +230,7 @@ class ResultsStore:
             None if graph_fingerprint is None else str(graph_fingerprint),
             SCHEMA_VERSION,
             _json_or_none(invocation if invocation is not None else self.invocation),
+            _json_or_none(None if curves is None else _finite_or_none(curves)),
         )
         with closing(self._connect()) as con, con:
             cur = con.execute(
@@ -254,6 +276,7 @@ class ResultsStore:
             for k in ("config", "metrics", "timings", "versions"):
                 record[k] = json.loads(record[k])
             record["invocation"] = _loads_or_none(record["invocation"])
+            record["curves"] = _loads_or_none(record["curves"])
             out.append(record)
         return out
 
