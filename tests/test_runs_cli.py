@@ -69,6 +69,8 @@ def test_list_filters_and_fixed_decimals(db, capsys):
         ("glt", "random", 1),
     ]
     assert all(r["id"].startswith("g") and 0 <= r["metrics"]["test_acc_mean"] <= 1 for r in glt)
+    random = json.loads(_run(capsys, "runs", "list", "--db", str(db), "--method", "random", "--json"))
+    assert [(r["kind"], r["config"]["method"]) for r in random] == [("glt", "random")]
     newest = json.loads(_run(capsys, "runs", "list", "--db", str(db), "--limit", "2", "--json"))
     assert [r["kind"] for r in newest] == ["glt", "glt"]
     assert json.loads(_run(capsys, "runs", "list", "--db", str(db), "--since", "2999-01-01", "--json")) == []

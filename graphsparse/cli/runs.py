@@ -132,6 +132,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             default=None,
             help="only results stored since: 2026-12-01, 2026-12-01T08:30, or an age such as 12h or 7d",
         )
+        parser.add_argument(
+            "--method",
+            default=None,
+            type=opt.lower,
+            help="only GLT levels of this method: dense, teddy, ugs, random (implies --kind glt)",
+        )
         parser.add_argument("--limit", type=int, default=None, help="only the newest N (after the other filters)")
 
     listing = actions.add_parser(
@@ -202,7 +208,9 @@ def _records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     if store is None:  # no database yet
         return records
-    if args.kind != "glt":
+    if args.method is not None and args.kind not in (None, "glt"):
+        raise ValueError(f"--method filters GLT levels: it does not combine with --kind {args.kind}")
+    if args.kind != "glt" and args.method is None:
         records += store.runs(args.kind, args.dataset, args.model, since=since)
     if args.kind in (None, "glt"):
         for unit in store.units("glt|", since=since):
@@ -212,6 +220,8 @@ def _records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]:
             if args.dataset is not None and record["dataset"] != args.dataset:
                 continue
             if args.model is not None and record["model"] != args.model:
+                continue
+            if args.method is not None and record["config"]["method"] != args.method:
                 continue
             records.append(record)
     records.sort(key=lambda r: (float(r["created"]), str(r["id"])))
