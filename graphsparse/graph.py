@@ -726,17 +726,21 @@ class Graph:
         graph's edges, 1 for new edges; ``None`` when this graph is unweighted."""
         if self._edge_weight is None:
             return None
-        n = self._num_nodes
+        base = max(self._num_nodes, num_nodes)
         row, col = edge_index
-        if not directed:
+        u, v = self._edges
+        own_weight = self._edge_weight
+        if not (self._directed and directed):  # an undirected side: an edge matches in either direction
             row, col = torch.minimum(row, col), torch.maximum(row, col)
-        key = row * num_nodes + col
-        own = self._edges[0] * num_nodes + self._edges[1] if num_nodes == n else None
-        weight = torch.ones(key.numel(), dtype=self._edge_weight.dtype)
-        if own is not None and own.numel() and key.numel():
-            pos = torch.searchsorted(own, key).clamp(max=own.numel() - 1)  # own is sorted (coalesced edges)
+            u, v = torch.minimum(u, v), torch.maximum(u, v)
+        own, order = torch.sort(u * base + v)
+        own_weight = own_weight[order]
+        key = row * base + col
+        weight = torch.ones(key.numel(), dtype=own_weight.dtype)
+        if own.numel() and key.numel():
+            pos = torch.searchsorted(own, key).clamp(max=own.numel() - 1)
             found = own[pos] == key
-            weight[found] = self._edge_weight[pos[found]]
+            weight[found] = own_weight[pos[found]]
         return weight
 
     def replace(self, **changes: Any) -> Graph:

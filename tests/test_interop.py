@@ -77,6 +77,15 @@ def test_edge_weight_carried_by_keep_edges_replace_subgraph(weighted):
     assert weighted.replace(name="other").edge_weight is weighted.edge_weight
     moved = weighted.replace(edge_index=torch.tensor([[2, 0, 5], [1, 6, 4]]))  # (1,2) and (4,5) exist, (0,6) is new
     assert moved.edges.t().tolist() == [[0, 6], [1, 2], [4, 5]] and moved.edge_weight.tolist() == [1.0, 2.0, 1.0]
+    as_directed = weighted.replace(directed=True, edge_index=torch.tensor([[2, 1, 6], [1, 2, 5]]))
+    assert as_directed.edges.t().tolist() == [[1, 2], [2, 1], [6, 5]] and as_directed.edge_weight.tolist() == [
+        2.0,
+        2.0,
+        1.0,
+    ]
+    directed = Graph(torch.tensor([[0, 2], [1, 1]]), directed=True, edge_weight=torch.tensor([1.5, 2.5]))
+    assert directed.replace(directed=False).edge_weight.tolist() == [1.5, 2.5]
+    assert directed.replace(edge_index=torch.tensor([[1, 2], [0, 1]])).edge_weight.tolist() == [1.0, 2.5]
     reweighted = weighted.replace(edge_weight=torch.full((6,), 4.0))
     assert reweighted.edge_weight.tolist() == [4.0] * 6 and torch.equal(reweighted.edges, weighted.edges)
     assert weighted.replace(edge_weight=None).edge_weight is None
