@@ -508,8 +508,8 @@ def test_non_finite_store_error_is_one_line(tmp_path, capsys, monkeypatch):
 
     real = node_setup.record_node_run
 
-    def nan_scores(store, kind, graph, model, row, metric, config):
-        real(store, kind, graph, model, {**row, "test_acc": math.nan}, metric, config)
+    def nan_scores(store, kind, graph, model, row, metric, config, **options):
+        real(store, kind, graph, model, {**row, "test_acc": math.nan}, metric, config, **options)
 
     monkeypatch.setattr(node_setup, "record_node_run", nan_scores)
     import graphsparse.cli.train as train_cli
