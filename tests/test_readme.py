@@ -150,8 +150,20 @@ def test_readme_has_commands_and_snippets():
     assert PYTHON_BLOCKS
 
 
+# datasets whose commands stay slow even shrunk to one epoch (Coauthor Physics: a 5-layer Cluster-GCN over 8415
+# dense feature columns, about two minutes here): run with `pytest -m slow`
+HEAVY_DATASETS = ("coauthor-physics",)
+
+
+def _command_param(argv: list[str]) -> object:
+    heavy = _last_value(argv, "--dataset") in HEAVY_DATASETS
+    return pytest.param(argv, marks=pytest.mark.slow) if heavy else argv
+
+
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("argv", [argv for _, argv in GRAPHSPARSE], ids=[name for name, _ in GRAPHSPARSE])
+@pytest.mark.parametrize(
+    "argv", [_command_param(argv) for _, argv in GRAPHSPARSE], ids=[name for name, _ in GRAPHSPARSE]
+)
 def test_graphsparse_command_runs(argv, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # anything a command writes by default (runs/...) lands in tmp_path
     monkeypatch.setenv("GRAPHSPARSE_DB", str(tmp_path / "graphsparse.db"))
