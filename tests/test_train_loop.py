@@ -110,3 +110,40 @@ def test_no_other_early_stopping_loop_in_the_package():
             if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and node.target.id == "epoch":
                 offenders.append(f"{path.relative_to(root)}:{node.lineno}")
     assert not offenders, offenders
+
+
+def test_empty_validation_split_is_a_clear_error_for_node_and_cluster_training(small_graph):
+    from graphsparse import GraphError
+    from graphsparse.batching import ClusterLoader
+    from graphsparse.batching.train import train_cluster_gcn
+    from graphsparse.nn import build_model
+    from graphsparse.tasks.node import NodeTrainConfig, train_node
+
+    train = torch.tensor([1, 0, 1, 0, 0, 0], dtype=torch.bool)
+    no_val = small_graph.replace(splits={"s": (train, torch.zeros(6, dtype=torch.bool), ~train)})
+    model = build_model("gcn", 4, 2)
+    with pytest.raises(GraphError, match="validation split is empty"):
+        train_node(no_val, model, no_val.split("s"), NodeTrainConfig(epochs=2))
+    loader = ClusterLoader(no_val, torch.tensor([0, 0, 0, 1, 1, 1]), 1)
+    with pytest.raises(GraphError, match="validation split 's' is empty"):
+        train_cluster_gcn(no_val, model, loader, no_val.split("s"), "s", NodeTrainConfig(epochs=2))
+
+
+def test_diverging_run_stops_with_the_epoch_and_stores_nothing(small_graph, tmp_path):
+    """A learning rate that blows the weights up ends in NonFiniteError from train_node: no result exists."""
+    from graphsparse.nn import build_model
+    from graphsparse.tasks.node import NodeTrainConfig, run_node
+
+    stored = []
+    with pytest.raises(NonFiniteError, match="epoch"):
+        run_node(
+            small_graph,
+            lambda: build_model("gcn", 4, 2, dropout=0.0),
+            [0],
+            NodeTrainConfig(epochs=50, lr=1e30, weight_decay=0.0),
+            on_result=stored.append,
+            progress=False,
+        )
+    assert stored == []
+    with pytest.raises(ValueError, match="lr must be <="):
+        NodeTrainConfig(lr=1e38)  # Adam's first step would overflow float32 inside torch

@@ -35,9 +35,10 @@ FLOAT32_MAX = 3.4028234663852886e38  # torch.finfo(torch.float32).max
 
 def check_optimizer_options(epochs: int, lr: float, weight_decay: float) -> None:
     """The checks every training config shares: epochs >= 1, 0 < lr, weight decay >= 0, both finite and within
-    float32 (the optimizer's arithmetic: ``--weight-decay 1e300`` would overflow inside Adam's step)."""
+    float32 (the optimizer's arithmetic: ``--weight-decay 1e300`` would overflow inside Adam's step; Adam's first
+    step divides lr by ``1 - β1 = 0.1``, hence the tenth)."""
     check_int("epochs", epochs, 1)
-    check_float("lr", lr, 0.0, FLOAT32_MAX, include_minimum=False)
+    check_float("lr", lr, 0.0, FLOAT32_MAX / 10, include_minimum=False)
     check_float("weight_decay", weight_decay, 0.0, FLOAT32_MAX)
 
 
