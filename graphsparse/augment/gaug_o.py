@@ -88,7 +88,7 @@ class GAugOConfig:
         self.beta = check_float("beta", self.beta, 0.0)
         self.temperature = check_float("temperature", self.temperature, 0.0, include_minimum=False)
         self.warmup = check_float("warmup", self.warmup, 0.0)
-        self.lr = check_float("lr", self.lr, 0.0, FLOAT32_MAX, include_minimum=False)
+        self.lr = check_float("lr", self.lr, 0.0, FLOAT32_MAX / 10, include_minimum=False)  # Adam: lr / 0.1
         self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0, FLOAT32_MAX)
         self.candidate_ratio = check_float("candidate_ratio", self.candidate_ratio, 0.0)
         for name in ("pretrain_ep", "pretrain_nc"):
