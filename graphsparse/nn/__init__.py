@@ -11,14 +11,33 @@ from ..validation import check_int, check_probability
 from .cluster_gcn import ClusterGCN
 from .gcn_conv import GCNConv, gcn_norm
 from .models import GCN, MLP, PyGBackbone
+from .pyg_model import PyGModel, pyg_basic_gnn
 from .twirls import TWIRLS
 
-__all__ = ["ClusterGCN", "GCNConv", "gcn_norm", "GCN", "MLP", "PyGBackbone", "TWIRLS", "MODELS", "build_model"]
+__all__ = [
+    "ClusterGCN",
+    "GCNConv",
+    "gcn_norm",
+    "GCN",
+    "MLP",
+    "PyGBackbone",
+    "PyGModel",
+    "TWIRLS",
+    "MODELS",
+    "build_model",
+]
 
 
 def _pyg(kind: str) -> Callable[..., nn.Module]:
     def factory(in_channels: int, out_channels: int, hidden_channels: int = 64, **options: Any) -> nn.Module:
         return PyGBackbone(kind, in_channels, hidden_channels, out_channels, **options)
+
+    return factory
+
+
+def _pyg_model(kind: str) -> Callable[..., nn.Module]:
+    def factory(in_channels: int, out_channels: int, hidden_channels: int = 64, **options: Any) -> nn.Module:
+        return pyg_basic_gnn(kind, in_channels, hidden_channels, out_channels, **options)
 
     return factory
 
@@ -53,6 +72,11 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "twirls": _twirls,
     "cluster-gcn": _cluster_gcn,
     "twirls-att": _twirls_att,
+    # PyG's own models (torch_geometric.nn.models) through the PyGModel wrapper
+    "pyg-gcn": _pyg_model("gcn"),
+    "pyg-gat": _pyg_model("gat"),
+    "pyg-sage": _pyg_model("sage"),
+    "pyg-gin": _pyg_model("gin"),
 }
 
 

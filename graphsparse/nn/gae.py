@@ -124,7 +124,7 @@ class LinkModel(nn.Module):
         return 0.0 if kl is None or not self.training else kl / num_nodes
 
 
-LINK_MODELS = ("gae", "vgae", "gcn", "sage", "gat", "gin")
+LINK_MODELS = ("gae", "vgae", "gcn", "sage", "gat", "gin", "pyg-gcn", "pyg-sage", "pyg-gat", "pyg-gin")
 
 
 def build_link_model(
