@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .config import torchrun_env
 from .validation import check_choice, check_float, check_int, check_probability
 
 __all__ = ["DistributedConfig", "run_rank", "launch", "state_digest"]
@@ -85,7 +85,7 @@ def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulat
 
     args = config
     torch.set_num_threads(args.threads)
-    device = torch.device(args.device if args.device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
+    device = torch.device(args.device if args.device != "cuda" else f"cuda:{torchrun_env()[2]}")
     graph = load_dataset(args.dataset)
     if args.normalize_features:
         graph = row_normalize_features(graph)
@@ -122,8 +122,7 @@ def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulat
 def launch(config: DistributedConfig) -> dict[str, Any]:
     """Run this process's rank as torchrun set it up (``WORLD_SIZE``/``RANK``; one process without them), write
     ``rank<r>.json`` under ``config.out`` when given, and return the result."""
-    world = int(os.environ.get("WORLD_SIZE", 1))
-    rank = int(os.environ.get("RANK", 0))
+    rank, world, _ = torchrun_env()
     if world > 1:
         import torch.distributed as dist
 

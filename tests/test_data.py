@@ -347,10 +347,13 @@ def test_names_are_case_insensitive_with_aliases(monkeypatch: pytest.MonkeyPatch
     assert canonical_name("texas_4_classes") == "yandex-texas-4-classes"
     assert canonical_name("Minesweeper") == "minesweeper"
     assert load_dataset("USAir").name == "usair"
-    # GRAPHSPARSE_DATA overrides the default root
+    # GRAPHSPARSE_DATA adds a root in front of the search path (the checkout's datasets/ is still searched)
     monkeypatch.setenv("GRAPHSPARSE_DATA", str(tmp_path))
     assert default_root() == tmp_path
-    with pytest.raises(GraphError, match=str(tmp_path)):
+    assert load_dataset("cora").num_edges == 5278  # from the checkout
+    monkeypatch.setenv("GRAPHSPARSE_NO_CHECKOUT_DATA", "1")
+    monkeypatch.setenv("GRAPHSPARSE_HOME", str(tmp_path / "home"))
+    with pytest.raises(GraphError, match="graphsparse datasets fetch cora"):
         load_dataset("cora")
     _copy_cora(tmp_path)
     assert load_dataset("cora").num_edges == 5278

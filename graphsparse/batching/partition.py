@@ -21,13 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..config import cache_dir as config_cache_dir
 from ..graph import Graph, GraphError
 
 __all__ = ["metis_partition", "partition_key", "default_cache_dir"]
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("GRAPHSPARSE_CACHE", Path("runs") / "partitions"))
+    """``$GRAPHSPARSE_CACHE`` or ``runs/partitions`` (see :mod:`graphsparse.config`)."""
+    return config_cache_dir(Path("runs") / "partitions")
 
 
 def partition_key(graph: Graph, num_parts: int, recursive: bool, node_mask: torch.Tensor | None) -> str:

@@ -7,7 +7,10 @@ Geom-GCN heterophily graphs (``texas``, ``cornell``, ``wisconsin``, ``actor``), 
 (``usair``, ``ns``, ``pb``, ``yeast``, ``celegans``, ``power``, ``router``, ``ecoli``), OGB raw folders
 (:func:`load_ogb_raw`) and a synthetic degree-corrected SBM (``"synthetic"`` / :func:`synthetic_dcsbm`).
 
-The dataset root defaults to the repository's ``datasets/`` folder; ``$GRAPHSPARSE_DATA`` or ``root=`` override it.
+Datasets are searched (:func:`dataset_roots`) in the ``$GRAPHSPARSE_DATA`` entries (``os.pathsep``-separated), then
+the data home's ``datasets/`` folder (``platformdirs``; ``$GRAPHSPARSE_HOME``), then the source checkout's shipped
+``datasets/`` folder; ``root=`` names one root instead. :func:`fetch_dataset` (``graphsparse datasets fetch NAME``)
+downloads a dataset's original files into the data home, checking each sha256.
 Every shipped file is checked against its recorded sha256 on first use (verdicts cached by path, size and mtime in
 ``$GRAPHSPARSE_CACHE/dataset_checksums.json``); every problem with a file raises :class:`DatasetError` (a
 :class:`~graphsparse.graph.GraphError`) naming it. :func:`verify_datasets` checks all files without loading.
@@ -15,9 +18,18 @@ Every shipped file is checked against its recorded sha256 on first use (verdicts
 
 from __future__ import annotations
 
-from ._io import DatasetError, default_root
+from ._io import DatasetError, dataset_roots, default_root
+from .fetch import dataset_sources, fetch_dataset
 from .ogb_raw import download_ogb, load_ogb_raw
-from .registry import DatasetSpec, canonical_name, dataset_info, list_datasets, load_dataset
+from .registry import (
+    DatasetSpec,
+    canonical_name,
+    dataset_info,
+    fetch_command,
+    list_datasets,
+    load_dataset,
+    locate_dataset,
+)
 from .splits import fraction_split, stratified_split, stratified_splits
 from .summary import dataset_rows
 from .synthetic import synthetic_dcsbm
@@ -29,13 +41,18 @@ __all__ = [
     "VerifyResult",
     "canonical_name",
     "dataset_info",
+    "dataset_roots",
     "dataset_rows",
+    "dataset_sources",
     "default_root",
     "download_ogb",
+    "fetch_command",
+    "fetch_dataset",
     "fraction_split",
     "list_datasets",
     "load_dataset",
     "load_ogb_raw",
+    "locate_dataset",
     "stratified_split",
     "shipped_files",
     "stratified_splits",

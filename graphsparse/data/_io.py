@@ -30,11 +30,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..config import CACHE_ENV, DATA_ENV, cache_dir, dataset_search_path
 from ..graph import GraphError
 from .checksums import KNOWN_FILES
 
 __all__ = [
     "DatasetError",
+    "dataset_roots",
     "default_root",
     "resolve_root",
     "checksum_cache_path",
@@ -49,23 +51,30 @@ __all__ = [
     "load_mask_npz",
 ]
 
-ENV_VAR = "GRAPHSPARSE_DATA"
-CACHE_ENV_VAR = "GRAPHSPARSE_CACHE"
+ENV_VAR = DATA_ENV
+CACHE_ENV_VAR = CACHE_ENV
 CACHE_FILE = "dataset_checksums.json"
 RACY_SECONDS = 2.0
-FIX_HINT = "restore the file from the repository (git checkout -- datasets/) or fetch it again from its SOURCE.md"
+FIX_HINT = (
+    "restore the file from the repository (git checkout -- datasets/) or fetch the dataset again "
+    "(graphsparse datasets fetch NAME)"
+)
 
 
 class DatasetError(GraphError):
     """A dataset file is missing, altered, truncated or unparsable; the message names the file and the problem."""
 
 
+def dataset_roots() -> list[Path]:
+    """The dataset search path (see :func:`graphsparse.config.dataset_search_path`): ``$GRAPHSPARSE_DATA``
+    entries, then the data home's ``datasets/``, then the checkout's shipped ``datasets/`` folder."""
+    return dataset_search_path()
+
+
 def default_root() -> Path:
-    """The dataset root: ``$GRAPHSPARSE_DATA`` when set, else the repository's ``datasets/`` folder."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2] / "datasets"
+    """The first root of the dataset search path (the first ``$GRAPHSPARSE_DATA`` entry when set, else the data
+    home's ``datasets/`` folder); loading searches every root, see :func:`dataset_roots`."""
+    return dataset_roots()[0]
 
 
 def resolve_root(root: str | os.PathLike[str] | None) -> Path:
@@ -74,7 +83,7 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path:
 
 def checksum_cache_path() -> Path:
     """Where verified checksums are remembered: ``$GRAPHSPARSE_CACHE/dataset_checksums.json`` or ``runs/cache/``."""
-    return Path(os.environ.get(CACHE_ENV_VAR) or Path("runs") / "cache").expanduser() / CACHE_FILE
+    return cache_dir(Path("runs") / "cache") / CACHE_FILE
 
 
 def require_file(path: Path) -> Path:

@@ -194,8 +194,8 @@ def load_ogb(name: str, root: Path, download: bool = False) -> Graph:
     if not folder.is_dir():
         if not download:
             raise GraphError(
-                f"{name} is not shipped: no folder {folder}. Place the unzipped OGB folder there, or pass "
-                "download=True (needs internet)"
+                f"{name} is not shipped: no folder {folder}. Download it with `graphsparse datasets fetch {name}` "
+                "(needs internet; load_dataset(..., download=True) from Python), or place the unzipped OGB folder there"
             )
         folder = download_ogb(name, root)
     for required in _REQUIRED_FILES.get(name, ()):  # optional in the layout, but these datasets have them

@@ -12,17 +12,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import dataset_home
 from ..graph import Graph, GraphError
-from ._io import DatasetError, resolve_root
+from ._io import DatasetError, dataset_roots
 from .geom_gcn import load_geom_gcn
 from .npz_benchmarks import NPZ_DATASETS, load_npz_benchmark
 from .ogb_raw import OGB_DATASETS, load_ogb
 from .planetoid import load_planetoid
-from .seal import load_seal
+from .seal import SEAL_DATASETS, load_seal
+from .sources import FILE_SOURCES
 from .synthetic import synthetic_dcsbm
 from .yandex import ROC_AUC_DATASETS, YANDEX_DATASETS, YANDEX_DOWNLOAD_ONLY, load_yandex
 
-__all__ = ["DatasetSpec", "load_dataset", "list_datasets", "dataset_info", "canonical_name"]
+__all__ = [
+    "DatasetSpec",
+    "load_dataset",
+    "list_datasets",
+    "dataset_info",
+    "canonical_name",
+    "locate_dataset",
+    "fetch_command",
+]
 
 
 @dataclass(frozen=True)
@@ -189,7 +199,7 @@ def _build() -> None:
                 counts,
                 stem,
                 shipped=False,
-                notes="not shipped (counts from the paper); load with download=True",
+                notes="not shipped (counts from the paper); graphsparse datasets fetch NAME, or download=True",
                 aliases=(stem, "roman") if name == "roman-empire" else (stem,),
             )
         )
@@ -239,7 +249,7 @@ def _build() -> None:
                 splits="ogb (official)",
                 path=f"ogb/{name.replace('-', '_')}",
                 shipped=False,
-                notes="not shipped: place the unzipped OGB folder under <root>/ogb/ or pass download=True",
+                notes="not shipped: graphsparse datasets fetch NAME, or the unzipped OGB folder under <root>/ogb/",
             )
         )
     _register(
@@ -298,7 +308,8 @@ def load_dataset(name: str, root: str | os.PathLike[str] | None = None, **option
 
     Args:
         name: dataset name, case-insensitive (see :func:`list_datasets`; aliases such as ``film``, ``computers``).
-        root: dataset root; default ``$GRAPHSPARSE_DATA`` or the repository's ``datasets/`` folder.
+        root: dataset root; default: the first root of the search path that holds the dataset
+            (``$GRAPHSPARSE_DATA`` entries, the data home, the checkout's ``datasets/``; see :func:`locate_dataset`).
         **options: loader options, e.g. ``directed=True`` (Geom-GCN, Yandex), ``verify=False`` (skip the sha256
             check of every file read, done by default and cached; the pickles are always checked),
             ``num_splits``/``split_seed``/``train_per_class`` (Amazon, Coauthor), ``download=True`` (OGB), or
@@ -309,16 +320,87 @@ def load_dataset(name: str, root: str | os.PathLike[str] | None = None, **option
             ones; the message names the file and the problem.
     """
     spec = _SPECS[canonical_name(name)]
-    root = resolve_root(root)
+    if root is not None:
+        root = Path(root).expanduser()
+    else:
+        found = locate_dataset(spec.name)
+        if found is not None:
+            root = found
+        elif options.get("download"):  # OGB and the unshipped Yandex sets download into the data home
+            root = dataset_home()
+        else:
+            raise DatasetError(_not_found_message(spec))
     try:
         graph = spec.loader(root, **options)
     except TypeError as err:
         if "unexpected keyword argument" in str(err):
             raise GraphError(f"dataset {spec.name!r}: {err}") from err
         raise
+    except DatasetError as err:  # name the exact command in the generic hint (or drop it: nothing to fetch)
+        command = fetch_command(spec.name)
+        hint = f"({command})" if command else "(no public source: see the dataset's SOURCE.md)"
+        message = str(err).replace("(graphsparse datasets fetch NAME)", hint)
+        if message == str(err):
+            raise
+        raise DatasetError(message) from err
     if spec.shipped:
         _check_counts(spec, graph, root)
     return graph if graph.name == spec.name else graph.replace(name=spec.name)
+
+
+def _marker(spec: DatasetSpec) -> str | None:
+    """The path (relative to a root) whose presence means a root holds ``spec``'s dataset; None: needs no files."""
+    if spec.family == "synthetic":
+        return None
+    if spec.family == "seal":
+        return f"seal_link_prediction/mat/{SEAL_DATASETS[spec.name]}.mat"
+    if spec.family == "yandex":
+        return f"{spec.path}/{spec.path.split('/')[1]}.npz"
+    return spec.path
+
+
+def locate_dataset(name: str) -> Path | None:
+    """The first root of the dataset search path that holds dataset ``name`` (its folder or file), else None.
+
+    Synthetic datasets need no files: the first root is returned.
+    """
+    spec = _SPECS[canonical_name(name)]
+    roots = dataset_roots()
+    marker = _marker(spec)
+    if marker is None:
+        return roots[0]
+    for root in roots:
+        if (root / marker).exists():
+            return root
+    return None
+
+
+def fetch_command(name: str) -> str | None:
+    """``graphsparse datasets fetch NAME`` when the dataset can be downloaded, else None."""
+    spec = _SPECS[canonical_name(name)]
+    if spec.family in ("ogb", "synthetic"):
+        return f"graphsparse datasets fetch {spec.name}" if spec.family == "ogb" else None
+    if not spec.shipped:  # the Yandex sets that were never shipped download from PyG's URL
+        return f"graphsparse datasets fetch {spec.name}"
+    from .verify import shipped_files
+
+    files = shipped_files(spec.name)
+    if files and all(rel in FILE_SOURCES for rel in files):
+        return f"graphsparse datasets fetch {spec.name}"
+    return None
+
+
+def _not_found_message(spec: DatasetSpec) -> str:
+    looked = ", ".join(str(root) for root in dataset_roots())
+    where = f"dataset {spec.name!r} not found (looked for {_marker(spec)} in: {looked})"
+    command = fetch_command(spec.name)
+    if command is not None:
+        return f"{where}. Download it into the data home with: {command}"
+    return (
+        f"{where}. Its files are conversions shipped only with the source repository (see its SOURCE.md): put a "
+        "copy of the repository's datasets/ folder (or the dataset's folder inside the same layout) on "
+        "$GRAPHSPARSE_DATA, or pass root="
+    )
 
 
 def _check_counts(spec: DatasetSpec, graph: Graph, root: Path) -> None:
@@ -335,5 +417,6 @@ def _check_counts(spec: DatasetSpec, graph: Graph, root: Path) -> None:
     if wrong:
         raise DatasetError(
             f"dataset {spec.name!r} from {root / spec.path} loaded with {', '.join(wrong)}: its files are truncated "
-            "or altered; restore them (git checkout -- datasets/) or fetch them again from their SOURCE.md"
+            f"or altered; restore them (git checkout -- datasets/) or fetch them again (graphsparse datasets fetch "
+            f"{spec.name})"
         )

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ._io import DatasetError, resolve_root, verify_file
+from ._io import DatasetError, default_root, resolve_root, verify_file
 from .checksums import KNOWN_FILES
-from .registry import _SPECS, canonical_name, list_datasets
+from .registry import _SPECS, canonical_name, list_datasets, locate_dataset
 from .seal import SEAL_DATASETS
 
 __all__ = ["VerifyResult", "shipped_files", "verify_datasets"]
@@ -53,12 +53,13 @@ def shipped_files(name: str) -> list[str]:
 def verify_datasets(names: list[str] | None = None, root: str | os.PathLike[str] | None = None) -> list[VerifyResult]:
     """Check every shipped file of ``names`` (default: every shipped dataset) against its recorded sha256.
 
-    Missing files and mismatches are reported, not raised: one :class:`VerifyResult` per dataset.
+    Missing files and mismatches are reported, not raised: one :class:`VerifyResult` per dataset. Without
+    ``root``, each dataset is checked where :func:`~graphsparse.data.registry.locate_dataset` finds it.
     """
-    base = resolve_root(root)
     results = []
     for name in names or list_datasets(shipped_only=True):
         canonical = canonical_name(name)
+        base = resolve_root(root) if root is not None else (locate_dataset(canonical) or default_root())
         files = shipped_files(canonical)
         problems = []
         if not files:

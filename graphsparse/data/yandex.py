@@ -74,7 +74,10 @@ def load_yandex(name: str, root: Path, directed: bool = False, verify: bool = Tr
     rel = f"yandex_heterophilous/{stem}/raw/{stem}.npz"
     if not (root / rel).is_file() and name in YANDEX_DOWNLOAD_ONLY:
         if not download:
-            raise DatasetError(f"{name} is not shipped: no file {root / rel}; pass download=True (needs internet)")
+            raise DatasetError(
+                f"{name} is not shipped: no file {root / rel}; download it with `graphsparse datasets fetch {name}` "
+                "(needs internet; load_dataset(..., download=True) from Python)"
+            )
         download_yandex(stem, root)
     path = dataset_file(root, rel, verify)
     arrays = load_npz(path)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import sqlite3
 import time
@@ -26,6 +25,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
+from ..config import results_db
 from ..graph import SCHEMA_VERSION
 
 __all__ = ["ResultsStore", "default_db_path", "package_versions", "check_finite"]
@@ -141,7 +141,7 @@ def check_finite(value: Any, where: str) -> None:
 
 def default_db_path() -> Path:
     """``$GRAPHSPARSE_DB`` if set, else ``./runs/graphsparse.db``."""
-    return Path(os.environ.get("GRAPHSPARSE_DB", "runs/graphsparse.db"))
+    return results_db()
 
 
 def package_versions() -> dict[str, str]:
