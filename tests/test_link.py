@@ -20,7 +20,7 @@ from graphsparse.nn.gae import build_link_model
 from graphsparse.sparsify.search import glt_levels, glt_search
 from graphsparse.tasks.link import LinkTrainConfig, link_split_for_seed, run_link, train_link
 from graphsparse.tasks.link_glt import LinkGLTTask
-from graphsparse.tasks.link_metrics import auc_ap, hits_at_k, link_metrics, mean_reciprocal_rank
+from graphsparse.tasks.link_metrics import MRR_MIN_NEGATIVES, auc_ap, hits_at_k, link_metrics, mean_reciprocal_rank
 from graphsparse.utils import seed_everything
 
 
@@ -107,8 +107,16 @@ def test_metrics_match_sklearn_and_ogb() -> None:
     grouped = neg.view(40, 3)
     expected_mrr = float(citation.eval({"y_pred_pos": pos, "y_pred_neg": grouped})["mrr_list"].mean())
     assert mean_reciprocal_rank(pos, grouped) == pytest.approx(expected_mrr)
+    # link_metrics reports MRR only with at least MRR_MIN_NEGATIVES negatives per positive (3 here: no MRR)
     out = link_metrics(pos, neg, hits=(20, 50))
-    assert set(out) == {"auc", "ap", "hits@20", "hits@50", "mrr"} and out["mrr"] == pytest.approx(expected_mrr)
+    assert set(out) == {"auc", "ap", "hits@20", "hits@50"}
+    many = torch.randn(40 * MRR_MIN_NEGATIVES, generator=gen)
+    expected_many = citation.eval({"y_pred_pos": pos, "y_pred_neg": many.view(40, -1)})["mrr_list"].mean()
+    out = link_metrics(pos, many, hits=(20,))
+    assert set(out) == {"auc", "ap", "hits@20", "mrr"} and out["mrr"] == pytest.approx(float(expected_many))
+    for k in (1, 7, 100):  # any K, through OGB's Evaluator
+        kth = torch.sort(neg, descending=True).values[k - 1]
+        assert hits_at_k(pos, neg, k) == pytest.approx(float((pos > kth).double().mean()))
     with pytest.raises(ValueError, match="K >= 1"):
         hits_at_k(pos, neg, 0)
 

@@ -143,7 +143,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hits", default=None, help="link task: comma-separated K of Hits@K (default: 20,50,100)")
     p.add_argument("--decoder", default=None, choices=["dot", "hadamard"], help="link task: pair decoder")
     p.add_argument(
-        "--eval-negatives", type=int, default=None, help="link task: negatives per val/test positive (default: 1)"
+        "--eval-negatives",
+        type=int,
+        default=None,
+        help="link task: negatives per val/test positive (default: 1; MRR is reported from 50 up)",
     )
     opt.add_common(p)
     p.set_defaults(handler=run)
