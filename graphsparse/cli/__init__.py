@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import datasets, glt, runs, train
+from . import datasets, glt, runs, ticket, train
 from .options import CommandParser
 
 __all__ = ["main", "build_parser", "Terminated"]
@@ -30,6 +30,7 @@ def build_parser() -> CommandParser:
     glt.add_parser(sub)
     datasets.add_parser(sub)
     runs.add_parser(sub)
+    ticket.add_parser(sub)
     return parser
 
 

@@ -30,14 +30,28 @@ CHECKS: dict[str, opt.Check] = {
     "s2": opt.nonnegative_float,
     "distill": opt.nonnegative_float,
 }
-_BASE = ("dataset", "model", "method", "rounds", "levels", "pg", "pw", "seeds", "epochs", "hidden", "plot", "task")
+_BASE = (
+    "dataset",
+    "model",
+    "method",
+    "rounds",
+    "levels",
+    "pg",
+    "pw",
+    "seeds",
+    "epochs",
+    "hidden",
+    "plot",
+    "task",
+    "save_tickets",
+)
 ACCEPTED = {
     "node": (*_BASE, "preset", "split", "distill", "s1", "s2"),
     "link": (*_BASE, "s1", "s2"),
 }
 HINTS = {"preset": "--task node", "split": "--task node", "distill": "--task node (the teddy method)"}
 DEFAULT_METHODS = "teddy,random"
-_KEYS = ("method", "round", "graph_sparsity", "weight_sparsity", "test_acc_mean", "test_acc_std", "seconds")
+_KEYS = ("method", "round", "graph_sparsity", "weight_sparsity", "test_acc_mean", "test_acc_std", "seconds", "tickets")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -110,6 +124,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="λ of TEDDY's distillation term (CE + λ·KL to a dense teacher, all nodes) for the teddy method; "
         "node task only (default: 10, the TEDDY paper's; 0 = off)",
+    )
+    p.add_argument(
+        "--save-tickets",
+        default=None,
+        metavar="DIR",
+        help="save each level's ticket (edge keep-mask, weight masks, θ0, provenance; trained weights beside it) as "
+        "DIR/<method>/round<k>/seed<s>/ticket.pt; the paths are recorded in the store. Reload with "
+        "`graphsparse ticket eval|compact`",
     )
     opt.add_common(p)
     p.set_defaults(handler=run)
@@ -192,6 +214,7 @@ def run(args: argparse.Namespace) -> None:
     outputs = preflight(
         args,
         plot=plot_path,
+        folders=[("--save-tickets", args.save_tickets)] if args.save_tickets is not None else (),
         unit="levels",
         resume="rerun the same command to resume (stored levels are loaded, not retrained)",
     )
@@ -201,6 +224,7 @@ def run(args: argparse.Namespace) -> None:
     store.invocation = invocation_record(device)  # recorded with every GLT level this search commits
     graph = load_dataset(args.dataset)
     model_options: dict[str, Any] = {}
+    ticket_model = args.model
     if task_name == "link":
         factory, config, task = _link_setup(args, graph)
         preset_name, distill = None, 0.0
@@ -208,6 +232,7 @@ def run(args: argparse.Namespace) -> None:
         s1, s2 = (s1 if args.s1 is None else args.s1), (s2 if args.s2 is None else args.s2)
         if args.hidden is not None:
             model_options["hidden_channels"] = args.hidden
+        ticket_model = "gae" if args.model == "gcn" else args.model
     else:
         from ..sparsify.task import NodeGLTTask
 
@@ -253,6 +278,13 @@ def run(args: argparse.Namespace) -> None:
                 distill=distill,
                 s1=s1,
                 s2=s2,
+                ticket_dir=args.save_tickets,
+                ticket_provenance={
+                    "model": ticket_model,
+                    "model_options": json.dumps(model_options, sort_keys=True),
+                    "preset": preset_name,
+                    "split": args.split,
+                },
             )
         )
     finally:
@@ -268,8 +300,8 @@ def run(args: argparse.Namespace) -> None:
             "model_options": model_options,
             "distill": distill,
             "ugs_l1": {"s1": s1, "s2": s2} if "ugs" in methods else None,
-            "levels": [{k: r[k] for k in _KEYS} for r in rows],
-            "dense": {k: dense[k] for k in _KEYS},
+            "levels": [{k: r[k] for k in _KEYS if k in r or k != "tickets"} for r in rows],
+            "dense": {k: dense[k] for k in _KEYS if k in dense or k != "tickets"},
             "timing": search_timing(rows),
             "task": task.name,
             "metric": task.metric,

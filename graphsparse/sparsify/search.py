@@ -48,8 +48,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,10 +64,11 @@ from ..utils import seed_everything
 from ..validation import check_float
 from .edges import check_sparsity, edge_keep_mask, random_edge_scores, teddy_edge_scores
 from .task import NodeGLTTask
+from .ticket import Ticket
 from .ugs import UGS_INIT_NOISE, UGS_S1, UGS_S2, UGSMasked, pack_mask, ugs_prune, unpack_mask
 from .weights import apply_weight_masks, l0_projection, prunable_parameters, weight_sparsity
 
-__all__ = ["GLT_METHODS", "glt_levels", "check_methods", "random_weight_masks", "glt_search"]
+__all__ = ["GLT_METHODS", "glt_levels", "check_methods", "random_weight_masks", "glt_search", "retrain_ticket"]
 
 GLT_METHODS = ("teddy", "ugs", "random")
 _PLANNED: dict[str, str] = {}
@@ -191,7 +194,17 @@ class _Context:
         return self._teachers[i]
 
 
-def _run_unit(ctx: _Context, method: str, level: Level, seeds: Sequence[int]) -> dict[str, Any]:
+def _init_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
+
+
+def _trained_masks(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().cpu() != 0 for name, p in prunable_parameters(model).items()}
+
+
+def _run_unit(
+    ctx: _Context, method: str, level: Level, seeds: Sequence[int], collect: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     k, gs, ws = level
     start = time.perf_counter()
     runs = []
@@ -206,19 +219,156 @@ def _run_unit(ctx: _Context, method: str, level: Level, seeds: Sequence[int]) ->
         pruned = graph if bool(keep.all()) else graph.keep_edges(keep)
         teacher = ctx.teacher(i, seed, graph) if method == "teddy" else None
         model = ctx.build(seed)
+        theta0 = _init_state(model) if collect is not None else None
+        masks, rule = None, "none"
         after_step = None
         if ws > 0 and method == "teddy":
+            rule = "l0"
             after_step = functools.partial(l0_projection, sparsity=ws)
             after_step(model)
         elif ws > 0 and method == "random":
-            masks = random_weight_masks(model, ws, seed=seed)
+            masks, rule = random_weight_masks(model, ws, seed=seed), "masks"
             apply_weight_masks(model, masks)
             after_step = functools.partial(apply_weight_masks, masks=masks)
         result = ctx.task.fit(pruned, model, seed=seed, seed_index=i, after_step=after_step, teacher=teacher)
         result["graph_sparsity"] = 1.0 - pruned.num_edges / graph.num_edges if graph.num_edges else 0.0
         result["weight_sparsity"] = weight_sparsity(model)
         runs.append(result)
+        if collect is not None:  # masks kept: the fixed ones, or (l0 projection, dense) the trained model's non-zeros
+            weight_masks = masks if masks is not None else _trained_masks(model)
+            collect.append(_ticket_material(seed, i, keep, weight_masks, theta0, model, result, rule))
     return _unit_result(method, level, runs, seeds, start)
+
+
+def _ticket_material(
+    seed: int,
+    seed_index: int,
+    edge_keep: torch.Tensor,
+    weight_masks: dict[str, torch.Tensor],
+    theta0: dict[str, torch.Tensor] | None,
+    model: nn.Module | None,
+    result: dict[str, Any] | None,
+    rule: str,
+) -> dict[str, Any]:
+    """What a level's ticket of one seed is made of (the trained state only when the level was trained here)."""
+    return {
+        "seed": int(seed),
+        "seed_index": int(seed_index),
+        "edge_keep": edge_keep.detach().cpu().bool(),
+        "weight_masks": {n: m.detach().cpu().bool() for n, m in weight_masks.items()},
+        "init_state": theta0,
+        "trained_state": None if model is None else _init_state(model),
+        "val": None if result is None else float(result["val"]),
+        "test": None if result is None else float(result["test"]),
+        "best_epoch": None if result is None else result.get("best_epoch"),
+        "weight_rule": rule,
+    }
+
+
+def _cached_material(
+    ctx: _Context, method: str, level: Level, seeds: Sequence[int], payload: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Tickets of a level loaded from the store, re-derived without training: the edge masks, θ0 and (random,
+    UGS, dense) the weight masks are deterministic; a TEDDY ticket's weight masks are the trained model's non-zeros
+    after l0 projection, which only retraining gives (its ticket holds none: ``ticket eval`` retrains with the l0
+    projection). No trained weights."""
+    k, gs, ws = level
+    out = []
+    ugs = _unpack_ugs_state(payload["ugs_state"]) if method == "ugs" else None
+    tests = payload.get("test_accs") or [None] * len(seeds)
+    for i, seed in enumerate(seeds):
+        graph = ctx.task.graph_for_seed(i, seed)
+        model = ctx.build(seed)
+        theta0 = _init_state(model)
+        rule = "masks"
+        if method == "ugs":
+            keep, masks = ugs[i]
+        elif method == "random":
+            keep = edge_keep_mask(random_edge_scores(graph, seed=seed), gs)
+            masks = random_weight_masks(model, ws, seed=seed) if ws > 0 else {}
+        elif method == "teddy":
+            keep, masks, rule = edge_keep_mask(ctx.teddy_scores(i, graph), gs), {}, "l0" if ws > 0 else "none"
+        else:
+            keep, masks, rule = torch.ones(graph.num_edges, dtype=torch.bool), {}, "none"
+        material = _ticket_material(seed, i, keep, masks, theta0, None, None, rule)
+        material["test"] = None if tests[i] is None else float(tests[i])
+        out.append(material)
+    return out
+
+
+def _write_tickets(
+    ticket_dir: Path,
+    method: str,
+    level: Level,
+    materials: list[dict[str, Any]],
+    provenance: dict[str, Any],
+) -> list[str]:
+    """Write ``ticket_dir/<method>/round<k>/seed<s>/ticket.pt`` (+ ``trained.pt``, the trained state dict, when
+    known); returns the ticket paths."""
+    k, gs, ws = level
+    paths = []
+    for m in materials:
+        folder = ticket_dir / method / f"round{k}" / f"seed{m['seed']}"
+        folder.mkdir(parents=True, exist_ok=True)
+        info = dict(
+            provenance,
+            method=method,
+            round=int(k),
+            target_graph_sparsity=float(gs),
+            target_weight_sparsity=float(ws),
+            seed=m["seed"],
+            seed_index=m["seed_index"],
+            weight_rule=m["weight_rule"],
+            val=m["val"],
+            test=m["test"],
+            best_epoch=None if m["best_epoch"] is None else int(m["best_epoch"]),
+            trained=None,
+        )
+        if m["trained_state"] is not None:
+            torch.save(m["trained_state"], folder / "trained.pt")
+            info["trained"] = "trained.pt"
+        ticket = Ticket.from_model(m["edge_keep"], m["weight_masks"], m["init_state"], **info)
+        ticket.save(folder / "ticket.pt")
+        paths.append(str(folder / "ticket.pt"))
+    return paths
+
+
+def retrain_ticket(
+    ticket: Ticket,
+    task: Any,
+    model_factory: Callable[[], nn.Module],
+    *,
+    device: torch.device | str = "cpu",
+) -> tuple[dict[str, Any], nn.Module]:
+    """Retrain a ticket written by :func:`glt_search` as the search trained it: θ0 (the model built after
+    ``seed_everything(seed)``, as the search builds it, then θ0 loaded), the ticket's edges of
+    ``task.graph_for_seed``, the weight rule (fixed masks re-applied after every step, or TEDDY's l0 projection
+    at the level's weight sparsity) and, for TEDDY with ``task.distill > 0``, the dense teacher of the seed.
+    Returns ``task.fit``'s result (``val``, ``test``, ...) and the trained model; on CPU the numbers are the
+    search's."""
+    p = ticket.provenance
+    seed, i = int(p["seed"]), int(p["seed_index"])
+    ctx = _Context(task, model_factory, device)
+    graph = task.graph_for_seed(i, seed)
+    pruned = graph if bool(ticket.edge_keep_mask.all()) else ticket.apply_to_graph(graph)
+    teacher = ctx.teacher(i, seed, graph) if p.get("method") == "teddy" else None
+    model = ctx.build(seed)
+    rule = p.get("weight_rule", "masks")
+    after_step = None
+    if rule == "masks":
+        ticket.apply_to_model(model)
+        if ticket.weight_masks:
+            after_step = functools.partial(apply_weight_masks, masks=ticket.weight_masks)
+    else:  # "l0" (TEDDY: the masks are re-derived by the projection) or "none" (dense): θ0 as it is
+        missing = sorted(set(model.state_dict()) ^ set(ticket.init_state))
+        if missing:
+            raise ValueError(f"ticket initial state does not match the model ({', '.join(missing)})")
+        model.load_state_dict(ticket.init_state)
+        if rule == "l0":
+            after_step = functools.partial(l0_projection, sparsity=float(p["target_weight_sparsity"]))
+            after_step(model)
+    result = task.fit(pruned, model, seed=seed, seed_index=i, after_step=after_step, teacher=teacher)
+    return result, model
 
 
 def _initial_ugs_state(ctx: _Context, seeds: Sequence[int]) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
@@ -240,7 +390,11 @@ def _unpack_ugs_state(packed: list[dict[str, Any]]) -> list[tuple[torch.Tensor, 
 
 
 def _run_ugs_round(
-    ctx: _Context, level: Level, seeds: Sequence[int], state: list[tuple[torch.Tensor, dict[str, torch.Tensor]]]
+    ctx: _Context,
+    level: Level,
+    seeds: Sequence[int],
+    state: list[tuple[torch.Tensor, dict[str, torch.Tensor]]],
+    collect: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], list[tuple[torch.Tensor, dict[str, torch.Tensor]]]]:
     """One UGS round per seed: train the soft masks from θ0 under the current binary masks, binarise at the
     level's targets, then retrain the ticket from θ0 and score it (see :mod:`graphsparse.sparsify.ugs`)."""
@@ -261,12 +415,15 @@ def _run_ugs_round(
         new_state.append((edge_keep, weight_keep))
         ticket_graph = graph.keep_edges(edge_keep)
         model = ctx.build(seed)  # rewind to θ0
+        theta0 = _init_state(model) if collect is not None else None
         apply_weight_masks(model, weight_keep)
         after_step = functools.partial(apply_weight_masks, masks=weight_keep)
         result = ctx.task.fit(ticket_graph, model, seed=seed, seed_index=i, after_step=after_step)
         result["graph_sparsity"] = 1.0 - ticket_graph.num_edges / graph.num_edges if graph.num_edges else 0.0
         result["weight_sparsity"] = weight_sparsity(model)
         runs.append(result)
+        if collect is not None:
+            collect.append(_ticket_material(seed, i, edge_keep, weight_keep, theta0, model, result, "masks"))
     return _unit_result("ugs", level, runs, seeds, start), new_state
 
 
@@ -288,6 +445,8 @@ def glt_search(
     distill: float = 0.0,
     s1: float = UGS_S1,
     s2: float = UGS_S2,
+    ticket_dir: str | os.PathLike[str] | None = None,
+    ticket_provenance: dict[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the dense baseline (``dense=True``), then one result per (method, level), methods in order.
 
@@ -297,6 +456,15 @@ def glt_search(
     was loaded from ``store``. ``progress(result)`` is called after each result. ``key_prefix`` should name the
     dataset and model (the key adds the graph's name and content fingerprint, the result schema version, method,
     level, seeds and a hash of config and model).
+
+    ``ticket_dir``: each level's ticket of every seed is saved as a :class:`~graphsparse.sparsify.Ticket` in
+    ``ticket_dir/<method>/round<k>/seed<s>/ticket.pt`` (edge keep-mask over the seed graph's edge ids, weight
+    masks, θ0, provenance: method, round, seed, sparsities, val/test, the task's configuration and
+    ``ticket_provenance``, e.g. the dataset and model name), with the trained state dict beside it
+    (``trained.pt``), and the paths go into the level's payload (``tickets``) in the store. A level loaded from
+    the store is written too, re-derived without training (no ``trained.pt``; a TEDDY ticket then holds no weight
+    masks: its retraining re-derives them by the l0 projection). :func:`retrain_ticket` retrains a saved ticket
+    exactly as the search did.
     """
     names = check_methods(methods)
     levels = _check_levels(levels)
@@ -324,6 +492,19 @@ def glt_search(
     units: list[tuple[str, Level]] = [("dense", (0, 0.0, 0.0))] if dense else []
     units += [(m, level) for m in names for level in levels]
     ugs_state = None
+    base_provenance: dict[str, Any] = {}
+    if ticket_dir is not None:
+        ticket_dir = Path(ticket_dir).absolute()
+        base_provenance = {
+            "dataset": graph_name,
+            "task": task.name,
+            "metric": task.metric,
+            "task_config": json.dumps(task.describe(), sort_keys=True, default=str),
+            "distill": float(distill),
+            "s1": float(ctx.ugs_s1),
+            "s2": float(ctx.ugs_s2),
+            **dict(ticket_provenance or {}),
+        }
     for method, level in units:
         k, gs, ws = level
         tag = distill_tag if method == "teddy" else ""
@@ -335,19 +516,31 @@ def glt_search(
             f"|cfg={digest}{tag}"
         )
         payload = store.get(key) if store is not None else None
+        provenance = dict(base_provenance, key=key)
         if payload is None:
+            collect: list[dict[str, Any]] | None = [] if ticket_dir is not None else None
             if method == "ugs":
                 ugs_state = ugs_state or _initial_ugs_state(ctx, seeds)
-                payload, ugs_state = _run_ugs_round(ctx, level, seeds, ugs_state)
+                payload, ugs_state = _run_ugs_round(ctx, level, seeds, ugs_state, collect)
                 payload["ugs_state"] = _pack_ugs_state(ugs_state)  # what the next round needs to resume
             else:
-                payload = _run_unit(ctx, method, level, seeds)
+                payload = _run_unit(ctx, method, level, seeds, collect)
+            if collect is not None:
+                payload["tickets"] = _write_tickets(ticket_dir, method, level, collect, provenance)
             if store is not None:
                 store.put(key, payload)
             payload = dict(payload, cached=False)
         else:
             if method == "ugs":
                 ugs_state = _unpack_ugs_state(payload["ugs_state"])
+            if ticket_dir is not None:
+                stored = payload.get("tickets") or []
+                wanted = [str(ticket_dir / method / f"round{k}" / f"seed{s}" / "ticket.pt") for s in seeds]
+                if stored != wanted or not all(Path(t).is_file() for t in stored):
+                    materials = _cached_material(ctx, method, level, seeds, payload)
+                    payload = dict(payload, tickets=_write_tickets(ticket_dir, method, level, materials, provenance))
+                    if store is not None:
+                        store.put(key, payload)
             payload = dict(payload, cached=True)
         payload.pop("ugs_state", None)
         payload["key"] = key
