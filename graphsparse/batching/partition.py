@@ -67,7 +67,8 @@ def _run_metis(xadj: np.ndarray, adjncy: np.ndarray, n: int, num_parts: int, rec
         return np.zeros(n, dtype=np.int64)
     import pymetis
 
-    _, membership = pymetis.part_graph(num_parts, xadj=xadj, adjncy=adjncy, recursive=recursive)
+    adjacency = pymetis.CSRAdjacency(adj_starts=xadj, adjacent=adjncy)  # pymetis >= 2025.2 (xadj=/adjncy= go in 2027)
+    _, membership = pymetis.part_graph(num_parts, adjacency=adjacency, recursive=recursive)
     return np.asarray(membership, dtype=np.int64)
 
 
