@@ -205,6 +205,19 @@ def test_corrupted_download_is_deleted_and_fails(
         load_dataset("cora")
 
 
+def test_fetch_unshipped_yandex_set_through_the_mirror(home: Path, server: _Server) -> None:
+    """The Yandex sets that were never shipped download from the Yandex repository (here: a stand-in npz)."""
+    server.files["/yandex-research/heterophilous-graphs/raw/main/data/roman_empire.npz"] = (
+        SHIPPED / "yandex_heterophilous/texas/raw/texas.npz"
+    )
+    with pytest.raises(DatasetError, match="graphsparse datasets fetch roman-empire"):
+        load_dataset("roman-empire")
+    (path,) = fetch_dataset("roman-empire", base_url=server.url)
+    assert path == home / "datasets" / "yandex_heterophilous/roman_empire/raw/roman_empire.npz"
+    assert locate_dataset("roman-empire") == home / "datasets"
+    assert load_dataset("roman-empire").num_nodes == 183  # the stand-in's content
+
+
 def test_unreachable_server_is_a_dataset_error(home: Path) -> None:
     with pytest.raises(DatasetError, match="cannot download"):
         fetch_dataset("texas", base_url="http://127.0.0.1:9")  # discard port: nothing listens

@@ -29,7 +29,7 @@ from .ogb_raw import download_ogb
 from .registry import _SPECS, canonical_name
 from .sources import FILE_SOURCES
 from .verify import shipped_files
-from .yandex import YANDEX_DOWNLOAD_ONLY, download_yandex
+from .yandex import YANDEX_DOWNLOAD_ONLY, YANDEX_URL
 
 __all__ = ["dataset_sources", "fetch_dataset", "rebase_url"]
 
@@ -97,10 +97,14 @@ def fetch_dataset(
     say = progress or (lambda line: None)
     if spec.family == "ogb":
         say(f"{canonical}: downloading the official OGB zip (no recorded checksum)")
-        return [download_ogb(canonical, root)]
+        return [download_ogb(canonical, root, rebase=lambda url: rebase_url(url, base_url))]
     if canonical in YANDEX_DOWNLOAD_ONLY:
-        say(f"{canonical}: downloading from the Yandex repository (no recorded checksum)")
-        return [download_yandex(YANDEX_DOWNLOAD_ONLY[canonical], root)]
+        stem = YANDEX_DOWNLOAD_ONLY[canonical]
+        target = root / "yandex_heterophilous" / stem / "raw" / f"{stem}.npz"
+        source = rebase_url(f"{YANDEX_URL}/{stem}.npz", base_url)
+        say(f"{canonical}: downloading {source} (no recorded checksum)")
+        _download(source, target)
+        return [target]
     if spec.family == "synthetic":
         raise DatasetError(f"dataset {canonical!r} is generated, not downloaded")
     paths = []

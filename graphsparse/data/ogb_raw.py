@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +164,10 @@ def ogb_folder(name: str, root: Path) -> Path:
     return root / "ogb" / name.replace("-", "_")
 
 
-def download_ogb(name: str, root: Path) -> Path:
-    """Download and unpack the official OGB zip for ``name`` into ``<root>/ogb/`` (needs internet)."""
+def download_ogb(name: str, root: Path, rebase: Callable[[str], str] | None = None) -> Path:
+    """Download and unpack the official OGB zip for ``name`` into ``<root>/ogb/`` (needs internet).
+
+    ``rebase`` maps the official URL (from ogb's master.csv) to the one to download, e.g. a mirror's."""
     import pandas as pd
     from ogb.utils.url import download_url, extract_zip
 
@@ -176,6 +179,8 @@ def download_ogb(name: str, root: Path) -> Path:
     if name not in master:
         raise GraphError(f"{name!r} is not an OGB {kind} dataset; known: {', '.join(master.columns)}")
     url = master[name]["url"]
+    if rebase is not None:
+        url = rebase(url)
     target = root / "ogb"
     target.mkdir(parents=True, exist_ok=True)
     archive = download_url(url, str(target))
