@@ -94,3 +94,13 @@ def test_eval_refuses_wrong_dataset_and_missing_file(search, capsys):
     assert "cora" in capsys.readouterr().err
     assert main(["ticket", "eval", "/nonexistent/ticket.pt", "--dataset", "cora"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_link_ticket_roundtrip(tmp_path, capsys):
+    argv = ["glt", "--task", "link", "--dataset", "cora", "--method", "ugs", "--rounds", "1", "--seeds", "1"]
+    argv += ["--epochs", "3", "--hidden", "8", "--db", str(tmp_path / "r.db"), "--plot", str(tmp_path / "p.png")]
+    assert main([*argv, "--save-tickets", str(tmp_path / "t"), "--json", "--no-progress"]) == 0
+    level = json.loads(capsys.readouterr().out)["levels"][0]
+    assert main(["ticket", "eval", level["tickets"][0], "--dataset", "cora", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["metric"] == "auc" and result["test"] == level["test_acc_mean"]
