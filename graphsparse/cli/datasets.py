@@ -49,6 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_fetch(args: argparse.Namespace) -> None:
     """Download one dataset; one line per file, then where it went."""
+    from ..config import dataset_home
     from ..data import DatasetError, fetch_dataset
 
     try:
@@ -56,7 +57,7 @@ def run_fetch(args: argparse.Namespace) -> None:
     except DatasetError as err:
         print(f"graphsparse datasets fetch: error: {err}", file=sys.stderr)
         raise SystemExit(1) from err
-    root = args.to or "the data home"
+    root = args.to or dataset_home()
     print(f"{args.name}: {len(paths)} file{'s' if len(paths) != 1 else ''} in {root}")
 
 
