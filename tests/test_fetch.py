@@ -177,6 +177,15 @@ def test_fetch_cora_from_local_server_then_load(
     assert len(server.requests) == 18
 
 
+def test_listing_marks_datasets_not_found(home: Path, server: _Server, capsys: pytest.CaptureFixture[str]) -> None:
+    fetch_dataset("texas", base_url=server.url)
+    assert main(["datasets", "--name", "texas", "--name", "cora"]) == 0
+    out = capsys.readouterr().out
+    assert "not found on the search path (counts as recorded): cora;" in out
+    (texas,) = [line for line in out.splitlines() if line.startswith("texas ")]
+    assert texas.split()[-2] == "10"  # loaded: its 10 Geom-GCN splits
+
+
 def test_fetch_to_dir_with_mirror_env(
     tmp_path: Path, home: Path, server: _Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:

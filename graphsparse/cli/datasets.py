@@ -80,3 +80,8 @@ def run(args: argparse.Namespace) -> None:
         print(json.dumps(rows, indent=1))
         return
     print_dataset_table(rows)
+    missing = [row["name"] for row in rows if row.get("found") is False]
+    if missing:
+        print(
+            f"not found on the search path (counts as recorded): {', '.join(missing)}; graphsparse datasets fetch NAME"
+        )
