@@ -88,3 +88,11 @@ def test_link_encoder(tmp_path, capsys):
     argv = ["train", "--task", "link", "--dataset", "cora", "--model", "pyg-sage", "--epochs", "2", "--seeds", "1"]
     assert main([*argv, "--db", str(tmp_path / "r.db"), "--json", "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["model"] == "pyg-sage"
+
+
+@pytest.mark.parametrize("name", ["gcn", "mlp", "sage", "twirls", "cluster-gcn"])
+def test_own_models_accept_data(name, cora):
+    torch.manual_seed(0)
+    model = build_model(name, cora.num_features, cora.num_classes, hidden_channels=8).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(cora.to_pyg()), model(cora), rtol=1e-5, atol=1e-5)

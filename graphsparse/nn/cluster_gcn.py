@@ -22,6 +22,7 @@ from ..graph import Graph
 from ..sparse import SparseOperator, normalized_adjacency
 from .functional import dropout_matmul
 from .models import layer_dims
+from .pyg_model import as_graph
 
 __all__ = ["ClusterGCN", "diag_enhanced_adjacency"]
 
@@ -70,6 +71,7 @@ class ClusterGCN(nn.Module):
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        graph = as_graph(graph)  # a PyG Data works too
         device = self.lins[0].weight.device
         x = (graph.x if x is None else x).to(device)
         adj = diag_enhanced_adjacency(graph, self.diag_lambda, edge_values, device=device)

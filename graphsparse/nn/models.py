@@ -10,6 +10,7 @@ from torch import nn
 
 from ..graph import Graph
 from .gcn_conv import GCNConv, gcn_norm
+from .pyg_model import as_graph
 
 __all__ = ["GCN", "MLP", "PyGBackbone", "layer_dims"]
 
@@ -39,6 +40,7 @@ class GCN(nn.Module):
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        graph = as_graph(graph)  # a PyG Data works too
         if x is None:
             sparse_x = graph.sparse_x()
             x = graph.x if sparse_x is None else sparse_x
@@ -69,6 +71,7 @@ class MLP(nn.Module):
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        graph = as_graph(graph)  # a PyG Data works too
         x = (graph.x if x is None else x).to(self.lins[0].weight.device)
         for i, lin in enumerate(self.lins):
             x = lin(F.dropout(x, self.dropout, self.training))
@@ -128,6 +131,7 @@ class PyGBackbone(nn.Module):
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        graph = as_graph(graph)  # a PyG Data works too
         device = next(self.parameters()).device
         x = (graph.x if x is None else x).to(device)
         edge_index = graph.edge_index.to(device)

@@ -40,9 +40,20 @@ from torch import nn
 
 from ..graph import Graph
 
-__all__ = ["PyGModel", "EDGE_MODES", "pyg_basic_gnn"]
+__all__ = ["PyGModel", "EDGE_MODES", "pyg_basic_gnn", "as_graph"]
 
 EDGE_MODES = ("auto", "edge_weight", "messages", "none")
+
+
+def as_graph(graph: Any) -> Graph:
+    """``graph`` itself when it is a :class:`Graph`; a PyG ``Data`` converted with :meth:`Graph.from_pyg` (what lets
+    graphsparse's own models take ``model(data)``: a convenience that converts on every call; for training,
+    convert once and pass the Graph, whose normalised adjacency is cached)."""
+    if isinstance(graph, Graph):
+        return graph
+    if getattr(graph, "edge_index", None) is not None:
+        return Graph.from_pyg(graph)
+    raise TypeError(f"a model takes a graphsparse Graph or a torch_geometric Data, got {type(graph).__name__}")
 
 
 def _takes_edge_weight(module: nn.Module) -> bool:

@@ -49,6 +49,7 @@ from ..presets.twirls import TWIRLS_PRESETS  # noqa: F401  (re-export; the data 
 from ..sparse import SparseOperator, sparse_structure
 from .functional import dropout as fast_dropout
 from .functional import dropout_matmul, sparse_dropout_matmul
+from .pyg_model import as_graph
 
 __all__ = ["twirls_propagate", "irls_attention", "irls_weights", "TWIRLS", "TWIRLS_PRESETS"]
 
@@ -349,6 +350,7 @@ class TWIRLS(nn.Module):
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        graph = as_graph(graph)  # a PyG Data works too
         given_x = x is not None
         x = graph.x if x is None else x
         if x is None:
