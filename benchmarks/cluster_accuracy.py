@@ -57,8 +57,14 @@ def child(dataset: str, mode: str, seeds: int) -> dict:
     args = build_parser().parse_args(argv)
     summary = args.handler(args)
     summary["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    summary["command"] = "graphsparse " + " ".join(argv[:-2])
+    summary["command_line"] = "graphsparse " + " ".join(argv[:-2])  # "command" is the subcommand
     return summary
+
+
+def _seed_count(result: dict) -> int | None:
+    """How many seeds a stored cell ran: ``seeds`` is the list of seeds (JSON schema 1) or, in older files, a count."""
+    seeds = result.get("seeds")
+    return len(seeds) if isinstance(seeds, list) else seeds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         if dataset not in SETTINGS:
             raise ValueError(f"no cluster setting for {dataset!r}; known: {', '.join(SETTINGS)}")
         for mode in args.modes.split(","):
-            if results.get(f"{dataset}/{mode}", {}).get("seeds") == args.seeds:
+            if _seed_count(results.get(f"{dataset}/{mode}", {})) == args.seeds:
                 continue  # already measured (re-running an interrupted benchmark keeps finished cells)
             done = subprocess.run(
                 [sys.executable, __file__, f"--child={dataset}:{mode}", f"--seeds={args.seeds}"],

@@ -101,7 +101,7 @@ def test_cli_train_json(tmp_path, capsys):
     )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["dataset"] == "texas" and out["model"] == "mlp" and out["seeds"] == 2
+    assert out["dataset"] == "texas" and out["model"] == "mlp" and out["seeds"] == [0, 1]
     assert 0.0 <= out["test_acc_mean"] <= 1.0 and out["test_acc_std"] >= 0.0 and 0 <= out["val_acc_mean"] <= 1
     assert [r["split"] for r in out["runs"]] == ["geom-gcn-0", "geom-gcn-1"]
     with sqlite3.connect(db) as con:

@@ -14,6 +14,12 @@ import sys
 from pathlib import Path
 
 
+def _seed_count(data: dict) -> int:
+    """``seeds`` is the list of seeds (JSON schema 1) or, in older files, their count."""
+    seeds = data["seeds"]
+    return len(seeds) if isinstance(seeds, list) else seeds
+
+
 def _backbone(data: dict) -> str:
     """`` (preset teddy, 512 hidden)`` for searches that record a non-default preset or width."""
     parts = [f"preset {data['preset']}"] if data.get("preset") not in (None, "paper") else []
@@ -48,7 +54,7 @@ def table(data: dict, rounds: list[int] | None = None, kd: dict | list[dict] | N
     lines = [
         f"**{data['dataset']}** / {data['model']}{_backbone(data)} ({data.get('task', 'node')} task, "
         f"test {data.get('metric', 'acc')}, "
-        f"{data['seeds']} seeds, {data['epochs']} epochs); dense "
+        f"{_seed_count(data)} seeds, {data['epochs']} epochs); dense "
         f"{100 * d['test_acc_mean']:.2f} ± {100 * d['test_acc_std']:.2f}",
         "",
         "| round | graph / weight sparsity | " + " | ".join(methods) + " | best TEDDY ≥ UGS? |",
@@ -95,7 +101,7 @@ def plot(data: dict, path: Path, kd: list[dict] | None = None) -> None:
     rows = list(data["levels"])
     for run in kd or []:
         rows += [{**r, "method": kd_label(run)} for r in run["levels"] if r["method"] == "teddy"]
-    title = f"{data['dataset']} / {data['model']}{_backbone(data)} ({data['seeds']} seeds)"
+    title = f"{data['dataset']} / {data['model']}{_backbone(data)} ({_seed_count(data)} seeds)"
     plot_glt(data["dense"], rows, path, title=title, metric=data.get("metric", "acc"))
 
 

@@ -65,7 +65,7 @@ def run_cell(dataset: str, model: str, seeds: int, db: str) -> dict:
     start = time.perf_counter()
     with redirect_stderr(io.StringIO()):
         summary = parsed.handler(parsed)
-    summary["command"] = "graphsparse " + " ".join(argv[:-2])
+    summary["command_line"] = "graphsparse " + " ".join(argv[:-2])  # "command" is the subcommand
     summary["wall_seconds"] = time.perf_counter() - start
     return summary
 
@@ -93,6 +93,12 @@ def table(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _seed_count(result: dict) -> int | None:
+    """How many seeds a stored cell ran: ``seeds`` is the list of seeds (JSON schema 1) or, in older files, a count."""
+    seeds = result.get("seeds")
+    return len(seeds) if isinstance(seeds, list) else seeds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cells", default=",".join(CELLS), help="dataset/model cells, comma-separated")
@@ -110,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {}
     for key in cells:
-        if key in results and results[key]["seeds"] == args.seeds:
+        if key in results and _seed_count(results[key]) == args.seeds:
             continue
         dataset, model = key.split("/")
         results[key] = run_cell(dataset, model, args.seeds, args.db)

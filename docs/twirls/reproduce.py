@@ -65,7 +65,7 @@ def run_cell(dataset: str, args: list[str], seeds: int, db: str) -> dict:
     start = time.perf_counter()
     with redirect_stderr(io.StringIO()):
         summary = parsed.handler(parsed)
-    summary["command"] = "graphsparse " + " ".join(argv[:-2])
+    summary["command_line"] = "graphsparse " + " ".join(argv[:-2])  # "command" is the subcommand
     summary["wall_seconds"] = time.perf_counter() - start
     return summary
 
@@ -89,6 +89,12 @@ def table(results: dict[str, dict], datasets: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _seed_count(result: dict) -> int | None:
+    """How many seeds a stored cell ran: ``seeds`` is the list of seeds (JSON schema 1) or, in older files, a count."""
+    seeds = result.get("seeds")
+    return len(seeds) if isinstance(seeds, list) else seeds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default=",".join(CITATION + HETEROPHILY))
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in datasets:
         for column, cli_args in commands(dataset).items():
             key = f"{dataset}/{column}"
-            if cli_args is None or (key in results and results[key]["seeds"] == args.seeds):
+            if cli_args is None or (key in results and _seed_count(results[key]) == args.seeds):
                 continue
             summary = run_cell(dataset, cli_args, args.seeds, args.db)
             results[key] = summary

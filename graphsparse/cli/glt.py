@@ -291,22 +291,54 @@ def run(args: argparse.Namespace) -> None:
         bar.close()
     dense, rows = results[0], results[1:]
     if args.json:
-        out = {
-            "dataset": graph.name,
-            "model": args.model,
+        from ..experiments.report import command_document
+        from .node_setup import resolved_model_options, runtime_config
+
+        if task_name == "link":
+            from ..nn.gae import build_link_model
+
+            resolved = resolved_model_options(build_link_model, model_options, skip=3)
+        else:
+            from ..nn import MODELS
+
+            resolved = resolved_model_options(MODELS[args.model], model_options)
+        ugs_l1 = {"s1": s1, "s2": s2} if "ugs" in methods else None
+        resolved_config = {
             "preset": preset_name,
-            "seeds": seeds,
-            "epochs": config.epochs,
-            "model_options": model_options,
+            "model_options": resolved,
+            "train": vars(config),
+            "split": args.split,
+            "methods": methods,
+            "rounds": rounds,
+            "pg": 0.05 if args.pg is None else args.pg,
+            "pw": 0.2 if args.pw is None else args.pw,
+            "levels": args.levels,
             "distill": distill,
-            "ugs_l1": {"s1": s1, "s2": s2} if "ugs" in methods else None,
-            "levels": [{k: r[k] for k in _KEYS if k in r or k != "tickets"} for r in rows],
-            "dense": {k: dense[k] for k in _KEYS if k in dense or k != "tickets"},
-            "timing": search_timing(rows),
-            "task": task.name,
-            "metric": task.metric,
+            "ugs_l1": ugs_l1,
+            "save_tickets": args.save_tickets,
+            **runtime_config(device),
         }
-        print(json.dumps(out, sort_keys=True))
+        out = command_document(
+            "glt",
+            dataset=graph.name,
+            model=args.model,
+            task=task.name,
+            metric=task.metric,
+            seeds=list(range(seeds)),
+            config=resolved_config,
+            summary={f"test_{task.metric}": {"mean": dense["test_acc_mean"], "std": dense["test_acc_std"]}},
+            extra={
+                "preset": preset_name,
+                "epochs": config.epochs,
+                "model_options": model_options,
+                "distill": distill,
+                "ugs_l1": ugs_l1,
+                "levels": [{k: r[k] for k in _KEYS if k in r or k != "tickets"} for r in rows],
+                "dense": {k: dense[k] for k in _KEYS if k in dense or k != "tickets"},
+                "timing": search_timing(rows),
+            },
+        )
+        print(json.dumps(out, sort_keys=True, default=float))
     else:
         print_glt_table(graph.name, args.model, preset_name, dense, rows, metric=task.metric)
     plot_glt(dense, rows, plot_path, title=f"{graph.name} / {args.model} ({task.name})", metric=task.metric)

@@ -16,6 +16,8 @@ __all__ = [
     "score_keys",
     "record_node_run",
     "summarize_node",
+    "resolved_model_options",
+    "runtime_config",
 ]
 
 _REGISTRY_TO_NODE_METRIC = {"accuracy": "acc", "acc": "acc", "roc_auc": "roc_auc"}
@@ -58,6 +60,30 @@ def model_options(args: argparse.Namespace, preset_model: dict[str, Any]) -> dic
         if value is not None:
             options[field] = value
     return options
+
+
+def resolved_model_options(factory: Any, options: dict[str, Any], skip: int = 2) -> dict[str, Any]:
+    """``options`` with the defaults of ``factory``'s keyword parameters filled in (the first ``skip`` parameters,
+    the channel counts, left out): the model options a run really used, for the JSON document."""
+    import inspect
+
+    resolved: dict[str, Any] = {}
+    try:
+        parameters = list(inspect.signature(factory).parameters.values())[skip:]
+    except (TypeError, ValueError):
+        parameters = []
+    for p in parameters:
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty:
+            resolved[p.name] = p.default
+    resolved.update({k: v for k, v in options.items() if v is not None})
+    return resolved
+
+
+def runtime_config(device: Any) -> dict[str, Any]:
+    """Where a command ran: the device and torch's intra-op thread count."""
+    import torch
+
+    return {"device": str(device), "threads": torch.get_num_threads()}
 
 
 def metric_row(row: dict[str, Any], metric: str) -> dict[str, Any]:

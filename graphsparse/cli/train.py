@@ -13,9 +13,17 @@ import argparse
 from typing import Any
 
 from . import options as opt
-from .node_setup import dataset_metric, metric_row, model_options, node_config, record_node_run, summarize_node
+from .node_setup import (
+    dataset_metric,
+    metric_row,
+    model_options,
+    node_config,
+    record_node_run,
+    resolved_model_options,
+    summarize_node,
+)
 
-__all__ = ["add_parser", "run", "CHECKS", "accepted_options"]
+__all__ = ["add_parser", "run", "CHECKS", "accepted_options", "train_document"]
 
 CHECKS: dict[str, opt.Check] = {
     "seeds": opt.positive_int,
@@ -204,16 +212,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if mode == "link":
         from .train_link import run_link_command
 
-        return run_link_command(args, graph, seeds, store, device)
-    if mode in ("gaug-m", "gaug-o"):
+        summary = run_link_command(args, graph, seeds, store, device)
+    elif mode in ("gaug-m", "gaug-o"):
         from .train_augment import run_augment_command
 
-        return run_augment_command(args, graph, seeds, store, device)
-    if mode == "cluster":
+        summary = run_augment_command(args, graph, seeds, store, device)
+    elif mode == "cluster":
         from .train_cluster import run_cluster_command
 
-        return run_cluster_command(args, graph, seeds, store, device)
-    return run_node_command(args, graph, seeds, store, device)
+        summary = run_cluster_command(args, graph, seeds, store, device)
+    else:
+        summary = run_node_command(args, graph, seeds, store, device)
+    return train_document(summary, seeds, device)
+
+
+def train_document(summary: dict[str, Any], seeds: list[int], device: Any) -> dict[str, Any]:
+    """A path's summary (its flat keys, ``runs`` and its resolved ``config``) as the shared JSON document
+    (:func:`graphsparse.experiments.report.command_document`); the device and thread count join ``config``."""
+    from ..experiments.report import command_document, metric_summary
+    from .node_setup import runtime_config
+
+    extra = dict(summary)
+    config = {**extra.pop("config", {}), **runtime_config(device)}
+    return command_document(
+        "train",
+        dataset=extra["dataset"],
+        model=extra["model"],
+        task=extra["task"],
+        metric=extra["metric"],
+        seeds=seeds,
+        config=config,
+        summary=metric_summary(extra),
+        extra=extra,
+    )
 
 
 def resolved_node_setup(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
@@ -234,7 +265,7 @@ def resolved_node_setup(args: argparse.Namespace, dataset: str) -> dict[str, Any
 def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any) -> dict:
     """Full-batch node classification over seeds; each run recorded in ``store`` as it finishes."""
     from ..graph import GraphError
-    from ..nn import build_model
+    from ..nn import MODELS, build_model
     from ..tasks.node import run_node
 
     setup = resolved_node_setup(args, graph.name)
@@ -265,4 +296,12 @@ def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
         "preset": preset_name,
     }
     summary.update(summarize_node(rows, metric))
+    summary["config"] = {
+        "preset": preset_name,
+        "model_options": resolved_model_options(MODELS[args.model], options),
+        "train": vars(config),
+        "split": args.split,
+        "batching": "full",
+        "augment": None,
+    }
     return summary

@@ -14,7 +14,15 @@ from typing import Any
 
 from ..experiments.report import summarize
 from ..validation import check_int
-from .node_setup import dataset_metric, metric_row, model_options, node_config, record_node_run, summarize_node
+from .node_setup import (
+    dataset_metric,
+    metric_row,
+    model_options,
+    node_config,
+    record_node_run,
+    resolved_model_options,
+    summarize_node,
+)
 
 __all__ = ["run_augment_command", "parse_gaug_options", "GAUG_M_OPTIONS"]
 
@@ -87,7 +95,7 @@ def _baseline(args, graph, factory, seeds, store, device, config, options, metri
 def run_augment_command(args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any) -> dict:
     """Run GAug-M or GAug-O (``args.augment``) over ``seeds`` plus the plain backbone; return the summary."""
     from ..graph import GraphError
-    from ..nn import build_model
+    from ..nn import MODELS, build_model
     from ..presets import default_gaug_preset, resolve_gaug_preset
 
     method = args.augment
@@ -123,6 +131,17 @@ def run_augment_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
     for key, value in summarize(baseline, [test_key, val_key, "epoch_seconds"]).items():
         summary[f"baseline_{key}"] = value
     summary["baseline_runs"] = [{k: r[k] for k in ("seed", val_key, test_key)} for r in baseline]
+    summary["config"] = {
+        "preset": preset_name,
+        "model_options": resolved_model_options(MODELS[args.model], options),
+        "train": vars(config),  # GAug-M's backbone training; GAug-O's own optimiser settings are in gaug
+        "split": args.split,
+        "batching": "full",
+        "augment": method,
+        "gaug": summary["gaug"],
+    }
+    if "gaug_grid" in summary:
+        summary["config"]["gaug_grid"] = summary["gaug_grid"]
     return summary
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .node_setup import metric_row, record_node_run, summarize_node
+from .node_setup import metric_row, record_node_run, resolved_model_options, summarize_node
 
 __all__ = ["run_cluster_command"]
 
@@ -20,7 +20,7 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
         train_cluster_gcn,
     )
     from ..graph import GraphError
-    from ..nn import build_model
+    from ..nn import MODELS, build_model
     from ..tasks.node import row_normalize_features, split_for_seed
     from ..utils import seed_everything
     from .train import resolved_node_setup
@@ -70,4 +70,13 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
         "preset": preset_name,
     }
     summary.update(summarize_node(rows, metric))
+    summary["config"] = {
+        "preset": preset_name,
+        "model_options": resolved_model_options(MODELS[args.model], options),
+        "train": vars(train),
+        "split": args.split,
+        "batching": "cluster",
+        "cluster": vars(config),
+        "augment": None,
+    }
     return summary

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ..experiments.report import summarize
+from .node_setup import resolved_model_options
 
 __all__ = ["run_link_command", "link_setup"]
 
@@ -95,4 +96,12 @@ def run_link_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
     summary["runs"] = [
         {k: r[k] for k in ("seed", "best_epoch", "val_auc", "test_auc", "test_ap") if k in r} for r in rows
     ]
+    summary["config"] = {
+        "model_options": resolved_model_options(build_link_model, options, skip=3),
+        "train": asdict(config),
+        "split": split_name,
+        "val_fraction": split["val_fraction"],
+        "test_fraction": split["test_fraction"],
+        "eval_negatives": neg_ratio,
+    }
     return summary

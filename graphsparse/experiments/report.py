@@ -1,7 +1,40 @@
-"""Reports: mean ± std over seeds, tables (fixed decimals) and the GLT plot.
+"""Reports: mean ± std over seeds, tables (fixed decimals), the GLT plot and the commands' JSON document.
 
 Nothing here changes global state at import: matplotlib is imported inside :func:`plot_glt` only, and its
 backend is left to the caller (the ``graphsparse`` command selects a non-interactive one at start-up).
+
+**The JSON document of ``train --json`` and ``glt --json``** (schema :data:`SCHEMA`, built by
+:func:`command_document`) is one object whose shared top-level keys are:
+
+``schema``
+    int, this layout's version (1); bumped when a shared key changes meaning.
+``version``
+    the graphsparse version that wrote it.
+``command``
+    ``"train"`` or ``"glt"``.
+``dataset``, ``model``, ``task``, ``metric``
+    the dataset's canonical name, the model name, ``"node"`` / ``"link"`` and the selection/report metric
+    (``"acc"``, ``"roc_auc"``, ``"auc"``).
+``seeds``
+    the list of seeds run.
+``config``
+    the *resolved* configuration, everything needed to rerun: ``preset``, ``model_options`` (the model's
+    defaults filled in), ``train`` (epochs, lr, weight decay, ...), ``split``, the path's own options
+    (``batching``/``cluster``, ``augment``/``gaug``, ``eval_negatives``, the GLT ``methods``, ``rounds``, ``pg``,
+    ``pw``, ``levels``, ``distill``, ``ugs_l1``, ...), ``device`` and ``threads``.
+``summary``
+    ``{name: {"mean": float, "std": float}}`` over seeds: for ``train`` every reported metric
+    (``test_acc``, ``val_acc``, ``epoch_seconds``, ...); for ``glt`` the dense (unpruned) model's
+    ``test_<metric>``.
+``runs`` (``train``)
+    one entry per seed (``seed``, ``split``, val/test scores, ``best_epoch``).
+``levels`` (``glt``)
+    one entry per (method, round): ``method``, ``round``, ``graph_sparsity``, ``weight_sparsity``,
+    ``test_acc_mean``/``test_acc_std`` (the task's metric, whatever its name), ``seconds``, ``tickets``.
+
+Older flat keys stay beside them for existing readers: ``train`` keeps ``test_<metric>_mean``/``_std`` and
+the path's extras (``preset``, ``batching``, ``parts``, ``gaug``, ``baseline_*``, ...); ``glt`` keeps
+``preset``, ``epochs``, ``model_options``, ``distill``, ``ugs_l1``, ``dense`` and ``timing``.
 """
 
 from __future__ import annotations
@@ -14,6 +47,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 __all__ = [
+    "SCHEMA",
+    "command_document",
+    "metric_summary",
     "summarize",
     "print_summary",
     "is_percent",
@@ -43,6 +79,56 @@ def summarize(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, floa
     return out
 
 
+SCHEMA = 1
+"""Version of the ``train``/``glt`` JSON document's layout (see the module docstring)."""
+
+
+def metric_summary(flat: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """``{"test_acc_mean": m, "test_acc_std": s, ...}`` -> ``{"test_acc": {"mean": m, "std": s}, ...}``
+    (only the top level's ``*_mean`` keys; a missing std is NaN)."""
+    out: dict[str, dict[str, float]] = {}
+    for key, value in flat.items():
+        if key.endswith("_mean") and isinstance(value, (int, float)):
+            name = key[: -len("_mean")]
+            out[name] = {"mean": float(value), "std": float(flat.get(f"{name}_std", math.nan))}
+    return out
+
+
+def command_document(
+    command: str,
+    *,
+    dataset: str,
+    model: str,
+    task: str,
+    metric: str,
+    seeds: Sequence[int],
+    config: dict[str, Any],
+    summary: dict[str, dict[str, float]],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The shared JSON document of ``train``/``glt`` (the module docstring lists its keys): ``extra`` holds the
+    command's own keys (``runs`` or ``levels``, and the older flat keys); the shared keys win over it."""
+    from .. import __version__
+
+    document = dict(extra or {})
+    document.update(
+        schema=SCHEMA,
+        version=__version__,
+        command=command,
+        dataset=dataset,
+        model=model,
+        task=task,
+        metric=metric,
+        seeds=[int(s) for s in seeds],
+        config=config,
+        summary=summary,
+    )
+    return document
+
+
+_TEXT_HIDDEN = ("schema", "version", "command")
+
+
 def is_percent(name: str) -> bool:
     """Whether metric ``name`` is a fraction shown in % (accuracy, ROC-AUC, AUC, AP, Hits@K, MRR)."""
     return name.endswith(("acc", "auc", "ap", "mrr")) or "hits" in name
@@ -54,7 +140,12 @@ def print_summary(summary: dict[str, Any], as_json: bool, file: TextIO | None = 
     if as_json:
         print(json.dumps(summary, sort_keys=True, default=float), file=file)
         return
-    head = {k: v for k, v in summary.items() if not k.endswith(("_mean", "_std")) and not isinstance(v, (list, dict))}
+    shown = {k: len(v) if k == "seeds" and isinstance(v, list) else v for k, v in summary.items()}  # seeds: count
+    head = {
+        k: v
+        for k, v in shown.items()
+        if not k.endswith(("_mean", "_std")) and not isinstance(v, (list, dict)) and k not in _TEXT_HIDDEN
+    }
     print("  ".join(f"{k}={v}" for k, v in head.items()), file=file)
     names = [k[: -len("_mean")] for k in summary if k.endswith("_mean")]
     width = max([len(n) for n in names] + [6])
