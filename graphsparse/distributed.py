@@ -64,6 +64,7 @@ class DistributedConfig:
     device: str = "cpu"
     accumulate: int = 1
     out: str | None = None
+    progress: bool = True  # rank 0 shows the epochs on a bar on stderr; the other ranks never do
 
     def __post_init__(self) -> None:
         for name in ("parts", "clusters_per_batch", "epochs", "hidden", "threads", "accumulate"):
@@ -105,7 +106,17 @@ def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulat
         from torch.nn.parallel import DistributedDataParallel
 
         wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    result = train_cluster_gcn(graph, wrapped, loader, split, split_name, train, seed=args.seed, accumulate=accumulate)
+    result = train_cluster_gcn(
+        graph,
+        wrapped,
+        loader,
+        split,
+        split_name,
+        train,
+        seed=args.seed,
+        accumulate=accumulate,
+        progress=args.progress and rank == 0,
+    )
     return {
         "rank": rank,
         "world": world,

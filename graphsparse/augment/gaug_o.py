@@ -201,8 +201,10 @@ def train_gaug_o(
     seed: int = 0,
     split_name: str = "",
     device: torch.device | str = "cpu",
+    progress: bool = False,
 ) -> RunResult:
-    """Train GAug-O (edge predictor + the classifier ``model_factory()``) on ``graph``; see the module docs."""
+    """Train GAug-O (edge predictor + the classifier ``model_factory()``) on ``graph``; see the module docs.
+    ``progress`` shows the pre-training and training epochs on transient bars."""
     config = config or GAugOConfig()
     if graph.x is None or graph.y is None:
         raise GraphError(f"graph {graph.name!r} needs features x and labels y for GAug-O")
@@ -249,9 +251,23 @@ def train_gaug_o(
         return loss.detach()
 
     if config.pretrain_ep:
-        fit(predictor, pretrain_predictor, None, epochs=config.pretrain_ep, what=f"{what} (predictor pre-training)")
+        fit(
+            predictor,
+            pretrain_predictor,
+            None,
+            epochs=config.pretrain_ep,
+            what=f"{what} (predictor pre-training)",
+            progress="GAug-O predictor pre-training" if progress else False,
+        )
     if config.pretrain_nc:
-        fit(classifier, pretrain_classifier, None, epochs=config.pretrain_nc, what=f"{what} (classifier pre-training)")
+        fit(
+            classifier,
+            pretrain_classifier,
+            None,
+            epochs=config.pretrain_nc,
+            what=f"{what} (classifier pre-training)",
+            progress="GAug-O classifier pre-training" if progress else False,
+        )
 
     opt_ep = make_optimizer(predictor, config.lr)
     opt_nc = make_optimizer(classifier, config.lr, config.weight_decay)
@@ -296,7 +312,15 @@ def train_gaug_o(
         return Validation(node_metric(logits, y, val_idx), float(F.cross_entropy(logits[val_idx], y[val_idx])))
 
     # the classifier is what is selected and kept; the predictor only shapes its training graphs
-    run = fit(classifier, train_epoch, validate, epochs=config.epochs, patience=config.patience, what=what)
+    run = fit(
+        classifier,
+        train_epoch,
+        validate,
+        epochs=config.epochs,
+        patience=config.patience,
+        what=what,
+        progress=f"GAug-O seed {seed}" if progress else False,
+    )
     classifier.eval()
     with torch.no_grad():
         logits = classifier(graph, x)

@@ -155,10 +155,12 @@ def train_edge_predictor(
     dense: bool | None = None,
     seed: int | None = None,
     device: torch.device | str = "cpu",
+    progress: bool | str = False,
 ) -> EdgePredictor:
     """Train an :class:`EdgePredictor` on ``graph``'s edges (full batch, Adam, no weight decay).
 
-    ``dense=None`` picks the exact N² loss for graphs up to 10^4 nodes, the sampled one above.
+    ``dense=None`` picks the exact N² loss for graphs up to 10^4 nodes, the sampled one above; ``progress``
+    counts the epochs on a transient bar (see :func:`graphsparse.train.fit`).
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
@@ -182,7 +184,7 @@ def train_edge_predictor(
         return loss.detach()
 
     if epochs:  # no validation edges: every epoch runs and the last state is kept
-        fit(predictor, train_epoch, None, epochs=epochs, what=f"edge predictor on {graph.name!r}")
+        fit(predictor, train_epoch, None, epochs=epochs, what=f"edge predictor on {graph.name!r}", progress=progress)
     predictor.eval()
     return predictor
 

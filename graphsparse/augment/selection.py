@@ -49,11 +49,14 @@ def gaug_m_grid(graph: Graph, rm_pct: Any, add_pct: Any) -> list[tuple[float, fl
     return grid
 
 
-def predictor_embeddings(graph: Graph, options: dict[str, Any], seed: int) -> torch.Tensor:
+def predictor_embeddings(
+    graph: Graph, options: dict[str, Any], seed: int, progress: bool | str = False
+) -> torch.Tensor:
     """Node embeddings of GAug-M's edge predictor, seeded with ``seed`` before it is built and trained.
 
     ``options``: ``ep_hidden`` (128), ``ep_out`` (32), ``ep_hidden_activation`` ('none'), ``ep_out_activation``
-    ('relu'), ``ep_epochs`` (200). The predictor sees row-normalised features."""
+    ('relu'), ``ep_epochs`` (200). The predictor sees row-normalised features; ``progress`` shows its training
+    epochs on a transient bar."""
     from ..tasks.node import row_normalize_features
     from ..utils import seed_everything
 
@@ -66,7 +69,9 @@ def predictor_embeddings(graph: Graph, options: dict[str, Any], seed: int) -> to
         hidden_activation=options.get("ep_hidden_activation", "none"),
         out_activation=options.get("ep_out_activation", "relu"),
     )
-    predictor = train_edge_predictor(normalized, predictor, epochs=options.get("ep_epochs", 200), seed=seed)
+    predictor = train_edge_predictor(
+        normalized, predictor, epochs=options.get("ep_epochs", 200), seed=seed, progress=progress
+    )
     with torch.no_grad():
         return predictor(normalized)
 

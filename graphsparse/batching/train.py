@@ -61,12 +61,14 @@ def train_cluster_gcn(
     eval_every: int = 1,
     step_hook: Callable[[nn.Module], None] | None = None,
     accumulate: int = 1,
+    progress: bool = False,
 ) -> RunResult:
     """Train on cluster batches with :func:`graphsparse.train.fit`, validating on the full graph.
 
     ``step_hook(model)`` runs after each backward, before the step (DDP uses none: its gradients are averaged
     inside ``backward``). ``accumulate=k`` averages the gradients of k consecutive batches per optimizer step: in
-    one process it computes what k DDP ranks compute together. The model is left at the best-validation epoch
+    one process it computes what k DDP ranks compute together. ``progress`` counts the epochs on a transient
+    bar. The model is left at the best-validation epoch
     (ties: lower validation loss); ``epoch_seconds`` is the training time per epoch (batches only).
     """
     accumulate = check_int("accumulate", accumulate, 1)
@@ -108,7 +110,14 @@ def train_cluster_gcn(
 
     what = f"Cluster-GCN {type(model).__name__} on {graph.name!r}, seed {seed}"
     run = fit(
-        model, train_epoch, validate, epochs=config.epochs, patience=config.patience, eval_every=eval_every, what=what
+        model,
+        train_epoch,
+        validate,
+        epochs=config.epochs,
+        patience=config.patience,
+        eval_every=eval_every,
+        what=what,
+        progress=f"Cluster-GCN seed {seed}" if progress else False,
     )
     train_score, val_score, test_score = evaluate_full_graph(model, graph, split, config.metric)
     return RunResult(

@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu (gloo) or cuda (nccl, GPU LOCAL_RANK)")
     p.add_argument("--accumulate", type=int, default=1, help="single process: batches per optimizer step")
     p.add_argument("--out", default=None, help="folder for one JSON result per rank (rank<r>.json)")
+    p.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="hide the progress bar (shown on stderr by rank 0 only)",
+    )
     return p
 
 

@@ -88,7 +88,16 @@ def _baseline(args, graph, factory, seeds, store, device, config, options, metri
         record_node_run(store, "node", graph, args.model, row, metric, config_record, curves=result.history)
         rows.append(row)
 
-    run_node(graph, factory, seeds, config, split=args.split, device=device, progress=False, on_result=record)
+    run_node(
+        graph,
+        factory,
+        seeds,
+        config,
+        split=args.split,
+        device=device,
+        progress=not args.no_progress,
+        on_result=record,
+    )
     return rows
 
 
@@ -202,13 +211,19 @@ def _gaug_m(args, graph, seeds, store, device, gaug, preset, options, metric, pr
         used.update(rm_pct=best["rm_pct"], add_pct=best["add_pct"])
     else:
         used.update(rm_pct=grid[0][0], add_pct=grid[0][1])
+    from tqdm.auto import tqdm
+
     rows = []
     augmented = chosen
-    for i, seed in enumerate(seeds):
+    bar = tqdm(seeds, desc=f"GAug-M {graph.name}", unit="seed", disable=args.no_progress, leave=False)
+    for i, seed in enumerate(bar):
         # without ep_draws: one predictor per seed, seeded before it is built: the augmented graph depends on the
         # predictor's draw (on Cora, predictor seeds 0-2 gave 83.2 / 82.1 / 82.1), so the spread includes it
         if chosen is None:
-            augmented = gaug_m_graph(graph, predictor_embeddings(graph, gaug, seed), *grid[0])
+            embeddings = predictor_embeddings(
+                graph, gaug, seed, progress="GAug-M predictor pre-training" if not args.no_progress else False
+            )
+            augmented = gaug_m_graph(graph, embeddings, *grid[0])
         row = train_on(augmented, i, seed)
         record = {
             "augment": "gaug-m",
@@ -246,10 +261,22 @@ def _gaug_o(args, graph, seeds, store, device, gaug, options, metric, preset_nam
     elif metric != "acc":
         raise ValueError(f"GAug-O reports accuracy only; {graph.name!r} is scored by {metric} (use --metric acc)")
     gaug_config = GAugOConfig(**gaug)
+    from tqdm.auto import tqdm
+
     rows = []
-    for i, seed in enumerate(seeds):
+    bar = tqdm(seeds, desc=f"GAug-O {graph.name}", unit="seed", disable=args.no_progress, leave=False)
+    for i, seed in enumerate(bar):
         split_name, split = split_for_seed(graph, i, args.split)
-        result = train_gaug_o(graph, factory, split, gaug_config, seed=seed, split_name=split_name, device=device)
+        result = train_gaug_o(
+            graph,
+            factory,
+            split,
+            gaug_config,
+            seed=seed,
+            split_name=split_name,
+            device=device,
+            progress=not args.no_progress,
+        )
         row = metric_row(result.metrics(), metric)
         row.setdefault("seed", seed)
         row.setdefault("split", split_name)

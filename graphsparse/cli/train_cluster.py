@@ -39,14 +39,19 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
     build_model(args.model, graph.num_features, graph.num_classes, **options)  # fail fast on bad options
     if train.normalize_features:
         graph = row_normalize_features(graph)
+    from tqdm.auto import tqdm
+
     rows = []
-    for index, seed in enumerate(seeds):
+    bar = tqdm(seeds, desc=f"Cluster-GCN {graph.name}", unit="seed", disable=args.no_progress, leave=False)
+    for index, seed in enumerate(bar):
         split_name, split = split_for_seed(graph, index, args.split)
         node_parts = cluster_parts(graph, config, split.train)
         loader = ClusterLoader(graph, node_parts, config.clusters_per_batch, seed=seed, progress=False)
         seed_everything(seed)
         model = build_model(args.model, graph.num_features, graph.num_classes, **options).to(device)
-        result = train_cluster_gcn(graph, model, loader, split, split_name, train, seed=seed)
+        result = train_cluster_gcn(
+            graph, model, loader, split, split_name, train, seed=seed, progress=not args.no_progress
+        )
         row = metric_row(result.metrics(), metric)
         row.setdefault("seed", seed)
         row.setdefault("split", split_name)

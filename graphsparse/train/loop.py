@@ -14,6 +14,9 @@ data, with an optional validation loss). The loop:
   (evaluation excluded);
 - leaves the model in its best state.
 
+``progress=True`` (or a label) shows the epochs on a tqdm bar on stderr that disappears when the run ends; the
+commands pass it unless ``--no-progress`` is given.
+
 Without ``validate`` (pre-training an edge predictor, a fixed number of warm-up epochs) every epoch runs and the
 model keeps its last state; the non-finite guard, history and timing still apply.
 """
@@ -86,10 +89,24 @@ def fit(
     patience: int | None = None,
     eval_every: int = 1,
     what: str = "training",
+    progress: bool | str = False,
 ) -> FitResult:
     """Run ``epochs`` epochs of ``train_epoch``, validating every ``eval_every`` epochs (and after the last);
     return the :class:`FitResult` with the model left at its best validated state. ``what`` names the run in
-    error messages (e.g. ``"GCN on cora, seed 3"``)."""
+    error messages (e.g. ``"GCN on cora, seed 3"``); ``progress`` (True, or the bar's label) counts the epochs on
+    a transient tqdm bar."""
+    if progress:
+        from tqdm.auto import tqdm
+
+        label = progress if isinstance(progress, str) else what
+        with tqdm(total=epochs, desc=label, unit="epoch", leave=False) as bar:
+
+            def counted(epoch: int) -> float | torch.Tensor:
+                loss = train_epoch(epoch)
+                bar.update()
+                return loss
+
+            return fit(model, counted, validate, epochs=epochs, patience=patience, eval_every=eval_every, what=what)
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if eval_every < 1:
