@@ -171,7 +171,7 @@ def warmup_schedule(epochs: int, lr: float, warmup: float) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------- classifier calls
 def _gcn_dense_forward(model: GCN, x: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
     for i, conv in enumerate(model.convs):
-        x = conv(x, adj, dropout=model.dropout)  # GCNConv only needs ``adj @ h``: a dense matrix works as is
+        x = conv(x, adj, dropout=model.dropout)  # SparseGCNConv only needs ``adj @ h``: a dense matrix works as is
         if i < len(model.convs) - 1:
             x = F.relu(x)
     return x

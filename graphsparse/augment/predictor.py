@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graph import Graph
-from ..nn.gcn_conv import GCNConv, gcn_norm
+from ..nn.gcn_conv import SparseGCNConv, gcn_normalized_operator
 from ..train import fit, make_optimizer
 from ..utils import seed_everything
 
@@ -64,8 +64,8 @@ class EdgePredictor(nn.Module):
             if value not in _ACTIVATIONS:
                 raise ValueError(f"EdgePredictor {name} must be one of {', '.join(_ACTIVATIONS)}, got {value!r}")
         self.hidden_activation, self.out_activation = hidden_activation, out_activation
-        self.conv1 = GCNConv(in_channels, hidden_channels, bias=False)
-        self.conv2 = GCNConv(hidden_channels, out_channels, bias=False)
+        self.conv1 = SparseGCNConv(in_channels, hidden_channels, bias=False)
+        self.conv2 = SparseGCNConv(hidden_channels, out_channels, bias=False)
 
     def reset_parameters(self) -> None:
         self.conv1.reset_parameters()
@@ -75,7 +75,7 @@ class EdgePredictor(nn.Module):
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
         x = (graph.x if x is None else x).to(self.conv1.weight.device)
-        adj = gcn_norm(graph, edge_values, device=x.device)
+        adj = gcn_normalized_operator(graph, edge_values, device=x.device)
         hidden = _ACTIVATIONS[self.hidden_activation](self.conv1(x, adj))
         return _ACTIVATIONS[self.out_activation](self.conv2(hidden, adj))
 

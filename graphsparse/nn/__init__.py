@@ -9,15 +9,15 @@ from torch import nn
 
 from ..validation import check_int, check_probability
 from .cluster_gcn import ClusterGCN
-from .gcn_conv import GCNConv, gcn_norm
+from .gcn_conv import SparseGCNConv, gcn_normalized_operator
 from .models import GCN, MLP, PyGBackbone
 from .pyg_model import PyGModel, pyg_basic_gnn
 from .twirls import TWIRLS
 
 __all__ = [
     "ClusterGCN",
-    "GCNConv",
-    "gcn_norm",
+    "SparseGCNConv",
+    "gcn_normalized_operator",
     "GCN",
     "MLP",
     "PyGBackbone",

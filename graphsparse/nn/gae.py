@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graph import Graph
-from .gcn_conv import GCNConv, gcn_norm
+from .gcn_conv import SparseGCNConv, gcn_normalized_operator
 
 __all__ = ["InnerProductDecoder", "HadamardMLPDecoder", "VGAEEncoder", "LinkModel", "build_link_model", "LINK_MODELS"]
 
@@ -64,9 +64,9 @@ class VGAEEncoder(nn.Module):
 
     def __init__(self, in_channels: int, hidden_channels: int = 32, out_channels: int = 16) -> None:
         super().__init__()
-        self.conv = GCNConv(in_channels, hidden_channels)
-        self.conv_mu = GCNConv(hidden_channels, out_channels)
-        self.conv_logstd = GCNConv(hidden_channels, out_channels)
+        self.conv = SparseGCNConv(in_channels, hidden_channels)
+        self.conv_mu = SparseGCNConv(hidden_channels, out_channels)
+        self.conv_logstd = SparseGCNConv(hidden_channels, out_channels)
         self.kl: torch.Tensor | None = None
 
     def reset_parameters(self) -> None:
@@ -77,7 +77,7 @@ class VGAEEncoder(nn.Module):
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
         x = (graph.x if x is None else x).to(self.conv.weight.device)
-        adj = gcn_norm(graph, edge_values, device=x.device)
+        adj = gcn_normalized_operator(graph, edge_values, device=x.device)
         h = F.relu(self.conv(x, adj))
         mu = self.conv_mu(h, adj)
         logstd = self.conv_logstd(h, adj).clamp(max=10.0)  # as in PyG's VGAE: keeps exp() finite

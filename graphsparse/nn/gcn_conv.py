@@ -1,4 +1,10 @@
-"""Graph convolution of Kipf & Welling on graphsparse's cached CSR operator."""
+"""Graph convolution of Kipf & Welling on graphsparse's cached CSR operator.
+
+The names are our own on purpose: :class:`SparseGCNConv` and :func:`gcn_normalized_operator` compute what PyG's
+``torch_geometric.nn.GCNConv`` and ``torch_geometric.nn.conv.gcn_conv.gcn_norm`` compute, but take a normalised
+operator / a :class:`~graphsparse.graph.Graph` instead of ``edge_index`` — they are not drop-in replacements.
+PyG's own layers and models run through :class:`graphsparse.nn.PyGModel`.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +18,23 @@ from ..sparse import SparseOperator, normalized_adjacency
 from .functional import dropout as fast_dropout
 from .functional import dropout_matmul, sparse_dropout_matmul
 
-__all__ = ["gcn_norm", "GCNConv"]
+__all__ = ["gcn_normalized_operator", "SparseGCNConv"]
 
 
-def gcn_norm(
+def gcn_normalized_operator(
     graph: Graph, edge_values: torch.Tensor | None = None, device: torch.device | str = "cpu"
 ) -> SparseOperator:
     r"""The GCN propagation matrix :math:`\hat{D}^{-1/2}(A + I)\hat{D}^{-1/2}`, optionally edge-weighted.
 
     Without ``edge_values`` it is built once per graph and cached; with them it is differentiable in them.
+    Unlike PyG's ``gcn_norm(edge_index, edge_weight, num_nodes, ...)``, which returns normalised
+    ``(edge_index, edge_weight)``, it takes a :class:`~graphsparse.graph.Graph` (and values per undirected edge)
+    and returns one :class:`~graphsparse.sparse.SparseOperator` to multiply with.
     """
     return normalized_adjacency(graph, edge_values, normalization="sym", self_loops=True, device=device)
 
 
-class GCNConv(nn.Module):
+class SparseGCNConv(nn.Module):
     r"""Graph convolution from Kipf & Welling, "Semi-Supervised Classification with Graph Convolutional
     Networks" (ICLR 2017):
 
@@ -35,6 +44,11 @@ class GCNConv(nn.Module):
     The dense product runs first when it shrinks the features (fewer columns to propagate), else last.
     ``dropout`` (applied to :math:`X` in training mode) is fused with that product when it runs first
     (:func:`~graphsparse.nn.functional.dropout_matmul`): on large inputs dropout costs more than the product.
+
+    Not PyG's ``GCNConv``: the weights and the Glorot initialisation are the same, but ``forward(x, adj,
+    dropout=0.0)`` takes the normalised operator (:func:`gcn_normalized_operator`) rather than
+    ``(x, edge_index, edge_weight=None)``, and there are no ``cached``/``normalize``/``add_self_loops`` options
+    (the operator is cached on the graph).
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graph import Graph
-from .gcn_conv import GCNConv, gcn_norm
+from .gcn_conv import SparseGCNConv, gcn_normalized_operator
 from .pyg_model import as_graph
 
 __all__ = ["GCN", "MLP", "PyGBackbone", "layer_dims"]
@@ -23,14 +23,14 @@ def layer_dims(in_channels: int, hidden_channels: int, out_channels: int, num_la
 
 
 class GCN(nn.Module):
-    """Kipf & Welling's GCN: ``num_layers`` GCNConv layers, ReLU and dropout between them."""
+    """Kipf & Welling's GCN: ``num_layers`` SparseGCNConv layers, ReLU and dropout between them."""
 
     def __init__(
         self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2, dropout: float = 0.5
     ) -> None:
         super().__init__()
         dims = layer_dims(in_channels, hidden_channels, out_channels, num_layers)
-        self.convs = nn.ModuleList(GCNConv(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.convs = nn.ModuleList(SparseGCNConv(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.dropout = dropout
 
     def reset_parameters(self) -> None:
@@ -45,7 +45,7 @@ class GCN(nn.Module):
             sparse_x = graph.sparse_x()
             x = graph.x if sparse_x is None else sparse_x
         x = x.to(self.convs[0].weight.device)
-        adj = gcn_norm(graph, edge_values, device=x.device)
+        adj = gcn_normalized_operator(graph, edge_values, device=x.device)
         for i, conv in enumerate(self.convs):
             x = conv(x, adj, dropout=self.dropout)  # dropout on the layer's input, fused with its product
             if i < len(self.convs) - 1:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..graph import Graph
-from ..nn.gcn_conv import gcn_norm
+from ..nn.gcn_conv import gcn_normalized_operator
 from ..nn.models import GCN
 
 __all__ = ["CompactGCN", "compact_gcn"]
@@ -63,7 +63,7 @@ class CompactGCN(nn.Module):
         """Logits ``[N, C]``; ``features_t`` (from :meth:`select_features`) skips the feature selection."""
         if features_t is None:
             features_t = self.select_features(graph.x if x is None else x)
-        adj = gcn_norm(graph, device=features_t.device)
+        adj = gcn_normalized_operator(graph, device=features_t.device)
         last = len(self.weights) - 1
         h = features_t
         for i, (weight, bias, offset) in enumerate(zip(self.weights, self.biases, self.offsets)):

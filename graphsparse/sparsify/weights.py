@@ -1,7 +1,7 @@
 """Weight masks: which parameters count, global magnitude pruning and TEDDY's l0 projection.
 
 **Which parameters count.** Pruning acts on weight matrices only: parameters whose name ends in ``weight`` and
-that have ``dim() >= 2`` (``GCNConv.weight``, ``nn.Linear.weight``, PyG ``lin.weight``). Biases, GIN's ``eps``,
+that have ``dim() >= 2`` (``SparseGCNConv.weight``, ``nn.Linear.weight``, PyG ``lin.weight``). Biases, GIN's ``eps``,
 GAT attention vectors (``att_src``...) and norm-layer scales are excluded and never masked; every sparsity
 reported here is a fraction of the counted weights only.
 
