@@ -64,14 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "follow the TEDDY protocol: 512-wide GCN where registered, TEDDY + KD (λ = 10), UGS s1 = s2 = 1e-4.",
     )
     p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
-    p.add_argument(
-        "--model",
-        default="gcn",
-        type=opt.lower,
-        choices=opt.model_choices(),
-        metavar="MODEL",
-        help="model: %(choices)s (default: gcn; gae/vgae are for --task link)",
-    )
+    opt.add_model_option(p)
     p.add_argument(
         "--method",
         default=None,

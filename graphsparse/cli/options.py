@@ -104,6 +104,18 @@ def model_choices() -> LazyChoices:
     return LazyChoices(_model_names)
 
 
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    """``--model``, shared by ``train`` and ``glt``: every registered name, listed in ``--help``."""
+    parser.add_argument(
+        "--model",
+        default="gcn",
+        type=lower,
+        choices=model_choices(),
+        metavar="MODEL",
+        help="model: %(choices)s (default: gcn; gae/vgae are for --task link)",
+    )
+
+
 # value checks: (option name, value) -> checked value; the name is the flag, so every message names the option
 Check = Callable[[str, Any], Any]
 

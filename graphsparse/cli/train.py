@@ -82,14 +82,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Options that do not apply to the chosen --task/--batching/--augment are refused.",
     )
     p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
-    p.add_argument(
-        "--model",
-        default="gcn",
-        type=opt.lower,
-        choices=opt.model_choices(),
-        metavar="MODEL",
-        help="model: %(choices)s (default: gcn; gae/vgae are for --task link)",
-    )
+    opt.add_model_option(p)
     p.add_argument(
         "--task",
         default=None,
