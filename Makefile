@@ -25,4 +25,8 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-.PHONY: install demo test lint
+# execute every notebook in place (one thread, as the tests run them) so the committed files carry their outputs
+notebooks: install
+	OMP_NUM_THREADS=1 $(PY) notebooks/execute.py
+
+.PHONY: install demo test lint notebooks
