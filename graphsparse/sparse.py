@@ -218,8 +218,8 @@ class _SpMM(torch.autograd.Function):
 def _edge_value_grad(s: SparseStructure, values: torch.Tensor, grad_out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``d(loss)/d(values)[e] = <grad_out[row_e], x[col_e]>``: ``grad_out @ x^T`` sampled at the non-zeros.
 
-    torch's CSR SDDMM (``sampled_addmm``) is ~20x faster than gathering both rows per edge on CPU (PubMed, 512
-    columns: 34 ms vs 635 ms); the gather, in chunks, remains for dtypes or devices it does not cover.
+    torch's CSR SDDMM (``sampled_addmm``) is far faster than gathering both rows of every edge (measured in
+    benchmarks/README.md); the gather, in chunks, remains for dtypes or devices it does not cover.
     """
     pattern = torch.sparse_csr_tensor(s.crow, s.col, values.detach(), (s.num_nodes,) * 2, check_invariants=False)
     try:

@@ -2,7 +2,7 @@
 
 :func:`metis_partition` hands METIS the symmetric CSR of the undirected graph (int32/int64 numpy arrays built
 directly from the stored edges, no Python adjacency lists) and returns one part id per node. ``recursive=True``
-uses recursive bisection (about 3× faster than k-way here), ``recursive=False`` k-way. ``train_only=True``
+uses recursive bisection (faster than k-way on our graphs), ``recursive=False`` k-way. ``train_only=True``
 partitions the subgraph induced by a boolean node mask (Cluster-GCN's option of clustering the training graph);
 other nodes get part ``-1``.
 

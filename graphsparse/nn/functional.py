@@ -127,8 +127,9 @@ def dropout_matmul(x: torch.Tensor, weight: torch.Tensor, p: float = 0.5, traini
 
 # CSR features -> what their backward needs (row of each non-zero; transpose structure), built once per tensor
 _CSR_BACKWARD_CACHE: WeakIdKeyDictionary = WeakIdKeyDictionary()
-_DENSE_BACKWARD_MIN_DENSITY = 0.05  # denser than this, X^T G is faster as dense row chunks than as CSR^T (measured:
-# 4x faster on PubMed, 10% dense; 12x slower on Cora, 1.3% dense)
+# denser than this, X^T G is faster as dense row chunks than as CSR^T (PubMed's 10% yes, Cora's 1.3% no;
+# benchmarks/README.md)
+_DENSE_BACKWARD_MIN_DENSITY = 0.05
 
 
 def _csr_backward_plan(x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -150,7 +151,7 @@ class _CSRMatmul(torch.autograd.Function):
     """``CSR(values) @ weight``, differentiable in ``weight`` only.
 
     torch's own backward transposes the CSR on every step (a sort of all non-zeros) and then multiplies by a
-    CSR with few, long rows, which runs ~4x slower than the forward. Here ``X^T G`` is summed over row chunks
+    CSR with few, long rows, which runs several times slower than the forward. Here ``X^T G`` is summed over row chunks
     of ``X`` scattered into small dense blocks when ``X`` is dense enough (PubMed's TF-IDF, 10%), or, for sparser
     ``X``, multiplied as a CSR transpose whose structure is built once.
     """

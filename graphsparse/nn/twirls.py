@@ -19,7 +19,7 @@ with self-loops, ``Â = A + I`` and ``D`` its degrees (self-loops cancel in ``L`
 * **symmetrised** (``symmetric=True``, the paper's Eq. and the authors' code):
   ``Y ← (1-α) Y + αλ B^{-1/2} Â B^{-1/2} Y + α B^{-1} Y0``. It is not an exact gradient step; its fixed point is
   ``(I - λB^{-1/2}ÂB^{-1/2})^{-1} B^{-1} Y0``, the minimiser only when B is a multiple of I.
-* ``b_form='paper'`` uses ``B = λD + (1-λ)I`` (D counting self-loops), as the issue states and as the authors'
+* ``b_form='paper'`` uses ``B = λD + (1-λ)I`` (D counting self-loops), as the authors'
   code (FFTYYY/TWIRLS, ``model/submodules.py``: ``D_power_bias_X(graph, ., ., lam, 1 - lam)`` on a graph with
   self-loops) does. ``λD + (1-λ)I`` is the Jacobi diagonal ``I + λD_A`` of ``I + λ(D_A - A)`` written with the
   loop-counting degree ``D = D_A + I``, so it pairs exactly with ``A`` *without* loops; combined with ``Â`` (as
