@@ -334,7 +334,10 @@ def run(args: argparse.Namespace) -> None:
         print(json.dumps(out, sort_keys=True, default=float))
     else:
         print_glt_table(graph.name, args.model, preset_name, dense, rows, metric=task.metric)
-    plot_glt(dense, rows, plot_path, title=f"{graph.name} / {args.model} ({task.name})", metric=task.metric)
+    hidden = model_options.get("hidden_channels")
+    title = f"{graph.name} / {args.model}" + (f" ({hidden} hidden)" if hidden else "") + f", {task.name} task"
+    labels = {"teddy": f"teddy + KD (λ = {distill:g})"} if distill else None
+    plot_glt(dense, rows, plot_path, title=title, metric=task.metric, labels=labels)
     print(f"plot: {plot_path}", file=sys.stderr if args.json else sys.stdout)
     return None
 

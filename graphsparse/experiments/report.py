@@ -204,8 +204,16 @@ def print_glt_table(
         )
 
 
-def plot_glt(dense: dict, rows: list[dict], path: str | Path, title: str = "", metric: str = "acc") -> Path:
+def plot_glt(
+    dense: dict,
+    rows: list[dict],
+    path: str | Path,
+    title: str = "",
+    metric: str = "acc",
+    labels: dict[str, str] | None = None,
+) -> Path:
     """Two panels, test score vs graph sparsity and vs weight sparsity; dense baseline as a mean ± std band.
+    ``labels`` renames methods in the legend (e.g. ``{"teddy": "teddy + KD (λ = 10)"}``).
 
     Uses matplotlib's current backend (set ``MPLBACKEND=Agg`` or ``matplotlib.use('Agg')`` on a headless
     machine; the ``graphsparse`` command does)."""
@@ -224,7 +232,7 @@ def plot_glt(dense: dict, rows: list[dict], path: str | Path, title: str = "", m
             xs = [100 * r[key] for r in mine]
             ys = [100 * r["test_acc_mean"] for r in mine]
             es = [100 * r["test_acc_std"] for r in mine]
-            ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, label=method)
+            ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, label=(labels or {}).get(method, method))
         ax.set_xlabel(f"{label} sparsity (%)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)" if metric == "acc" else f"test {metric.upper()} (%)")
