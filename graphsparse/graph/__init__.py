@@ -1,0 +1,6 @@
+"""The one graph abstraction every part of graphsparse speaks: :class:`Graph` (:mod:`.core`: storage, validation,
+derived caches, pruning and subgraphs) and its conversions to and from PyG, networkx and scipy (:mod:`.convert`)."""
+
+from .core import MAX_LABEL_FLOOR, MAX_NUM_NODES, SCHEMA_VERSION, Graph, GraphError, Split, csr_select_rows
+
+__all__ = ["Graph", "GraphError", "Split", "csr_select_rows", "SCHEMA_VERSION", "MAX_NUM_NODES", "MAX_LABEL_FLOOR"]
