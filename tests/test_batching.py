@@ -180,7 +180,7 @@ def _bag_of_words_graph(num_nodes: int = 300, num_features: int = 400) -> Graph:
 
 
 def test_sparse_features_give_the_dense_model_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import graphsparse.graph as graph_module
+    import graphsparse.graph.core as graph_module  # where Graph.sparse_x reads its threshold
 
     dense_graph = _bag_of_words_graph()
     assert dense_graph.sparse_x() is None  # small inputs keep the dense product

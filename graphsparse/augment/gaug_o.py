@@ -40,7 +40,7 @@ from torch import nn
 
 from ..graph import Graph, GraphError, Split
 from ..nn.models import GCN
-from ..tasks.node import FLOAT32_MAX, node_metric
+from ..tasks.node import FLOAT32_MAX, evaluate_node, node_metric, row_normalize_features
 from ..train import RunResult, Validation, fit, make_optimizer
 from ..utils import seed_everything
 from ..validation import check_float, check_int
@@ -183,11 +183,6 @@ def _dense_sample_graph(sample: torch.Tensor) -> tuple[Graph, torch.Tensor]:
     return Graph(upper, num_nodes=sample.size(0), name="gaug-o-sample"), sample[upper[0], upper[1]]
 
 
-def _row_normalize(x: torch.Tensor) -> torch.Tensor:
-    rowsum = x.sum(1, keepdim=True)
-    return x / rowsum.masked_fill(rowsum == 0, 1.0)
-
-
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -214,7 +209,7 @@ def train_gaug_o(
         raise GraphError(f"graph {graph.name!r} has no edges: there is nothing for the edge predictor to learn")
     mode = config.resolved_mode(graph)
     if config.normalize_features:
-        graph = graph.replace(x=_row_normalize(graph.x))
+        graph = row_normalize_features(graph)
     seed_everything(seed)
     x = graph.x.to(device)
     y = graph.y.to(device)
@@ -321,27 +316,16 @@ def train_gaug_o(
         what=what,
         progress=f"GAug-O seed {seed}" if progress else False,
     )
-    classifier.eval()
-    with torch.no_grad():
-        logits = classifier(graph, x)
     union = state["union"]
-    return RunResult(
+    return RunResult.from_fit(
+        run,
         seed=seed,
         split=split_name,
         metric="acc",
-        scores={
-            f"{part}_acc": node_metric(logits, y, index)
-            for part, index in (("train", train_idx), ("val", val_idx), ("test", test_idx))
-        },
-        best_epoch=run.best_epoch,
-        epochs_run=run.epochs_run,
-        seconds=run.seconds,
-        epoch_seconds=run.epoch_seconds,
-        history=run.history,
+        scores=evaluate_node(classifier, graph, split),
         extra={
             "mode": mode,
             "peak_rss_mb": _peak_rss_mb(),
             "num_candidates": 0 if union is None else union.num_edges - graph.num_edges,
         },
-        best_state=run.best_state,
     )

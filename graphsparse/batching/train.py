@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graph import Graph, GraphError, Split
-from ..tasks.node import NodeTrainConfig, node_metric
+from ..tasks.node import NodeTrainConfig, evaluate_node, node_metric
 from ..train import RunResult, Validation, fit, make_optimizer
 from ..validation import check_int
 from .loader import ClusterLoader
@@ -41,12 +41,8 @@ class ClusterConfig:
 
 
 def evaluate_full_graph(model: nn.Module, graph: Graph, split: Split, metric: str = "acc") -> tuple[float, ...]:
-    """(train, val, test) metric of ``model`` on the whole graph."""
-    model.eval()
-    with torch.no_grad():
-        logits = model(graph)
-    y = graph.y.to(logits.device)
-    return tuple(node_metric(logits, y, mask.nonzero().view(-1).to(logits.device), metric) for mask in split)
+    """(train, val, test) metric of ``model`` on the whole graph (:func:`~graphsparse.tasks.node.evaluate_node`)."""
+    return tuple(evaluate_node(model, graph, split, metric=metric).values())
 
 
 def train_cluster_gcn(
@@ -119,20 +115,5 @@ def train_cluster_gcn(
         what=what,
         progress=f"Cluster-GCN seed {seed}" if progress else False,
     )
-    train_score, val_score, test_score = evaluate_full_graph(model, graph, split, config.metric)
-    return RunResult(
-        seed=seed,
-        split=split_name,
-        metric=config.metric,
-        scores={
-            f"train_{config.metric}": train_score,
-            f"val_{config.metric}": val_score,
-            f"test_{config.metric}": test_score,
-        },
-        best_epoch=run.best_epoch,
-        epochs_run=run.epochs_run,
-        seconds=run.seconds,
-        epoch_seconds=run.epoch_seconds,
-        history=run.history,
-        best_state=run.best_state,
-    )
+    scores = evaluate_node(model, graph, split, metric=config.metric)
+    return RunResult.from_fit(run, seed=seed, split=split_name, metric=config.metric, scores=scores)

@@ -131,18 +131,7 @@ def train_link(
     test = evaluate_link(model, graph, split.test_pos, split.test_neg, config.hits, edge_values)
     scores = {f"val_{k}": v for k, v in val.items()}
     scores.update({f"test_{k}": v for k, v in test.items()})
-    return RunResult(
-        seed=int(seed),
-        split="",
-        metric="auc",
-        scores=scores,
-        best_epoch=run.best_epoch,
-        epochs_run=run.epochs_run,
-        seconds=run.seconds,
-        epoch_seconds=run.epoch_seconds,
-        history=run.history,
-        best_state=run.best_state,
-    )
+    return RunResult.from_fit(run, seed=seed, split="", metric="auc", scores=scores)
 
 
 def link_split_for_seed(

@@ -97,10 +97,12 @@ def _check_task(graph: Graph, split: Split) -> None:
 def evaluate_node(
     model: nn.Module, graph: Graph, split: Split, edge_values: torch.Tensor | None = None, metric: str = "acc"
 ) -> dict[str, float]:
-    """Train/val/test scores of ``model`` in eval mode."""
+    """``{"train_<metric>": .., "val_<metric>": .., "test_<metric>": ..}`` of ``model`` in eval mode."""
     model.eval()
     logits = model(graph, edge_values=edge_values).cpu()
-    return {part: node_metric(logits, graph.y, split.index(part), metric) for part in ("train", "val", "test")}
+    return {
+        f"{part}_{metric}": node_metric(logits, graph.y, split.index(part), metric) for part in ("train", "val", "test")
+    }
 
 
 def with_sparse_features(graph: Graph) -> Graph:
@@ -174,18 +176,7 @@ def train_node(
     what = f"{type(model).__name__} on {graph.name!r}, seed {seed}"
     run = fit(model, train_epoch, validate, epochs=config.epochs, patience=config.patience, what=what)
     scores = evaluate_node(model, graph, split, edge_values, config.metric)
-    return RunResult(
-        seed=seed,
-        split=split_name,
-        metric=config.metric,
-        scores={f"{part}_{config.metric}": scores[part] for part in ("train", "val", "test")},
-        best_epoch=run.best_epoch,
-        epochs_run=run.epochs_run,
-        seconds=run.seconds,
-        epoch_seconds=run.epoch_seconds,
-        history=run.history,
-        best_state=run.best_state,
-    )
+    return RunResult.from_fit(run, seed=seed, split=split_name, metric=config.metric, scores=scores)
 
 
 def split_for_seed(graph: Graph, seed_index: int, split: str | None = None) -> tuple[str, Split]:

@@ -74,10 +74,14 @@ def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _first_non_finite(model: nn.Module) -> str | None:
-    for name, param in model.named_parameters():
-        if not bool(torch.isfinite(param).all()):
-            return name
-    return None
+    """The name of the first parameter holding NaN/inf, or None; one device sync for all of them."""
+    named = list(model.named_parameters())
+    if not named:
+        return None
+    finite = torch.stack([torch.isfinite(p).all() for _, p in named])
+    if bool(finite.all()):
+        return None
+    return named[int((~finite).nonzero()[0])][0]
 
 
 def fit(

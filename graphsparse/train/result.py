@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from .loop import FitResult
+
 __all__ = ["RunResult"]
 
 
@@ -30,6 +32,33 @@ class RunResult:
     history: list[dict[str, float]] = field(default_factory=list, repr=False)
     extra: dict[str, Any] = field(default_factory=dict)
     best_state: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_fit(
+        cls,
+        run: FitResult,
+        *,
+        seed: int,
+        split: str,
+        metric: str,
+        scores: dict[str, float],
+        extra: dict[str, Any] | None = None,
+    ) -> RunResult:
+        """The result of a run that :func:`~graphsparse.train.fit` trained: its epochs, timing, history and best
+        state, with the trainer's final ``scores``."""
+        return cls(
+            seed=int(seed),
+            split=split,
+            metric=metric,
+            scores=scores,
+            best_epoch=run.best_epoch,
+            epochs_run=run.epochs_run,
+            seconds=run.seconds,
+            epoch_seconds=run.epoch_seconds,
+            history=run.history,
+            extra=dict(extra or {}),
+            best_state=run.best_state,
+        )
 
     def __getattr__(self, name: str) -> float:
         # scores (and extras) read as attributes, named by their metric: result.test_acc, result.val_roc_auc
