@@ -9,11 +9,10 @@ ranking by the inner-product logit ranks by probability.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from ..graph import Graph, GraphError
+from ..validation import check_float
 from .topk import lowest_scoring_edges, topk_non_edges
 
 __all__ = ["edit_counts", "gaug_m_graph"]
@@ -22,10 +21,7 @@ __all__ = ["edit_counts", "gaug_m_graph"]
 def edit_counts(graph: Graph, rm_pct: float, add_pct: float) -> tuple[int, int]:
     """Numbers of edges to remove and add: ``floor(pct / 100 * |E|)`` each (as the reference); bad ones raise."""
     for name, pct in (("rm_pct", rm_pct), ("add_pct", add_pct)):
-        if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not math.isfinite(pct):
-            raise ValueError(f"{name} must be a finite number, got {pct!r}")
-        if pct < 0:
-            raise ValueError(f"{name} must be >= 0 (a percentage of |E|), got {pct}")
+        check_float(name, pct, 0.0)  # a percentage of |E|
     m = graph.num_edges
     n_rm, n_add = int(m * rm_pct / 100.0), int(m * add_pct / 100.0)
     if n_rm > m:

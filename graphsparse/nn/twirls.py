@@ -38,8 +38,6 @@ differentiably through our CSR SpMM (:mod:`graphsparse.sparse`).
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,6 +45,7 @@ from torch import nn
 from ..graph import Graph
 from ..presets.twirls import TWIRLS_PRESETS  # noqa: F401  (re-export; the data lives in graphsparse.presets)
 from ..sparse import SparseOperator, sparse_structure
+from ..validation import check_float
 from .functional import dropout as fast_dropout
 from .functional import dropout_matmul, sparse_dropout_matmul
 from .pyg_model import as_graph
@@ -80,20 +79,15 @@ def _check(
     b_form: str = "jacobi",
 ) -> float:
     """Validate hyperparameters; return α (its default ``1/(1+λ)`` when None)."""
-    if not (math.isfinite(lam) and lam >= 0):
-        raise ValueError(f"TWIRLS: lam (λ) must be >= 0, got {lam}")
+    lam = check_float("TWIRLS lam (λ)", lam, 0.0)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"TWIRLS: steps must be an integer >= 1, got {steps!r}")
     if alpha is None:
         alpha = 1.0 / (1.0 + lam)
-    if not (math.isfinite(alpha) and 0 < alpha <= 1):
-        raise ValueError(f"TWIRLS: alpha (α) must lie in (0, 1], got {alpha}")
-    if not 0 <= p <= 2:
-        raise ValueError(f"TWIRLS: p must lie in [0, 2], got {p}")
-    if not (math.isfinite(tau) and tau >= 0):
-        raise ValueError(f"TWIRLS: tau (τ) must be >= 0, got {tau}")
-    if not (math.isfinite(T) and T >= 0):
-        raise ValueError(f"TWIRLS: T must be >= 0 (0 disables truncation), got {T}")
+    alpha = check_float("TWIRLS alpha (α)", alpha, 0.0, 1.0, include_minimum=False)
+    check_float("TWIRLS p", p, 0.0, 2.0)
+    check_float("TWIRLS tau (τ)", tau, 0.0)
+    check_float("TWIRLS T", T, 0.0)  # 0 disables truncation
     if b_form not in _B_FORMS:
         raise ValueError(f"TWIRLS: b_form must be 'jacobi' (B = I + λD) or 'paper' (B = λD + (1-λ)I), got {b_form!r}")
     return float(alpha)

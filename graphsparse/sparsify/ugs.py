@@ -27,7 +27,6 @@ the first nodes' edges. Defaults ``s1 = s2 = 1e-2`` follow the reference's Cora 
 from __future__ import annotations
 
 import base64
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +36,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ..graph import Graph
+from ..validation import check_float
 from .edges import check_sparsity
 from .weights import _keep_top, check_masks, prunable_parameters
 
@@ -95,8 +95,8 @@ class UGSMasked(nn.Module):
         super().__init__()
         if num_edges < 0:
             raise ValueError(f"num_edges must be >= 0, got {num_edges}")
-        if not (math.isfinite(s1) and math.isfinite(s2)) or s1 < 0 or s2 < 0:
-            raise ValueError(f"UGS l1 coefficients must be finite and >= 0, got s1={s1}, s2={s2}")
+        check_float("UGS s1 (l1 coefficient of the edge mask)", s1, 0.0)
+        check_float("UGS s2 (l1 coefficient of the weight masks)", s2, 0.0)
         self.base = model
         self.s1, self.s2 = float(s1), float(s2)
         params = prunable_parameters(model) if weight_keep is None else check_masks(model, weight_keep)
