@@ -197,9 +197,11 @@ def train_gaug_o(
     split_name: str = "",
     device: torch.device | str = "cpu",
     progress: bool = False,
+    on_epoch: Callable[[int, Validation], None] | None = None,
 ) -> RunResult:
     """Train GAug-O (edge predictor + the classifier ``model_factory()``) on ``graph``; see the module docs.
-    ``progress`` shows the pre-training and training epochs on transient bars."""
+    ``progress`` shows the pre-training and training epochs on transient bars; ``on_epoch(epoch, validation)`` sees
+    the classifier's validation curve (:func:`graphsparse.train.fit`)."""
     config = config or GAugOConfig()
     if graph.x is None or graph.y is None:
         raise GraphError(f"graph {graph.name!r} needs features x and labels y for GAug-O")
@@ -315,6 +317,7 @@ def train_gaug_o(
         patience=config.patience,
         what=what,
         progress=f"GAug-O seed {seed}" if progress else False,
+        on_epoch=on_epoch,
     )
     union = state["union"]
     return RunResult.from_fit(

@@ -135,13 +135,15 @@ def train_node(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     seed: int = 0,
     split_name: str = "",
+    on_epoch: Callable[[int, Validation], None] | None = None,
 ) -> RunResult:
     """Train ``model`` full-batch on ``graph`` with :func:`graphsparse.train.fit`; keep the epoch with the best
     validation score (ties: lower validation loss).
 
     ``extra_loss(model)`` is added to the loss (e.g. UGS's l1 penalties), ``after_step(model)`` runs after each
     optimizer step (e.g. projection onto an l0 ball), ``loss_fn(logits, train_index)`` replaces the
-    cross-entropy (e.g. distillation). ``edge_values`` (per edge id) are passed to the model.
+    cross-entropy (e.g. distillation). ``edge_values`` (per edge id) are passed to the model. ``on_epoch(epoch,
+    validation)`` sees the validation curve as it is drawn (:func:`graphsparse.train.fit`).
     """
     config = config or NodeTrainConfig()
     _check_task(graph, split)
@@ -174,7 +176,9 @@ def train_node(
             return Validation(score, float(F.cross_entropy(logits[val_idx], y[val_idx])))
 
     what = f"{type(model).__name__} on {graph.name!r}, seed {seed}"
-    run = fit(model, train_epoch, validate, epochs=config.epochs, patience=config.patience, what=what)
+    run = fit(
+        model, train_epoch, validate, epochs=config.epochs, patience=config.patience, what=what, on_epoch=on_epoch
+    )
     scores = evaluate_node(model, graph, split, edge_values, config.metric)
     return RunResult.from_fit(run, seed=seed, split=split_name, metric=config.metric, scores=scores)
 

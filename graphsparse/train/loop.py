@@ -17,6 +17,9 @@ data, with an optional validation loss). The loop:
 ``progress=True`` (or a label) shows the epochs on a tqdm bar on stderr that disappears when the run ends; the
 commands pass it unless ``--no-progress`` is given.
 
+``on_epoch(epoch, validation)`` is called after each validation (the validation curve as it is drawn, e.g. for a
+tuner's pruner); an exception it raises stops the run and propagates.
+
 Without ``validate`` (pre-training an edge predictor, a fixed number of warm-up epochs) every epoch runs and the
 model keeps its last state; the non-finite guard, history and timing still apply.
 """
@@ -94,11 +97,12 @@ def fit(
     eval_every: int = 1,
     what: str = "training",
     progress: bool | str = False,
+    on_epoch: Callable[[int, Validation], None] | None = None,
 ) -> FitResult:
     """Run ``epochs`` epochs of ``train_epoch``, validating every ``eval_every`` epochs (and after the last);
     return the :class:`FitResult` with the model left at its best validated state. ``what`` names the run in
     error messages (e.g. ``"GCN on cora, seed 3"``); ``progress`` (True, or the bar's label) counts the epochs on
-    a transient tqdm bar."""
+    a transient tqdm bar; ``on_epoch(epoch, validation)`` sees each validation as it is made."""
     if progress:
         from tqdm.auto import tqdm
 
@@ -110,7 +114,16 @@ def fit(
                 bar.update()
                 return loss
 
-            return fit(model, counted, validate, epochs=epochs, patience=patience, eval_every=eval_every, what=what)
+            return fit(
+                model,
+                counted,
+                validate,
+                epochs=epochs,
+                patience=patience,
+                eval_every=eval_every,
+                what=what,
+                on_epoch=on_epoch,
+            )
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if eval_every < 1:
@@ -148,6 +161,8 @@ def fit(
                 **({"val_loss": current.loss} if current.loss is not None else {}),
             }
         )
+        if on_epoch is not None:
+            on_epoch(epoch, current)
         if _better(current, best):
             best, best_epoch, best_state = current, epoch, _snapshot(model)
         elif patience is not None and epoch - best_epoch >= patience:
