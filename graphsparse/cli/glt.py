@@ -44,6 +44,8 @@ _BASE = (
     "plot",
     "task",
     "save_tickets",
+    "workers",
+    "ray_address",
 )
 ACCEPTED = {
     "node": (*_BASE, "preset", "split", "distill", "s1", "s2"),
@@ -63,7 +65,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Search for graph lottery tickets at matched graph/weight sparsity levels; resumable. Defaults "
         "follow the TEDDY protocol: 512-wide GCN where registered, TEDDY + KD (λ = 10), UGS s1 = s2 = 1e-4.",
     )
-    p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="dataset name (see `graphsparse datasets`), or a comma-separated list: with --model x,y a grid, "
+        "searched one combination after the other",
+    )
     opt.add_model_option(p)
     p.add_argument(
         "--method",
@@ -126,6 +133,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "DIR/<method>/round<k>/seed<s>/ticket.pt; the paths are recorded in the store. Reload with "
         "`graphsparse ticket eval|compact`",
     )
+    opt.add_parallel_options(p)
     opt.add_common(p)
     p.set_defaults(handler=run)
 
@@ -179,7 +187,28 @@ def resolve_glt(args: argparse.Namespace, dataset: str, methods: list[str]) -> d
 
 
 def run(args: argparse.Namespace) -> None:
-    """Run the search, print a table (or one JSON object) and write the plot; returns None."""
+    """Run the search of every (dataset, model) of the grid (one pair: one search), each printing its table (or
+    one JSON object per line) and writing its plot; with ``--workers``/``--ray-address`` the units run on Ray."""
+    from ..utils import resolve_device
+    from .grid import run_grid, split_list
+
+    grid = len(split_list("--dataset", args.dataset)) * len(split_list("--model", args.model)) > 1
+    if grid and args.plot:
+        raise ValueError(
+            "--plot names one file: a grid (several --dataset/--model) writes one plot per "
+            "combination, runs/glt_<dataset>_<model>.png; leave --plot out"
+        )
+    if grid and args.save_tickets:
+        raise ValueError(
+            "--save-tickets names one folder: run the combinations of a grid one by one to save their tickets"
+        )
+    device = resolve_device(args.device if args.device is not None else "cpu")
+    run_grid(args, check, run_search, device)
+    return None
+
+
+def run_search(args: argparse.Namespace, executor: Any = None) -> None:
+    """One search (one dataset, one model): print a table (or one JSON object) and write the plot."""
     from ..data import canonical_name, load_dataset
     from ..experiments.report import plot_glt, print_glt_table, search_timing
     from ..nn import build_model
@@ -215,6 +244,8 @@ def run(args: argparse.Namespace) -> None:
     from .runs import invocation_record
 
     store.invocation = invocation_record(device)  # recorded with every GLT level this search commits
+    parallel = executor.describe() if executor is not None else {"executor": "serial", "workers": 1}
+    store.invocation["parallel"] = parallel
     graph = load_dataset(args.dataset)
     model_options: dict[str, Any] = {}
     ticket_model = args.model
@@ -272,6 +303,7 @@ def run(args: argparse.Namespace) -> None:
                 s1=s1,
                 s2=s2,
                 ticket_dir=args.save_tickets,
+                executor=executor,
                 ticket_provenance={
                     "model": ticket_model,
                     "model_options": json.dumps(model_options, sort_keys=True),
@@ -309,6 +341,7 @@ def run(args: argparse.Namespace) -> None:
             "distill": distill,
             "ugs_l1": ugs_l1,
             "save_tickets": args.save_tickets,
+            "parallel": parallel,
             **runtime_config(device),
         }
         out = command_document(

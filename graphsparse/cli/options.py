@@ -17,6 +17,8 @@ from ..validation import check_float, check_int, check_probability
 __all__ = [
     "CommandParser",
     "add_common",
+    "add_parallel_options",
+    "ListChoices",
     "COMMON",
     "flag",
     "given",
@@ -98,6 +100,14 @@ def node_model_choices() -> LazyChoices:
     return LazyChoices(_node_model_names)
 
 
+class ListChoices(LazyChoices):
+    """Choices for a comma-separated list option (``--model gcn,gat``): a value is valid when each item is."""
+
+    def __contains__(self, value: object) -> bool:
+        items = [item.strip() for item in str(value).split(",")]
+        return all(item and item in self._get() for item in items)
+
+
 def model_choices() -> LazyChoices:
     """Every model name ``--model`` accepts: the node models of :data:`graphsparse.nn.MODELS` and the link models
     of :data:`graphsparse.nn.gae.LINK_MODELS` (each task still refuses the other's names)."""
@@ -105,14 +115,36 @@ def model_choices() -> LazyChoices:
 
 
 def add_model_option(parser: argparse.ArgumentParser) -> None:
-    """``--model``, shared by ``train`` and ``glt``: every registered name, listed in ``--help``."""
+    """``--model``, shared by ``train`` and ``glt``: every registered name, listed in ``--help``; a
+    comma-separated list runs one after the other (a grid with ``--dataset a,b``)."""
     parser.add_argument(
         "--model",
         default="gcn",
         type=lower,
-        choices=model_choices(),
+        choices=ListChoices(_model_names),
         metavar="MODEL",
-        help="model: %(choices)s (default: gcn; gae/vgae are for --task link)",
+        help="model, or a comma-separated list of models (a grid): %(choices)s (default: gcn; gae/vgae are for "
+        "--task link)",
+    )
+
+
+def add_parallel_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers`` / ``--ray-address``: run the command's work units on Ray (imported only when given)."""
+    group = parser.add_argument_group("parallel runs (Ray)")
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run work units on a local Ray with N worker processes, one torch thread each (results identical "
+        "to a serial run; needs `pip install graphsparse[ray]`)",
+    )
+    group.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="join a running Ray cluster: 'auto' (this machine joined it with `ray start`) or HOST:PORT of its "
+        "head; every node needs graphsparse installed, datasets travel through Ray's object store",
     )
 
 

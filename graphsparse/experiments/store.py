@@ -311,6 +311,13 @@ class ResultsStore:
             )
         self.written_units += 1
 
+    def delete(self, keys: list[str]) -> None:
+        """Remove the units under ``keys`` (e.g. the per-seed parts of a level once the level is committed)."""
+        if not keys:
+            return
+        with closing(self._connect()) as con, con:
+            con.executemany("DELETE FROM results WHERE key = ?", [(k,) for k in keys])
+
     def check_writable(self) -> None:
         """Raise ValueError when the database cannot be written (a read-only file or folder, a read-only file
         system): a write is tried inside a transaction that is rolled back, so nothing changes. Commands call this

@@ -18,9 +18,16 @@ dense baseline (method ``"dense"``, round 0) first:
 - ``"random"``: random edge scores (generator seeded with the run's seed, so masks are nested across levels)
   and a random weight mask of the level's sparsity, re-applied after every optimizer step.
 
-Every finished (method, level) is committed with ``store.put(key, payload)`` before it is yielded; a rerun with
-the same dataset, model, method, level, seeds and training config loads it instead of recomputing, so a killed
-search continues where it stopped and ends with the results an uninterrupted run gives. "The same dataset" is
+**Work units.** The search is a plan of units, one per (method, level, seed) (:mod:`.glt_units`), run by an
+executor (:mod:`graphsparse.parallel`): serially here by default, or on Ray workers (``executor=``). One-shot
+levels (dense, TEDDY, random) are independent; a distilled TEDDY level waits for its seed's teacher; UGS is one
+chain of rounds per seed (round k needs round k-1's binary masks; seeds are independent, so with S seeds S
+chains run side by side — a round is minutes of training, so a task per round costs nothing and lets each round
+be committed and retried on its own). The driver alone writes the store: every finished seed is committed as it
+arrives (:func:`part_key`), every finished (method, level) with ``store.put(key, payload)`` before it is
+yielded; a rerun with the same dataset, model, method, level, seeds and training config loads both instead of
+recomputing, so a killed search continues where it stopped and ends with the results an uninterrupted run
+gives. "The same dataset" is
 checked by content: the key holds :meth:`Graph.fingerprint` of ``graph`` and
 :data:`graphsparse.graph.SCHEMA_VERSION`, so a rerun on changed data (or under a new result schema) recomputes.
 
@@ -49,7 +56,6 @@ import functools
 import hashlib
 import json
 import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,16 +65,33 @@ import torch
 from torch import nn
 
 from ..graph import SCHEMA_VERSION, Graph
+from ..parallel import Executor, SerialExecutor
 from ..tasks.node import NodeTrainConfig
 from ..utils import seed_everything
 from ..validation import check_float
-from .edges import check_sparsity, edge_keep_mask, random_edge_scores, teddy_edge_scores
+from .edges import check_sparsity
+from .glt_units import (
+    SearchContext,
+    cached_material,
+    oneshot_unit,
+    random_weight_masks,
+    teacher_unit,
+    ugs_round_unit,
+)
 from .task import NodeGLTTask
 from .ticket import Ticket
-from .ugs import UGS_INIT_NOISE, UGS_S1, UGS_S2, UGSMasked, pack_mask, ugs_prune, unpack_mask
-from .weights import apply_weight_masks, l0_projection, prunable_parameters, weight_sparsity
+from .ugs import UGS_INIT_NOISE, UGS_S1, UGS_S2
+from .weights import apply_weight_masks, l0_projection
 
-__all__ = ["GLT_METHODS", "glt_levels", "check_methods", "random_weight_masks", "glt_search", "retrain_ticket"]
+__all__ = [
+    "GLT_METHODS",
+    "glt_levels",
+    "check_methods",
+    "random_weight_masks",
+    "glt_search",
+    "retrain_ticket",
+    "part_key",
+]
 
 GLT_METHODS = ("teddy", "ugs", "random")
 _PLANNED: dict[str, str] = {}
@@ -123,28 +146,13 @@ def _check_ugs_levels(levels: Sequence[Level]) -> None:
             raise ValueError(f"UGS level sparsities must not decrease (round {k}: {g1}/{w1} after {g0}/{w0})")
 
 
-def random_weight_masks(model: nn.Module, sparsity: float, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Random keep-masks removing ``round(sparsity * n)`` of the counted weights, chosen uniformly (seeded)."""
-    sparsity = check_sparsity(sparsity, "weight sparsity")
-    params = prunable_parameters(model)
-    total = sum(p.numel() for p in params.values())
-    generator = torch.Generator().manual_seed(int(seed))
-    order = torch.randperm(total, generator=generator)
-    flat = torch.ones(total, dtype=torch.bool)
-    flat[order[: round(sparsity * total)]] = False
-    out, start = {}, 0
-    for name, p in params.items():
-        out[name] = flat[start : start + p.numel()].view(p.shape).to(p.device)
-        start += p.numel()
-    return out
-
-
 def _config_hash(task: Any, model: nn.Module) -> str:
     blob = json.dumps({"task": task.describe(), "model": repr(model)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _unit_result(method: str, level: Level, runs: list[dict[str, Any]], seeds: Sequence[int], start: float) -> dict:
+def _unit_result(method: str, level: Level, runs: list[dict[str, Any]], seeds: Sequence[int]) -> dict:
+    """A level's payload from its seeds' runs; ``seconds`` is the training time summed over the seeds."""
     k, gs, ws = level
     tests = [float(r["test"]) for r in runs]
     vals = [float(r["val"]) for r in runs]
@@ -161,139 +169,8 @@ def _unit_result(method: str, level: Level, runs: list[dict[str, Any]], seeds: S
         "val_acc_std": float(np.std(vals)),
         "test_accs": tests,
         "seeds": [int(s) for s in seeds],
-        "seconds": time.perf_counter() - start,
+        "seconds": float(sum(r.get("seconds", 0.0) for r in runs)),
     }
-
-
-class _Context:
-    """Per-search state shared by the units: the task, TEDDY scores and dense teachers per seed (lazily)."""
-
-    def __init__(self, task: Any, model_factory: Callable[[], nn.Module], device: torch.device | str) -> None:
-        self.task, self.model_factory, self.device = task, model_factory, device
-        self._scores: dict[int, torch.Tensor] = {}
-        self._teachers: dict[int, torch.Tensor] = {}
-
-    def build(self, seed: int) -> nn.Module:
-        """θ0 of ``seed``: the same for every method and level."""
-        seed_everything(seed)
-        return self.model_factory().to(self.device)
-
-    def teddy_scores(self, i: int, graph: Graph) -> torch.Tensor:
-        if i not in self._scores:
-            self._scores[i] = teddy_edge_scores(graph)
-        return self._scores[i]
-
-    def teacher(self, i: int, seed: int, graph: Graph) -> torch.Tensor | None:
-        """Outputs of a dense model trained on the unpruned graph (only when the task distills)."""
-        if not getattr(self.task, "distill", 0.0):
-            return None
-        if i not in self._teachers:
-            model = self.build(seed)
-            self.task.fit(graph, model, seed=seed, seed_index=i)
-            self._teachers[i] = self.task.predict(graph, model)
-        return self._teachers[i]
-
-
-def _init_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
-
-
-def _trained_masks(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {name: p.detach().cpu() != 0 for name, p in prunable_parameters(model).items()}
-
-
-def _run_unit(
-    ctx: _Context, method: str, level: Level, seeds: Sequence[int], collect: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    k, gs, ws = level
-    start = time.perf_counter()
-    runs = []
-    for i, seed in enumerate(seeds):
-        graph = ctx.task.graph_for_seed(i, seed)
-        if method == "teddy":
-            keep = edge_keep_mask(ctx.teddy_scores(i, graph), gs)
-        elif method == "random":
-            keep = edge_keep_mask(random_edge_scores(graph, seed=seed), gs)
-        else:  # dense
-            keep = torch.ones(graph.num_edges, dtype=torch.bool)
-        pruned = graph if bool(keep.all()) else graph.keep_edges(keep)
-        teacher = ctx.teacher(i, seed, graph) if method == "teddy" else None
-        model = ctx.build(seed)
-        theta0 = _init_state(model) if collect is not None else None
-        masks, rule = None, "none"
-        after_step = None
-        if ws > 0 and method == "teddy":
-            rule = "l0"
-            after_step = functools.partial(l0_projection, sparsity=ws)
-            after_step(model)
-        elif ws > 0 and method == "random":
-            masks, rule = random_weight_masks(model, ws, seed=seed), "masks"
-            apply_weight_masks(model, masks)
-            after_step = functools.partial(apply_weight_masks, masks=masks)
-        result = ctx.task.fit(pruned, model, seed=seed, seed_index=i, after_step=after_step, teacher=teacher)
-        result["graph_sparsity"] = 1.0 - pruned.num_edges / graph.num_edges if graph.num_edges else 0.0
-        result["weight_sparsity"] = weight_sparsity(model)
-        runs.append(result)
-        if collect is not None:  # masks kept: the fixed ones, or (l0 projection, dense) the trained model's non-zeros
-            weight_masks = masks if masks is not None else _trained_masks(model)
-            collect.append(_ticket_material(seed, i, keep, weight_masks, theta0, model, result, rule))
-    return _unit_result(method, level, runs, seeds, start)
-
-
-def _ticket_material(
-    seed: int,
-    seed_index: int,
-    edge_keep: torch.Tensor,
-    weight_masks: dict[str, torch.Tensor],
-    theta0: dict[str, torch.Tensor] | None,
-    model: nn.Module | None,
-    result: dict[str, Any] | None,
-    rule: str,
-) -> dict[str, Any]:
-    """What a level's ticket of one seed is made of (the trained state only when the level was trained here)."""
-    return {
-        "seed": int(seed),
-        "seed_index": int(seed_index),
-        "edge_keep": edge_keep.detach().cpu().bool(),
-        "weight_masks": {n: m.detach().cpu().bool() for n, m in weight_masks.items()},
-        "init_state": theta0,
-        "trained_state": None if model is None else _init_state(model),
-        "val": None if result is None else float(result["val"]),
-        "test": None if result is None else float(result["test"]),
-        "best_epoch": None if result is None else result.get("best_epoch"),
-        "weight_rule": rule,
-    }
-
-
-def _cached_material(
-    ctx: _Context, method: str, level: Level, seeds: Sequence[int], payload: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Tickets of a level loaded from the store, re-derived without training: the edge masks, θ0 and (random,
-    UGS, dense) the weight masks are deterministic; a TEDDY ticket's weight masks are the trained model's non-zeros
-    after l0 projection, which only retraining gives (its ticket holds none: ``ticket eval`` retrains with the l0
-    projection). No trained weights."""
-    k, gs, ws = level
-    out = []
-    ugs = _unpack_ugs_state(payload["ugs_state"]) if method == "ugs" else None
-    tests = payload.get("test_accs") or [None] * len(seeds)
-    for i, seed in enumerate(seeds):
-        graph = ctx.task.graph_for_seed(i, seed)
-        model = ctx.build(seed)
-        theta0 = _init_state(model)
-        rule = "masks"
-        if method == "ugs":
-            keep, masks = ugs[i]
-        elif method == "random":
-            keep = edge_keep_mask(random_edge_scores(graph, seed=seed), gs)
-            masks = random_weight_masks(model, ws, seed=seed) if ws > 0 else {}
-        elif method == "teddy":
-            keep, masks, rule = edge_keep_mask(ctx.teddy_scores(i, graph), gs), {}, "l0" if ws > 0 else "none"
-        else:
-            keep, masks, rule = torch.ones(graph.num_edges, dtype=torch.bool), {}, "none"
-        material = _ticket_material(seed, i, keep, masks, theta0, None, None, rule)
-        material["test"] = None if tests[i] is None else float(tests[i])
-        out.append(material)
-    return out
 
 
 def _write_tickets(
@@ -348,7 +225,7 @@ def retrain_ticket(
     search's."""
     p = ticket.provenance
     seed, i = int(p["seed"]), int(p["seed_index"])
-    ctx = _Context(task, model_factory, device)
+    ctx = SearchContext(task, model_factory, device)
     graph = task.graph_for_seed(i, seed)
     pruned = graph if bool(ticket.edge_keep_mask.all()) else ticket.apply_to_graph(graph)
     teacher = ctx.teacher(i, seed, graph) if p.get("method") == "teddy" else None
@@ -371,60 +248,24 @@ def retrain_ticket(
     return result, model
 
 
-def _initial_ugs_state(ctx: _Context, seeds: Sequence[int]) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
-    state = []
-    for i, seed in enumerate(seeds):
-        graph = ctx.task.graph_for_seed(i, seed)
-        params = prunable_parameters(ctx.build(seed))
-        weights = {n: torch.ones_like(p, dtype=torch.bool, device="cpu") for n, p in params.items()}
-        state.append((torch.ones(graph.num_edges, dtype=torch.bool), weights))
-    return state
+def part_key(level_key: str, seed: int) -> str:
+    """Store key of one seed's result within a level (committed as it arrives; a rerun skips it)."""
+    return f"part|{level_key}|seed={int(seed)}"
 
 
-def _pack_ugs_state(state: list[tuple[torch.Tensor, dict[str, torch.Tensor]]]) -> list[dict[str, Any]]:
-    return [{"edges": pack_mask(e), "weights": {n: pack_mask(m) for n, m in w.items()}} for e, w in state]
+class _Level:
+    """One (method, level) of the plan: its store key and the runs of its seeds as they arrive."""
 
+    def __init__(self, method: str, level: Level, key: str, seeds: Sequence[int]) -> None:
+        self.method, self.level, self.key = method, level, key
+        self.runs: list[dict[str, Any] | None] = [None] * len(seeds)
+        self.materials: list[dict[str, Any] | None] = [None] * len(seeds)
+        self.ugs_states: list[dict[str, Any] | None] = [None] * len(seeds)
+        self.payload: dict[str, Any] | None = None  # set when the level is finished (stored or computed)
 
-def _unpack_ugs_state(packed: list[dict[str, Any]]) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
-    return [(unpack_mask(p["edges"]), {n: unpack_mask(m) for n, m in p["weights"].items()}) for p in packed]
-
-
-def _run_ugs_round(
-    ctx: _Context,
-    level: Level,
-    seeds: Sequence[int],
-    state: list[tuple[torch.Tensor, dict[str, torch.Tensor]]],
-    collect: list[dict[str, Any]] | None = None,
-) -> tuple[dict[str, Any], list[tuple[torch.Tensor, dict[str, torch.Tensor]]]]:
-    """One UGS round per seed: train the soft masks from θ0 under the current binary masks, binarise at the
-    level's targets, then retrain the ticket from θ0 and score it (see :mod:`graphsparse.sparsify.ugs`)."""
-    k, gs, ws = level
-    start = time.perf_counter()
-    runs, new_state = [], []
-    for i, seed in enumerate(seeds):
-        graph = ctx.task.graph_for_seed(i, seed)
-        edge_keep, weight_keep = state[i]
-        current = graph.keep_edges(edge_keep)
-        masked = UGSMasked(ctx.build(seed), current.num_edges, weight_keep, ctx.ugs_s1, ctx.ugs_s2)
-        ctx.task.fit(current, masked, seed=seed, seed_index=i, extra_loss=masked.l1_penalty)
-        # fit leaves the model at the best-validation epoch: those mask values are binarised
-        edge_scores = torch.zeros(graph.num_edges, dtype=torch.float64)
-        edge_scores[edge_keep] = masked.edge_mask.detach().cpu().double()
-        weight_scores = {n: m.detach().cpu() for n, m in zip(masked.weight_names, masked.weight_masks, strict=True)}
-        edge_keep, weight_keep = ugs_prune(edge_scores, edge_keep, gs, weight_scores, weight_keep, ws)
-        new_state.append((edge_keep, weight_keep))
-        ticket_graph = graph.keep_edges(edge_keep)
-        model = ctx.build(seed)  # rewind to θ0
-        theta0 = _init_state(model) if collect is not None else None
-        apply_weight_masks(model, weight_keep)
-        after_step = functools.partial(apply_weight_masks, masks=weight_keep)
-        result = ctx.task.fit(ticket_graph, model, seed=seed, seed_index=i, after_step=after_step)
-        result["graph_sparsity"] = 1.0 - ticket_graph.num_edges / graph.num_edges if graph.num_edges else 0.0
-        result["weight_sparsity"] = weight_sparsity(model)
-        runs.append(result)
-        if collect is not None:
-            collect.append(_ticket_material(seed, i, edge_keep, weight_keep, theta0, model, result, "masks"))
-    return _unit_result("ugs", level, runs, seeds, start), new_state
+    @property
+    def complete(self) -> bool:
+        return all(r is not None for r in self.runs)
 
 
 def glt_search(
@@ -447,15 +288,23 @@ def glt_search(
     s2: float = UGS_S2,
     ticket_dir: str | os.PathLike[str] | None = None,
     ticket_provenance: dict[str, Any] | None = None,
+    executor: Executor | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the dense baseline (``dense=True``), then one result per (method, level), methods in order.
 
     Each result holds ``method``, ``round``, ``graph_sparsity`` (fraction of undirected edges removed),
     ``weight_sparsity`` (zeroed / total counted weights, measured on the trained models), ``test_acc_mean``,
-    ``test_acc_std``, ``val_acc_mean``, ``seconds`` (and the per-seed ``test_accs``); ``cached`` tells whether it
-    was loaded from ``store``. ``progress(result)`` is called after each result. ``key_prefix`` should name the
-    dataset and model (the key adds the graph's name and content fingerprint, the result schema version, method,
-    level, seeds and a hash of config and model).
+    ``test_acc_std``, ``val_acc_mean``, ``seconds`` (training time summed over the seeds) and the per-seed
+    ``test_accs``; ``cached`` tells whether it was loaded from ``store``. ``progress(result)`` is called as each
+    level finishes (in order when serial; as they complete on parallel workers). ``key_prefix`` should name the
+    dataset and model (the key adds the graph's name and content fingerprint, the result schema version,
+    method, level, seeds and a hash of config and model).
+
+    ``executor`` (:mod:`graphsparse.parallel`; default serial, in this process) runs the units: one per
+    (method, level, seed), a dense teacher per seed when distilling, and UGS as one chain of rounds per seed.
+    Every finished seed is committed to ``store`` as it arrives (:func:`part_key`), every finished level under
+    its own key; a rerun loads both and runs only what is missing. Results are identical whichever executor ran
+    them.
 
     ``ticket_dir``: each level's ticket of every seed is saved as a :class:`~graphsparse.sparsify.Ticket` in
     ``ticket_dir/<method>/round<k>/seed<s>/ticket.pt`` (edge keep-mask over the seed graph's edge ids, weight
@@ -478,72 +327,166 @@ def glt_search(
         task = NodeGLTTask(graph, config, split, distill=distill)
     else:
         task.distill = distill
-    ctx = _Context(task, model_factory, device)
-    ctx.ugs_s1, ctx.ugs_s2 = check_float("UGS s1", s1, 0.0), check_float("UGS s2", s2, 0.0)  # finite, >= 0
+    s1, s2 = check_float("UGS s1", s1, 0.0), check_float("UGS s2", s2, 0.0)  # finite, >= 0
+    ctx = SearchContext(task, model_factory, device, s1, s2)
     seed_everything(seeds[0])
     digest = _config_hash(task, model_factory())
-    seed_tag = ",".join(map(str, seeds))
-    distill_tag = f"|distill={distill:g}" if distill else ""
-    graph_name = task.graph_name
-    data_tag = f"data={graph.fingerprint()[:24]}|schema={SCHEMA_VERSION}"
-
     if "ugs" in names:
         _check_ugs_levels(levels)
-    units: list[tuple[str, Level]] = [("dense", (0, 0.0, 0.0))] if dense else []
-    units += [(m, level) for m in names for level in levels]
-    ugs_state = None
+    executor = executor if executor is not None else SerialExecutor()
+    ticket_path = None if ticket_dir is None else Path(ticket_dir).absolute()
     base_provenance: dict[str, Any] = {}
-    if ticket_dir is not None:
-        ticket_dir = Path(ticket_dir).absolute()
+    if ticket_path is not None:
         base_provenance = {
-            "dataset": graph_name,
+            "dataset": task.graph_name,
             "task": task.name,
             "metric": task.metric,
             "task_config": json.dumps(task.describe(), sort_keys=True, default=str),
             "distill": float(distill),
-            "s1": float(ctx.ugs_s1),
-            "s2": float(ctx.ugs_s2),
+            "s1": float(s1),
+            "s2": float(s2),
             **dict(ticket_provenance or {}),
         }
-    for method, level in units:
-        k, gs, ws = level
-        tag = distill_tag if method == "teddy" else ""
-        if method == "ugs":  # a UGS round depends on every earlier round: the key names the whole schedule so far
-            schedule = ",".join(f"{g:.6f}/{w:.6f}" for _, g, w in levels if _ <= k)
-            tag = f"|s1={s1:g}|s2={s2:g}|noise={UGS_INIT_NOISE:g}|after={schedule}"
-        key = (
-            f"{key_prefix}|{graph_name}|{data_tag}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}"
-            f"|cfg={digest}{tag}"
-        )
-        payload = store.get(key) if store is not None else None
-        provenance = dict(base_provenance, key=key)
-        if payload is None:
-            collect: list[dict[str, Any]] | None = [] if ticket_dir is not None else None
-            if method == "ugs":
-                ugs_state = ugs_state or _initial_ugs_state(ctx, seeds)
-                payload, ugs_state = _run_ugs_round(ctx, level, seeds, ugs_state, collect)
-                payload["ugs_state"] = _pack_ugs_state(ugs_state)  # what the next round needs to resume
-            else:
-                payload = _run_unit(ctx, method, level, seeds, collect)
-            if collect is not None:
-                payload["tickets"] = _write_tickets(ticket_dir, method, level, collect, provenance)
-            if store is not None:
-                store.put(key, payload)
-            payload = dict(payload, cached=False)
-        else:
-            if method == "ugs":
-                ugs_state = _unpack_ugs_state(payload["ugs_state"])
-            if ticket_dir is not None:
-                stored = payload.get("tickets") or []
-                wanted = [str(ticket_dir / method / f"round{k}" / f"seed{s}" / "ticket.pt") for s in seeds]
-                if stored != wanted or not all(Path(t).is_file() for t in stored):
-                    materials = _cached_material(ctx, method, level, seeds, payload)
-                    payload = dict(payload, tickets=_write_tickets(ticket_dir, method, level, materials, provenance))
-                    if store is not None:
-                        store.put(key, payload)
-            payload = dict(payload, cached=True)
+    key_of = functools.partial(_level_key, key_prefix, task.graph_name, graph, seeds, digest, distill, s1, s2, levels)
+    plan = [_Level("dense", (0, 0.0, 0.0), key_of("dense", (0, 0.0, 0.0)), seeds)] if dense else []
+    plan += [_Level(m, level, key_of(m, level), seeds) for m in names for level in levels]
+
+    def finish(unit: _Level, payload: dict[str, Any], cached: bool) -> None:
+        """Tickets written, the level committed (when computed here), then reported."""
+        materials = payload.pop("material", None)
+        if ticket_path is not None:
+            payload = _with_tickets(ctx, unit, payload, materials, seeds, ticket_path, base_provenance, cached)
+            if payload.pop("tickets_changed", False) and cached and store is not None:
+                store.put(unit.key, payload)
+        if not cached and store is not None:
+            store.put(unit.key, payload)
+            store.delete([part_key(unit.key, seed) for seed in seeds])  # the level now holds what they held
+        payload = dict(payload, cached=cached)
         payload.pop("ugs_state", None)
-        payload["key"] = key
+        payload["key"] = unit.key
+        unit.payload = payload
         if progress is not None:
             progress(payload)
-        yield payload
+
+    ctx_handle = executor.put(ctx)
+    want_material = ticket_path is not None
+    teachers: dict[int, Any] = {}
+    ugs_previous: list[Any] = [None] * len(seeds)  # per seed: packed masks, a pending round's handle, or None
+    pending: dict[Any, tuple[_Level, int]] = {}
+    for unit in plan:
+        stored = store.get(unit.key) if store is not None else None
+        if stored is not None:
+            if unit.method == "ugs":
+                ugs_previous = list(stored["ugs_state"])
+            finish(unit, stored, cached=True)
+            continue
+        for i, seed in enumerate(seeds):
+            part = store.get(part_key(unit.key, seed)) if store is not None else None
+            if part is not None:
+                unit.runs[i], unit.ugs_states[i] = part["run"], part.get("ugs_state")
+                if unit.method == "ugs":
+                    ugs_previous[i] = part["ugs_state"]
+                continue
+            if unit.method == "ugs":
+                handle = executor.submit(
+                    ugs_round_unit, ctx_handle, unit.level, i, seed, ugs_previous[i], want_material
+                )
+                ugs_previous[i] = handle
+            else:
+                teacher = None
+                if unit.method == "teddy" and distill:
+                    if i not in teachers:
+                        teachers[i] = executor.submit(teacher_unit, ctx_handle, i, seed)
+                    teacher = teachers[i]
+                handle = executor.submit(
+                    oneshot_unit, ctx_handle, unit.method, unit.level, i, seed, teacher, want_material
+                )
+            pending[handle] = (unit, i)
+        if unit.complete:  # every seed was stored as a part: the level only needs committing
+            _commit_level(unit, seeds, store, finish)
+
+    emitted = 0
+
+    def ready() -> Iterator[dict[str, Any]]:
+        nonlocal emitted
+        while emitted < len(plan) and plan[emitted].payload is not None:
+            emitted += 1
+            yield plan[emitted - 1].payload
+
+    yield from ready()
+    for handle, value in executor.as_completed(list(pending)):
+        unit, i = pending.pop(handle)
+        unit.runs[i], unit.materials[i] = value["run"], value.get("material")
+        unit.ugs_states[i] = value.get("ugs_state")
+        if store is not None:
+            part = {"run": value["run"]}
+            if unit.ugs_states[i] is not None:
+                part["ugs_state"] = unit.ugs_states[i]
+            store.put(part_key(unit.key, seeds[i]), part)
+        if unit.complete:
+            _commit_level(unit, seeds, store, finish)
+            yield from ready()
+    yield from ready()
+
+
+def _level_key(
+    key_prefix: str,
+    graph_name: str,
+    graph: Graph,
+    seeds: Sequence[int],
+    digest: str,
+    distill: float,
+    s1: float,
+    s2: float,
+    levels: Sequence[Level],
+    method: str,
+    level: Level,
+) -> str:
+    k, gs, ws = level
+    tag = f"|distill={distill:g}" if method == "teddy" and distill else ""
+    if method == "ugs":  # a UGS round depends on every earlier round: the key names the whole schedule so far
+        schedule = ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in levels if r <= k)
+        tag = f"|s1={s1:g}|s2={s2:g}|noise={UGS_INIT_NOISE:g}|after={schedule}"
+    data_tag = f"data={graph.fingerprint()[:24]}|schema={SCHEMA_VERSION}"
+    seed_tag = ",".join(map(str, seeds))
+    return (
+        f"{key_prefix}|{graph_name}|{data_tag}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}"
+        f"|cfg={digest}{tag}"
+    )
+
+
+def _commit_level(unit: _Level, seeds: Sequence[int], store: Any, finish: Callable[..., None]) -> None:
+    payload = _unit_result(unit.method, unit.level, unit.runs, seeds)
+    if unit.method == "ugs":
+        payload["ugs_state"] = list(unit.ugs_states)  # what the next round needs to resume
+    payload["material"] = unit.materials
+    finish(unit, payload, cached=False)
+
+
+def _with_tickets(
+    ctx: SearchContext,
+    unit: _Level,
+    payload: dict[str, Any],
+    materials: list[dict[str, Any] | None] | None,
+    seeds: Sequence[int],
+    ticket_dir: Path,
+    base_provenance: dict[str, Any],
+    cached: bool,
+) -> dict[str, Any]:
+    """The level's tickets written (trained material where this run trained the seed, else re-derived without
+    training) and their paths in the payload; a stored level whose tickets are all in place is left alone,
+    otherwise ``tickets_changed`` asks the caller to commit it again."""
+    method, level, k = unit.method, unit.level, unit.level[0]
+    wanted = [str(ticket_dir / method / f"round{k}" / f"seed{s}" / "ticket.pt") for s in seeds]
+    stored = payload.get("tickets") or []
+    if cached and stored == wanted and all(Path(t).is_file() for t in stored):
+        return payload
+    materials = list(materials or [None] * len(seeds))
+    ugs_states = payload.get("ugs_state") or [None] * len(seeds)
+    tests = payload.get("test_accs") or [None] * len(seeds)
+    for i, seed in enumerate(seeds):
+        if materials[i] is None:
+            materials[i] = cached_material(ctx, method, level, i, seed, ugs_states[i], tests[i])
+    provenance = dict(base_provenance, key=unit.key)
+    paths = _write_tickets(ticket_dir, method, level, materials, provenance)
+    return dict(payload, tickets=paths, tickets_changed=cached)

@@ -1,0 +1,215 @@
+"""Run units of work in this process or on Ray workers, behind one small interface.
+
+A search or a seed grid is a set of units, some depending on others (a UGS round on the round before it, a
+distilled TEDDY level on its seed's teacher). The driver :meth:`~Executor.submit`\\ s each unit as a function and
+its arguments — an argument may be the handle of another unit, whose result it then receives — and reads
+results with :meth:`~Executor.as_completed`. The driver alone writes results (the store, ticket files): a unit
+returns what it computed and never opens the results database, so a unit killed half-way leaves nothing
+behind and is simply run again.
+
+- :class:`SerialExecutor` (the default): units run here, lazily, in the order they are read (so a serial
+  search commits each unit before the next one starts, exactly as before there were executors).
+- :class:`RayExecutor` (``workers=N``: a local Ray with N worker slots; ``address="auto"|"HOST:PORT"``: join a
+  running Ray cluster): units run as Ray tasks, each with ``threads`` intra-op torch threads and ``num_cpus =
+  threads`` (``num_gpus`` with a CUDA device), retried when their worker process dies. Ray is imported only
+  here, only when a RayExecutor is made.
+
+Data reaches workers through Ray's object store (:meth:`~Executor.put` once, handles passed to every unit), so
+a machine that joins the cluster needs graphsparse and its dependencies installed, but no datasets.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+__all__ = [
+    "Executor",
+    "SerialExecutor",
+    "RayExecutor",
+    "WorkerError",
+    "make_executor",
+    "TASK_RETRIES",
+    "LOCAL_OBJECT_STORE_BYTES",
+]
+
+TASK_RETRIES = 3  # a unit whose worker process dies (killed, out of memory) is run again up to this many times
+LOCAL_OBJECT_STORE_BYTES = 512 * 1024**2  # a local Ray keeps graphs and masks, not datasets of GBs
+
+
+class WorkerError(RuntimeError):
+    """A unit could not be run: its worker died more often than :data:`TASK_RETRIES`, or Ray failed."""
+
+
+class _Lazy:
+    """A serial unit: computed the first time its value is needed (by the driver or by a dependent unit)."""
+
+    __slots__ = ("fn", "args", "done", "value")
+
+    def __init__(self, fn: Callable[..., Any] | None, args: tuple[Any, ...], value: Any = None) -> None:
+        self.fn, self.args = fn, args
+        self.done = fn is None
+        self.value = value
+
+    def result(self) -> Any:
+        if not self.done:
+            args = tuple(a.result() if isinstance(a, _Lazy) else a for a in self.args)
+            self.value = self.fn(*args)
+            self.done, self.fn, self.args = True, None, ()
+        return self.value
+
+
+class Executor:
+    """The interface: ``put``, ``submit``, ``as_completed``, ``close`` (and use as a context manager)."""
+
+    workers: int = 1
+    startup_seconds: float = 0.0
+    kind: str = "serial"
+
+    def put(self, value: Any) -> Any:
+        """A handle to ``value`` that units can take as an argument (shipped to workers once)."""
+        raise NotImplementedError
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Schedule ``fn(*args)``; handle arguments are replaced by their values. Returns a handle."""
+        raise NotImplementedError
+
+    def as_completed(self, handles: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        """``(handle, result)`` for every handle, as results become available; a unit's exception is raised
+        here (the original exception, not a wrapper)."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """What ran the units (recorded with results)."""
+        return {"executor": self.kind, "workers": self.workers}
+
+    def close(self) -> None:
+        """Release the workers (a local Ray started here is shut down)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Units run in this process, lazily, in the order their results are read."""
+
+    def put(self, value: Any) -> _Lazy:
+        return _Lazy(None, (), value)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> _Lazy:
+        return _Lazy(fn, args)
+
+    def as_completed(self, handles: Iterable[_Lazy]) -> Iterator[tuple[_Lazy, Any]]:
+        for handle in handles:
+            yield handle, handle.result()
+
+
+def _run_on_worker(fn: Callable[..., Any], threads: int, *args: Any) -> Any:
+    """The body of every Ray task: the process-wide settings a ``graphsparse`` command makes, then the unit."""
+    import torch
+
+    torch.set_num_threads(threads)
+    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+    return fn(*args)
+
+
+class RayExecutor(Executor):
+    """Units as Ray tasks: on a local Ray with ``workers`` slots, or on the cluster at ``address``."""
+
+    kind = "ray"
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        address: str | None = None,
+        *,
+        threads: int = 1,
+        gpus_per_task: float = 0.0,
+        retries: int = TASK_RETRIES,
+    ) -> None:
+        try:
+            import ray
+        except ImportError as err:  # pragma: no cover - ray is in the dev extra
+            raise WorkerError("parallel runs need Ray: pip install 'graphsparse[ray]' (or pip install ray)") from err
+        if workers is None and address is None:
+            raise ValueError("RayExecutor needs workers=N (a local Ray) or address='auto'|'HOST:PORT'")
+        self._ray = ray
+        self.threads = int(threads)
+        start = time.perf_counter()
+        self._started_here = not ray.is_initialized()
+        if self._started_here:
+            options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+            if address is not None:
+                options["address"] = address
+            else:
+                options.update(num_cpus=int(workers) * self.threads, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+            try:
+                ray.init(**options)
+            except ConnectionError as err:
+                raise WorkerError(f"cannot join the Ray cluster at {address!r}: {err}") from err
+        self.startup_seconds = time.perf_counter() - start
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = int(workers) if workers is not None else max(1, cpus // self.threads)
+        self.address = address
+        self._remote = ray.remote(_run_on_worker).options(
+            num_cpus=self.threads, num_gpus=float(gpus_per_task), max_retries=int(retries)
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "executor": "ray",
+            "workers": self.workers,
+            "threads_per_worker": self.threads,
+            "address": self.address,
+            "ray": self._ray.__version__,
+        }
+
+    def put(self, value: Any) -> Any:
+        return self._ray.put(value)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._remote.remote(fn, self.threads, *args)
+
+    def as_completed(self, handles: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        ray = self._ray
+        pending = list(handles)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            handle = done[0]
+            try:
+                value = ray.get(handle)
+            except ray.exceptions.RayTaskError as err:  # the unit raised: raise what it raised
+                cause = getattr(err, "cause", None)
+                if isinstance(cause, BaseException):
+                    raise cause from None
+                raise WorkerError(str(err)) from None
+            except ray.exceptions.RayError as err:  # worker died more often than retried, object lost, ...
+                raise WorkerError(f"a work unit failed on its Ray worker: {type(err).__name__}: {err}") from None
+            yield handle, value
+
+    def close(self) -> None:
+        if self._started_here and self._ray.is_initialized():
+            self._ray.shutdown()
+
+
+def make_executor(
+    workers: int | None = None,
+    address: str | None = None,
+    *,
+    threads: int = 1,
+    gpus_per_task: float = 0.0,
+) -> Executor:
+    """A :class:`RayExecutor` when ``workers`` or ``address`` is given, else a :class:`SerialExecutor`."""
+    if workers is None and address is None:
+        return SerialExecutor()
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if address is not None and not str(address).strip():
+        raise ValueError("Ray address must be 'auto' or HOST:PORT, got an empty string")
+    return RayExecutor(workers, address, threads=threads, gpus_per_task=gpus_per_task)
