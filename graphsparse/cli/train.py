@@ -42,12 +42,13 @@ CHECKS: dict[str, opt.Check] = {
 
 _BASE = ("dataset", "model", "task", "seeds", "seed_offset", "epochs", "lr", "weight_decay", "hidden", "dropout")
 _NODE = (*_BASE, "split", "preset", "layers", "metric", "batching", "augment")
+_PARALLEL = ("workers", "ray_address")
 ACCEPTED: dict[str, tuple[str, ...]] = {
-    "full": (*_NODE, "sparse_features"),
+    "full": (*_NODE, "sparse_features", *_PARALLEL),
     "cluster": (*_NODE, "parts", "clusters_per_batch"),
     "gaug-m": (*_NODE, "gaug", "sparse_features"),
     "gaug-o": (*_NODE, "gaug", "gaug_mode"),
-    "link": (*_BASE, "hits", "decoder", "eval_negatives"),
+    "link": (*_BASE, "hits", "decoder", "eval_negatives", *_PARALLEL),
 }
 MODE_NAMES = {
     "full": "full-batch node training",
@@ -71,6 +72,8 @@ HINTS = {
     "layers": "node classification",
     "augment": "node classification with full batches",
     "batching": "node classification without --augment",
+    "workers": "full-batch node training and --task link (and `graphsparse glt`)",
+    "ray_address": "full-batch node training and --task link (and `graphsparse glt`)",
 }
 
 
@@ -81,7 +84,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Train a model on a dataset over several seeds; print mean ± std and store every run. "
         "Options that do not apply to the chosen --task/--batching/--augment are refused.",
     )
-    p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="dataset name (see `graphsparse datasets`), or a comma-separated list: with --model x,y a grid, "
+        "trained one combination after the other (with --workers, each combination's seeds side by side)",
+    )
     opt.add_model_option(p)
     p.add_argument(
         "--task",
@@ -149,6 +157,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="link task: negatives per val/test positive (default: 1; MRR is reported from 50 up)",
     )
+    opt.add_parallel_options(p)
     opt.add_common(p)
     p.set_defaults(handler=run)
 
@@ -182,15 +191,34 @@ def check(args: argparse.Namespace) -> str:
     return mode
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Train every (dataset, model) of the grid. One pair: returns its document (printed by the command); a
+    grid prints each combination's document as it finishes (one JSON object per line with ``--json``) and
+    returns None. ``--workers``/``--ray-address`` run the seeds on Ray."""
+    from ..experiments.report import print_summary
+    from ..utils import resolve_device
+    from .grid import combinations, run_grid
+
+    device = resolve_device(args.device if args.device is not None else "cpu")
+    grid = len(combinations(argparse.Namespace(**vars(args)))) > 1
+
+    def run_combination(combo: argparse.Namespace, executor: Any) -> dict[str, Any]:
+        document = run_one(combo, device, executor)
+        if grid:
+            print_summary(document, combo.json)
+        return document
+
+    documents = run_grid(args, check, run_combination, device)
+    return None if grid else documents[0]
+
+
+def run_one(args: argparse.Namespace, device: Any, executor: Any = None) -> dict[str, Any]:
     """Check the options, load the dataset and run the chosen path; returns the summary."""
     from ..data import load_dataset
-    from ..utils import resolve_device
     from .preflight import preflight
     from .runs import invocation_record
 
     mode = check(args)
-    device = resolve_device(args.device if args.device is not None else "cpu")
     # the results database is opened and test-written before any training (exit 2 if it cannot be written)
     store = preflight(
         args,
@@ -199,13 +227,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seed again (--seed-offset/--seeds train only the rest)",
     ).store
     store.invocation = invocation_record(device)  # command line, git commit, device, threads, invocation id
+    store.invocation["parallel"] = executor.describe() if executor is not None else {"executor": "serial", "workers": 1}
     graph = load_dataset(args.dataset)
     offset = args.seed_offset if args.seed_offset is not None else 0
     seeds = list(range(offset, offset + (args.seeds if args.seeds is not None else 10)))
     if mode == "link":
         from .train_link import run_link_command
 
-        summary = run_link_command(args, graph, seeds, store, device)
+        summary = run_link_command(args, graph, seeds, store, device, executor)
     elif mode in ("gaug-m", "gaug-o"):
         from .train_augment import run_augment_command
 
@@ -215,7 +244,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         summary = run_cluster_command(args, graph, seeds, store, device)
     else:
-        summary = run_node_command(args, graph, seeds, store, device)
+        summary = run_node_command(args, graph, seeds, store, device, executor)
     return train_document(summary, seeds, device)
 
 
@@ -255,7 +284,9 @@ def resolved_node_setup(args: argparse.Namespace, dataset: str) -> dict[str, Any
     }
 
 
-def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any) -> dict:
+def run_node_command(
+    args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any, executor: Any = None
+) -> dict:
     """Full-batch node classification over seeds; each run recorded in ``store`` as it finishes."""
     from ..graph import GraphError
     from ..nn import MODELS, build_model
@@ -279,7 +310,15 @@ def run_node_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
         rows.append(row)
 
     run_node(
-        graph, factory, seeds, config, split=args.split, device=device, progress=not args.no_progress, on_result=record
+        graph,
+        factory,
+        seeds,
+        config,
+        split=args.split,
+        device=device,
+        progress=not args.no_progress,
+        on_result=record,
+        executor=executor,
     )
     summary: dict[str, Any] = {
         "dataset": graph.name,

@@ -36,7 +36,9 @@ def link_setup(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_link_command(args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any) -> dict:
+def run_link_command(
+    args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any, executor: Any = None
+) -> dict:
     from ..nn.gae import build_link_model
     from ..presets import LINK_DEFAULTS
     from ..tasks.link import LinkTrainConfig, run_link
@@ -83,6 +85,7 @@ def run_link_command(args: argparse.Namespace, graph: Any, seeds: list[int], sto
         device=device,
         progress=not args.no_progress,
         on_result=record,
+        executor=executor,
     )
     keys = [k for k in rows[0] if k.startswith(("test_", "val_"))] + ["epoch_seconds"]
     summary: dict[str, Any] = {

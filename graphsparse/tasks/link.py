@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -166,9 +167,10 @@ def run_link(
     device: torch.device | str = "cpu",
     progress: bool = False,
     on_result: Callable[[RunResult], None] | None = None,
+    executor: Any = None,
 ) -> list[RunResult]:
     """One split and one model per seed (``seed_everything(seed)`` before the model is built); ``on_result`` sees
-    each result as it finishes."""
+    each result as it finishes; ``executor`` runs the seeds side by side (see :func:`~graphsparse.train.run_seeds`)."""
     config = config or LinkTrainConfig()
     graph = _prepare_features(graph, config.normalize_features)
 
@@ -178,7 +180,9 @@ def run_link(
         result.split = "ogb" if split_is_ogb(graph) else f"random-{seed}"
         return result
 
-    return run_seeds(seeds, run_one, on_result=on_result, desc=f"link {graph.name}", progress=progress)
+    return run_seeds(
+        seeds, run_one, on_result=on_result, desc=f"link {graph.name}", progress=progress, executor=executor
+    )
 
 
 def split_is_ogb(graph: Graph) -> bool:

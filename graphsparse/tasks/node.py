@@ -203,10 +203,12 @@ def run_node(
     device: torch.device | str = "cpu",
     progress: bool = True,
     on_result: Callable[[RunResult], None] | None = None,
+    executor: Any = None,
     **train_kwargs: Any,
 ) -> list[RunResult]:
     """One training run per seed (model built after seeding, so each seed is reproducible); ``on_result`` sees
-    each result as it finishes (record it there)."""
+    each result as it finishes (record it there); ``executor`` runs the seeds side by side (see
+    :func:`~graphsparse.train.run_seeds`)."""
     config = config or NodeTrainConfig()
     if config.normalize_features:
         graph = row_normalize_features(graph)
@@ -216,4 +218,4 @@ def run_node(
         model = model_factory().to(device)
         return train_node(graph, model, split_masks, config, seed=seed, split_name=split_name, **train_kwargs)
 
-    return run_seeds(seeds, run_one, on_result=on_result, desc=graph.name, progress=progress)
+    return run_seeds(seeds, run_one, on_result=on_result, desc=graph.name, progress=progress, executor=executor)
