@@ -168,6 +168,7 @@ class RayExecutor(Executor):
             "threads_per_worker": self.threads,
             "address": self.address,
             "ray": self._ray.__version__,
+            "startup_seconds": round(self.startup_seconds, 3),
         }
 
     def put(self, value: Any) -> Any:

@@ -5,7 +5,8 @@
   with 0. To keep the suite fast, size-shrinking overrides are appended where the subcommand accepts them (found
   from its ``--help``; argparse keeps the last occurrence of an option): ``--epochs 1 --seeds 1 --rounds 1``,
   plus a temporary ``--db`` and ``--plot`` under ``tmp_path``. A line asking for ``--device cuda`` gets
-  ``--device cpu`` appended when CUDA is not available on the machine running the tests.
+  ``--device cpu`` appended when CUDA is not available on the machine running the tests. A line joining a Ray
+  cluster (``--ray-address``) runs on Ray's local two-node test cluster, started for it.
 - Other lines are checked, not run: ``make T`` needs a Makefile target ``T``; ``python script.py`` needs the
   script; ``-m module`` (``torchrun ... -m graphsparse.distributed``) needs the module; any other program must be
   on PATH or in the virtual environment.
@@ -170,9 +171,36 @@ def test_graphsparse_command_runs(argv, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GRAPHSPARSE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("GRAPHSPARSE_DATA", str(ROOT / "datasets"))
     args = _shrunk(argv, tmp_path)
-    code = _main(args)
+    with _ray_cluster_if_asked(args):
+        code = _main(args)
     captured = capsys.readouterr()
     assert code == 0, f"graphsparse {shlex.join(args)} exited with {code}:\n{captured.err[-3000:]}"
+
+
+@contextlib.contextmanager
+def _ray_cluster_if_asked(args: list[str]):
+    """A command joining a Ray cluster (``--ray-address auto``) gets one: Ray's local test cluster with two
+    nodes, which the command joins as it would a cluster started with ``ray start``."""
+    if _last_value(args, "--ray-address") is None:
+        yield
+        return
+    import ray
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    previous = os.environ.get("RAY_ADDRESS")
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        os.environ["RAY_ADDRESS"] = cluster.address  # where `ray.init(address="auto")` looks first
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = previous
+        ray.shutdown()
+        cluster.shutdown()
 
 
 def _makefile_targets() -> set[str]:
