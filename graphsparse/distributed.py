@@ -17,6 +17,14 @@ Several machines (run on each, ``--node_rank`` 0..N-1; the address is node 0's):
         -m graphsparse.cli.distributed --dataset pubmed --parts 1500 --clusters-per-batch 20 --device cuda
 
 With ``--device cuda`` each rank uses GPU ``LOCAL_RANK`` and the nccl backend.
+
+**On disk** (``--on-disk``, or ``--disk FOLDER``): rank 0 writes the graph once as a disk graph ordered by its
+METIS parts (:func:`graphsparse.batching.partitioned_disk_graph`, cached), the other ranks wait for its path, and
+rank ``r`` then memory-maps only the parts of shard ``r`` (``w`` runs of consecutive parts) and trains on them
+(:class:`graphsparse.batching.DiskClusterLoader`); evaluation is batched over the same shards and all-reduced.
+No rank ever loads the whole graph (rank 0 does once, to write it, with ``--on-disk``; ``--disk`` takes a folder
+written beforehand, e.g. by :func:`graphsparse.data.synthetic.synthetic_dcsbm_to_disk`, and METIS then reads only
+its CSR). One process with ``--accumulate w`` trains on the same ``w`` shards and ends with identical parameters.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ def state_digest(model: torch.nn.Module) -> str:
 class DistributedConfig:
     """One data-parallel Cluster-GCN run (the options of ``python -m graphsparse.cli.distributed``)."""
 
-    dataset: str
+    dataset: str | None
     model: str = "gcn"
     parts: int = 100
     clusters_per_batch: int = 10
@@ -64,6 +72,8 @@ class DistributedConfig:
     device: str = "cpu"
     accumulate: int = 1
     out: str | None = None
+    on_disk: bool = False  # write the dataset as a disk graph (rank 0, cached) and train from memory maps
+    disk: str | None = None  # a disk graph folder (one part: partitioned by rank 0 first) instead of --dataset
     progress: bool = True  # rank 0 shows the epochs on a bar on stderr; the other ranks never do
 
     def __post_init__(self) -> None:
@@ -74,6 +84,110 @@ class DistributedConfig:
         self.dropout = check_probability("dropout", self.dropout)
         self.seed = check_int("seed", self.seed, 0)
         check_choice("device", self.device, ("cpu", "cuda"))
+        if self.dataset is None and self.disk is None:
+            raise ValueError("give a dataset (--dataset) or a disk graph folder (--disk)")
+        if self.disk is not None and self.dataset is not None:
+            raise ValueError("give either --dataset or --disk, not both")
+        if self.disk is not None and self.normalize_features:
+            raise ValueError("--normalize-features applies to --dataset; a disk graph keeps the features it holds")
+
+
+def _peak_rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: KiB
+
+
+def _prepare_disk(config: DistributedConfig, rank: int, world: int) -> str:
+    """Rank 0 writes (or finds in the cache) the partitioned disk graph; every rank gets its path."""
+    from .batching import partitioned_disk_graph
+    from .data.diskgraph import DiskGraph
+
+    message = ""
+    if rank == 0:
+        try:
+            if config.disk is not None:
+                source_parts = DiskGraph.read_meta(config.disk)["num_parts"]
+                path = config.disk if source_parts > 1 else partitioned_disk_graph(config.disk, config.parts)
+            else:
+                from .data import load_dataset
+                from .tasks.node import row_normalize_features
+
+                graph = load_dataset(config.dataset)
+                if config.normalize_features:
+                    graph = row_normalize_features(graph)
+                path = partitioned_disk_graph(graph, config.parts)
+                del graph
+            message = f"ok:{path}"
+        except (ValueError, OSError) as err:  # GraphError is a ValueError
+            message = f"error:{err}"
+    if world > 1:
+        import torch.distributed as dist
+
+        box = [message]
+        dist.broadcast_object_list(box, src=0)
+        message = box[0]
+    kind, _, value = message.partition(":")
+    if kind != "ok":
+        from .graph import GraphError
+
+        raise GraphError(value if rank == 0 else f"rank 0 could not prepare the disk graph: {value}")
+    return value
+
+
+def _run_rank_disk(config: DistributedConfig, rank: int, world: int, accumulate: int) -> dict[str, Any]:
+    """:func:`run_rank` on a disk graph: this rank maps only its shard's parts."""
+    from .batching import DiskClusterLoader, shard_parts, train_cluster_gcn_disk
+    from .data.diskgraph import DiskGraph
+    from .nn import build_model
+    from .tasks.node import NodeTrainConfig
+    from .utils import seed_everything
+
+    args = config
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device if args.device != "cuda" else f"cuda:{torchrun_env()[2]}")
+    folder = _prepare_disk(args, rank, world)
+    num_parts = int(DiskGraph.read_meta(folder)["num_parts"])
+    share = shard_parts(num_parts, world, rank) if world > 1 else range(num_parts)
+    disk = DiskGraph.open(folder, share)
+    splits = disk.splits
+    if args.split is not None and args.split not in splits:
+        raise ValueError(f"disk graph {folder} has no split {args.split!r} (it has {splits})")
+    if not splits:
+        raise ValueError(f"disk graph {folder} has no splits")
+    split_name = args.split or ("public" if "public" in splits else splits[0])
+    loader = DiskClusterLoader(
+        disk, args.clusters_per_batch, seed=args.seed, ranks=(rank, world), batch_multiple=accumulate
+    )
+    seed_everything(args.seed)
+    model = build_model(
+        args.model, disk.num_features, disk.num_classes, hidden_channels=args.hidden, dropout=args.dropout
+    ).to(device)
+    train = NodeTrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay)
+    wrapped: torch.nn.Module = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    result = train_cluster_gcn_disk(
+        wrapped, loader, split_name, train, seed=args.seed, accumulate=accumulate, progress=args.progress and rank == 0
+    )
+    return {
+        "rank": rank,
+        "world": world,
+        "accumulate": accumulate,
+        "disk": str(folder),
+        "parts_opened": [share.start, share.stop],
+        "rows_mapped": disk.mapped_rows,
+        "num_nodes": disk.num_nodes,
+        "test_acc": result.test,
+        "val_acc": result.val,
+        "best_epoch": result.best_epoch,
+        "epoch_seconds": result.epoch_seconds,
+        "batches_per_epoch": len(loader),
+        "params_sha256": state_digest(model),
+        "peak_rss_gb": _peak_rss_gb(),
+    }
 
 
 def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulate: int = 1) -> dict[str, Any]:
@@ -84,6 +198,8 @@ def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulat
     from .tasks.node import NodeTrainConfig, row_normalize_features, split_for_seed
     from .utils import seed_everything
 
+    if config.on_disk or config.disk is not None:
+        return _run_rank_disk(config, rank, world, accumulate)
     args = config
     torch.set_num_threads(args.threads)
     device = torch.device(args.device if args.device != "cuda" else f"cuda:{torchrun_env()[2]}")

@@ -1,7 +1,9 @@
-"""Cluster-GCN batching: METIS partitions (pymetis), cluster batches, diagonal enhancement, training."""
+"""Cluster-GCN batching: METIS partitions (pymetis), cluster batches (in memory or from a disk graph), diagonal
+enhancement, training."""
 
+from .disk import DiskClusterLoader, evaluate_disk, shard_parts, train_cluster_gcn_disk
 from .loader import ClusterBatch, ClusterLoader, diag_enhanced_adjacency
-from .partition import metis_partition
+from .partition import metis_partition, metis_partition_csr, partitioned_disk_graph
 from .parts import DEFAULT_CLUSTERS_PER_BATCH, cluster_parts, default_parts
 from .train import ClusterConfig, evaluate_full_graph, train_cluster_gcn
 
@@ -9,11 +11,17 @@ __all__ = [
     "ClusterBatch",
     "ClusterLoader",
     "ClusterConfig",
+    "DiskClusterLoader",
     "DEFAULT_CLUSTERS_PER_BATCH",
     "cluster_parts",
     "default_parts",
     "diag_enhanced_adjacency",
+    "evaluate_disk",
     "evaluate_full_graph",
     "metis_partition",
+    "metis_partition_csr",
+    "partitioned_disk_graph",
+    "shard_parts",
     "train_cluster_gcn",
+    "train_cluster_gcn_disk",
 ]

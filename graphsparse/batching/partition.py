@@ -6,6 +6,11 @@ uses recursive bisection (faster than k-way on our graphs), ``recursive=False`` 
 partitions the subgraph induced by a boolean node mask (Cluster-GCN's option of clustering the training graph);
 other nodes get part ``-1``.
 
+:func:`partitioned_disk_graph` writes a graph (a :class:`Graph`, or a one-part disk graph folder such as
+:func:`~graphsparse.data.synthetic.synthetic_dcsbm_to_disk` writes) as a disk graph ordered by its METIS parts,
+cached as ``<cache_dir>/cluster-disk-<key>/``; from a folder, METIS reads the folder's CSR and nothing else of the
+graph is loaded.
+
 Partitions are cached as ``<cache_dir>/metis-<key>.npz``, the key hashing the graph's edges and size and the
 options. The file stores the parts and their sha256; a file that cannot be read, has the wrong length, holds part
 ids out of range or fails its checksum is reported with a warning and rebuilt, never trusted.
@@ -22,9 +27,17 @@ import numpy as np
 import torch
 
 from ..config import cache_dir as config_cache_dir
+from ..data.diskgraph import FORMAT as DISK_FORMAT
+from ..data.diskgraph import DiskGraph, reorder_disk_graph, write_disk_graph
 from ..graph import Graph, GraphError
 
-__all__ = ["metis_partition", "partition_key", "default_cache_dir"]
+__all__ = [
+    "metis_partition",
+    "metis_partition_csr",
+    "partition_key",
+    "default_cache_dir",
+    "partitioned_disk_graph",
+]
 
 
 def default_cache_dir() -> Path:
@@ -70,6 +83,81 @@ def _run_metis(xadj: np.ndarray, adjncy: np.ndarray, n: int, num_parts: int, rec
     adjacency = pymetis.CSRAdjacency(adj_starts=xadj, adjacent=adjncy)  # pymetis >= 2025.2 (xadj=/adjncy= go in 2027)
     _, membership = pymetis.part_graph(num_parts, adjacency=adjacency, recursive=recursive)
     return np.asarray(membership, dtype=np.int64)
+
+
+def metis_partition_csr(xadj: np.ndarray, adjncy: np.ndarray, num_parts: int, recursive: bool = True) -> np.ndarray:
+    """Part id per row of a symmetric CSR (``xadj`` ``[N+1]``, ``adjncy``), from METIS."""
+    n = int(len(xadj)) - 1
+    if int(num_parts) != num_parts or num_parts < 1:
+        raise ValueError(f"number of parts must be an integer >= 1, got {num_parts}")
+    if num_parts > n:
+        raise GraphError(f"cannot partition {n} nodes into {num_parts} parts: more parts than nodes")
+    return _run_metis(xadj, adjncy, n, int(num_parts), recursive)
+
+
+def _csr_for_metis(folder: Path, rows_per_step: int = 1 << 18) -> tuple[np.ndarray, np.ndarray]:
+    """The folder's CSR in the index type METIS was built with (so pymetis takes it without another copy), each
+    row's neighbours in the order :func:`_csr` hands them over (larger ids first, then smaller, each ascending):
+    METIS's result depends on that order, and so a folder gets the parts its in-memory Graph gets."""
+    import pymetis
+
+    disk = DiskGraph.open(folder)
+    dtype = pymetis.zero_copy_dtype()
+    indptr = np.array(disk.indptr, dtype=dtype)
+    adjncy = np.empty(disk.indices.shape[0], dtype=dtype)
+    for start in range(0, disk.num_nodes, rows_per_step):  # row-chunked: no entry-sized temporaries
+        stop = min(start + rows_per_step, disk.num_nodes)
+        a, b = int(indptr[start]), int(indptr[stop])
+        cols = np.asarray(disk.indices[a:b], dtype=np.int64)
+        degree = np.diff(indptr[start : stop + 1]).astype(np.int64)
+        row = np.repeat(np.arange(start, stop, dtype=np.int64), degree)
+        below = np.bincount(row[cols < row] - start, minlength=stop - start)  # neighbours smaller than the row
+        first = np.repeat(indptr[start:stop].astype(np.int64) - a, degree)
+        offset = np.arange(b - a, dtype=np.int64) - first  # position inside the row
+        rotated = (offset - np.repeat(below, degree)) % np.maximum(np.repeat(degree, degree), 1)
+        adjncy[a + first + rotated] = cols
+    return indptr, adjncy
+
+
+def partitioned_disk_graph(
+    source: Graph | str | os.PathLike[str],
+    num_parts: int,
+    *,
+    recursive: bool = True,
+    folder: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """A disk graph of ``source`` with its rows ordered by ``num_parts`` METIS parts (see the module docstring);
+    reused when ``folder`` (default: in the cache folder, named by a key of the source and the options) already
+    holds it. ``source`` is a Graph (undirected, unweighted) or a one-part disk graph folder in original order."""
+    if int(num_parts) != num_parts or num_parts < 1:
+        raise ValueError(f"number of parts must be an integer >= 1, got {num_parts}")
+    h = hashlib.sha256(f"parts={int(num_parts)};recursive={bool(recursive)};format={DISK_FORMAT}".encode())
+    if isinstance(source, Graph):
+        h.update(source.fingerprint().encode())
+    else:
+        meta_path = Path(source) / "meta.json"
+        if not meta_path.is_file():
+            raise GraphError(f"{source} is not a disk graph: {meta_path.name} is missing")
+        h.update(meta_path.read_bytes())
+    key = h.hexdigest()[:24]
+    target = Path(folder) if folder is not None else Path(cache_dir or default_cache_dir()) / f"cluster-disk-{key}"
+    if (target / "meta.json").is_file():
+        try:
+            meta = DiskGraph.open(target).meta
+            if meta.get("info", {}).get("key") == key:
+                return target
+            warnings.warn(f"disk graph {target} was written for other options; rewriting it", stacklevel=2)
+        except GraphError as err:
+            warnings.warn(f"disk graph {target} is unusable ({err}); rewriting it", stacklevel=2)
+    info = {"key": key, "metis_parts": int(num_parts), "recursive": bool(recursive)}
+    if isinstance(source, Graph):
+        parts = metis_partition(source, int(num_parts), recursive=recursive, cache_dir=cache_dir)
+        return write_disk_graph(target, source, parts.numpy(), info)
+    xadj, adjncy = _csr_for_metis(Path(source))
+    parts = metis_partition_csr(xadj, adjncy, int(num_parts), recursive)
+    del xadj, adjncy  # METIS is done with the CSR before the reordering reads the folder again
+    return reorder_disk_graph(source, parts, target, info)
 
 
 def _digest(parts: np.ndarray) -> str:

@@ -8,7 +8,7 @@ product over the full graph — so test accuracy is measured on every test node.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -19,9 +19,9 @@ from ..graph import Graph, GraphError, Split
 from ..tasks.node import NodeTrainConfig, evaluate_node, node_metric
 from ..train import RunResult, Validation, fit, make_optimizer
 from ..validation import check_int
-from .loader import ClusterLoader
+from .loader import ClusterBatch, ClusterLoader
 
-__all__ = ["ClusterConfig", "train_cluster_gcn", "evaluate_full_graph"]
+__all__ = ["ClusterConfig", "train_cluster_gcn", "evaluate_full_graph", "make_train_epoch"]
 
 
 @dataclass
@@ -43,6 +43,41 @@ class ClusterConfig:
 def evaluate_full_graph(model: nn.Module, graph: Graph, split: Split, metric: str = "acc") -> tuple[float, ...]:
     """(train, val, test) metric of ``model`` on the whole graph (:func:`~graphsparse.tasks.node.evaluate_node`)."""
     return tuple(evaluate_node(model, graph, split, metric=metric).values())
+
+
+def make_train_epoch(
+    model: nn.Module,
+    loader: Iterable[ClusterBatch],
+    optimizer: torch.optim.Optimizer,
+    split_name: str,
+    accumulate: int = 1,
+    step_hook: Callable[[nn.Module], None] | None = None,
+) -> Callable[[int], torch.Tensor]:
+    """One Cluster-GCN epoch over ``loader``'s batches: cross-entropy on each batch's training nodes, one optimizer
+    step per ``accumulate`` batches (their gradients averaged); returns the mean batch loss."""
+    device = next(model.parameters()).device
+
+    def train_epoch(epoch: int) -> torch.Tensor:
+        model.train()
+        optimizer.zero_grad()
+        total, batches = torch.zeros((), device=device), 0
+        for step, batch in enumerate(loader, start=1):
+            index = batch.graph.split(split_name).index("train").to(device)
+            logits = model(batch.graph)
+            if index.numel():
+                loss = F.cross_entropy(logits[index], batch.graph.y.to(device)[index])
+            else:  # no training node in this batch: a zero loss keeps every DDP rank stepping in lockstep
+                loss = logits.sum() * 0.0
+            (loss / accumulate).backward()
+            if step % accumulate == 0:
+                if step_hook is not None:
+                    step_hook(model)
+                optimizer.step()
+                optimizer.zero_grad()
+            total, batches = total + loss.detach(), batches + 1  # no per-batch device sync
+        return total / max(batches, 1)
+
+    return train_epoch
 
 
 def train_cluster_gcn(
@@ -74,28 +109,8 @@ def train_cluster_gcn(
             "the epoch on validation nodes"
         )
     optimizer = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only)
-    device = next(model.parameters()).device
     val_idx = split.index("val")
-
-    def train_epoch(epoch: int) -> torch.Tensor:
-        model.train()
-        optimizer.zero_grad()
-        total, batches = torch.zeros((), device=device), 0
-        for step, batch in enumerate(loader, start=1):
-            index = batch.graph.split(split_name).index("train").to(device)
-            logits = model(batch.graph)
-            if index.numel():
-                loss = F.cross_entropy(logits[index], batch.graph.y.to(device)[index])
-            else:  # no training node in this batch: a zero loss keeps every DDP rank stepping in lockstep
-                loss = logits.sum() * 0.0
-            (loss / accumulate).backward()
-            if step % accumulate == 0:
-                if step_hook is not None:
-                    step_hook(model)
-                optimizer.step()
-                optimizer.zero_grad()
-            total, batches = total + loss.detach(), batches + 1  # no per-batch device sync
-        return total / max(batches, 1)
+    train_epoch = make_train_epoch(model, loader, optimizer, split_name, accumulate, step_hook)
 
     def validate() -> Validation:
         model.eval()

@@ -1,6 +1,7 @@
 """``python -m graphsparse.cli.distributed``: the per-process entry point that ``torchrun`` launches.
 
-See :mod:`graphsparse.distributed` for what each rank does; this module only reads the options.
+See :mod:`graphsparse.distributed` for what each rank does (``--on-disk``/``--disk``: each rank memory-maps only
+its shard of the parts); this module only reads the options.
 """
 
 from __future__ import annotations
@@ -20,7 +21,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m graphsparse.cli.distributed",
         description="Data-parallel Cluster-GCN training over torch.distributed (launch with torchrun).",
     )
-    p.add_argument("--dataset", required=True, help="dataset name (see `graphsparse datasets`)")
+    p.add_argument("--dataset", default=None, help="dataset name (see `graphsparse datasets`); or --disk")
+    p.add_argument(
+        "--disk",
+        default=None,
+        metavar="FOLDER",
+        help="train on a disk graph folder instead of --dataset (one part: rank 0 partitions it into --parts)",
+    )
+    p.add_argument(
+        "--on-disk",
+        action="store_true",
+        help="write the dataset once as a disk graph ordered by its METIS parts (cached); each rank maps only its "
+        "shard of the parts",
+    )
     p.add_argument(
         "--model",
         default="gcn",
