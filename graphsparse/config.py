@@ -11,6 +11,8 @@ Every setting has a default that needs no environment; the variables below overr
 ``GRAPHSPARSE_CACHE``             cache folder (checksum verdicts, METIS partitions); default ``runs/...``
 ``GRAPHSPARSE_DB``                the results database; default ``runs/graphsparse.db``
 ``GRAPHSPARSE_SYSTEM_MALLOC``     read by :mod:`graphsparse.utils` itself (a sibling in the lowest layer)
+``OMP_NUM_THREADS``               torch's own variable: an intra-op thread count the commands keep instead of
+                                  choosing one (:mod:`graphsparse.threads`; ``--threads`` overrides both)
 ================================  ==========================================================================
 
 The dataset search path (:func:`dataset_search_path`) is: the ``$GRAPHSPARSE_DATA`` entries, then the data home's
@@ -38,6 +40,7 @@ __all__ = [
     "cache_dir",
     "results_db",
     "torchrun_env",
+    "omp_threads",
 ]
 
 DATA_ENV = "GRAPHSPARSE_DATA"
@@ -46,6 +49,7 @@ NO_CHECKOUT_ENV = "GRAPHSPARSE_NO_CHECKOUT_DATA"
 MIRROR_ENV = "GRAPHSPARSE_MIRROR"
 CACHE_ENV = "GRAPHSPARSE_CACHE"
 DB_ENV = "GRAPHSPARSE_DB"
+OMP_ENV = "OMP_NUM_THREADS"
 
 
 def _env(name: str) -> str | None:
@@ -115,6 +119,12 @@ def cache_dir(default: str | os.PathLike[str]) -> Path:
 def results_db() -> Path:
     """The results database: ``$GRAPHSPARSE_DB`` if set, else ``runs/graphsparse.db``."""
     return Path(os.environ.get(DB_ENV, "runs/graphsparse.db"))
+
+
+def omp_threads() -> str | None:
+    """``$OMP_NUM_THREADS`` as given (None when unset or empty); :func:`graphsparse.threads.resolve_threads`
+    checks it."""
+    return _env(OMP_ENV)
 
 
 def torchrun_env() -> tuple[int, int, int]:

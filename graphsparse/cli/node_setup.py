@@ -80,10 +80,18 @@ def resolved_model_options(factory: Any, options: dict[str, Any], skip: int = 2)
 
 
 def runtime_config(device: Any) -> dict[str, Any]:
-    """Where a command ran: the device and torch's intra-op thread count."""
+    """Where a command ran: the device, torch's intra-op thread count and where that count came from
+    (``--threads``, ``OMP_NUM_THREADS`` or the policy of :mod:`graphsparse.threads`)."""
     import torch
 
-    return {"device": str(device), "threads": torch.get_num_threads()}
+    from ..threads import last_choice
+
+    choice = last_choice()
+    return {
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "threads_source": None if choice is None else choice.source,
+    }
 
 
 def metric_row(row: dict[str, Any], metric: str) -> dict[str, Any]:

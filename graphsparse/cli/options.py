@@ -17,6 +17,7 @@ from ..validation import check_float, check_int, check_probability
 __all__ = [
     "CommandParser",
     "add_common",
+    "apply_thread_option",
     "add_parallel_options",
     "ListChoices",
     "COMMON",
@@ -36,7 +37,7 @@ __all__ = [
     "node_model_choices",
 ]
 
-COMMON = ("db", "device", "json", "no_progress")
+COMMON = ("db", "device", "json", "no_progress", "threads")
 _INTERNAL = ("command", "handler")
 
 
@@ -52,6 +53,43 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default: cpu)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "--threads",
+        default=None,
+        metavar="N",
+        help="torch intra-op threads (default: $OMP_NUM_THREADS if set, else chosen from the graph's size and the "
+        "free cores: one for small graphs such as Cora; recorded with every run)",
+    )
+
+
+def apply_thread_option(args: argparse.Namespace) -> Any:
+    """Set torch's thread count for the command (:mod:`graphsparse.threads`): ``--threads``, else
+    ``$OMP_NUM_THREADS``, else the policy for the size of ``--dataset`` as the dataset registry records it
+    (the largest of a comma-separated list; unknown sizes count as large). Returns the applied ThreadChoice;
+    ValueError (one line) for a bad ``--threads``."""
+    from ..config import omp_threads
+    from ..threads import apply_threads, graph_work, resolve_threads
+
+    requested = getattr(args, "threads", None)
+    if requested is not None:  # a bad value fails before the dataset is looked up
+        from ..threads import check_threads
+
+        requested = args.threads = check_threads(requested)
+    work = None
+    names = [n.strip() for n in str(getattr(args, "dataset", None) or "").split(",") if n.strip()]
+    if names and requested is None:
+        from ..data import dataset_info
+
+        sizes = []
+        for name in names:
+            try:
+                info = dataset_info(name)
+                sizes.append(graph_work(info["num_nodes"], info["num_edges"]))
+            except (KeyError, ValueError, TypeError):  # not registered, or a size that depends on options
+                sizes = []
+                break
+        work = max(sizes) if sizes else None
+    return apply_threads(resolve_threads(requested, omp_threads(), work))
 
 
 def lower(text: str) -> str:

@@ -192,9 +192,14 @@ def preflight(
     resume: str = "",
 ) -> Outputs:
     """Check every output of the command (results database from ``args.db``, ``plot``, other ``files`` and
-    ``folders`` as (what, path)) before any work; returns the command's :class:`Outputs` (its ``store`` open) and
+    ``folders`` as (what, path)) before any work, after setting torch's thread count (``--threads`` or the policy
+    of :mod:`graphsparse.threads`); returns the command's :class:`Outputs` (its ``store`` open) and
     makes them :func:`current`. Raises PreflightError (exit 2) naming the first path that cannot be written."""
     global _CURRENT
+    if hasattr(args, "threads"):  # commands with the common options: torch's threads are set before any work,
+        from .options import apply_thread_option  # so the invocation record made next names them
+
+        apply_thread_option(args)
     if plot is not None:
         check_plot_path(plot)
     for what, path in files:

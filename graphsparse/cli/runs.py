@@ -67,9 +67,17 @@ def git_commit() -> str | None:
     return commit if head.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
 
 
+def _thread_choice() -> dict[str, Any] | None:
+    from ..threads import last_choice
+
+    choice = last_choice()
+    return None if choice is None else choice.as_record()
+
+
 def invocation_record(device: Any = None) -> dict[str, Any]:
     """What the store records with each run of this invocation: ``id``, ``argv``, ``started``, ``git_commit``,
-    ``device``, ``torch_threads``, ``hostname``, ``cwd``."""
+    ``device``, ``torch_threads``, ``thread_choice`` (how the count was chosen, :mod:`graphsparse.threads`),
+    ``hostname``, ``cwd``."""
     import torch
 
     if _INVOCATION is None:
@@ -80,6 +88,7 @@ def invocation_record(device: Any = None) -> dict[str, Any]:
         "git_commit": git_commit(),
         "device": None if device is None else str(device),
         "torch_threads": torch.get_num_threads(),
+        "thread_choice": _thread_choice(),
         "hostname": platform.node(),
         "cwd": os.getcwd(),
     }

@@ -1,0 +1,172 @@
+"""How many intra-op threads torch gets: chosen from the size of the work and how busy the machine is.
+
+torch starts with one intra-op thread per core. On a small graph the products of one epoch are too short to
+split: the threads mostly wait for each other, and when another process keeps a core busy every parallel region
+waits for the thread that shares its core (measured with ``benchmarks/threads.py``: a Cora epoch on 2 cores took
+several times longer on two threads than on one beside a busy process). The policy:
+
+- a graph whose work (:func:`graph_work`: the non-zeros of A + I, nodes + 2 x undirected edges) is below
+  :data:`SMALL_GRAPH_WORK` gets **one thread** (Cora, CiteSeer: every row loop of an epoch is short);
+- a larger one gets every core that is free now: the cores this process may run on (its CPU affinity) minus the
+  cores other processes keep busy (:func:`busy_cores`: the machine's CPU time over a short sample, else the
+  1-minute load average), at least one;
+- a graph of unknown size (a synthetic graph, an OGB folder) is treated as large.
+
+``--threads N`` (or ``OMP_NUM_THREADS``, which torch itself reads) overrides the policy. The command records the
+choice (threads, where it came from, the work and load it saw) with every run (:func:`last_choice`).
+
+Bottom layer: imports nothing from graphsparse; the caller reads environment variables (graphsparse.config).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from numbers import Integral
+from typing import Any
+
+__all__ = [
+    "SMALL_GRAPH_WORK",
+    "ThreadChoice",
+    "check_threads",
+    "available_cores",
+    "busy_cores",
+    "graph_work",
+    "choose_threads",
+    "resolve_threads",
+    "apply_threads",
+    "last_choice",
+]
+
+# below this graph_work one thread is faster (benchmarks/threads.py: Cora 13k, CiteSeer 12k, PubMed 108k, the
+# 200k-node synthetic graph 4.2M)
+SMALL_GRAPH_WORK = 50_000
+
+_LAST: ThreadChoice | None = None
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    """The intra-op thread count a command uses and why: ``source`` is ``"--threads"``, ``"OMP_NUM_THREADS"`` or
+    ``"policy"``; ``work``, ``cores`` and ``busy`` are what the policy saw (None where it was not asked)."""
+
+    threads: int
+    source: str
+    reason: str
+    work: int | None = None
+    cores: int | None = None
+    busy: float | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        """A JSON-able dict for the results store and ``--json`` documents."""
+        return asdict(self)
+
+
+def check_threads(value: Any, name: str = "--threads") -> int:
+    """``value`` as an int >= 1; ValueError (one line, naming ``name``) otherwise."""
+    if isinstance(value, bool) or not isinstance(value, Integral | str):
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be an integer >= 1 (intra-op threads), got {number}")
+    return number
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one, else ``os.cpu_count()``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all CPUs from /proc/stat (Linux), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    values = [int(v) for v in fields[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def busy_cores(sample_seconds: float = 0.1) -> float | None:
+    """How many cores other processes keep busy now: the machine's busy CPU time over ``sample_seconds`` (this
+    process sleeps meanwhile, so it is not counted), times the number of CPUs; the 1-minute load average where
+    /proc/stat is missing; None if neither is available."""
+    first = _cpu_times()
+    if first is not None:
+        time.sleep(sample_seconds)
+        second = _cpu_times()
+        if second is not None and second[1] > first[1]:
+            share = (second[0] - first[0]) / (second[1] - first[1])
+            return share * (os.cpu_count() or 1)
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def graph_work(num_nodes: int, num_edges: int) -> int:
+    """The size of a graph for the policy: the non-zeros of its propagation matrix A + I, ``nodes + 2 x
+    undirected edges`` (every product of an epoch loops over these rows and non-zeros)."""
+    return int(num_nodes) + 2 * int(num_edges)
+
+
+def choose_threads(work: int | None, *, cores: int | None = None, busy: float | None = None) -> ThreadChoice:
+    """The policy (module docstring): one thread below :data:`SMALL_GRAPH_WORK`, else the free cores.
+
+    ``cores`` defaults to :func:`available_cores`; ``busy`` (cores kept busy by others) is measured with
+    :func:`busy_cores` only when the work is large enough for it to matter.
+    """
+    cores = available_cores() if cores is None else max(1, int(cores))
+    if work is not None and work < SMALL_GRAPH_WORK:
+        return ThreadChoice(1, "policy", f"small graph (work {work:,} < {SMALL_GRAPH_WORK:,})", work, cores, busy)
+    if busy is None:
+        busy = busy_cores()
+    free = cores if busy is None else cores - int(round(busy))
+    threads = max(1, min(cores, free))
+    size = "unknown size" if work is None else f"work {work:,}"
+    load = "" if busy is None else f", {busy:.1f} busy"
+    return ThreadChoice(threads, "policy", f"{size}: {threads} of {cores} cores free{load}", work, cores, busy)
+
+
+def resolve_threads(
+    requested: Any = None, env_threads: str | None = None, work: int | None = None, **policy: Any
+) -> ThreadChoice:
+    """``requested`` (``--threads``) if given, else ``env_threads`` (the value of ``OMP_NUM_THREADS``, read by
+    the caller) if it is a valid count, else :func:`choose_threads` for ``work``."""
+    if requested is not None:
+        n = check_threads(requested)
+        return ThreadChoice(n, "--threads", "given", work)
+    if env_threads is not None:
+        try:
+            n = check_threads(env_threads, "OMP_NUM_THREADS")
+        except ValueError:
+            n = 0  # an unusable value: torch ignores it too, so the policy decides
+        if n:
+            return ThreadChoice(n, "OMP_NUM_THREADS", "given in the environment", work)
+    return choose_threads(work, **policy)
+
+
+def apply_threads(choice: ThreadChoice) -> ThreadChoice:
+    """Set torch's intra-op thread count to ``choice.threads`` and remember the choice (:func:`last_choice`)."""
+    import torch
+
+    global _LAST
+    torch.set_num_threads(choice.threads)
+    _LAST = choice
+    return choice
+
+
+def last_choice() -> ThreadChoice | None:
+    """The choice :func:`apply_threads` applied last in this process (None before)."""
+    return _LAST

@@ -1,0 +1,100 @@
+"""The thread policy: one thread for small graphs, the free cores for large ones, ``--threads`` and
+``OMP_NUM_THREADS`` override it, bad values are refused in one line, and the choice is recorded."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+import torch
+
+from graphsparse import threads
+from graphsparse.cli import main
+from graphsparse.threads import (
+    SMALL_GRAPH_WORK,
+    apply_threads,
+    check_threads,
+    choose_threads,
+    graph_work,
+    resolve_threads,
+)
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():  # type: ignore[no-untyped-def]
+    before, last = torch.get_num_threads(), threads._LAST
+    yield
+    torch.set_num_threads(before)
+    threads._LAST = last
+
+
+def test_check_threads() -> None:
+    assert check_threads(3) == 3 and check_threads("2") == 2
+    for bad in (0, -1, "0", "abc", "1.5", 1.0, True, None):
+        with pytest.raises(ValueError, match="--threads must be an integer >= 1"):
+            check_threads(bad)
+
+
+def test_graph_sizes_fall_on_the_measured_sides_of_the_threshold() -> None:
+    cora, citeseer = graph_work(2708, 5278), graph_work(3327, 4552)
+    pubmed, synthetic = graph_work(19717, 44324), graph_work(200_000, 2_000_000)
+    assert cora < SMALL_GRAPH_WORK and citeseer < SMALL_GRAPH_WORK
+    assert pubmed >= SMALL_GRAPH_WORK and synthetic >= SMALL_GRAPH_WORK
+
+
+def test_policy() -> None:
+    small = choose_threads(1000, cores=8, busy=0.0)
+    assert (small.threads, small.source) == (1, "policy") and "small graph" in small.reason
+    assert choose_threads(SMALL_GRAPH_WORK, cores=4, busy=0.0).threads == 4
+    assert choose_threads(SMALL_GRAPH_WORK, cores=2, busy=1.1).threads == 1  # one core kept busy by another job
+    assert choose_threads(SMALL_GRAPH_WORK, cores=2, busy=5.0).threads == 1  # never below one
+    assert choose_threads(None, cores=3, busy=0.2).threads == 3  # unknown size counts as large
+    measured = choose_threads(10**9, cores=2)  # the load is measured when it matters
+    assert measured.busy is not None and 1 <= measured.threads <= 2
+
+
+def test_busy_cores_is_a_count_of_cores() -> None:
+    busy = threads.busy_cores(0.05)
+    assert busy is None or 0.0 <= busy <= (__import__("os").cpu_count() or 1) + 1e-6
+
+
+def test_precedence() -> None:
+    assert resolve_threads(3, "2", 10**9, cores=8, busy=0.0).as_record()["source"] == "--threads"
+    env = resolve_threads(None, "2", 10**9, cores=8, busy=0.0)
+    assert (env.threads, env.source) == (2, "OMP_NUM_THREADS")
+    fallback = resolve_threads(None, "lots", 1000, cores=8, busy=0.0)  # unusable: torch ignores it, the policy decides
+    assert (fallback.threads, fallback.source) == (1, "policy")
+    with pytest.raises(ValueError, match="--threads"):
+        resolve_threads(0)
+
+
+def test_apply_sets_torch_and_remembers() -> None:
+    choice = apply_threads(resolve_threads(1))
+    assert torch.get_num_threads() == 1 and threads.last_choice() is choice
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "x"])
+def test_cli_refuses_bad_thread_counts_in_one_line(value, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code = main(["train", "--dataset", "cora", "--epochs", "1", "--threads", value, "--db", str(tmp_path / "r.db")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and re.match(r"graphsparse train: error: --threads must be", err[0]), err
+
+
+def test_cli_applies_and_records_the_thread_count(capsys, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    db = tmp_path / "r.db"
+    argv = ["train", "--dataset", "cora", "--model", "gcn", "--epochs", "2", "--seeds", "1", "--json", "--no-progress"]
+    assert main([*argv, "--threads", "2", "--db", str(db)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"]["threads"] == 2 and out["config"]["threads_source"] == "--threads"
+    assert torch.get_num_threads() == 2
+    assert main([*argv, "--db", str(db)]) == 0  # Cora without --threads: the policy's one thread
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"]["threads"] == 1 and out["config"]["threads_source"] == "policy"
+    with sqlite3.connect(db) as con:
+        recorded = [json.loads(i) for (i,) in con.execute("SELECT invocation FROM runs ORDER BY id")]
+    assert [r["torch_threads"] for r in recorded] == [2, 1]
+    assert [r["thread_choice"]["source"] for r in recorded] == ["--threads", "policy"]
