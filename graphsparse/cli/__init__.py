@@ -1,4 +1,4 @@
-"""The ``graphsparse`` command: ``train``, ``glt``, ``datasets``, ``runs`` (one module per subcommand).
+"""The ``graphsparse`` command: ``train``, ``glt``, ``datasets``, ``runs``, ``tune`` (one module per subcommand).
 
 The only place argparse lives, and the only place process-wide settings are made: :func:`main` selects
 matplotlib's non-interactive backend, keeps freed memory for reuse (:func:`graphsparse.utils.keep_freed_memory`)
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import datasets, glt, runs, ticket, train
+from . import datasets, glt, runs, ticket, train, tune
 from .options import CommandParser
 
 __all__ = ["main", "build_parser", "Terminated"]
@@ -31,6 +31,7 @@ def build_parser() -> CommandParser:
     datasets.add_parser(sub)
     runs.add_parser(sub)
     ticket.add_parser(sub)
+    tune.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,118 @@
+"""Where a study starts: the base configuration of each method, from the presets, and the plain backbone that
+every final evaluation trains beside the tuned configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..validation import check_choice
+from .objective import TuneSetup
+
+__all__ = ["method_for", "build_setup", "baseline_setup", "GAUG_M_TRAIN", "FIXED_GAUG_M_ONLY"]
+
+# what a GAug-M backbone trains with when the preset says nothing (as `graphsparse train --augment gaug-m`)
+GAUG_M_TRAIN = {"epochs": 200, "lr": 0.01, "weight_decay": 5e-4, "normalize_features": True}
+# GAug-M options of `train --gaug` that are no configuration here: ep_draws sets the draw range, ep_select_seeds
+# the seeds per trial
+FIXED_GAUG_M_ONLY = ("ep_draws", "ep_select_seeds")
+
+
+def method_for(model: str, augment: str | None, method: str | None) -> str:
+    """The search space a command tunes: ``ugs`` (``--method ugs``), ``gaug-m``/``gaug-o`` (``--augment``),
+    ``twirls`` (``--model twirls``/``twirls-att``), else ``gcn`` (the backbone's optimiser and width)."""
+    if method is not None:
+        check_choice("--method", method, ("ugs",))
+        if augment is not None:
+            raise ValueError("--method ugs tunes a graph lottery ticket search: it does not combine with --augment")
+        return "ugs"
+    if augment is not None:
+        return check_choice("--augment", augment, ("gaug-m", "gaug-o"))
+    return "twirls" if model in ("twirls", "twirls-att") else "gcn"
+
+
+def build_setup(
+    method: str,
+    model: str,
+    dataset: str,
+    split: str,
+    *,
+    preset: str | None = None,
+    metric: str = "acc",
+    train: dict[str, Any] | None = None,
+    gaug: dict[str, Any] | None = None,
+    rounds: int = 5,
+    device: str = "cpu",
+) -> TuneSetup:
+    """The :class:`TuneSetup` of ``method``: the preset of (model, dataset) — GAug's for ``gaug-*``, the GLT
+    protocol's for ``ugs``, the paper's otherwise, ``preset`` naming another (``'none'``: library defaults) —
+    with explicit ``train`` options (epochs, lr, weight decay) and fixed ``gaug`` options on top."""
+    from ..presets import default_gaug_preset, default_preset, resolve_gaug_preset, resolve_preset
+
+    train, gaug = dict(train or {}), dict(gaug or {})
+    base: dict[str, dict[str, Any]] = {"model": {}, "train": {}, "gaug": {}, "ugs": {}}
+    if method in ("gaug-m", "gaug-o"):
+        name = preset if preset is not None else default_gaug_preset(method, model, dataset)
+        chosen = resolve_gaug_preset(method, model, dataset, name)
+        base["model"] = chosen["model"]
+        base["gaug"] = {**chosen["gaug"], **gaug}
+        if method == "gaug-m":
+            base["train"] = {**GAUG_M_TRAIN, **chosen["train"], **train}
+        else:
+            base["gaug"].update(train)  # GAug-O's own optimiser: epochs, lr, weight decay live in its config
+            base["train"] = {}
+    else:
+        if gaug:
+            raise ValueError("--gaug applies to --augment gaug-m and gaug-o only")
+        name = preset if preset is not None else default_preset(model, dataset, "glt" if method == "ugs" else "train")
+        chosen = resolve_preset(model, dataset, name)
+        base["model"], base["train"] = chosen["model"], {**chosen["train"], **train}
+        if method == "ugs":
+            from ..sparsify.ugs import ugs_l1_coefficients
+
+            s1, s2 = ugs_l1_coefficients(dataset, "teddy" if name == "teddy" else "ugs")
+            base["ugs"] = {"s1": s1, "s2": s2}
+    return TuneSetup(
+        method=method,
+        model=model,
+        dataset=dataset,
+        split=split,
+        metric=metric,
+        preset=name,
+        base=base,
+        rounds=rounds,
+        device=str(device),
+    )
+
+
+def baseline_setup(setup: TuneSetup) -> TuneSetup | None:
+    """The plain backbone trained beside the tuned configuration on the same seeds: GAug's backbone on the
+    original graph with GAug's training options; Kipf & Welling's GCN beside a tuned GCN or TWIRLS; None for
+    UGS (its search trains the dense model itself)."""
+    if setup.method == "ugs":
+        return None
+    if setup.method == "gaug-m":
+        base = {"model": dict(setup.base["model"]), "train": dict(setup.base["train"]), "gaug": {}, "ugs": {}}
+        model = setup.model
+    elif setup.method == "gaug-o":
+        gaug = setup.base["gaug"]
+        train = {"normalize_features": True}
+        train.update({k: gaug[k] for k in ("epochs", "lr", "weight_decay") if k in gaug})
+        base = {"model": dict(setup.base["model"]), "train": train, "gaug": {}, "ugs": {}}
+        model = setup.model
+    else:
+        from ..presets import default_preset, resolve_preset
+
+        chosen = resolve_preset("gcn", setup.dataset, default_preset("gcn", setup.dataset))
+        epochs = {"epochs": setup.base["train"]["epochs"]} if "epochs" in setup.base["train"] else {}
+        base = {"model": chosen["model"], "train": {**chosen["train"], **epochs}, "gaug": {}, "ugs": {}}
+        model = "gcn"
+    return TuneSetup(
+        method="gcn",
+        model=model,
+        dataset=setup.dataset,
+        split=setup.split,
+        metric=setup.metric,
+        preset="baseline",
+        base=base,
+        device=setup.device,
+    )
