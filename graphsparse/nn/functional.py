@@ -81,30 +81,37 @@ class _DropoutMatmul(torch.autograd.Function):
         x = x.contiguous()
         keep = torch.empty(x.shape, dtype=torch.bool, device=x.device)
         out = torch.empty(x.size(0), weight.size(1), dtype=torch.result_type(x, weight), device=x.device)
+        # the masked input is kept for the weight gradient (instead of x, so no more memory): the backward used
+        # to mask x again, chunk by chunk, every step
+        masked = torch.empty_like(x) if ctx.needs_input_grad[1] else None
         rows = _row_chunk(x)
         for start in range(0, x.size(0), rows):
             stop = min(start + rows, x.size(0))
             mask = _fill_keep_mask(keep[start:stop], p)
-            torch.mm(x[start:stop] * mask, weight, out=out[start:stop])
+            if masked is None:
+                chunk = x[start:stop] * mask
+            else:
+                chunk = torch.mul(x[start:stop], mask, out=masked[start:stop])
+            torch.mm(chunk, weight, out=out[start:stop])
         scale = 1.0 / (1.0 - p)
         out.mul_(scale)
-        ctx.save_for_backward(x, weight, keep)
+        ctx.save_for_backward(masked, weight, keep)
         ctx.scale = scale
         return out
 
     @staticmethod
     def backward(ctx, grad_out):  # type: ignore[override]
-        x, weight, keep = ctx.saved_tensors
+        masked, weight, keep = ctx.saved_tensors
         grad_out = grad_out.contiguous() * ctx.scale
         grad_x = grad_weight = None
         if ctx.needs_input_grad[0]:
             grad_x = (grad_out @ weight.t()) * keep
         if ctx.needs_input_grad[1]:
             grad_weight = torch.zeros_like(weight)
-            rows = _row_chunk(x)
-            for start in range(0, x.size(0), rows):
-                stop = min(start + rows, x.size(0))
-                grad_weight.addmm_((x[start:stop] * keep[start:stop]).t(), grad_out[start:stop])
+            rows = _row_chunk(masked)
+            for start in range(0, masked.size(0), rows):  # the forward's chunks: the same sums in the same order
+                stop = min(start + rows, masked.size(0))
+                grad_weight.addmm_(masked[start:stop].t(), grad_out[start:stop])
         return grad_x, grad_weight, None
 
 
