@@ -98,3 +98,26 @@ def test_cli_applies_and_records_the_thread_count(capsys, tmp_path: Path, monkey
         recorded = [json.loads(i) for (i,) in con.execute("SELECT invocation FROM runs ORDER BY id")]
     assert [r["torch_threads"] for r in recorded] == [2, 1]
     assert [r["thread_choice"]["source"] for r in recorded] == ["--threads", "policy"]
+
+
+def test_threads_benchmark_quick(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "threads.py"
+    out = tmp_path / "threads.json"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick", "--json", "--repeats", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report == json.loads(out.read_text())
+    rows = report["graphs"]["synthetic"]["rows"]
+    assert [r["condition"] for r in rows] == ["idle", "busy"]
+    for row in rows:
+        assert row["epoch_ms_1_thread"] > 0 and row["epoch_ms_2_threads"] > 0
+        assert row["faster"] in (1, 2) and row["policy_threads"] == 1  # 2,000 nodes: a small graph
+        assert row["policy_picks_faster"] == (row["faster"] == 1)
