@@ -96,3 +96,30 @@ def test_teddy_search_with_distillation_is_unchanged_by_the_memory(monkeypatch) 
 class _NeverRemember(dict):
     def __setitem__(self, key, value) -> None:  # type: ignore[no-untyped-def]
         pass
+
+
+def _benchmark_module():  # type: ignore[no-untyped-def]
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "glt_speed.py"
+    spec = importlib.util.spec_from_file_location("glt_speed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_glt_speed_compares_levels_exactly() -> None:
+    bench = _benchmark_module()
+    document = {
+        "dense": {"round": 0, "test_acc_mean": 0.82, "test_acc_std": 0.006},
+        "levels": [{"round": 1, "test_acc_mean": 0.8273333311080933, "test_acc_std": 0.0077}],
+    }
+    levels = bench._levels(document)
+    assert bench.compare(levels, levels)["identical"]
+    moved = {**levels, 1: {"mean": levels[1]["mean"] + 1e-3, "std": levels[1]["std"]}}
+    result = bench.compare(moved, levels)
+    assert not result["identical"] and [r["identical"] for r in result["levels"]] == [True, False]
+    assert not bench.compare(levels, {0: levels[0]})["identical"]  # a level the reference lacks is not identical
+    published = bench._levels(__import__("json").loads(bench.REFERENCE.read_text()))
+    assert sorted(published) == list(range(21))  # the dense baseline and 20 levels
