@@ -123,3 +123,20 @@ def test_glt_speed_compares_levels_exactly() -> None:
     assert not bench.compare(levels, {0: levels[0]})["identical"]  # a level the reference lacks is not identical
     published = bench._levels(__import__("json").loads(bench.REFERENCE.read_text()))
     assert sorted(published) == list(range(21))  # the dense baseline and 20 levels
+
+
+def test_non_finite_guard_fast_path_is_exact() -> None:
+    from graphsparse.train.loop import _first_non_finite
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
+    assert _first_non_finite(model) is None
+    with torch.no_grad():
+        model[0].weight.fill_(3e38)  # finite, but the sum overflows: the exact check must clear it
+    assert _first_non_finite(model) is None
+    with torch.no_grad():
+        model[1].bias[1] = float("nan")
+    assert _first_non_finite(model) == "1.bias"
+    with torch.no_grad():
+        model[1].bias[1] = 0.0
+        model[0].bias[0], model[0].bias[1] = float("inf"), float("-inf")  # inf - inf: the sum is NaN, still caught
+    assert _first_non_finite(model) == "0.bias"

@@ -81,10 +81,10 @@ def _first_non_finite(model: nn.Module) -> str | None:
     named = list(model.named_parameters())
     if not named:
         return None
-    # a sum is finite only if every term is (NaN and inf propagate; inf - inf is NaN): one pass without a mask per
-    # parameter; a finite sum settles it, an overflowing one falls through to the exact check
+    # a sum is finite only if every term is (NaN and inf propagate; inf - inf is NaN): one fast reduction per
+    # parameter settles the usual case; a sum that overflows falls through to the exact per-element check
     with torch.no_grad():
-        if bool(torch.isfinite(torch.stack([p.detach().sum(dtype=torch.float64) for _, p in named])).all()):
+        if bool(torch.isfinite(torch.stack([p.detach().sum() for _, p in named])).all()):
             return None
     finite = torch.stack([torch.isfinite(p).all() for _, p in named])
     if bool(finite.all()):
