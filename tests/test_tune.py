@@ -324,4 +324,6 @@ def test_a_killed_study_resumes(tmp_path, capsys):
     assert doc["trials"] == trials and doc["trials_run_here"] >= trials - before
     study = optuna.load_study(study_name="shared", storage=storage)
     assert _finished(storage) == trials
-    assert not [t for t in study.trials if t.state.name == "RUNNING"]  # a stale trial was failed, not left running
+    # the trial the kill interrupted: failed after two missed heartbeats and retried, or, killed before its first
+    # heartbeat, left RUNNING (Optuna cannot tell it from a live one); it never counts as finished
+    assert sum(t.state.name in ("RUNNING", "FAIL") for t in study.trials) <= 1

@@ -89,7 +89,7 @@ def _storage(url: str, heartbeat: int) -> Any:
     try:
         with warnings.catch_warnings():  # the heartbeat is marked experimental in Optuna; we rely on it knowingly
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
+            storage = RDBStorage(
                 url,
                 engine_kwargs=engine,
                 heartbeat_interval=heartbeat,
@@ -102,6 +102,30 @@ def _storage(url: str, heartbeat: int) -> Any:
         if type(err).__module__.startswith("sqlalchemy"):
             raise ValueError(f"--storage {url}: cannot be opened ({type(err).__name__}: {err})") from None
         raise
+    if url.startswith("sqlite"):
+        _sqlite_wal(storage.engine)
+    return storage
+
+
+def _sqlite_wal(engine: Any) -> None:
+    """WAL journal and ``synchronous=NORMAL`` on every SQLite connection of ``engine``: readers no longer block
+    the writer (several local workers), and a commit costs no fsync of the whole file (a trial commits many
+    times: every report of its validation curve)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    def pragmas(connection: Any, record: Any) -> None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:  # another worker is switching it at this moment: it will be WAL
+            pass
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(engine, "connect", pragmas)
+    engine.dispose()  # connections opened while the tables were created reconnect with the pragmas
 
 
 def open_study(
