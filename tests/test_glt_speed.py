@@ -140,3 +140,14 @@ def test_non_finite_guard_fast_path_is_exact() -> None:
         model[1].bias[1] = 0.0
         model[0].bias[0], model[0].bias[1] = float("inf"), float("-inf")  # inf - inf: the sum is NaN, still caught
     assert _first_non_finite(model) == "0.bias"
+
+
+def test_remembered_fits_do_not_travel_with_the_task() -> None:
+    import pickle
+
+    graph = _graph()
+    task = NodeGLTTask(graph, NodeTrainConfig(epochs=2))
+    task.fit(task.graph_for_seed(0, 0), _build(graph, 0), seed=0, seed_index=0)
+    assert len(task._plain_fits) == 1
+    copy = pickle.loads(pickle.dumps(task))
+    assert copy._plain_fits == {} and len(task._plain_fits) == 1 and copy.describe() == task.describe()

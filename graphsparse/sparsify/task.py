@@ -116,6 +116,10 @@ class NodeGLTTask:
         self.metric = self.config.metric
         self._plain_fits: dict[tuple[Any, ...], tuple[Graph, dict[str, Any], torch.Tensor]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # remembered fits stay in the process that made them (a Ray worker gets the task without them)
+        return {**self.__dict__, "_plain_fits": {}}
+
     def describe(self) -> dict[str, Any]:
         train = asdict(self.config)
         if not train["sparse_features"]:
