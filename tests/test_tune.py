@@ -199,7 +199,7 @@ def _run(argv, capsys):
         (["--dataset", "cora", "--lr", "nan"], "--lr must be a finite number"),
         (["--dataset", "cora", "--gaug", "alpha=1"], "--gaug applies to --augment gaug-m and gaug-o only"),
         (["--dataset", "cora", "--augment", "gaug-o", "--gaug", "colour=3"], "unknown gaug-o options: colour"),
-        (["--dataset", "cora", "--rounds", "3"], "--rounds applies to --method ugs only"),
+        (["--dataset", "cora", "--ugs-rounds", "3"], "--ugs-rounds applies to --method ugs only"),
         (["--dataset", "cora", "--method", "ugs", "--augment", "gaug-m"], "does not combine with --augment"),
         (
             ["--dataset", "cora", "--space", "/nonexistent/space.json"],

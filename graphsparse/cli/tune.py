@@ -28,7 +28,7 @@ CHECKS: dict[str, opt.Check] = {
     "weight_decay": opt.nonnegative_float,
     "sampler_seed": opt.nonnegative_int,
     "heartbeat": opt.positive_int,
-    "rounds": opt.positive_int,
+    "ugs_rounds": opt.positive_int,
 }
 
 _BASE = (
@@ -57,9 +57,9 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
     "twirls": _BASE,
     "gaug-m": (*_BASE, "gaug"),
     "gaug-o": (*_BASE, "gaug"),
-    "ugs": (*_BASE, "rounds"),
+    "ugs": (*_BASE, "ugs_rounds"),
 }
-HINTS = {"gaug": "--augment gaug-m and gaug-o", "rounds": "--method ugs"}
+HINTS = {"gaug": "--augment gaug-m and gaug-o", "ugs_rounds": "--method ugs"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -106,7 +106,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="GAug options key=value,... fixed (not searched), e.g. pretrain_ep=100; GAug-M's ep_draws=K "
         "searches draws 0..K-1, ep_select_seeds=K sets --trial-seeds",
     )
-    p.add_argument("--rounds", type=int, default=None, help="UGS: GLT rounds scored per trial (default 5)")
+    p.add_argument(
+        "--ugs-rounds", type=int, default=None, help="UGS: GLT rounds scored per trial and tested (default 5)"
+    )
     p.add_argument(
         "--space",
         default=None,
@@ -242,7 +244,7 @@ def _tune(args: argparse.Namespace, method: str, space: Any, fixed_gaug: dict, s
         metric=metric,
         train=train,
         gaug=fixed_gaug,
-        rounds=args.rounds if args.rounds is not None else 5,
+        rounds=args.ugs_rounds if args.ugs_rounds is not None else 5,
         device=str(device),
     )
     trial_seeds = args.trial_seeds if args.trial_seeds is not None else (select_seeds or 3)
