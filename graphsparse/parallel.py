@@ -119,6 +119,37 @@ def _run_on_worker(fn: Callable[..., Any], threads: int, *args: Any) -> Any:
     return fn(*args)
 
 
+def _signal_handlers() -> dict[int, Any]:
+    import signal
+
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signal_handlers(handlers: dict[int, Any]) -> None:
+    """``ray.init`` installs its own SIGTERM handler (a core dump and abort): the command's handlers come back, so
+    a terminated command still ends with its one line and status 143 (and shuts the workers down)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
+
+
+def _interruptible(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``call(*args)``; a signal handler's exception raised while Ray waits (the command's ``Terminated``, a
+    ``KeyboardInterrupt``) comes out as itself, not as the ``SystemError`` Ray's Cython wait wraps it in."""
+    try:
+        return call(*args, **kwargs)
+    except SystemError as err:
+        cause = err.__cause__
+        if isinstance(cause, BaseException) and not isinstance(cause, Exception):
+            raise cause from None
+        raise
+
+
 class RayExecutor(Executor):
     """Units as Ray tasks: on a local Ray with ``workers`` slots, or on the cluster at ``address``."""
 
@@ -149,10 +180,13 @@ class RayExecutor(Executor):
                 options["address"] = address
             else:
                 options.update(num_cpus=int(workers) * self.threads, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+            handlers = _signal_handlers()
             try:
                 ray.init(**options)
             except ConnectionError as err:
                 raise WorkerError(f"cannot join the Ray cluster at {address!r}: {err}") from err
+            finally:
+                _restore_signal_handlers(handlers)
         self.startup_seconds = time.perf_counter() - start
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = int(workers) if workers is not None else max(1, cpus // self.threads)
@@ -181,10 +215,10 @@ class RayExecutor(Executor):
         ray = self._ray
         pending = list(handles)
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
+            done, pending = _interruptible(ray.wait, pending, num_returns=1)
             handle = done[0]
             try:
-                value = ray.get(handle)
+                value = _interruptible(ray.get, handle)
             except ray.exceptions.RayTaskError as err:  # the unit raised: raise what it raised
                 cause = getattr(err, "cause", None)
                 if isinstance(cause, BaseException):

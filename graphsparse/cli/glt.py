@@ -53,7 +53,17 @@ ACCEPTED = {
 }
 HINTS = {"preset": "--task node", "split": "--task node", "distill": "--task node (the teddy method)"}
 DEFAULT_METHODS = "teddy,random"
-_KEYS = ("method", "round", "graph_sparsity", "weight_sparsity", "test_acc_mean", "test_acc_std", "seconds", "tickets")
+_KEYS = (
+    "method",
+    "round",
+    "graph_sparsity",
+    "weight_sparsity",
+    "test_acc_mean",
+    "test_acc_std",
+    "test_accs",
+    "seconds",
+    "tickets",
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

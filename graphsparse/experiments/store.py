@@ -172,6 +172,7 @@ class ResultsStore:
         self.timeout = timeout
         self.written_runs = 0  # runs and units this object committed (the CLI reports them when interrupted)
         self.written_units = 0
+        self.written_parts = 0
         # recorded with every run and unit this object writes (unless record_run is given its own): the
         # ``graphsparse`` command sets it to its invocation (command line, git commit, device, threads, id)
         self.invocation: dict[str, Any] | None = None
@@ -309,7 +310,10 @@ class ResultsStore:
                 "INSERT OR REPLACE INTO results (key, created, payload, invocation) VALUES (?, ?, ?, ?)",
                 (key, time.time(), json.dumps(payload, sort_keys=True, default=float), _json_or_none(self.invocation)),
             )
-        self.written_units += 1
+        if key.startswith("part|"):  # a seed of an unfinished unit (see glt_search): not a finished unit
+            self.written_parts += 1
+        else:
+            self.written_units += 1
 
     def delete(self, keys: list[str]) -> None:
         """Remove the units under ``keys`` (e.g. the per-seed parts of a level once the level is committed)."""
