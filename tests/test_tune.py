@@ -327,3 +327,28 @@ def test_a_killed_study_resumes(tmp_path, capsys):
     # the trial the kill interrupted: failed after two missed heartbeats and retried, or, killed before its first
     # heartbeat, left RUNNING (Optuna cannot tell it from a live one); it never counts as finished
     assert sum(t.state.name in ("RUNNING", "FAIL") for t in study.trials) <= 1
+
+
+# ---------------------------------------------------------------------------------------------- every method
+@pytest.mark.parametrize(
+    "method, model, values, options",
+    [
+        ("gaug-m", "gcn", {"rm_pct": 2, "add_pct": 5, "draw": 1}, {"gaug": {"ep_epochs": 1}}),
+        ("gaug-o", "gcn", {"alpha": 0.5, "beta": 1.0, "temperature": 0.5, "pretrain_ep": 1, "pretrain_nc": 1}, {}),
+        ("twirls", "twirls", {"lam": 1.0, "steps": 4, "attention": True}, {}),
+        ("ugs", "gcn", {"s1": 1e-3, "s2": 1e-3}, {"rounds": 2}),
+    ],
+)
+def test_each_method_trains_its_trial_on_the_tuning_graph(cora, method, model, values, options):
+    from graphsparse.tuning import make_objective, run_config
+
+    setup = build_setup(method, model, "cora", "public", preset="none", train={"epochs": 2}, **options)
+    if method == "gaug-o":
+        setup.base["gaug"].update(epochs=2)
+    space = space_for(method)
+    hidden = tuning_graph(cora)
+    value = make_objective(setup, hidden, space, 1)(optuna.trial.FixedTrial(values))
+    assert 0.0 <= value <= 1.0
+    if method == "gaug-m":  # the predictor reads edges and features only: the real graph reuses the trial's draw
+        rows = run_config(setup, cora, values, space, [0])
+        assert len(setup._embeddings) == 1 and rows[0]["test_acc"] > 0
