@@ -44,7 +44,7 @@ def _workdir(args: argparse.Namespace) -> Path:
     return base / f"n{args.nodes}-m{args.edges}-f{args.features}-c{args.classes}"
 
 
-def _disk_epoch(disk, loader, threads: int, wrap=None) -> float:  # noqa: ANN001 - benchmark helper
+def _disk_epoch(disk, loader, wrap=None) -> float:  # noqa: ANN001 - benchmark helper
     """One training epoch of the 3-layer Cluster-GCN over the loader's batches; returns its seconds."""
     import torch
     import torch.nn.functional as F
@@ -114,7 +114,7 @@ def run_ddp_rank(args: argparse.Namespace) -> dict:
     share = shard_parts(int(DiskGraph.read_meta(folder)["num_parts"]), world, rank)
     disk = DiskGraph.open(folder, share)
     loader = DiskClusterLoader(disk, args.clusters_per_batch, seed=0, ranks=(rank, world))
-    seconds = _disk_epoch(disk, loader, args.threads, wrap=DistributedDataParallel)
+    seconds = _disk_epoch(disk, loader, wrap=DistributedDataParallel)
     dist.destroy_process_group()
     return {
         "rank": rank,
@@ -147,7 +147,7 @@ def run_mode(args: argparse.Namespace) -> dict:
         disk = DiskGraph.open(folder)
         out["edges_built"] = int(disk.meta["num_edges"])
         loader = DiskClusterLoader(disk, args.clusters_per_batch, seed=0, progress=args.progress)
-        out["epoch_seconds"] = _disk_epoch(disk, loader, args.threads)
+        out["epoch_seconds"] = _disk_epoch(disk, loader)
         out["batches"] = len(loader)
         out["peak_rss_gb"] = _peak_rss_gb()
         return out

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -478,16 +478,3 @@ class DiskGraph:
             splits[split_name] = tuple((c & bit) > 0 for bit in SPLIT_BITS.values())
         graph = Graph(edges, num_nodes=n_b, x=x, y=y, splits=splits, name=self.name)
         return graph, torch.from_numpy(cat(self.perm).astype(np.int64))
-
-
-def open_parts(folder: str | os.PathLike[str], parts: Iterable[int] | None = None) -> DiskGraph:
-    """Alias of :meth:`DiskGraph.open`."""
-    return DiskGraph.open(folder, parts)
-
-
-def describe(meta: Mapping[str, Any]) -> str:
-    """One line about a disk graph's ``meta.json``."""
-    return (
-        f"{meta['name']}: {meta['num_nodes']:,} nodes, {meta['num_edges']:,} edges, {meta['num_parts']} parts, "
-        f"{meta['num_features']} features"
-    )
