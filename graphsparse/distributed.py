@@ -146,6 +146,8 @@ def _run_rank_disk(config: DistributedConfig, rank: int, world: int, accumulate:
     args = config
     torch.set_num_threads(args.threads)
     device = torch.device(args.device if args.device != "cuda" else f"cuda:{torchrun_env()[2]}")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # nccl's object broadcast below runs on the current device: this rank's GPU
     folder = _prepare_disk(args, rank, world)
     num_parts = int(DiskGraph.read_meta(folder)["num_parts"])
     share = shard_parts(num_parts, world, rank) if world > 1 else range(num_parts)
