@@ -68,6 +68,10 @@ def _disk_epoch(disk, loader, wrap=None) -> float:  # noqa: ANN001 - benchmark h
     return time.perf_counter() - start
 
 
+def _parts_name(args: argparse.Namespace) -> str:
+    return f"parts{args.parts}" + ("-kway" if args.kway else "") + ("-train" if args.train_only else "")
+
+
 def _partitioned(args: argparse.Namespace, out: dict) -> Path:
     from graphsparse.batching import partitioned_disk_graph
     from graphsparse.data.synthetic import synthetic_dcsbm_to_disk
@@ -84,15 +88,23 @@ def _partitioned(args: argparse.Namespace, out: dict) -> Path:
     )
     out["generate_seconds"] = time.perf_counter() - start
     out["rss_after_generate_gb"] = _peak_rss_gb()
-    shutil.rmtree(work / f"parts{args.parts}", ignore_errors=True)  # measured afresh, never read from the cache
+    target = work / _parts_name(args)
+    shutil.rmtree(target, ignore_errors=True)  # measured afresh, never read from the cache
     start = time.perf_counter()
     folder = partitioned_disk_graph(
-        raw, args.parts, recursive=not args.kway, folder=work / f"parts{args.parts}", metis_process=True
+        raw,
+        args.parts,
+        recursive=not args.kway,
+        folder=target,
+        metis_process=not args.metis_in_process,
+        train_split="random" if args.train_only else None,
     )
     out["partition_seconds"] = time.perf_counter() - start  # METIS on the folder's CSR + the reordered rewrite
     out["rss_after_partition_gb"] = _peak_rss_gb()
-    # METIS runs in a child process (its working memory leaves with it); its own peak, reported beside ours
+    # METIS in a child process (the default; its working memory leaves with it): its own peak, reported beside ours
     out["metis_peak_rss_gb"] = json.loads((folder / "meta.json").read_text())["info"].get("metis_peak_rss_gb")
+    out["metis_in_process"] = bool(args.metis_in_process)
+    out["partitioned"] = "training graph, others join their neighbours' part" if args.train_only else "whole graph"
     out["metis"] = "k-way" if args.kway else "recursive bisection"
     return folder
 
@@ -110,7 +122,7 @@ def run_ddp_rank(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     rank, world, _ = torchrun_env()
     dist.init_process_group("gloo")
-    folder = _workdir(args) / f"parts{args.parts}"
+    folder = _workdir(args) / _parts_name(args)
     share = shard_parts(int(DiskGraph.read_meta(folder)["num_parts"]), world, rank)
     disk = DiskGraph.open(folder, share)
     loader = DiskClusterLoader(disk, args.clusters_per_batch, seed=0, ranks=(rank, world))
@@ -182,7 +194,7 @@ def _run_ddp(args: argparse.Namespace, passthrough: list[str]) -> dict:
     import socket
 
     out: dict = {"mode": "ddp", "nodes": args.nodes, "edges": args.edges, "features": args.features}
-    if not (_workdir(args) / f"parts{args.parts}" / "meta.json").is_file():
+    if not (_workdir(args) / _parts_name(args) / "meta.json").is_file():
         child = subprocess.run(
             [sys.executable, __file__, "--mode=prepare", *passthrough], capture_output=True, text=True
         )
@@ -229,6 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="cluster,full", help="cluster, full or both (each in its own process)")
     parser.add_argument("--mode", default=None, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--kway", action="store_true", help="METIS k-way instead of recursive bisection")
+    parser.add_argument(
+        "--train-only",
+        action="store_true",
+        help="METIS on the training nodes' subgraph only (as the Cluster-GCN authors' code); others join a part",
+    )
+    parser.add_argument(
+        "--metis-in-process", action="store_true", help="run METIS in the cluster process (default: a child process)"
+    )
     parser.add_argument("--ranks", type=int, default=2, help="ddp mode: processes (default: 2)")
     parser.add_argument("--workdir", default=None, help="disk graph folders (default: <cache>/cluster-scale)")
     parser.add_argument("--progress", action="store_true")
@@ -247,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in vars(args).items()
         if k in ("nodes", "edges", "features", "classes", "parts", "clusters_per_batch", "threads", "workdir")
         and v is not None
-    ] + (["--kway"] if args.kway else [])
+    ] + [f"--{flag.replace('_', '-')}" for flag in ("kway", "train_only", "metis_in_process") if getattr(args, flag)]
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         if mode == "ddp":
             results[mode] = _run_ddp(args, passthrough)

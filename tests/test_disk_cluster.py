@@ -190,3 +190,25 @@ def test_rank_memory_falls_as_ranks_are_added(tmp_path: Path) -> None:
         assert sum(r["rows_mapped"] for r in result["ranks"]) == 300000
         peaks[ranks] = max(r["peak_rss_gb"] for r in result["ranks"])
     assert peaks[2] < peaks[1] - 0.15, peaks  # about 0.24 GB of features and 0.02 GB of CSR fewer per rank
+
+
+def test_training_graph_partition_matches_metis_on_the_mask_and_extends_to_every_node(
+    sbm: Graph, raw: Path, tmp_path: Path
+) -> None:
+    folder = partitioned_disk_graph(raw, 8, cache_dir=tmp_path, train_split="random")
+    disk = DiskGraph.open(folder)
+    parts = np.repeat(np.arange(8), np.diff(disk.part_ptr))[np.argsort(disk.perm)]  # part of each original node
+    train = sbm.split("random").train
+    expected = metis_partition(sbm, 8, node_mask=train, cache_dir=tmp_path).numpy()
+    assert np.array_equal(parts[train.numpy()], expected[train.numpy()])  # METIS on the training graph only
+    u, v = sbm.edges.numpy()
+    for node in np.flatnonzero(~train.numpy())[:50]:  # the others: the part most training neighbours are in
+        neighbours = np.r_[v[u == node], u[v == node]]
+        neighbours = neighbours[train.numpy()[neighbours]]
+        if neighbours.size:
+            counts = np.bincount(expected[neighbours], minlength=8)
+            assert parts[node] == int(np.argmax(counts))
+        else:
+            assert parts[node] == node % 8
+    with pytest.raises(GraphError, match="no split 'public'"):
+        partitioned_disk_graph(raw, 8, cache_dir=tmp_path, train_split="public")
