@@ -122,3 +122,10 @@ def test_apply_weight_masks_equals_masked_fill() -> None:
     for name, value in expected.items():
         got = model.get_parameter(name).detach()
         assert torch.equal(got, value) and torch.equal(torch.signbit(got), torch.signbit(value))
+
+
+def test_nan_scores_rank_as_kthvalue_ranks_them() -> None:
+    magnitude = torch.rand(50_000, generator=torch.Generator().manual_seed(4))
+    magnitude[[7, 20_000, 49_999]] = float("nan")
+    for k in (1, 3, 10, 25_000, 49_990):
+        assert torch.equal(_keep_top(magnitude, None, k), reference_keep_top(magnitude, None, k)), k

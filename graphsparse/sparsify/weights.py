@@ -111,6 +111,8 @@ def _keep_top_bracketed(score: torch.Tensor, k: int) -> torch.Tensor | None:
     Exact whatever the sample: fewer than ``k`` scores above ``hi`` and at least ``k`` at or above ``lo`` prove
     that the ``k``-th largest lies in ``[lo, hi]``, and it is selected among the few scores there.
     """
+    if bool(torch.isnan(score.sum())):  # kthvalue ranks NaN above everything; the counts below would not
+        return None
     bracket = _bracket(score, k)
     if bracket is None:
         return None
