@@ -102,8 +102,7 @@ def test_parallel_search_identical_to_serial(cora, serial_reference, local_ray, 
     assert [r["method"] for r in results] == ["dense"] + ["teddy"] * 2 + ["ugs"] * 2 + ["random"] * 2
     assert not any(r["cached"] for r in results)
     # the driver committed every level and removed the per-seed parts once their level was whole
-    keys = store.keys()
-    assert len(keys) == 7 and not any(k.startswith("part|") for k in keys)
+    assert len(store.keys()) == 7 and store.part_keys() == []
     with RayExecutor(workers=2) as ex:  # a rerun loads every level: nothing is submitted
         again = search(cora, ex, store)
     assert all(r["cached"] for r in again) and comparable(again) == serial_reference
@@ -162,8 +161,8 @@ def test_interrupted_serial_search_resumes_from_seed_parts(cora, serial_referenc
     CountingTask.limit = 5  # dense (2 fits), teacher 0, TEDDY round 1 seed 0, teacher 1: then stop
     with pytest.raises(KeyboardInterrupt):
         search(cora, store=store, task=CountingTask(cora, CONFIG))
-    parts = [k for k in store.keys() if k.startswith("part|")]
-    assert len(parts) == 1 and "|teddy|round=1|" in parts[0]
+    parts = store.part_keys()
+    assert len(parts) == 1 and "|teddy|round=1|" in parts[0] and not any("|teddy|" in k for k in store.keys())
     CountingTask.fits, CountingTask.limit = 0, None
     results = search(cora, store=store, task=CountingTask(cora, CONFIG))
     assert comparable(results) == serial_reference
@@ -247,7 +246,7 @@ def test_terminated_or_killed_driver_resumes(tmp_path):
     got, want = json.loads(rerun.stdout), json.loads(serial.stdout)
     assert [lv["test_accs"] for lv in got["levels"]] == [lv["test_accs"] for lv in want["levels"]]
     assert got["dense"]["test_acc_mean"] == want["dense"]["test_acc_mean"]
-    assert len(ResultsStore(db).units("glt|")) == 7 and not ResultsStore(db).units("part|")
+    assert len(ResultsStore(db).units("glt|")) == 7 and ResultsStore(db).part_keys() == []
     assert got["config"]["parallel"]["executor"] == "ray" and got["config"]["parallel"]["workers"] == 2
 
 

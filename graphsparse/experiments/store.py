@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS results (
     created REAL NOT NULL,
     payload TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS parts (
+    key TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    payload TEXT NOT NULL
+);
 """
 # columns added after the first release, with their types: added to older databases when they are opened
 _ADDED_RUN_COLUMNS = (
@@ -310,17 +315,35 @@ class ResultsStore:
                 "INSERT OR REPLACE INTO results (key, created, payload, invocation) VALUES (?, ?, ?, ?)",
                 (key, time.time(), json.dumps(payload, sort_keys=True, default=float), _json_or_none(self.invocation)),
             )
-        if key.startswith("part|"):  # a seed of an unfinished unit (see glt_search): not a finished unit
-            self.written_parts += 1
-        else:
-            self.written_units += 1
+        self.written_units += 1
 
-    def delete(self, keys: list[str]) -> None:
-        """Remove the units under ``keys`` (e.g. the per-seed parts of a level once the level is committed)."""
-        if not keys:
-            return
+    # Parts: pieces of a unit still being computed (one seed of a GLT level), committed as they arrive so a killed
+    # run keeps them, and deleted once their unit is committed. A table of their own: listings of finished units
+    # (keys, units) never see them.
+    def put_part(self, key: str, payload: dict[str, Any]) -> None:
+        """Commit one finished piece of an unfinished unit (refused like :meth:`put` when non-finite)."""
+        check_finite(payload, "payload")
         with closing(self._connect()) as con, con:
-            con.executemany("DELETE FROM results WHERE key = ?", [(k,) for k in keys])
+            con.execute(
+                "INSERT OR REPLACE INTO parts (key, created, payload) VALUES (?, ?, ?)",
+                (key, time.time(), json.dumps(payload, sort_keys=True, default=float)),
+            )
+        self.written_parts += 1
+
+    def get_part(self, key: str) -> dict[str, Any] | None:
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT payload FROM parts WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def part_keys(self) -> list[str]:
+        with closing(self._connect()) as con:
+            return [r[0] for r in con.execute("SELECT key FROM parts ORDER BY key").fetchall()]
+
+    def delete_parts(self, keys: list[str]) -> None:
+        """Remove the parts under ``keys`` (their unit is committed and holds what they held)."""
+        if keys:
+            with closing(self._connect()) as con, con:
+                con.executemany("DELETE FROM parts WHERE key = ?", [(k,) for k in keys])
 
     def check_writable(self) -> None:
         """Raise ValueError when the database cannot be written (a read-only file or folder, a read-only file

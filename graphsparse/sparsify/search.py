@@ -360,7 +360,7 @@ def glt_search(
                 store.put(unit.key, payload)
         if not cached and store is not None:
             store.put(unit.key, payload)
-            store.delete([part_key(unit.key, seed) for seed in seeds])  # the level now holds what they held
+            store.delete_parts([part_key(unit.key, seed) for seed in seeds])  # the level holds what they held
         payload = dict(payload, cached=cached)
         payload.pop("ugs_state", None)
         payload["key"] = unit.key
@@ -381,7 +381,7 @@ def glt_search(
             finish(unit, stored, cached=True)
             continue
         for i, seed in enumerate(seeds):
-            part = store.get(part_key(unit.key, seed)) if store is not None else None
+            part = store.get_part(part_key(unit.key, seed)) if store is not None else None
             if part is not None:
                 unit.runs[i], unit.ugs_states[i] = part["run"], part.get("ugs_state")
                 if unit.method == "ugs":
@@ -418,11 +418,11 @@ def glt_search(
         unit, i = pending.pop(handle)
         unit.runs[i], unit.materials[i] = value["run"], value.get("material")
         unit.ugs_states[i] = value.get("ugs_state")
-        if store is not None:
+        if store is not None and not unit.complete:  # the last seed of a level goes in with the level itself
             part = {"run": value["run"]}
             if unit.ugs_states[i] is not None:
                 part["ugs_state"] = unit.ugs_states[i]
-            store.put(part_key(unit.key, seeds[i]), part)
+            store.put_part(part_key(unit.key, seeds[i]), part)
         if unit.complete:
             _commit_level(unit, seeds, store, finish)
             yield from ready()
