@@ -92,7 +92,7 @@ def run_grid(
         for dataset in dict.fromkeys(combo.dataset for combo in combos):
             canonical_name(dataset)  # an unknown name fails now, not after the combinations before it
     for combo in combos:
-        check(combo)
+        check(copy.copy(combo))  # on a copy: each run checks (and converts) its own options again
     executor = make_cli_executor(args, device)
     try:
         return [run_one(combo, executor) for combo in combos]
