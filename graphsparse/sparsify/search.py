@@ -376,6 +376,8 @@ def glt_search(
     for unit in plan:
         stored = store.get(unit.key) if store is not None else None
         if stored is not None:
+            # parts left by a run killed between committing this level and deleting them
+            store.delete_parts([part_key(unit.key, seed) for seed in seeds])
             if unit.method == "ugs":
                 ugs_previous = list(stored["ugs_state"])
             finish(unit, stored, cached=True)
