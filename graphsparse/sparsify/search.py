@@ -347,7 +347,10 @@ def glt_search(
             "s2": float(s2),
             **dict(ticket_provenance or {}),
         }
-    key_of = functools.partial(_level_key, key_prefix, task.graph_name, graph, seeds, digest, distill, s1, s2, levels)
+    data_tag = f"data={graph.fingerprint()[:24]}|schema={SCHEMA_VERSION}"  # once: every level's key holds it
+    key_of = functools.partial(
+        _level_key, key_prefix, task.graph_name, data_tag, seeds, digest, distill, s1, s2, levels
+    )
     plan = [_Level("dense", (0, 0.0, 0.0), key_of("dense", (0, 0.0, 0.0)), seeds)] if dense else []
     plan += [_Level(m, level, key_of(m, level), seeds) for m in names for level in levels]
 
@@ -434,7 +437,7 @@ def glt_search(
 def _level_key(
     key_prefix: str,
     graph_name: str,
-    graph: Graph,
+    data_tag: str,
     seeds: Sequence[int],
     digest: str,
     distill: float,
@@ -449,7 +452,6 @@ def _level_key(
     if method == "ugs":  # a UGS round depends on every earlier round: the key names the whole schedule so far
         schedule = ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in levels if r <= k)
         tag = f"|s1={s1:g}|s2={s2:g}|noise={UGS_INIT_NOISE:g}|after={schedule}"
-    data_tag = f"data={graph.fingerprint()[:24]}|schema={SCHEMA_VERSION}"
     seed_tag = ",".join(map(str, seeds))
     return (
         f"{key_prefix}|{graph_name}|{data_tag}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}"
