@@ -139,9 +139,6 @@ def _run_rank_disk(config: DistributedConfig, rank: int, world: int, accumulate:
     """:func:`run_rank` on a disk graph: this rank maps only its shard's parts."""
     from .batching import DiskClusterLoader, shard_parts, train_cluster_gcn_disk
     from .data.diskgraph import DiskGraph
-    from .nn import build_model
-    from .tasks.node import NodeTrainConfig
-    from .utils import seed_everything
 
     args = config
     torch.set_num_threads(args.threads)
@@ -161,16 +158,7 @@ def _run_rank_disk(config: DistributedConfig, rank: int, world: int, accumulate:
     loader = DiskClusterLoader(
         disk, args.clusters_per_batch, seed=args.seed, ranks=(rank, world), batch_multiple=accumulate
     )
-    seed_everything(args.seed)
-    model = build_model(
-        args.model, disk.num_features, disk.num_classes, hidden_channels=args.hidden, dropout=args.dropout
-    ).to(device)
-    train = NodeTrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay)
-    wrapped: torch.nn.Module = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    model, wrapped, train = _rank_model(args, disk.num_features, disk.num_classes, device, world)
     result = train_cluster_gcn_disk(
         wrapped, loader, split_name, train, seed=args.seed, accumulate=accumulate, progress=args.progress and rank == 0
     )
@@ -192,13 +180,33 @@ def _run_rank_disk(config: DistributedConfig, rank: int, world: int, accumulate:
     }
 
 
+def _rank_model(
+    args: DistributedConfig, num_features: int, num_classes: int, device: torch.device, world: int
+) -> tuple[torch.nn.Module, torch.nn.Module, Any]:
+    """The rank's model (built after ``seed_everything``: every rank starts from the same weights), the module
+    training steps through (DDP-wrapped when ``world > 1``) and the training config."""
+    from .nn import build_model
+    from .tasks.node import NodeTrainConfig
+    from .utils import seed_everything
+
+    seed_everything(args.seed)
+    model = build_model(args.model, num_features, num_classes, hidden_channels=args.hidden, dropout=args.dropout).to(
+        device
+    )
+    train = NodeTrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay)
+    wrapped: torch.nn.Module = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return model, wrapped, train
+
+
 def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulate: int = 1) -> dict[str, Any]:
     """Train one rank (``world == 1``: a single process, optionally accumulating gradients); returns its result."""
     from .batching import ClusterConfig, ClusterLoader, metis_partition, train_cluster_gcn
     from .data import load_dataset
-    from .nn import build_model
-    from .tasks.node import NodeTrainConfig, row_normalize_features, split_for_seed
-    from .utils import seed_everything
+    from .tasks.node import row_normalize_features, split_for_seed
 
     if config.on_disk or config.disk is not None:
         return _run_rank_disk(config, rank, world, accumulate)
@@ -214,16 +222,7 @@ def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulat
     loader = ClusterLoader(
         graph, parts, cluster.clusters_per_batch, seed=args.seed, ranks=(rank, world), batch_multiple=accumulate
     )
-    seed_everything(args.seed)
-    model = build_model(
-        args.model, graph.num_features, graph.num_classes, hidden_channels=args.hidden, dropout=args.dropout
-    ).to(device)
-    train = NodeTrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay)
-    wrapped: torch.nn.Module = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    model, wrapped, train = _rank_model(args, graph.num_features, graph.num_classes, device, world)
     result = train_cluster_gcn(
         graph,
         wrapped,
