@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .core import Graph, GraphError, Split, _as_long_edge_index
+from .checks import as_long_edge_index
+from .core import Graph, GraphError, Split
 
 __all__ = ["to_pyg", "from_pyg", "to_networkx", "from_networkx", "to_scipy", "from_scipy"]
 
@@ -180,7 +181,7 @@ def from_pyg(
             "weight per edge; pass scalar weights as data.edge_weight, or from_pyg(..., drop_edge_attr=True) "
             "to drop it"
         )
-    edge_index = _as_long_edge_index(fields["edge_index"])
+    edge_index = as_long_edge_index(fields["edge_index"])
     num_nodes = getattr(data, "num_nodes", None) if not isinstance(data, Mapping) else fields.get("num_nodes")
     if num_nodes is None:
         num_nodes = fields.get("num_nodes")

@@ -21,16 +21,29 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
 import json
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
-__all__ = ["Graph", "GraphError", "Split", "csr_select_rows", "SCHEMA_VERSION"]
+from .checks import (
+    MAX_LABEL_FLOOR,
+    MAX_NUM_NODES,
+    GraphError,
+    Split,
+    as_long_edge_index,
+    check_edge_split,
+    check_edge_weight,
+    check_edges,
+    check_num_nodes,
+    check_rows,
+    check_splits,
+    check_x,
+    check_y,
+)
+
+__all__ = ["Graph", "GraphError", "Split", "csr_select_rows", "SCHEMA_VERSION", "MAX_NUM_NODES", "MAX_LABEL_FLOOR"]
 
 # Version of what stored results mean: the layout of result keys and payloads and the format of
 # Graph.fingerprint(). Stored result keys and recorded runs carry it; bump it when a change makes results stored
@@ -44,14 +57,6 @@ SCHEMA_VERSION = 2
 SPARSE_X_MIN_ELEMENTS = 1 << 25
 SPARSE_X_MAX_DENSITY = 0.05
 
-# Edge keys ``row * num_nodes + col`` (coalescing here, CSR order in sparse.py, candidate pairs in augment/ and data/)
-# must not overflow int64, or distinct edges silently collide: num_nodes is refused above floor(sqrt(2^63 - 1)).
-MAX_NUM_NODES = 3_037_000_499
-# Labels index the classes (num_classes = max label + 1), so one corrupt label of 10^9 would ask for 10^9 output
-# units. A label must be below the number of nodes, or below this floor on small graphs (a Cluster-GCN batch or a
-# subgraph of a few nodes keeps its parent's labels).
-MAX_LABEL_FLOOR = 1 << 16
-
 
 def csr_select_rows(matrix: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """Rows ``rows`` (in that order) of a CSR tensor, as a new CSR tensor."""
@@ -63,10 +68,6 @@ def csr_select_rows(matrix: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     return torch.sparse_csr_tensor(
         new_crow, col[take], values[take], (rows.numel(), matrix.size(1)), check_invariants=False
     )
-
-
-class GraphError(ValueError):
-    """Raised for any invalid graph, dataset file or graph-level argument; the message names the problem."""
 
 
 def _version_of(tensor: torch.Tensor) -> int:
@@ -93,87 +94,6 @@ def _versions(value: Any) -> tuple[int, ...]:
         names = tuple(f.name for f in dataclasses.fields(value)) if dataclasses.is_dataclass(value) else ()
         _DATACLASS_FIELDS[kind] = names
     return tuple(v for name in names for v in _versions(getattr(value, name)))
-
-
-def _owned(tensor: torch.Tensor, source: Any) -> torch.Tensor:
-    """``tensor`` (converted from the caller's ``source``) as storage of its own: a copy when they share memory."""
-    if isinstance(source, torch.Tensor):
-        shares = tensor.untyped_storage().data_ptr() == source.untyped_storage().data_ptr()
-    elif isinstance(source, np.ndarray):
-        shares = tensor.device.type == "cpu" and bool(np.may_share_memory(source, tensor.detach().numpy()))
-    else:
-        shares = False  # torch.as_tensor built it from a list or scalar
-    return tensor.clone() if shares else tensor
-
-
-@dataclass(frozen=True)
-class Split:
-    """Boolean node masks of one train/validation/test split."""
-
-    train: torch.Tensor
-    val: torch.Tensor
-    test: torch.Tensor
-
-    def __iter__(self) -> Iterator[torch.Tensor]:
-        return iter((self.train, self.val, self.test))
-
-    def index(self, part: str) -> torch.Tensor:
-        """Node indices of ``part`` (``'train'``, ``'val'`` or ``'test'``)."""
-        return getattr(self, part).nonzero().view(-1)
-
-
-def _as_long_edge_index(edge_index: Any) -> torch.Tensor:
-    if isinstance(edge_index, np.ndarray):
-        edge_index = torch.from_numpy(edge_index)
-    if not isinstance(edge_index, torch.Tensor):
-        try:
-            edge_index = torch.as_tensor(edge_index)
-        except (TypeError, ValueError) as err:
-            raise GraphError(f"edge_index must be a tensor of shape [2, E], got {type(edge_index).__name__}") from err
-    if edge_index.numel() == 0:  # before the dtype check: an empty list ([[], []]) converts to float32
-        return torch.empty(2, 0, dtype=torch.long)
-    if edge_index.dtype.is_floating_point or edge_index.dtype.is_complex or edge_index.dtype == torch.bool:
-        raise GraphError(f"edge_index must have an integer dtype (node ids), got {edge_index.dtype}")
-    if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise GraphError(f"edge_index must have shape [2, E], got {list(edge_index.shape)}")
-    return edge_index.detach().to(device="cpu", dtype=torch.long)
-
-
-def _coalesce(edge_index: torch.Tensor, num_nodes: int, directed: bool) -> torch.Tensor:
-    """Drop self-loops and duplicates; for undirected graphs orient every edge as u < v. Sorted by (u, v)."""
-    return _coalesce_weighted(edge_index, num_nodes, directed, None)[0]
-
-
-def _coalesce_weighted(
-    edge_index: torch.Tensor, num_nodes: int, directed: bool, weight: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """:func:`_coalesce`, carrying one weight per input column to one weight per stored edge.
-
-    The columns that coalesce into one stored edge (duplicates, and both directions of an undirected edge) must
-    carry the same weight; a self-loop's weight is dropped with it.
-    """
-    row, col = edge_index
-    keep = row != col
-    row, col = row[keep], col[keep]
-    if not directed:
-        row, col = torch.minimum(row, col), torch.maximum(row, col)
-    if weight is None:
-        key = torch.unique(row * num_nodes + col)  # sorted, so edges come out ordered by (row, col)
-        return torch.stack([key // num_nodes, key % num_nodes]), None
-    weight = weight[keep]
-    key, inverse = torch.unique(row * num_nodes + col, return_inverse=True)
-    low = torch.full((key.numel(),), float("inf"), dtype=weight.dtype).scatter_reduce(0, inverse, weight, "amin")
-    high = torch.full((key.numel(),), -float("inf"), dtype=weight.dtype).scatter_reduce(0, inverse, weight, "amax")
-    differs = low != high
-    if bool(differs.any()):
-        first = int(differs.nonzero()[0])
-        u, v = int(key[first]) // num_nodes, int(key[first]) % num_nodes
-        how = "duplicate entries" if directed else "duplicate or reverse entries"
-        raise GraphError(
-            f"edge_weight differs between {how} of edge ({u}, {v}): {float(low[first])} vs {float(high[first])}; "
-            "an undirected edge holds one weight (symmetrise the weights, or build a directed graph)"
-        )
-    return torch.stack([key // num_nodes, key % num_nodes]), low
 
 
 class Graph:
@@ -211,9 +131,9 @@ class Graph:
         edge_weight: Any = None,
     ) -> None:
         with torch.inference_mode(False):  # the graph's own tensors track versions, even when built in inference mode
-            edge_index = _as_long_edge_index(edge_index)
-            x = self._check_x(x)
-            y = self._check_y(y)
+            edge_index = as_long_edge_index(edge_index)
+            x = check_x(x)
+            y = check_y(y)
             if num_nodes is None:
                 candidates = [int(edge_index.max()) + 1 if edge_index.numel() else 0]
                 if x is not None:
@@ -221,19 +141,19 @@ class Graph:
                 if y is not None:
                     candidates.append(y.size(0))
                 num_nodes = max(candidates)
-            num_nodes = self._check_num_nodes(num_nodes)
+            num_nodes = check_num_nodes(num_nodes)
             directed = bool(directed)
-            weight = self._check_edge_weight(edge_weight, edge_index.size(1))
-            edges, weight = self._check_edges(edge_index, num_nodes, directed, weight)
-            self._check_rows(x, y, num_nodes)
+            weight = check_edge_weight(edge_weight, edge_index.size(1))
+            edges, weight = check_edges(edge_index, num_nodes, directed, weight)
+            check_rows(x, y, num_nodes)
             self._set(
                 num_nodes,
                 directed,
                 edges,
                 x,
                 y,
-                self._check_splits(splits or {}, num_nodes),
-                self._check_edge_split(edge_split, num_nodes),
+                check_splits(splits or {}, num_nodes),
+                check_edge_split(edge_split, num_nodes),
                 str(name),
                 weight,
             )
@@ -284,181 +204,6 @@ class Graph:
         graph = cls.__new__(cls)
         graph._set(num_nodes, directed, edges, x, y, splits, edge_split, name, edge_weight)
         return graph
-
-    # ----------------------------------------------------------------- validation
-    @staticmethod
-    def _check_num_nodes(num_nodes: Any) -> int:
-        if not isinstance(num_nodes, (int, np.integer)) or isinstance(num_nodes, bool):
-            raise GraphError(f"num_nodes must be an int, got {type(num_nodes).__name__}")
-        num_nodes = int(num_nodes)
-        if num_nodes <= 0:
-            raise GraphError("the graph is empty: num_nodes must be at least 1")
-        if num_nodes > MAX_NUM_NODES:
-            raise GraphError(
-                f"num_nodes={num_nodes} exceeds {MAX_NUM_NODES}: edge keys row * num_nodes + col would overflow int64"
-            )
-        return num_nodes
-
-    @staticmethod
-    def _check_edges(
-        edge_index: torch.Tensor, num_nodes: int, directed: bool, weight: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Range-checked and coalesced edges (always a new tensor), with their coalesced weights."""
-        if edge_index.numel():
-            low, high = int(edge_index.min()), int(edge_index.max())
-            if low < 0:
-                raise GraphError(f"edge_index holds a negative node index ({low})")
-            if high >= num_nodes:
-                raise GraphError(f"edge_index holds node index {high}, out of range for num_nodes={num_nodes}")
-        return _coalesce_weighted(edge_index, num_nodes, directed, weight)
-
-    @staticmethod
-    def _check_edge_weight(edge_weight: Any, num_columns: int) -> torch.Tensor | None:
-        """``edge_weight`` as a float tensor ``[num_columns]`` of positive finite values (a copy), or None."""
-        if edge_weight is None:
-            return None
-        if isinstance(edge_weight, np.ndarray):
-            edge_weight = torch.from_numpy(edge_weight)
-        if not isinstance(edge_weight, torch.Tensor):
-            try:
-                edge_weight = torch.as_tensor(edge_weight)
-            except (TypeError, ValueError, RuntimeError) as err:
-                raise GraphError(f"edge_weight must be a tensor [E], got {type(edge_weight).__name__}") from err
-        if edge_weight.dim() == 2 and edge_weight.size(1) == 1:
-            edge_weight = edge_weight.view(-1)
-        if edge_weight.dim() != 1 or edge_weight.numel() != num_columns:
-            raise GraphError(
-                f"edge_weight must have shape [{num_columns}] (one per edge_index column), "
-                f"got {list(edge_weight.shape)}"
-            )
-        if edge_weight.dtype == torch.bool or edge_weight.dtype.is_complex:
-            raise GraphError(f"edge_weight must hold real numbers, got dtype {edge_weight.dtype}")
-        if not edge_weight.dtype.is_floating_point:
-            edge_weight = edge_weight.float()
-        edge_weight = edge_weight.detach().cpu()
-        bad = ~torch.isfinite(edge_weight) | (edge_weight <= 0)
-        if bool(bad.any()):
-            first = int(bad.nonzero()[0])
-            raise GraphError(
-                f"edge_weight must be finite and > 0 (a zero-weight edge is a missing edge), "
-                f"got {float(edge_weight[first])} at column {first}"
-            )
-        return edge_weight.clone()
-
-    @staticmethod
-    def _check_rows(x: torch.Tensor | None, y: torch.Tensor | None, num_nodes: int) -> None:
-        if x is not None and x.size(0) != num_nodes:
-            raise GraphError(f"x has {x.size(0)} rows but the graph has num_nodes={num_nodes}")
-        if y is not None and y.size(0) != num_nodes:
-            raise GraphError(f"y has {y.size(0)} labels but the graph has num_nodes={num_nodes}")
-        if y is not None and y.numel():
-            top = int(y.max())
-            bound = max(num_nodes, MAX_LABEL_FLOOR)
-            if top >= bound:
-                raise GraphError(
-                    f"y holds label {top} (max label), which would make {top + 1} classes on a graph of "
-                    f"{num_nodes} nodes; labels must be < max(num_nodes, {MAX_LABEL_FLOOR}) = {bound}"
-                )
-
-    @staticmethod
-    def _check_x(x: Any) -> torch.Tensor | None:
-        if x is None:
-            return None
-        source = x
-        if isinstance(x, np.ndarray):
-            x = torch.from_numpy(x)
-        if not isinstance(x, torch.Tensor):
-            raise GraphError(f"x must be a tensor [N, F], got {type(x).__name__}")
-        if x.dim() != 2:
-            raise GraphError(f"x must have shape [N, F], got {list(x.shape)}")
-        if not x.dtype.is_floating_point:
-            x = x.float()
-        # the sum is finite for (almost) every valid x and costs one pass; the exact check only when it is not
-        if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
-            bad = int((~torch.isfinite(x)).any(1).nonzero()[0])
-            raise GraphError(f"x holds NaN or inf values (first at node {bad})")
-        return _owned(x.detach(), source)
-
-    @staticmethod
-    def _check_y(y: Any) -> torch.Tensor | None:
-        if y is None:
-            return None
-        source = y
-        if isinstance(y, np.ndarray):
-            y = torch.from_numpy(y)
-        if not isinstance(y, torch.Tensor):
-            raise GraphError(f"y must be a tensor [N], got {type(y).__name__}")
-        if y.dim() != 1:
-            raise GraphError(f"y must have shape [N], got {list(y.shape)}")
-        if y.dtype.is_floating_point or y.dtype == torch.bool:
-            raise GraphError(f"y must hold integer class labels, got dtype {y.dtype}")
-        y = y.detach().long()
-        if y.numel() and int(y.min()) < -1:
-            raise GraphError(f"y holds label {int(y.min())}; labels are >= 0, or -1 for unlabelled")
-        return _owned(y, source)
-
-    @staticmethod
-    def _check_splits(splits: Mapping[str, Any], num_nodes: int) -> dict[str, Split]:
-        checked: dict[str, Split] = {}
-        for name, split in splits.items():
-            parts = tuple(split)
-            if len(parts) != 3:
-                raise GraphError(f"split {name!r} must have three masks (train, val, test), got {len(parts)}")
-            masks = []
-            for part, source in zip(("train", "val", "test"), parts):
-                mask = torch.as_tensor(source)
-                if mask.dtype != torch.bool:
-                    raise GraphError(f"split {name!r}: {part} mask must be boolean, got {mask.dtype}")
-                if mask.shape != (num_nodes,):
-                    raise GraphError(
-                        f"split {name!r}: {part} mask has shape {list(mask.shape)}, expected [{num_nodes}]"
-                    )
-                masks.append(_owned(mask.detach().cpu(), source))
-            # a node in two parts leaks test labels into training or model selection
-            for (a, ma), (b, mb) in itertools.combinations(zip(("train", "val", "test"), masks), 2):
-                both = ma & mb
-                if bool(both.any()):
-                    raise GraphError(
-                        f"split {name!r}: {a} and {b} masks overlap on {int(both.sum())} nodes "
-                        f"(first: node {int(both.nonzero()[0])}); each node belongs to at most one part"
-                    )
-            checked[str(name)] = Split(*masks)
-        return checked
-
-    @staticmethod
-    def _check_edge_split(
-        edge_split: Mapping[str, Mapping[str, Any]] | None, num_nodes: int
-    ) -> dict[str, dict[str, torch.Tensor]] | None:
-        """``{part: {field: tensor}}`` with copied tensors; integer ``edge*`` fields must be [k, 2] in range."""
-        if edge_split is None:
-            return None
-        if not isinstance(edge_split, Mapping):
-            raise GraphError(f"edge_split must be a mapping part -> {{field: tensor}}, got {type(edge_split).__name__}")
-        checked: dict[str, dict[str, torch.Tensor]] = {}
-        for part, fields in edge_split.items():
-            if not isinstance(fields, Mapping):
-                raise GraphError(f"edge_split[{part!r}] must be a mapping field -> tensor, got {type(fields).__name__}")
-            checked[str(part)] = {}
-            for field, source in fields.items():
-                try:
-                    value = torch.from_numpy(source) if isinstance(source, np.ndarray) else torch.as_tensor(source)
-                except (TypeError, ValueError, RuntimeError) as err:
-                    raise GraphError(f"edge_split[{part!r}][{field!r}] is not a tensor: {err}") from err
-                value = _owned(value.detach().cpu(), source)
-                is_edges = str(field).startswith("edge")
-                if is_edges and (value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool):
-                    raise GraphError(
-                        f"edge_split[{part!r}][{field!r}] must hold integer node ids, got dtype {value.dtype}"
-                    )
-                if is_edges and value.numel():
-                    if value.dim() != 2 or value.size(1) != 2:
-                        raise GraphError(f"edge_split[{part!r}][{field!r}] must be [k, 2], got {list(value.shape)}")
-                    if int(value.min()) < 0 or int(value.max()) >= num_nodes:
-                        raise GraphError(
-                            f"edge_split[{part!r}][{field!r}]: node index out of range for num_nodes={num_nodes}"
-                        )
-                checked[str(part)][str(field)] = value
-        return checked
 
     # ----------------------------------------------------------------- derived data (private cache)
     def _primary_versions(self) -> tuple[int, ...]:
@@ -698,7 +443,7 @@ class Graph:
             )
             if "edge_index" in changes and "edge_weight" not in changes:
                 fields["edge_weight"] = self._carried_weight(
-                    _as_long_edge_index(changes["edge_index"]),
+                    as_long_edge_index(changes["edge_index"]),
                     int(changes.get("num_nodes", self._num_nodes)),
                     bool(changes.get("directed", self._directed)),
                 )
@@ -708,23 +453,21 @@ class Graph:
         with torch.inference_mode(False):
             edges, weight = self._edges, self._edge_weight
             if "edge_index" in changes:
-                edge_index = _as_long_edge_index(changes["edge_index"])
+                edge_index = as_long_edge_index(changes["edge_index"])
                 if "edge_weight" in changes:
-                    new_weight = self._check_edge_weight(changes["edge_weight"], edge_index.size(1))
+                    new_weight = check_edge_weight(changes["edge_weight"], edge_index.size(1))
                 else:
                     new_weight = self._carried_weight(edge_index, n, self._directed)
-                edges, weight = self._check_edges(edge_index, n, self._directed, new_weight)
+                edges, weight = check_edges(edge_index, n, self._directed, new_weight)
             elif "edge_weight" in changes:
-                edges, weight = self._check_edges(
-                    self._edges, n, self._directed, self._check_edge_weight(changes["edge_weight"], self.num_edges)
+                edges, weight = check_edges(
+                    self._edges, n, self._directed, check_edge_weight(changes["edge_weight"], self.num_edges)
                 )
-            x = self._check_x(changes["x"]) if "x" in changes else self._x
-            y = self._check_y(changes["y"]) if "y" in changes else self._y
-            self._check_rows(x, y, n)
-            splits = self._check_splits(changes["splits"] or {}, n) if "splits" in changes else self._splits
-            edge_split = (
-                self._check_edge_split(changes["edge_split"], n) if "edge_split" in changes else self._edge_split
-            )
+            x = check_x(changes["x"]) if "x" in changes else self._x
+            y = check_y(changes["y"]) if "y" in changes else self._y
+            check_rows(x, y, n)
+            splits = check_splits(changes["splits"] or {}, n) if "splits" in changes else self._splits
+            edge_split = check_edge_split(changes["edge_split"], n) if "edge_split" in changes else self._edge_split
         name = str(changes["name"]) if "name" in changes else self._name
         return Graph._assemble(n, self._directed, edges, x, y, dict(splits), edge_split, name, weight)
 
