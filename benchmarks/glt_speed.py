@@ -18,6 +18,7 @@ Usage::
 
     python benchmarks/glt_speed.py                                 # 1 seed, 20 levels
     python benchmarks/glt_speed.py --seeds 3                       # the published table's protocol
+    python benchmarks/glt_speed.py --seeds 3 --workers 2           # seeds side by side on 2 Ray workers
     python benchmarks/glt_speed.py --seeds 3 --document-out docs/glt/cora_teddy_kd10.json   # and regenerate it
     python benchmarks/glt_speed.py --levels 1,10,20 --baseline-code /tmp/old --repeats 3 --json
 """
@@ -45,14 +46,17 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def run_protocol(code: Path, seeds: int, levels: str | None, threads: int) -> dict[str, Any]:
-    """One run of the protocol with the graphsparse package of ``code`` in a fresh process; its JSON document,
-    with the wall time and the load average before and after added."""
+def run_protocol(code: Path, seeds: int, levels: str | None, threads: int, workers: int = 0) -> dict[str, Any]:
+    """One run of the protocol with the graphsparse package of ``code`` in a fresh process (``workers`` > 0:
+    its units on that many local Ray workers of ``threads`` threads each); its JSON document, with the wall time
+    and the load average before and after added."""
     with tempfile.TemporaryDirectory(prefix="glt_speed_") as tmp:
         command = [sys.executable, "-m", "graphsparse.cli", *PROTOCOL, "--seeds", str(seeds)]
         command += ["--json", "--no-progress", "--db", str(Path(tmp) / "store.db"), "--plot", str(Path(tmp) / "p.png")]
         if levels:
             command += ["--levels", levels]
+        if workers:
+            command += ["--workers", str(workers)]
         if (code / "graphsparse" / "threads.py").is_file():  # a tree with the thread policy: say it explicitly
             command += ["--threads", str(threads)]
         env = dict(
@@ -96,6 +100,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 (default: 1; 3 compares with the JSON)")
     parser.add_argument("--levels", default=None, help="only these levels, e.g. '1,10,20' (default: all 20)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run the seeds' units side by side on N local Ray workers (`glt --workers N`; default: one process)",
+    )
     parser.add_argument("--repeats", type=int, default=1, help="runs per source tree; the median is reported")
     parser.add_argument("--baseline-code", type=Path, default=None, help="another source tree to time alongside")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "glt_speed.json")
@@ -108,6 +118,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "docs/glt/cora_teddy_kd10.json",
     )
     args = parser.parse_args(argv)
+    if args.workers < 0:
+        parser.error(f"--workers must be >= 0, got {args.workers}")
     for name in ("seeds", "threads", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
@@ -120,12 +132,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for repeat in range(args.repeats):  # alternate the trees, so that both see the same load
         order = list(codes) if repeat % 2 == 0 else list(reversed(codes))
         for name in order:
-            runs[name].append(run_protocol(codes[name], args.seeds, args.levels, args.threads))
+            runs[name].append(run_protocol(codes[name], args.seeds, args.levels, args.threads, args.workers))
             print(f"{name}: {runs[name][-1]['wall_seconds']:.1f} s", file=sys.stderr)
     report: dict[str, Any] = {
         "protocol": " ".join(["graphsparse", *PROTOCOL, "--seeds", str(args.seeds)])
-        + (f" --levels {args.levels}" if args.levels else ""),
+        + (f" --levels {args.levels}" if args.levels else "")
+        + (f" --workers {args.workers}" if args.workers else ""),
         "threads": args.threads,
+        "workers": args.workers,
         "repeats": args.repeats,
         "cpu_count": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

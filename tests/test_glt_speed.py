@@ -80,17 +80,22 @@ def test_teddy_search_with_distillation_is_unchanged_by_the_memory(monkeypatch) 
     def factory() -> torch.nn.Module:
         return build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=16)
 
-    def run(task: NodeGLTTask) -> list[list[float]]:
+    def run(task: NodeGLTTask, dense: bool = True) -> list[list[float]]:
         levels = glt_levels(3, 0.1, 0.3)
-        results = glt_search(graph, factory, "teddy", levels, seeds=[0, 1], task=task, distill=2.0)
+        results = glt_search(graph, factory, "teddy", levels, seeds=[0, 1], task=task, distill=2.0, dense=dense)
         return [r["test_accs"] for r in results]
 
     remembered = NodeGLTTask(graph, config)
     forgetful = NodeGLTTask(graph, config)
     forgetful._plain_fits = _NeverRemember()
-    assert run(forgetful) == run(remembered)
-    # 2 seeds x (dense baseline + teacher + 3 levels), then the same with each teacher taken from memory
-    assert len(trainings) == 10 + 8
+    with_baseline = run(forgetful)
+    assert with_baseline == run(remembered)
+    # 2 seeds x (dense baseline, which is the teacher too, + 3 levels), twice: no dense model is trained twice
+    assert len(trainings) == 8 + 8
+    # without the baseline the teacher is trained on its own (teacher_unit): the same teachers, the same levels
+    trainings.clear()
+    assert run(NodeGLTTask(graph, config), dense=False) == with_baseline[1:]
+    assert len(trainings) == 2 * (1 + 3)
 
 
 class _NeverRemember(dict):

@@ -158,7 +158,7 @@ def test_interrupted_serial_search_resumes_from_seed_parts(cora, serial_referenc
             return super().fit(*args, **kwargs)
 
     store = ResultsStore(tmp_path / "r.db")
-    CountingTask.limit = 5  # dense (2 fits), teacher 0, TEDDY round 1 seed 0, teacher 1: then stop
+    CountingTask.limit = 3  # dense (2 fits, the teachers too), TEDDY round 1 seed 0: then stop
     with pytest.raises(KeyboardInterrupt):
         search(cora, store=store, task=CountingTask(cora, CONFIG))
     parts = store.part_keys()

@@ -40,6 +40,12 @@ def _fill_keep_mask(out: torch.Tensor, p: float) -> torch.Tensor:
     return torch.ge(draws, threshold, out=out)
 
 
+def _as_factor(keep: torch.Tensor) -> torch.Tensor:
+    """The boolean mask as 0/1 bytes for multiplying: the same products as the bool itself (x * 1 and x * 0),
+    but torch multiplies float by uint8 several times faster than float by bool on CPU."""
+    return keep.view(torch.uint8)
+
+
 def dropout_keep_mask(shape: tuple[int, ...], p: float, device: torch.device | str = "cpu") -> torch.Tensor:
     """A boolean mask of ``shape`` whose entries are True (kept) with probability ``1 - p``."""
     p = _check_p(p)
@@ -53,12 +59,12 @@ class _Dropout(torch.autograd.Function):
         scale = 1.0 / (1.0 - p)
         ctx.save_for_backward(keep)
         ctx.scale = scale
-        return x * keep * scale
+        return x * _as_factor(keep) * scale
 
     @staticmethod
     def backward(ctx, grad_out):  # type: ignore[override]
         (keep,) = ctx.saved_tensors
-        return grad_out * keep * ctx.scale, None
+        return grad_out * _as_factor(keep) * ctx.scale, None
 
 
 def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
@@ -89,9 +95,9 @@ class _DropoutMatmul(torch.autograd.Function):
             stop = min(start + rows, x.size(0))
             mask = _fill_keep_mask(keep[start:stop], p)
             if masked is None:
-                chunk = x[start:stop] * mask
+                chunk = x[start:stop] * _as_factor(mask)
             else:
-                chunk = torch.mul(x[start:stop], mask, out=masked[start:stop])
+                chunk = torch.mul(x[start:stop], _as_factor(mask), out=masked[start:stop])
             torch.mm(chunk, weight, out=out[start:stop])
         scale = 1.0 / (1.0 - p)
         out.mul_(scale)
@@ -105,7 +111,7 @@ class _DropoutMatmul(torch.autograd.Function):
         grad_out = grad_out.contiguous() * ctx.scale
         grad_x = grad_weight = None
         if ctx.needs_input_grad[0]:
-            grad_x = (grad_out @ weight.t()) * keep
+            grad_x = (grad_out @ weight.t()).mul_(_as_factor(keep))
         if ctx.needs_input_grad[1]:
             grad_weight = torch.zeros_like(weight)
             rows = _row_chunk(masked)

@@ -166,11 +166,22 @@ def oneshot_unit(
     level: Level,
     seed_index: int,
     seed: int,
-    teacher: torch.Tensor | None = None,
+    teacher: torch.Tensor | dict[str, Any] | None = None,
     want_material: bool = False,
+    as_teacher: bool = False,
 ) -> dict[str, Any]:
     """Train one seed of a one-shot level (``"dense"``, ``"teddy"``, ``"random"``) from θ0; returns ``{"run":
-    scores and sparsities, "material": ticket material or None}``."""
+    scores and sparsities, "material": ticket material or None}``.
+
+    ``as_teacher`` (dense only): also return the trained model's outputs as ``"teacher"``: the dense teacher of a
+    distilled search is this very training (same θ0, graph and random state), so on parallel workers, where no
+    process remembers the other's fits, the search asks the dense unit for it instead of training it twice.
+    ``teacher`` may be such a unit's result.
+    """
+    if as_teacher and method != "dense":
+        raise ValueError(f"only the dense unit can be a teacher, not {method!r}")
+    if isinstance(teacher, dict):
+        teacher = teacher["teacher"]
     start = time.perf_counter()
     k, gs, ws = level
     i = seed_index
@@ -201,7 +212,10 @@ def oneshot_unit(
     if want_material:  # masks kept: the fixed ones, or (l0 projection, dense) the trained model's non-zeros
         weight_masks = masks if masks is not None else _trained_masks(model)
         material = ticket_material(seed, i, keep, weight_masks, theta0, model, run, rule)
-    return {"run": run, "material": material}
+    out = {"run": run, "material": material}
+    if as_teacher:
+        out["teacher"] = ctx.task.predict(graph, model).detach().cpu()
+    return out
 
 
 def _initial_ugs_state(ctx: SearchContext, seed_index: int, seed: int) -> UGSState:

@@ -397,6 +397,12 @@ def glt_search(
                     ugs_round_unit, ctx_handle, unit.level, i, seed, ugs_previous[i], want_material
                 )
                 ugs_previous[i] = handle
+            elif unit.method == "dense" and distill and "teddy" in names:
+                # the dense baseline is the seed's teacher too: one training serves both (see oneshot_unit)
+                handle = executor.submit(
+                    oneshot_unit, ctx_handle, "dense", unit.level, i, seed, None, want_material, True
+                )
+                teachers[i] = handle
             else:
                 teacher = None
                 if unit.method == "teddy" and distill:

@@ -183,13 +183,19 @@ def global_magnitude_masks(
     return _split_flat(params, _keep_top(magnitude, allowed, keep_count))
 
 
+def _as_factor(mask: torch.Tensor) -> torch.Tensor:
+    """A boolean mask as 0/1 bytes: the same products, but float * uint8 runs several times faster than float *
+    bool on CPU."""
+    return mask.view(torch.uint8) if mask.dtype == torch.bool else mask
+
+
 def apply_weight_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
     """Zero, in place, the counted weights where ``masks`` is False (parameters not named are left alone)."""
     params = check_masks(model, masks)
     with torch.no_grad():
         for name, mask in masks.items():
             # = masked_fill_(~mask, 0.0), faster (see l0_projection): pruned weights become +0.0, kept ones stay
-            params[name].mul_(torch.as_tensor(mask).to(params[name].device)).add_(0.0)
+            params[name].mul_(_as_factor(torch.as_tensor(mask).to(params[name].device))).add_(0.0)
 
 
 def l0_projection(
@@ -221,7 +227,7 @@ def l0_projection(
         for name, mask in keep.items():
             # what masked_fill_(~mask, 0.0) gives, in a fraction of its time on CPU: the product leaves -0.0 where
             # a negative weight is pruned, and adding +0.0 turns that into +0.0 (kept weights pass unchanged)
-            params[name].mul_(mask).add_(0.0)
+            params[name].mul_(_as_factor(mask)).add_(0.0)
     return keep
 
 
