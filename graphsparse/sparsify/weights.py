@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -87,20 +89,22 @@ _SAMPLE = 8192  # strided sample that brackets the k-th largest score
 _BRACKET_SIGMAS = 4.0  # half-width of the bracket, in binomial standard deviations of the sample rank
 
 
-def _bracket(score: torch.Tensor, k: int) -> tuple[torch.Tensor | None, torch.Tensor | None] | None:
-    """``(lo, hi)`` from a strided sample of ``score``, expected (not proven) to hold its ``k``-th largest value;
+def _bracket(values: np.ndarray, k: int) -> tuple[Any, Any] | None:
+    """``(lo, hi)`` from a strided sample of ``values``, expected (not proven) to hold its ``k``-th largest value;
     ``None`` for inputs too small to sample. ``lo``/``hi`` is None where the bracket is open."""
-    n = score.numel()
+    n = values.size
     step = n // _SAMPLE
     if step < 2:
         return None
-    sample = score[::step]
-    m = sample.numel()
+    sample = values[::step]
+    m = sample.size
     q = (n - k + 0.5) / n  # the quantile of the k-th largest, ascending
     spread = _BRACKET_SIGMAS * math.sqrt(m * q * (1.0 - q)) + 2.0
     lo_rank, hi_rank = math.floor(q * m - spread), math.ceil(q * m + spread)
-    lo = torch.kthvalue(sample, lo_rank + 1).values if lo_rank >= 0 else None
-    hi = torch.kthvalue(sample, hi_rank + 1).values if hi_rank < m else None
+    ranks = [r for r in (lo_rank, hi_rank) if 0 <= r < m]
+    ordered = np.partition(sample, ranks) if ranks else sample
+    lo = ordered[lo_rank] if lo_rank >= 0 else None  # the (lo_rank + 1)-th smallest, as torch.kthvalue numbers
+    hi = ordered[hi_rank] if hi_rank < m else None
     return lo, hi
 
 
@@ -109,36 +113,41 @@ def _keep_top_bracketed(score: torch.Tensor, k: int) -> torch.Tensor | None:
     counts show the bracket misses the ``k``-th largest value (the caller then selects over everything).
 
     Exact whatever the sample: fewer than ``k`` scores above ``hi`` and at least ``k`` at or above ``lo`` prove
-    that the ``k``-th largest lies in ``[lo, hi]``, and it is selected among the few scores there.
+    that the ``k``-th largest lies in ``[lo, hi]``, and it is selected among the few scores there. The passes run
+    in numpy on the tensor's memory: its comparisons, counts and selections are several times faster than
+    torch's on CPU, and they are exact (comparisons and an order statistic, no arithmetic).
     """
+    if score.device.type != "cpu" or score.dtype not in (torch.float32, torch.float64):
+        return None
     if bool(torch.isnan(score.sum())):  # kthvalue ranks NaN above everything; the counts below would not
         return None
-    bracket = _bracket(score, k)
+    values = score.detach().contiguous().numpy()
+    bracket = _bracket(values, k)
     if bracket is None:
         return None
     lo, hi = bracket
-    above_hi = 0 if hi is None else int(torch.count_nonzero(score > hi))
+    above_hi = 0 if hi is None else int(np.count_nonzero(values > hi))
     if above_hi >= k:
         return None
     if lo is None:
-        inside = score <= hi
+        inside = values <= hi
     else:
-        inside = score >= lo
+        inside = values >= lo
         if hi is not None:
-            inside &= score <= hi
-    band = torch.masked_select(score, inside)
-    if above_hi + band.numel() < k:
+            inside &= values <= hi
+    band = values[inside]
+    if above_hi + band.size < k:
         return None
     wanted = k - above_hi  # the k-th largest is the wanted-th largest inside the bracket
-    value = torch.kthvalue(band, band.numel() - wanted + 1).values
-    ties = int(torch.count_nonzero(band == value))
-    missing = wanted - int(torch.count_nonzero(band > value))
+    value = np.partition(band, band.size - wanted)[band.size - wanted]
+    ties = int(np.count_nonzero(band == value))
+    missing = wanted - int(np.count_nonzero(band > value))
     if missing == ties:  # the usual case: every score equal to the threshold is kept
-        return score >= value
-    keep = score > value
-    positions = torch.nonzero(score == value).flatten()  # ascending; the latest are kept, as a stable sort would
-    keep[positions[positions.numel() - missing :]] = True
-    return keep
+        return torch.from_numpy(values >= value)
+    keep = values > value
+    positions = np.flatnonzero(values == value)  # ascending; the latest are kept, as a stable sort would
+    keep[positions[positions.size - missing :]] = True
+    return torch.from_numpy(keep)
 
 
 def _keep_top(magnitude: torch.Tensor, allowed: torch.Tensor | None, k: int) -> torch.Tensor:
