@@ -100,15 +100,13 @@ def _peak_rss_gb() -> float:
 
 def _prepare_disk(config: DistributedConfig, rank: int, world: int) -> str:
     """Rank 0 writes (or finds in the cache) the partitioned disk graph; every rank gets its path."""
-    from .batching import partitioned_disk_graph
-    from .data.diskgraph import DiskGraph
+    from .batching import cluster_disk_graph
 
     message = ""
     if rank == 0:
         try:
             if config.disk is not None:
-                source_parts = DiskGraph.read_meta(config.disk)["num_parts"]
-                path = config.disk if source_parts > 1 else partitioned_disk_graph(config.disk, config.parts)
+                path = cluster_disk_graph(config.disk, config.parts)
             else:
                 from .data import load_dataset
                 from .tasks.node import row_normalize_features
@@ -116,7 +114,7 @@ def _prepare_disk(config: DistributedConfig, rank: int, world: int) -> str:
                 graph = load_dataset(config.dataset)
                 if config.normalize_features:
                     graph = row_normalize_features(graph)
-                path = partitioned_disk_graph(graph, config.parts)
+                path = cluster_disk_graph(graph, config.parts)
                 del graph
             message = f"ok:{path}"
         except (ValueError, OSError) as err:  # GraphError is a ValueError

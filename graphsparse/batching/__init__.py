@@ -3,7 +3,7 @@ enhancement, training."""
 
 from .disk import DiskClusterLoader, evaluate_disk, shard_parts, train_cluster_gcn_disk
 from .loader import ClusterBatch, ClusterLoader, diag_enhanced_adjacency
-from .partition import metis_partition, metis_partition_csr, partitioned_disk_graph
+from .partition import cluster_disk_graph, metis_partition, metis_partition_csr, partitioned_disk_graph
 from .parts import DEFAULT_CLUSTERS_PER_BATCH, cluster_parts, default_parts
 from .train import ClusterConfig, evaluate_full_graph, train_cluster_gcn
 
@@ -11,6 +11,7 @@ __all__ = [
     "ClusterBatch",
     "ClusterLoader",
     "ClusterConfig",
+    "cluster_disk_graph",
     "DiskClusterLoader",
     "DEFAULT_CLUSTERS_PER_BATCH",
     "cluster_parts",

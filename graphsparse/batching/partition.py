@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -37,6 +38,7 @@ __all__ = [
     "partition_key",
     "default_cache_dir",
     "partitioned_disk_graph",
+    "cluster_disk_graph",
 ]
 
 
@@ -204,7 +206,8 @@ def partitioned_disk_graph(
     ``meta.json`` (``info.metis_peak_rss_gb``). ``train_split`` (folder sources): METIS partitions only the
     subgraph of that split's training nodes, as the Cluster-GCN authors' code partitions the training graph, which
     shrinks METIS's memory with the training graph's edges; every other node joins the part most of its training
-    neighbours are in, so evaluation batches still hold every node with its neighbours.
+    neighbours are in, so evaluation batches still hold every node with its neighbours (a Graph source with
+    ``train_split`` is first written as a one-part folder beside the target, removed once the target is written).
     """
     if int(num_parts) != num_parts or num_parts < 1:
         raise ValueError(f"number of parts must be an integer >= 1, got {num_parts}")
@@ -228,22 +231,62 @@ def partitioned_disk_graph(
         except GraphError as err:
             warnings.warn(f"disk graph {target} is unusable ({err}); rewriting it", stacklevel=2)
     info = {"key": key, "metis_parts": int(num_parts), "recursive": bool(recursive), "train_split": train_split}
+    if isinstance(source, Graph) and train_split is not None:
+        source.split(train_split)  # a missing split fails before anything is written
+        # the training graph is partitioned from a folder (the others join their neighbours' parts there), so the
+        # Graph goes to disk once in its own order first; only the part-ordered folder is kept
+        staging = target.parent / f".{target.name}.source-{os.getpid()}"
+        try:
+            write_disk_graph(staging, source)
+            return _partition_folder(staging, target, int(num_parts), recursive, train_split, metis_process, info)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     if isinstance(source, Graph):
-        if train_split is not None:
-            raise GraphError("train_split applies to folder sources; for a Graph use metis_partition(node_mask=...)")
         parts = metis_partition(source, int(num_parts), recursive=recursive, cache_dir=cache_dir)
         return write_disk_graph(target, source, parts.numpy(), info)
+    return _partition_folder(Path(source), target, int(num_parts), recursive, train_split, metis_process, info)
+
+
+def _partition_folder(
+    source: Path,
+    target: Path,
+    num_parts: int,
+    recursive: bool,
+    train_split: str | None,
+    metis_process: bool,
+    info: dict,
+) -> Path:
+    """METIS on the one-part folder ``source`` (in a child process if asked), then ``source`` reordered into
+    ``target`` by the parts."""
     if metis_process:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            job = pool.submit(_metis_on_folder, str(source), int(num_parts), recursive, train_split)
+            job = pool.submit(_metis_on_folder, str(source), num_parts, recursive, train_split)
             parts, peak = job.result()
         info["metis_peak_rss_gb"] = round(peak, 3)
     else:  # METIS is done with the CSR (freed inside) before the reordering reads the folder again
-        parts, _ = _metis_on_folder(str(source), int(num_parts), recursive, train_split)
+        parts, _ = _metis_on_folder(str(source), num_parts, recursive, train_split)
     return reorder_disk_graph(source, parts, target, info)
+
+
+def cluster_disk_graph(
+    source: Graph | str | os.PathLike[str],
+    num_parts: int,
+    *,
+    train_split: str | None = None,
+    metis_process: bool = False,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """The part-ordered disk graph Cluster-GCN trains from (``--on-disk`` / ``--disk`` of ``graphsparse train`` and
+    of :mod:`graphsparse.distributed`): a Graph or a one-part folder is partitioned into ``num_parts``
+    (:func:`partitioned_disk_graph`, cached); a folder that already holds several parts is used as it is."""
+    if not isinstance(source, Graph) and int(DiskGraph.read_meta(source)["num_parts"]) > 1:
+        return Path(source)
+    return partitioned_disk_graph(
+        source, num_parts, train_split=train_split, metis_process=metis_process, cache_dir=cache_dir
+    )
 
 
 def _digest(parts: np.ndarray) -> str:

@@ -1,6 +1,7 @@
 """``graphsparse train``: train and evaluate over seeds; print mean ± std and store every run.
 
-Paths: full-batch node classification (here), Cluster-GCN (:mod:`.train_cluster`), GAug-M / GAug-O
+Paths: full-batch node classification (here), Cluster-GCN (:mod:`.train_cluster`; in memory, or from a disk graph
+through memory maps with ``--on-disk`` / ``--disk FOLDER``), GAug-M / GAug-O
 (:mod:`.train_augment`) and link prediction (:mod:`.train_link`). Each path accepts only the options it uses;
 any other option given is refused with an error naming it. Without ``--preset``, the paper's preset of
 (model, dataset) is used when one is registered (:mod:`graphsparse.presets`); ``--preset none`` gives the bare
@@ -43,9 +44,11 @@ CHECKS: dict[str, opt.Check] = {
 _BASE = ("dataset", "model", "task", "seeds", "seed_offset", "epochs", "lr", "weight_decay", "hidden", "dropout")
 _NODE = (*_BASE, "split", "preset", "layers", "metric", "batching", "augment")
 _PARALLEL = ("workers", "ray_address")
+_CLUSTER = (*_NODE, "parts", "clusters_per_batch")
 ACCEPTED: dict[str, tuple[str, ...]] = {
     "full": (*_NODE, "sparse_features", *_PARALLEL),
-    "cluster": (*_NODE, "parts", "clusters_per_batch"),
+    "cluster": _CLUSTER,
+    "cluster-disk": (*_CLUSTER, "on_disk", "disk", "train_only"),
     "gaug-m": (*_NODE, "gaug", "sparse_features"),
     "gaug-o": (*_NODE, "gaug", "gaug_mode"),
     "link": (*_BASE, "hits", "decoder", "eval_negatives", *_PARALLEL),
@@ -53,6 +56,7 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
 MODE_NAMES = {
     "full": "full-batch node training",
     "cluster": "--batching cluster",
+    "cluster-disk": "--batching cluster on disk",
     "gaug-m": "--augment gaug-m",
     "gaug-o": "--augment gaug-o",
     "link": "--task link",
@@ -60,6 +64,9 @@ MODE_NAMES = {
 HINTS = {
     "parts": "--batching cluster",
     "clusters_per_batch": "--batching cluster",
+    "on_disk": "--batching cluster",
+    "disk": "--batching cluster",
+    "train_only": "--batching cluster with --on-disk or --disk",
     "hits": "--task link",
     "decoder": "--task link",
     "eval_negatives": "--task link",
@@ -86,9 +93,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--dataset",
-        required=True,
+        default=None,
         help="dataset name (see `graphsparse datasets`), or a comma-separated list: with --model x,y a grid, "
-        "trained one combination after the other (with --workers, each combination's seeds side by side)",
+        "trained one combination after the other (with --workers, each combination's seeds side by side); "
+        "required unless --disk FOLDER is given",
     )
     opt.add_model_option(p)
     p.add_argument(
@@ -149,6 +157,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--parts", type=int, default=None, help="Cluster-GCN: number of METIS parts")
     p.add_argument("--clusters-per-batch", type=int, default=None, help="Cluster-GCN: clusters per batch (default 20)")
+    p.add_argument(
+        "--on-disk",
+        action="store_true",
+        help="Cluster-GCN: write the dataset once as a disk graph ordered by its METIS parts (cached under "
+        "$GRAPHSPARSE_CACHE, default runs/partitions; row-normalised first if the preset says so) and train from "
+        "memory maps, one batch of clusters in memory at a time. Evaluation is batched too (q clusters at a time): "
+        "edges between evaluation batches are not used, so scores can differ slightly from the in-memory path",
+    )
+    p.add_argument(
+        "--disk",
+        default=None,
+        metavar="FOLDER",
+        help="Cluster-GCN: train on a disk graph folder instead of --dataset (e.g. written by "
+        "graphsparse.data.diskgraph.write_disk_graph or synthetic_dcsbm_to_disk; its features are used as stored); "
+        "a one-part folder is first partitioned into --parts (METIS in a child process, cached), a partitioned one "
+        "is used as it is. Evaluation is batched as with --on-disk (edges between evaluation batches are not used)",
+    )
+    p.add_argument(
+        "--train-only",
+        action="store_true",
+        help="Cluster-GCN with --on-disk or --disk: METIS partitions only the subgraph of the split's training nodes "
+        "(as the Cluster-GCN authors' code does); every other node joins the part most of its training neighbours "
+        "are in. Evaluation stays batched (edges between evaluation batches are not used)",
+    )
     p.add_argument("--hits", default=None, help="link task: comma-separated K of Hits@K (default: 20,50,100)")
     p.add_argument("--decoder", default=None, choices=["dot", "hadamard"], help="link task: pair decoder")
     p.add_argument(
@@ -176,7 +208,9 @@ def _mode(args: argparse.Namespace) -> str:
                 f"--augment {args.augment} runs full-batch training: it does not combine with --batching cluster"
             )
         return args.augment
-    return "cluster" if args.batching == "cluster" else "full"
+    if args.batching == "cluster":
+        return "cluster-disk" if args.on_disk or args.disk is not None else "cluster"
+    return "full"
 
 
 def accepted_options(mode: str) -> tuple[str, ...]:
@@ -188,6 +222,10 @@ def check(args: argparse.Namespace) -> str:
     opt.check_values(args, CHECKS)
     mode = _mode(args)
     opt.refuse_inapplicable(args, ACCEPTED[mode], MODE_NAMES[mode], HINTS)
+    if args.disk is not None and args.dataset is not None:
+        raise ValueError(f"--disk {args.disk}: give either --dataset or --disk FOLDER, not both")
+    if args.disk is None and args.dataset is None:
+        raise ValueError("--dataset is required (or --disk FOLDER with --batching cluster)")
     return mode
 
 
@@ -197,9 +235,14 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     returns None. ``--workers``/``--ray-address`` run the seeds on Ray."""
     from ..experiments.report import print_summary
     from ..utils import resolve_device
-    from .grid import combinations, run_grid
+    from .grid import combinations, run_grid, split_list
 
     device = resolve_device(args.device if args.device is not None else "cpu")
+    if args.dataset is None or args.disk is not None:  # --disk FOLDER: one folder, no dataset grid
+        check(argparse.Namespace(**vars(args)))  # refuses --disk off the on-disk path, or without a folder
+        if len(split_list("--model", args.model)) > 1:
+            raise ValueError(f"--model {args.model}: --disk trains one model at a time")
+        return run_one(args, device)
     grid = len(combinations(argparse.Namespace(**vars(args)))) > 1
 
     def run_combination(combo: argparse.Namespace, executor: Any) -> dict[str, Any]:
@@ -228,9 +271,13 @@ def run_one(args: argparse.Namespace, device: Any, executor: Any = None) -> dict
     ).store
     store.invocation = invocation_record(device)  # command line, git commit, device, threads, invocation id
     store.invocation["parallel"] = executor.describe() if executor is not None else {"executor": "serial", "workers": 1}
-    graph = load_dataset(args.dataset)
     offset = args.seed_offset if args.seed_offset is not None else 0
     seeds = list(range(offset, offset + (args.seeds if args.seeds is not None else 10)))
+    if mode == "cluster-disk":  # loads the dataset itself, only to write it to disk (or never, with --disk)
+        from .train_cluster import run_cluster_disk_command
+
+        return train_document(run_cluster_disk_command(args, seeds, store, device), seeds, device)
+    graph = load_dataset(args.dataset)
     if mode == "link":
         from .train_link import run_link_command
 

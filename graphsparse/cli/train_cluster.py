@@ -1,26 +1,71 @@
-"""``graphsparse train --batching cluster``: Cluster-GCN over seeds, every run stored as it finishes."""
+"""``graphsparse train --batching cluster``: Cluster-GCN over seeds, every run stored as it finishes.
+
+In memory (:func:`run_cluster_command`), or from a disk graph through memory maps (:func:`run_cluster_disk_command`,
+``--on-disk`` / ``--disk FOLDER``): one process trains on the one shard of all parts
+(:class:`~graphsparse.batching.DiskClusterLoader`) and evaluates in batches
+(:func:`~graphsparse.batching.evaluate_disk`: edges between evaluation batches are not used).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from .node_setup import metric_row, record_node_run, resolved_model_options, summarize_node
 
-__all__ = ["run_cluster_command"]
+__all__ = ["run_cluster_command", "run_cluster_disk_command"]
+
+
+def _cluster_config(args: argparse.Namespace, num_nodes: int, parts: int | None = None) -> Any:
+    """--parts (``parts`` when the data fixes it; default from the graph's size) and --clusters-per-batch (the
+    default is capped at the number of parts, an explicit value above it refused)."""
+    from ..batching import DEFAULT_CLUSTERS_PER_BATCH, ClusterConfig, default_parts
+
+    if parts is None:
+        parts = args.parts if args.parts is not None else default_parts(num_nodes)
+    q = args.clusters_per_batch if args.clusters_per_batch is not None else DEFAULT_CLUSTERS_PER_BATCH
+    if q > parts:
+        if args.clusters_per_batch is not None:
+            raise ValueError(f"--clusters-per-batch ({q}) must be <= the number of parts ({parts})")
+        q = parts
+    return ClusterConfig(num_parts=parts, clusters_per_batch=q, train_only=bool(getattr(args, "train_only", False)))
+
+
+def _summary(
+    args: argparse.Namespace, name: str, seeds: list[int], rows: list[dict], setup: dict[str, Any], config: Any
+) -> dict[str, Any]:
+    from ..nn import MODELS
+
+    summary: dict[str, Any] = {
+        "dataset": name,
+        "model": args.model,
+        "seeds": len(seeds),
+        "task": "node",
+        "batching": "cluster",
+        "parts": config.num_parts,
+        "clusters_per_batch": config.clusters_per_batch,
+        "preset": setup["preset"],
+    }
+    summary.update(summarize_node(rows, setup["metric"]))
+    summary["config"] = {
+        "preset": setup["preset"],
+        "model_options": resolved_model_options(MODELS[args.model], setup["model_options"]),
+        "train": vars(setup["config"]),
+        "split": args.split,
+        "batching": "cluster",
+        "cluster": vars(config),
+        "augment": None,
+    }
+    return summary
 
 
 def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any) -> dict:
-    from ..batching import (
-        DEFAULT_CLUSTERS_PER_BATCH,
-        ClusterConfig,
-        ClusterLoader,
-        cluster_parts,
-        default_parts,
-        train_cluster_gcn,
-    )
+    from ..batching import ClusterLoader, cluster_parts, train_cluster_gcn
     from ..graph import GraphError
-    from ..nn import MODELS, build_model
+    from ..nn import build_model
     from ..tasks.node import row_normalize_features, split_for_seed
     from ..utils import seed_everything
     from .train import resolved_node_setup
@@ -29,13 +74,7 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
         raise GraphError(f"dataset {graph.name!r} has no class labels for Cluster-GCN node classification")
     setup = resolved_node_setup(args, graph.name)
     train, options, metric, preset_name = setup["config"], setup["model_options"], setup["metric"], setup["preset"]
-    parts = args.parts if args.parts is not None else default_parts(graph.num_nodes)
-    q = args.clusters_per_batch if args.clusters_per_batch is not None else DEFAULT_CLUSTERS_PER_BATCH
-    if q > parts:
-        if args.clusters_per_batch is not None:
-            raise ValueError(f"--clusters-per-batch ({q}) must be <= the number of parts ({parts})")
-        q = parts
-    config = ClusterConfig(num_parts=parts, clusters_per_batch=q)
+    config = _cluster_config(args, graph.num_nodes)
     build_model(args.model, graph.num_features, graph.num_classes, **options)  # fail fast on bad options
     if train.normalize_features:
         graph = row_normalize_features(graph)
@@ -64,24 +103,170 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
         }
         record_node_run(store, "node-cluster", graph, args.model, row, metric, record, curves=result.history)
         rows.append(row)
-    summary: dict[str, Any] = {
-        "dataset": graph.name,
-        "model": args.model,
-        "seeds": len(seeds),
-        "task": "node",
-        "batching": "cluster",
-        "parts": parts,
-        "clusters_per_batch": q,
-        "preset": preset_name,
+    return _summary(args, graph.name, seeds, rows, setup, config)
+
+
+@dataclasses.dataclass(frozen=True)
+class _DataIdentity:
+    """What a stored run names of its data, without holding the graph: its name and fingerprint."""
+
+    name: str
+    digest: str
+
+    def fingerprint(self) -> str:
+        return self.digest
+
+
+@dataclasses.dataclass
+class _DiskSource:
+    """The data of an on-disk run: a Graph (``--on-disk``) or a disk graph folder (``--disk``), what it holds, and
+    the ``--disk`` folder's part count (1 when it is still to be partitioned)."""
+
+    source: Any
+    name: str
+    num_nodes: int
+    num_features: int
+    num_classes: int
+    splits: list[str]
+    folder_parts: int = 1
+
+    def identity(self) -> _DataIdentity:
+        if isinstance(self.source, Path):
+            # a folder is not hashed whole (it may be larger than memory): its meta.json (sizes, splits, files,
+            # the partition's key) names it
+            meta = (self.source / "meta.json").read_bytes()
+            return _DataIdentity(self.name, "disk-meta:" + hashlib.sha256(meta).hexdigest())
+        return _DataIdentity(self.name, self.source.fingerprint())
+
+
+def _disk_source(args: argparse.Namespace) -> _DiskSource:
+    """``--disk FOLDER`` read from its ``meta.json`` only (nothing mapped yet), or ``--dataset`` loaded."""
+    if args.disk is not None:
+        from ..data.diskgraph import DiskGraph
+        from ..graph import GraphError
+
+        try:
+            meta = DiskGraph.read_meta(args.disk)
+        except GraphError as err:
+            raise GraphError(f"--disk: {err}") from None
+        counts = (int(meta[key]) for key in ("num_nodes", "num_features", "num_classes"))
+        return _DiskSource(Path(args.disk), str(meta["name"]), *counts, list(meta["splits"]), int(meta["num_parts"]))
+    from ..data import load_dataset
+
+    graph = load_dataset(args.dataset)
+    return _DiskSource(graph, graph.name, graph.num_nodes, graph.num_features, graph.num_classes, list(graph.splits))
+
+
+def _seed_splits(args: argparse.Namespace, data: _DiskSource, count: int) -> list[str]:
+    """The split of each seed, as :func:`graphsparse.tasks.node.split_for_seed` picks it for a Graph."""
+    from ..graph import GraphError
+
+    where = f"disk graph {data.source}" if args.disk is not None else f"dataset {data.name!r}"
+    if args.split is not None:
+        if args.split not in data.splits:
+            raise GraphError(f"--split {args.split}: {where} has no split {args.split!r} (it has {data.splits})")
+        return [args.split] * count
+    if not data.splits:
+        raise GraphError(f"{where} has no splits to train and evaluate on")
+    if "public" in data.splits:
+        return ["public"] * count
+    return [data.splits[i % len(data.splits)] for i in range(count)]
+
+
+def _disk_parts(args: argparse.Namespace, data: _DiskSource) -> int | None:
+    """The part count a partitioned ``--disk`` folder fixes (None: METIS runs with --parts); --parts and
+    --train-only cannot re-partition it."""
+    if data.folder_parts <= 1:
+        return None
+    if args.parts is not None and args.parts != data.folder_parts:
+        raise ValueError(
+            f"--parts {args.parts}: disk graph {data.source} is already partitioned into {data.folder_parts} parts"
+        )
+    if args.train_only:
+        raise ValueError(
+            f"--train-only: disk graph {data.source} is already partitioned ({data.folder_parts} parts); "
+            "give a one-part folder to partition its training graph"
+        )
+    return data.folder_parts
+
+
+def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: Any, device: Any) -> dict:
+    """Cluster-GCN from a part-ordered disk graph (``--on-disk`` / ``--disk``), each seed's run recorded in
+    ``store`` as it finishes; the in-memory path's summary plus ``on_disk`` and the disk graph folder(s)."""
+    from ..batching import DiskClusterLoader, cluster_disk_graph, train_cluster_gcn_disk
+    from ..data.diskgraph import DiskGraph
+    from ..graph import GraphError
+    from ..nn import build_model
+    from ..utils import seed_everything
+    from .train import resolved_node_setup
+
+    data = _disk_source(args)
+    setup = resolved_node_setup(args, data.name)
+    train, options, metric = setup["config"], setup["model_options"], setup["metric"]
+    if metric != "acc":
+        raise ValueError(f"--metric {metric}: Cluster-GCN on disk evaluates accuracy only ({data.name!r})")
+    if train.normalize_features and args.disk is None:  # the disk graph holds the normalised features
+        from ..tasks.node import row_normalize_features
+
+        data.source = row_normalize_features(data.source)
+    elif train.normalize_features:  # a disk graph keeps the features it holds
+        setup["config"] = train = dataclasses.replace(train, normalize_features=False)
+    if data.num_classes < 2:
+        raise GraphError(f"{data.name!r} has no class labels for Cluster-GCN node classification")
+    config = _cluster_config(args, data.num_nodes, _disk_parts(args, data))
+    build_model(args.model, data.num_features, data.num_classes, **options)  # fail fast on bad options
+    split_names = _seed_splits(args, data, len(seeds))
+    # every disk graph the seeds need is written (or found in the cache) before any training; a folder's METIS
+    # runs in a child process, whose working memory goes back to the system when it ends
+    folders = {
+        split: cluster_disk_graph(
+            data.source,
+            config.num_parts,
+            train_split=split if config.train_only else None,
+            metis_process=args.disk is not None,
+        )
+        for split in dict.fromkeys(split_names)
     }
-    summary.update(summarize_node(rows, metric))
-    summary["config"] = {
-        "preset": preset_name,
-        "model_options": resolved_model_options(MODELS[args.model], options),
-        "train": vars(train),
-        "split": args.split,
-        "batching": "cluster",
-        "cluster": vars(config),
-        "augment": None,
-    }
+    identity = data.identity()
+    data.source = None  # from here on only memory maps: the loaded dataset can go
+    from tqdm.auto import tqdm
+
+    rows = []
+    bar = tqdm(seeds, desc=f"Cluster-GCN {data.name} on disk", unit="seed", disable=args.no_progress, leave=False)
+    for seed, split_name in zip(bar, split_names):
+        disk = DiskGraph.open(folders[split_name])
+        loader = DiskClusterLoader(disk, config.clusters_per_batch, seed=seed)
+        seed_everything(seed)
+        model = build_model(args.model, disk.num_features, disk.num_classes, **options).to(device)
+        result = train_cluster_gcn_disk(model, loader, split_name, train, seed=seed, progress=not args.no_progress)
+        row = metric_row(result.metrics(), metric)
+        row.setdefault("seed", seed)
+        row.setdefault("split", split_name)
+        record = {
+            "model_options": options,
+            "train": vars(train),
+            "cluster": vars(config),
+            "split": split_name,
+            "preset": setup["preset"],
+            "on_disk": True,
+            "disk": _disk_record(disk),
+        }
+        record_node_run(store, "node-cluster", identity, args.model, row, metric, record, curves=result.history)
+        rows.append(row)
+    summary = _summary(args, data.name, seeds, rows, setup, config)
+    summary["on_disk"] = True
+    summary["disk"] = [str(folder) for folder in dict.fromkeys(folders.values())]
+    summary["config"]["on_disk"] = True
+    summary["config"]["disk"] = [_disk_record(DiskGraph.open(folder)) for folder in dict.fromkeys(folders.values())]
     return summary
+
+
+def _disk_record(disk: Any) -> dict[str, Any]:
+    """What identifies a disk graph's partition in a run record (not its path: the cache folder may move)."""
+    info = disk.meta.get("info", {})
+    return {
+        "num_parts": disk.num_parts,
+        "key": info.get("key"),
+        "metis_parts": info.get("metis_parts"),
+        "train_split": info.get("train_split"),
+    }
