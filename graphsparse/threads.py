@@ -1,12 +1,13 @@
 """How many intra-op threads torch gets: chosen from the size of the work and how busy the machine is.
 
-torch starts with one intra-op thread per core. On a small graph the products of one epoch are too short to
-split: the threads mostly wait for each other, and when another process keeps a core busy every parallel region
+torch starts with one intra-op thread per core. When another process keeps a core busy, every parallel region
 waits for the thread that shares its core (measured with ``benchmarks/threads.py``: a Cora epoch on 2 cores took
-several times longer on two threads than on one beside a busy process). The policy:
+several times longer on two threads than on one beside a busy process); on free cores a second thread pays even
+for Cora (12.5 -> 9.2 ms at 16 hidden, 108 -> 61 ms at 512), and only a tiny graph's products are too short to
+split (2,000 nodes and 10,000 edges: a tie). The policy:
 
 - a graph whose work (:func:`graph_work`: the non-zeros of A + I, nodes + 2 x undirected edges) is below
-  :data:`SMALL_GRAPH_WORK` gets **one thread** (Cora, CiteSeer: every row loop of an epoch is short);
+  :data:`SMALL_GRAPH_WORK` gets **one thread** (the WebKB graphs, toy graphs);
 - a larger one gets every core that is free now: the cores this process may run on (its CPU affinity) minus the
   cores other processes keep busy (:func:`busy_cores`: the machine's CPU time over a short sample, else the
   1-minute load average), at least one;
@@ -41,7 +42,7 @@ __all__ = [
 
 # below this graph_work one thread is faster (benchmarks/threads.py: Cora 13k, CiteSeer 12k, PubMed 108k, the
 # 200k-node synthetic graph 4.2M)
-SMALL_GRAPH_WORK = 50_000
+SMALL_GRAPH_WORK = 5_000
 
 _LAST: ThreadChoice | None = None
 

@@ -39,10 +39,10 @@ def test_check_threads() -> None:
 
 
 def test_graph_sizes_fall_on_the_measured_sides_of_the_threshold() -> None:
-    cora, citeseer = graph_work(2708, 5278), graph_work(3327, 4552)
-    pubmed, synthetic = graph_work(19717, 44324), graph_work(200_000, 2_000_000)
-    assert cora < SMALL_GRAPH_WORK and citeseer < SMALL_GRAPH_WORK
-    assert pubmed >= SMALL_GRAPH_WORK and synthetic >= SMALL_GRAPH_WORK
+    texas, cornell = graph_work(183, 295), graph_work(183, 280)  # WebKB: one thread even on free cores
+    cora, pubmed = graph_work(2708, 5278), graph_work(19717, 44324)  # measured faster on two free cores
+    assert texas < SMALL_GRAPH_WORK and cornell < SMALL_GRAPH_WORK
+    assert cora >= SMALL_GRAPH_WORK and pubmed >= SMALL_GRAPH_WORK
 
 
 def test_policy() -> None:
@@ -119,5 +119,5 @@ def test_threads_benchmark_quick(tmp_path: Path) -> None:
     assert [r["condition"] for r in rows] == ["idle", "busy"]
     for row in rows:
         assert row["epoch_ms_1_thread"] > 0 and row["epoch_ms_2_threads"] > 0
-        assert row["faster"] in (1, 2) and row["policy_threads"] == 1  # 2,000 nodes: a small graph
-        assert row["policy_picks_faster"] == (row["faster"] == 1)
+        assert row["faster"] in (1, 2) and row["policy_threads"] in (1, 2)  # 22,000 non-zeros: the free cores
+        assert row["policy_picks_faster"] == (row["faster"] == row["policy_threads"])
