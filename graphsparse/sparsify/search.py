@@ -20,7 +20,8 @@ dense baseline (method ``"dense"``, round 0) first:
 
 **Work units.** The search is a plan of units, one per (method, level, seed) (:mod:`.glt_units`), run by an
 executor (:mod:`graphsparse.parallel`): serially here by default, or on Ray workers (``executor=``). One-shot
-levels (dense, TEDDY, random) are independent; a distilled TEDDY level waits for its seed's teacher; UGS is one
+levels (dense, TEDDY, random) are independent; a distilled TEDDY level waits for its seed's teacher (the seed's
+dense baseline unit when the dense level is computed in this run: the same training); UGS is one
 chain of rounds per seed (round k needs round k-1's binary masks; seeds are independent, so with S seeds S
 chains run side by side — a round is minutes of training, so a task per round costs nothing and lets each round
 be committed and retried on its own). The driver alone writes the store: every finished seed is committed as it
@@ -301,7 +302,8 @@ def glt_search(
     method, level, seeds and a hash of config and model).
 
     ``executor`` (:mod:`graphsparse.parallel`; default serial, in this process) runs the units: one per
-    (method, level, seed), a dense teacher per seed when distilling, and UGS as one chain of rounds per seed.
+    (method, level, seed), a dense teacher per seed when distilling (the dense baseline's unit, unless that level
+    was loaded from the store), and UGS as one chain of rounds per seed.
     Every finished seed is committed to ``store`` as it arrives (:func:`part_key`), every finished level under
     its own key; a rerun loads both and runs only what is missing. Results are identical whichever executor ran
     them.
