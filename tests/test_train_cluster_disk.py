@@ -188,3 +188,30 @@ def test_refusals_are_one_line_naming_the_problem(
     for text in named:
         assert places.get(text, text) in lines[0], err
     assert not cache.exists() or not any(p.name.startswith("cluster-disk-") for p in cache.iterdir())
+
+
+def test_eval_clusters_per_batch_reaches_the_evaluation(
+    cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """All 8 parts in one evaluation batch: the run equals the disk trainer evaluating that way, and the scores
+    differ from the default batched evaluation (which drops the edges between its batches)."""
+    db = tmp_path / "r.db"
+    whole = _train([*CORA, "--epochs", "15", "--eval-clusters-per-batch", "8"], db, capsys)
+    batched = _train([*CORA, "--epochs", "15"], db, capsys)
+    assert whole["config"]["eval_clusters_per_batch"] == 8 and batched["config"]["eval_clusters_per_batch"] == 2
+    disk = DiskGraph.open(Path(whole["disk"][0]))
+    train = NodeTrainConfig(**whole["config"]["train"])
+    seed_everything(0)
+    model = build_model("gcn", disk.num_features, disk.num_classes, **whole["config"]["model_options"])
+    loader = DiskClusterLoader(disk, 2, seed=0)
+    result = train_cluster_gcn_disk(model, loader, "public", train, seed=0, eval_clusters_per_batch=8)
+    assert whole["runs"][0]["test_acc"] == result.test
+    scores = [(r["val_acc"], r["test_acc"], r["best_epoch"]) for r in (whole["runs"][0], batched["runs"][0])]
+    assert scores[0] != scores[1]
+
+
+def test_eval_clusters_per_batch_needs_the_disk_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--dataset", "cora", "--batching", "cluster", "--eval-clusters-per-batch", "4", "--epochs", "1"]
+    assert main([*argv, "--db", str(tmp_path / "r.db")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--eval-clusters-per-batch" in err[0] and "--on-disk" in err[0]

@@ -37,6 +37,7 @@ CHECKS: dict[str, opt.Check] = {
     "dropout": opt.probability,
     "parts": opt.positive_int,
     "clusters_per_batch": opt.positive_int,
+    "eval_clusters_per_batch": opt.positive_int,
     "eval_negatives": opt.positive_int,
     "hits": opt.parse_int_list,
 }
@@ -48,7 +49,7 @@ _CLUSTER = (*_NODE, "parts", "clusters_per_batch")
 ACCEPTED: dict[str, tuple[str, ...]] = {
     "full": (*_NODE, "sparse_features", *_PARALLEL),
     "cluster": _CLUSTER,
-    "cluster-disk": (*_CLUSTER, "on_disk", "disk", "train_only"),
+    "cluster-disk": (*_CLUSTER, "on_disk", "disk", "train_only", "eval_clusters_per_batch"),
     "gaug-m": (*_NODE, "gaug", "sparse_features"),
     "gaug-o": (*_NODE, "gaug", "gaug_mode"),
     "link": (*_BASE, "hits", "decoder", "eval_negatives", *_PARALLEL),
@@ -67,6 +68,7 @@ HINTS = {
     "on_disk": "--batching cluster",
     "disk": "--batching cluster",
     "train_only": "--batching cluster with --on-disk or --disk",
+    "eval_clusters_per_batch": "--batching cluster with --on-disk or --disk",
     "hits": "--task link",
     "decoder": "--task link",
     "eval_negatives": "--task link",
@@ -180,6 +182,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="Cluster-GCN with --on-disk or --disk: METIS partitions only the subgraph of the split's training nodes "
         "(as the Cluster-GCN authors' code does); every other node joins the part most of its training neighbours "
         "are in. Evaluation stays batched (edges between evaluation batches are not used)",
+    )
+    p.add_argument(
+        "--eval-clusters-per-batch",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Cluster-GCN with --on-disk or --disk: clusters per evaluation batch (default: --clusters-per-batch). "
+        "Larger batches drop fewer edges between evaluation batches (all parts: the full-graph evaluation) and map "
+        "more of the graph at once",
     )
     p.add_argument("--hits", default=None, help="link task: comma-separated K of Hits@K (default: 20,50,100)")
     p.add_argument("--decoder", default=None, choices=["dot", "hadamard"], help="link task: pair decoder")

@@ -238,7 +238,15 @@ def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: 
         loader = DiskClusterLoader(disk, config.clusters_per_batch, seed=seed)
         seed_everything(seed)
         model = build_model(args.model, disk.num_features, disk.num_classes, **options).to(device)
-        result = train_cluster_gcn_disk(model, loader, split_name, train, seed=seed, progress=not args.no_progress)
+        result = train_cluster_gcn_disk(
+            model,
+            loader,
+            split_name,
+            train,
+            seed=seed,
+            progress=not args.no_progress,
+            eval_clusters_per_batch=args.eval_clusters_per_batch,
+        )
         row = metric_row(result.metrics(), metric)
         row.setdefault("seed", seed)
         row.setdefault("split", split_name)
@@ -250,6 +258,7 @@ def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: 
             "preset": setup["preset"],
             "on_disk": True,
             "disk": _disk_record(disk),
+            "eval_clusters_per_batch": args.eval_clusters_per_batch or config.clusters_per_batch,
         }
         record_node_run(store, "node-cluster", identity, args.model, row, metric, record, curves=result.history)
         rows.append(row)
@@ -257,6 +266,7 @@ def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: 
     summary["on_disk"] = True
     summary["disk"] = [str(folder) for folder in dict.fromkeys(folders.values())]
     summary["config"]["on_disk"] = True
+    summary["config"]["eval_clusters_per_batch"] = args.eval_clusters_per_batch or config.clusters_per_batch
     summary["config"]["disk"] = [_disk_record(DiskGraph.open(folder)) for folder in dict.fromkeys(folders.values())]
     return summary
 
