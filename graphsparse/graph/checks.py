@@ -197,16 +197,23 @@ def check_rows(x: torch.Tensor | None, y: torch.Tensor | None, num_nodes: int) -
             )
 
 
+def _node_tensor(value: Any, name: str, shape: str) -> torch.Tensor:
+    """``value`` (a tensor or numpy array) as a tensor of ``len(shape)`` dimensions, or a GraphError naming it."""
+    if isinstance(value, np.ndarray):
+        value = torch.from_numpy(value)
+    dims = shape.count(",") + 1
+    if not isinstance(value, torch.Tensor):
+        raise GraphError(f"{name} must be a tensor [{shape}], got {type(value).__name__}")
+    if value.dim() != dims:
+        raise GraphError(f"{name} must have shape [{shape}], got {list(value.shape)}")
+    return value
+
+
 def check_x(x: Any) -> torch.Tensor | None:
     if x is None:
         return None
     source = x
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(x)
-    if not isinstance(x, torch.Tensor):
-        raise GraphError(f"x must be a tensor [N, F], got {type(x).__name__}")
-    if x.dim() != 2:
-        raise GraphError(f"x must have shape [N, F], got {list(x.shape)}")
+    x = _node_tensor(x, "x", "N, F")
     if not x.dtype.is_floating_point:
         x = x.float()
     # the sum is finite for (almost) every valid x and costs one pass; the exact check only when it is not
@@ -220,12 +227,7 @@ def check_y(y: Any) -> torch.Tensor | None:
     if y is None:
         return None
     source = y
-    if isinstance(y, np.ndarray):
-        y = torch.from_numpy(y)
-    if not isinstance(y, torch.Tensor):
-        raise GraphError(f"y must be a tensor [N], got {type(y).__name__}")
-    if y.dim() != 1:
-        raise GraphError(f"y must have shape [N], got {list(y.shape)}")
+    y = _node_tensor(y, "y", "N")
     if y.dtype.is_floating_point or y.dtype == torch.bool:
         raise GraphError(f"y must hold integer class labels, got dtype {y.dtype}")
     y = y.detach().long()
