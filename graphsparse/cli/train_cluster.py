@@ -62,6 +62,33 @@ def _summary(
     return summary
 
 
+def _record_run(
+    store: Any,
+    data: Any,
+    model: str,
+    result: Any,
+    seed: int,
+    split_name: str,
+    setup: dict[str, Any],
+    config: Any,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Store one seed's Cluster-GCN run (kind ``node-cluster``; ``extra`` adds to its record) and return its row."""
+    row = metric_row(result.metrics(), setup["metric"])
+    row.setdefault("seed", seed)
+    row.setdefault("split", split_name)
+    record = {
+        "model_options": setup["model_options"],
+        "train": vars(setup["config"]),
+        "cluster": vars(config),
+        "split": split_name,
+        "preset": setup["preset"],
+        **(extra or {}),
+    }
+    record_node_run(store, "node-cluster", data, model, row, setup["metric"], record, curves=result.history)
+    return row
+
+
 def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any) -> dict:
     from ..batching import ClusterLoader, cluster_parts, train_cluster_gcn
     from ..graph import GraphError
@@ -73,7 +100,7 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
     if graph.num_classes < 2:
         raise GraphError(f"dataset {graph.name!r} has no class labels for Cluster-GCN node classification")
     setup = resolved_node_setup(args, graph.name)
-    train, options, metric, preset_name = setup["config"], setup["model_options"], setup["metric"], setup["preset"]
+    train, options = setup["config"], setup["model_options"]
     config = _cluster_config(args, graph.num_nodes)
     build_model(args.model, graph.num_features, graph.num_classes, **options)  # fail fast on bad options
     if train.normalize_features:
@@ -91,18 +118,7 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
         result = train_cluster_gcn(
             graph, model, loader, split, split_name, train, seed=seed, progress=not args.no_progress
         )
-        row = metric_row(result.metrics(), metric)
-        row.setdefault("seed", seed)
-        row.setdefault("split", split_name)
-        record = {
-            "model_options": options,
-            "train": vars(train),
-            "cluster": vars(config),
-            "split": split_name,
-            "preset": preset_name,
-        }
-        record_node_run(store, "node-cluster", graph, args.model, row, metric, record, curves=result.history)
-        rows.append(row)
+        rows.append(_record_run(store, graph, args.model, result, seed, split_name, setup, config))
     return _summary(args, graph.name, seeds, rows, setup, config)
 
 
@@ -247,21 +263,12 @@ def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: 
             progress=not args.no_progress,
             eval_clusters_per_batch=args.eval_clusters_per_batch,
         )
-        row = metric_row(result.metrics(), metric)
-        row.setdefault("seed", seed)
-        row.setdefault("split", split_name)
-        record = {
-            "model_options": options,
-            "train": vars(train),
-            "cluster": vars(config),
-            "split": split_name,
-            "preset": setup["preset"],
+        on_disk = {
             "on_disk": True,
             "disk": _disk_record(disk),
             "eval_clusters_per_batch": args.eval_clusters_per_batch or config.clusters_per_batch,
         }
-        record_node_run(store, "node-cluster", identity, args.model, row, metric, record, curves=result.history)
-        rows.append(row)
+        rows.append(_record_run(store, identity, args.model, result, seed, split_name, setup, config, on_disk))
     summary = _summary(args, data.name, seeds, rows, setup, config)
     summary["on_disk"] = True
     summary["disk"] = [str(folder) for folder in dict.fromkeys(folders.values())]
