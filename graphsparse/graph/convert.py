@@ -319,7 +319,54 @@ def from_networkx(
 
     A ``MultiGraph`` / ``MultiDiGraph`` is refused: a Graph stores each edge once, so parallel edges (and their
     attributes) would be lost silently; collapse them first (e.g. ``nx.Graph(g)``, or summing their weights).
+
+    Labels must be integers (``-1`` for unlabelled); a float label is kept when it is a whole number (``2.0``) and
+    refused otherwise (``2.5`` is never truncated to 2).
+
+    Args:
+        g: the networkx graph.
+        x_attr: node attribute holding the features, or None.
+        y_attr: node attribute holding the integer label, or None.
+        weight_attr: edge attribute holding the weight, or None.
+        return_mapping: also return ``{label: index}``.
+        **kwargs: constructor arguments, taking precedence over what ``g`` holds.
+
+    Returns:
+        The Graph, or ``(graph, mapping)`` when ``return_mapping``.
+
+    Raises:
+        GraphError: a multigraph, a node missing an attribute others have, a label that is not an integer, or
+            anything the Graph constructor refuses.
     """
+
+    import math
+    import operator
+
+    def _networkx_labels(g: Any, order: list[Any], attr: str) -> torch.Tensor:
+        """The integer labels of ``order``'s nodes (whole-number floats cast, others refused)."""
+        labels = []
+        for node in order:
+            if attr not in g.nodes[node]:
+                raise GraphError(f"from_networkx: node {node!r} has no {attr!r} attribute (other nodes have one)")
+            value = g.nodes[node][attr]
+            if isinstance(value, (torch.Tensor, np.ndarray, np.generic)) and np.size(value) == 1:
+                value = value.item()  # a 0-d (or one-element) tensor or numpy scalar
+            if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+                raise GraphError(
+                    f"from_networkx: node {node!r} has {attr!r} = {value!r}, not an integer class label; labels "
+                    "are class indices 0..C-1 (-1 for unlabelled): map the values to classes first"
+                )
+            try:
+                labels.append(operator.index(value) if not isinstance(value, (float, str)) else int(value))
+            except (TypeError, ValueError, OverflowError) as err:
+                raise GraphError(
+                    f"from_networkx: node {node!r} has {attr!r} = {value!r}, not an integer class label"
+                ) from err
+        try:
+            return torch.tensor(labels, dtype=torch.long)
+        except (OverflowError, RuntimeError) as err:
+            raise GraphError(f"from_networkx: node attribute {attr!r} holds a label beyond int64: {err}") from err
+
     if g.is_multigraph():
         raise GraphError(
             f"from_networkx: {type(g).__name__} (parallel edges) is not supported: a Graph stores each edge once. "
@@ -342,8 +389,8 @@ def from_networkx(
         edge_weight = torch.tensor([float(d.get(weight_attr, 1.0)) for _, _, d in edge_list])
     if "x" not in kwargs and x_attr is not None:
         kwargs["x"] = _node_attribute(g, order, x_attr, features=True)
-    if "y" not in kwargs and y_attr is not None:
-        kwargs["y"] = _node_attribute(g, order, y_attr, features=False)
+    if "y" not in kwargs and y_attr is not None and any(y_attr in g.nodes[v] for v in order):
+        kwargs["y"] = _networkx_labels(g, order, y_attr)
     if "splits" not in kwargs and isinstance(g.graph.get("splits"), Mapping):
         kwargs["splits"] = {
             str(name): tuple(_mask_of(parts.get(p, []), mapping, n, name, p) for p in ("train", "val", "test"))
