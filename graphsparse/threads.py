@@ -13,8 +13,10 @@ split (2,000 nodes and 10,000 edges: a tie). The policy:
   1-minute load average), at least one;
 - a graph of unknown size (a synthetic graph, an OGB folder) is treated as large.
 
-``--threads N`` (or ``OMP_NUM_THREADS``, which torch itself reads) overrides the policy. The command records the
-choice (threads, where it came from, the work and load it saw) with every run (:func:`last_choice`).
+``--threads N`` (or ``OMP_NUM_THREADS``, which torch itself reads) overrides the policy. It is bounded: at least 1 and
+at most :func:`max_threads` (the machine's cores times :data:`MAX_THREADS_PER_CORE`): torch allocates per-thread
+state for every thread it is asked for, and an extreme count ends the process in a segmentation fault. The command
+records the choice (threads, where it came from, the work and load it saw) with every run (:func:`last_choice`).
 
 Bottom layer: imports nothing from graphsparse; the caller reads environment variables (graphsparse.config).
 """
@@ -31,6 +33,8 @@ __all__ = [
     "SMALL_GRAPH_WORK",
     "ThreadChoice",
     "check_threads",
+    "max_threads",
+    "MAX_THREADS_PER_CORE",
     "available_cores",
     "busy_cores",
     "graph_work",
@@ -43,6 +47,10 @@ __all__ = [
 # below this graph_work one thread is faster (benchmarks/threads.py: Cora 13k, CiteSeer 12k, PubMed 108k, the
 # 200k-node synthetic graph 4.2M)
 SMALL_GRAPH_WORK = 5_000
+
+# --threads may oversubscribe the cores a little (a busy-waiting OpenMP pool on hyperthreads, a container whose
+# affinity hides cores), never without bound: torch.set_num_threads(10**6) ends in a segmentation fault
+MAX_THREADS_PER_CORE = 4
 
 _LAST: ThreadChoice | None = None
 
@@ -64,16 +72,48 @@ class ThreadChoice:
         return asdict(self)
 
 
-def check_threads(value: Any, name: str = "--threads") -> int:
-    """``value`` as an int >= 1; ValueError (one line, naming ``name``) otherwise."""
+def max_threads() -> int:
+    """The largest thread count ``--threads`` accepts: the machine's cores (``os.cpu_count()``, or the cores this
+    process may run on if larger) times :data:`MAX_THREADS_PER_CORE`."""
+    return max(os.cpu_count() or 1, available_cores()) * MAX_THREADS_PER_CORE
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut to 40 characters (a value of thousands of digits stays one readable line)."""
+    text = repr(value) if not isinstance(value, int) else str(value)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+def check_threads(value: Any, name: str = "--threads", maximum: int | None = None) -> int:
+    """``value`` as a thread count between 1 and ``maximum``.
+
+    Args:
+        value: an int or a string of one (as the command line gives it).
+        name: what the value is called in messages (``--threads``, ``OMP_NUM_THREADS``).
+        maximum: the largest count accepted; :func:`max_threads` when None.
+
+    Returns:
+        The count.
+
+    Raises:
+        ValueError: one line naming ``name`` and the value: not an integer, below 1, or above ``maximum``.
+    """
     if isinstance(value, bool) or not isinstance(value, Integral | str):
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= 1, got {_shown(value)}")
     try:
         number = int(str(value).strip())
-    except ValueError:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}") from None
+    except ValueError:  # not a number, or more digits than Python converts
+        raise ValueError(f"{name} must be an integer >= 1, got {_shown(value)}") from None
     if number < 1:
-        raise ValueError(f"{name} must be an integer >= 1 (intra-op threads), got {number}")
+        raise ValueError(f"{name} must be an integer >= 1 (intra-op threads), got {_shown(number)}")
+    limit = max_threads() if maximum is None else int(maximum)
+    if number > limit:
+        cores = os.cpu_count() or 1
+        raise ValueError(
+            f"{name} must be at most {limit} ({MAX_THREADS_PER_CORE} x the machine's {cores} cores), "
+            f"got {_shown(number)}; "
+            "more threads than that only compete for the same cores"
+        )
     return number
 
 
@@ -159,10 +199,21 @@ def resolve_threads(
 
 
 def apply_threads(choice: ThreadChoice) -> ThreadChoice:
-    """Set torch's intra-op thread count to ``choice.threads`` and remember the choice (:func:`last_choice`)."""
+    """Set torch's intra-op thread count to ``choice.threads`` and remember the choice (:func:`last_choice`).
+
+    Args:
+        choice: the choice to apply.
+
+    Returns:
+        ``choice``.
+
+    Raises:
+        ValueError: ``choice.threads`` is outside 1..:func:`max_threads`.
+    """
     import torch
 
     global _LAST
+    check_threads(choice.threads, "threads")  # a ThreadChoice built by hand: never hand torch an extreme count
     torch.set_num_threads(choice.threads)
     _LAST = choice
     return choice

@@ -57,8 +57,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         "--threads",
         default=None,
         metavar="N",
-        help="torch intra-op threads (default: $OMP_NUM_THREADS if set, else chosen from the graph's size and the "
-        "free cores: one for small graphs such as Cora; recorded with every run)",
+        help="torch intra-op threads, 1 to 4 x the machine's cores (default: $OMP_NUM_THREADS if set, else chosen "
+        "from the graph's size and the free cores: one for small graphs such as Cora; recorded with every run)",
     )
 
 
@@ -66,7 +66,8 @@ def apply_thread_option(args: argparse.Namespace) -> Any:
     """Set torch's thread count for the command (:mod:`graphsparse.threads`): ``--threads``, else
     ``$OMP_NUM_THREADS``, else the policy for the size of ``--dataset`` as the dataset registry records it
     (the largest of a comma-separated list; unknown sizes count as large). Returns the applied ThreadChoice;
-    ValueError (one line) for a bad ``--threads``."""
+    ValueError (one line) for a bad ``--threads``: not an integer, below 1 or above
+    :func:`graphsparse.threads.max_threads` (an extreme count would end in a segmentation fault)."""
     from ..config import omp_threads
     from ..threads import apply_threads, graph_work, resolve_threads
 
