@@ -24,11 +24,14 @@ __all__ = ["ClusterBatch", "ClusterLoader", "diag_enhanced_adjacency"]
 
 @dataclass(frozen=True)
 class ClusterBatch:
-    """One batch: the induced subgraph of the chosen clusters and the original ids of its nodes."""
+    """One batch: the induced subgraph of the chosen clusters, the original ids of its nodes and, per undirected
+    edge of the batch graph, its id in the loader's graph (``edge_ids``: values over the full graph's edges are
+    ``values[batch.edge_ids]``)."""
 
     graph: Graph
     nodes: torch.Tensor
     clusters: torch.Tensor
+    edge_ids: torch.Tensor | None = None
 
 
 class ClusterLoader:
@@ -90,6 +93,10 @@ class ClusterLoader:
 
     def induced_subgraph(self, nodes: torch.Tensor) -> Graph:
         """``graph.subgraph(nodes)`` for sorted, distinct ``nodes``, reading only the edges of those nodes."""
+        return self._induced(nodes)[0]
+
+    def _induced(self, nodes: torch.Tensor) -> tuple[Graph, torch.Tensor]:
+        """The induced subgraph and, per undirected edge of it, the edge's id in the loader's graph."""
         graph = self.graph
         starts, ends = self._edge_ptr[nodes], self._edge_ptr[nodes + 1]
         counts = ends - starts
@@ -113,7 +120,7 @@ class ClusterLoader:
         sparse_x = graph.sparse_x()
         if sparse_x is not None:  # the batch's rows of the CSR features, not a re-scan of its dense slice
             batch._set_cached("sparse_x", csr_select_rows(sparse_x, nodes))
-        return batch
+        return batch, _parent_edge_ids(batch, new_id[graph.edges[:, eids]], eids)
 
     def __iter__(self) -> Iterator[ClusterBatch]:
         from tqdm.auto import tqdm
@@ -124,4 +131,20 @@ class ClusterLoader:
         groups = list(torch.split(ids, self.q))[: self._num_batches()][self.rank :: self.world]
         for clusters in tqdm(groups, desc="cluster batches", unit="batch", disable=not self.progress, leave=False):
             nodes = self.nodes_of(clusters)
-            yield ClusterBatch(self.induced_subgraph(nodes), nodes, clusters)
+            batch, edge_ids = self._induced(nodes)
+            yield ClusterBatch(batch, nodes, clusters, edge_ids)
+
+
+def _parent_edge_ids(batch: Graph, local_edges: torch.Tensor, eids: torch.Tensor) -> torch.Tensor:
+    """Per edge of ``batch`` (which may store its edges in another order), the parent id among ``eids`` whose
+    relabelled endpoints are ``local_edges``."""
+    n = max(batch.num_nodes, 1)
+
+    def keys(edges: torch.Tensor) -> torch.Tensor:
+        lo, hi = torch.minimum(edges[0], edges[1]), torch.maximum(edges[0], edges[1])
+        return lo * n + hi
+
+    parent_keys = keys(local_edges)
+    order = torch.argsort(parent_keys)
+    position = torch.searchsorted(parent_keys[order], keys(batch.edges))
+    return eids[order[position]]

@@ -26,9 +26,8 @@ CHECKS: dict[str, opt.Check] = {
     "seeds": opt.positive_int,
     "epochs": opt.positive_int,
     "hidden": opt.positive_int,
-    "s1": opt.nonnegative_float,
-    "s2": opt.nonnegative_float,
-    "distill": opt.nonnegative_float,
+    "parts": opt.positive_int,
+    "clusters_per_batch": opt.positive_int,
 }
 _BASE = (
     "dataset",
@@ -48,30 +47,44 @@ _BASE = (
     "ray_address",
 )
 ACCEPTED = {
-    "node": (*_BASE, "preset", "split", "distill", "s1", "s2"),
-    "link": (*_BASE, "s1", "s2"),
+    "node": (*_BASE, "preset", "split", "batching", "parts", "clusters_per_batch"),
+    "link": _BASE,
 }
-HINTS = {"preset": "--task node", "split": "--task node", "distill": "--task node (the teddy method)"}
+HINTS = {
+    "preset": "--task node",
+    "split": "--task node",
+    "batching": "--task node",
+    "parts": "--batching cluster",
+    "clusters_per_batch": "--batching cluster",
+}
 DEFAULT_METHODS = "teddy,random"
 _KEYS = (
     "method",
     "round",
     "graph_sparsity",
     "weight_sparsity",
-    "test_acc_mean",
-    "test_acc_std",
-    "test_accs",
     "seconds",
     "tickets",
 )
 
 
+def _method_options() -> dict[str, Any]:
+    """Every option a registered method declares, by destination (the first method declaring it wins)."""
+    from ..sparsify.methods import method_class, method_names
+
+    out: dict[str, Any] = {}
+    for name in method_names():
+        for option in method_class(name).options:
+            out.setdefault(option.name, option)
+    return out
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..sparsify.search import GLT_METHODS
+    from ..sparsify.methods import method_names
 
     p = sub.add_parser(
         "glt",
-        help="graph lottery ticket search (TEDDY, UGS, random)",
+        help="graph lottery ticket search (TEDDY, UGS, WD-GLT, random, plug-ins)",
         description="Search for graph lottery tickets at matched graph/weight sparsity levels; resumable. Defaults "
         "follow the TEDDY protocol: 512-wide GCN where registered, TEDDY + KD (λ = 10), UGS s1 = s2 = 1e-4.",
     )
@@ -85,7 +98,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method",
         default=None,
-        help=f"comma-separated GLT methods: {', '.join(GLT_METHODS)} (default: {DEFAULT_METHODS})",
+        help=f"comma-separated GLT methods: {', '.join(method_names())}, or package.module:Class of a method "
+        f"defined elsewhere (default: {DEFAULT_METHODS})",
     )
     p.add_argument("--rounds", type=int, default=None, help="pruning rounds / levels (default: 20)")
     p.add_argument(
@@ -114,26 +128,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=("node", "link"),
         help="task the tickets are trained for (default: node)",
     )
+    for option in _method_options().values():
+        p.add_argument(opt.flag(option.name), type=option.convert, default=None, help=option.help)
     p.add_argument(
-        "--s1",
-        type=float,
+        "--batching",
         default=None,
-        help="UGS l1 coefficient of the edge mask (default: 1e-4 on the 'teddy' backbone, else the UGS "
-        "reference's: 1e-2, 1e-6 on PubMed); needs ugs in --method",
+        type=opt.lower,
+        choices=("full", "cluster"),
+        help="node task: full-batch training (default) or Cluster-GCN mini-batches (METIS parts, full-graph "
+        "evaluation) for every level",
     )
+    p.add_argument("--parts", type=int, default=None, help="--batching cluster: METIS parts (default: by graph size)")
     p.add_argument(
-        "--s2",
-        type=float,
-        default=None,
-        help="UGS l1 coefficient of the weight masks (default: 1e-4 on the 'teddy' backbone, else the UGS "
-        "reference's: 1e-2, 1e-3 on PubMed); needs ugs in --method",
-    )
-    p.add_argument(
-        "--distill",
-        type=float,
-        default=None,
-        help="λ of TEDDY's distillation term (CE + λ·KL to a dense teacher, all nodes) for the teddy method; "
-        "node task only (default: 10, the TEDDY paper's; 0 = off)",
+        "--clusters-per-batch", type=int, default=None, help="--batching cluster: clusters per batch (default 20)"
     )
     p.add_argument(
         "--save-tickets",
@@ -149,29 +156,52 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def check(args: argparse.Namespace) -> tuple[str, list[str]]:
-    """Check every option value and refuse those that do not apply; returns (task, methods)."""
-    from ..sparsify.search import check_methods
+    """Check every option value and refuse those that do not apply; returns (task, method names)."""
+    from ..sparsify.methods import check_methods, method_class
 
     opt.check_values(args, CHECKS)
     task = args.task if args.task is not None else "node"
-    opt.refuse_inapplicable(args, ACCEPTED[task], f"glt --task {task}", HINTS)
-    methods = check_methods(args.method if args.method is not None else DEFAULT_METHODS)
-    if "ugs" not in methods:
-        for dest in ("s1", "s2"):
+    if args.batching == "full":
+        args.batching = None
+    options = _method_options()
+    opt.refuse_inapplicable(args, (*ACCEPTED[task], *options), f"glt --task {task}", HINTS)
+    if args.batching is None:
+        for dest in ("parts", "clusters_per_batch"):
             if opt.given(args, dest):
-                raise ValueError(
-                    f"{opt.flag(dest)} is a UGS coefficient: it applies only with ugs in --method "
-                    f"(got {','.join(methods)})"
-                )
-    if "teddy" not in methods and args.distill:
-        raise ValueError(f"--distill applies to the teddy method only (got --method {','.join(methods)})")
+                raise ValueError(f"{opt.flag(dest)} applies to --batching cluster only")
+    methods = check_methods(args.method if args.method is not None else DEFAULT_METHODS)
+    declared = {o.name: name for name in methods for o in method_class(name).options}
+    for dest in options:
+        if opt.given(args, dest) and dest not in declared:
+            owners = [n for n in _option_owners(dest)]
+            raise ValueError(
+                f"{opt.flag(dest)} is an option of {' / '.join(owners)}: it applies only with "
+                f"{' or '.join(owners)} in --method (got {','.join(methods)})"
+            )
     return task, methods
 
 
+def _option_owners(dest: str) -> list[str]:
+    from ..sparsify.methods import method_class, method_names
+
+    return [n for n in method_names() if any(o.name == dest for o in method_class(n).options)]
+
+
+def configured_methods(args: argparse.Namespace, methods: list[str], setup: Any) -> list[Any]:
+    """The methods with their defaults for ``setup`` (dataset, preset, task) and the options given."""
+    from ..sparsify.methods import method_class
+
+    out = []
+    for name in methods:
+        cls = method_class(name)
+        out.append(cls.configure(setup, **{o.name: getattr(args, o.name, None) for o in cls.options}))
+    return out
+
+
 def resolve_glt(args: argparse.Namespace, dataset: str, methods: list[str]) -> dict[str, Any]:
-    """Preset name, node training config, model options, UGS coefficients and λ of a node-task search."""
-    from ..presets import GLT_DISTILL, default_preset, resolve_preset
-    from ..sparsify.ugs import ugs_l1_coefficients
+    """Preset name, node training config, model options and configured methods of a node-task search."""
+    from ..presets import default_preset, resolve_preset
+    from ..sparsify.methods import MethodSetup
     from ..tasks.node import NodeTrainConfig
     from .node_setup import dataset_metric
 
@@ -184,15 +214,12 @@ def resolve_glt(args: argparse.Namespace, dataset: str, methods: list[str]) -> d
     model_options = dict(preset["model"])
     if args.hidden is not None:
         model_options["hidden_channels"] = args.hidden
-    default_s1, default_s2 = ugs_l1_coefficients(dataset, "teddy" if preset_name == "teddy" else "ugs")
-    distill = args.distill if args.distill is not None else (GLT_DISTILL if "teddy" in methods else 0.0)
+    preset = None if preset_name is None or preset_name.lower() == "none" else preset_name
     return {
-        "preset": None if preset_name is None or preset_name.lower() == "none" else preset_name,
+        "preset": preset,
         "config": NodeTrainConfig(**train),
         "model_options": model_options,
-        "s1": default_s1 if args.s1 is None else args.s1,
-        "s2": default_s2 if args.s2 is None else args.s2,
-        "distill": distill,
+        "methods": configured_methods(args, methods, MethodSetup(dataset=dataset, preset=preset, task="node")),
     }
 
 
@@ -223,25 +250,29 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
     from ..experiments.report import plot_glt, print_glt_table, search_timing
     from ..nn import build_model
     from ..sparsify import parse_levels
+    from ..sparsify.methods import MethodSetup
     from ..sparsify.search import glt_levels, glt_search
-    from ..sparsify.ugs import ugs_l1_coefficients
     from ..utils import resolve_device
     from .preflight import preflight
 
-    task_name, methods = check(args)
+    task_name, method_names = check(args)
     rounds = args.rounds if args.rounds is not None else 20
     levels = glt_levels(rounds, 0.05 if args.pg is None else args.pg, 0.2 if args.pw is None else args.pw)
     if args.levels is not None:
+        from ..sparsify.methods import method_class
+
         wanted = parse_levels(args.levels, rounds)
-        if "ugs" in methods and wanted != set(range(1, max(wanted) + 1)):
+        iterative = [n for n in method_names if method_class(n).iterative]
+        if iterative and wanted != set(range(1, max(wanted) + 1)):
             raise ValueError(
-                f"--levels {args.levels!r}: UGS is iterative and needs every round 1..k; run UGS "
-                "without --levels (or with '1-k'), or restrict --levels to teddy/random"
+                f"--levels {args.levels!r}: {', '.join(iterative)} is iterative and needs every round 1..k; run it "
+                "without --levels (or with '1-k'), or restrict --levels to one-shot methods"
             )
         levels = [level for level in levels if level[0] in wanted]
     seeds = args.seeds if args.seeds is not None else 3
     device = resolve_device(args.device if args.device is not None else "cpu")
-    plot_path = Path(args.plot) if args.plot else Path("runs") / f"glt_{canonical_name(args.dataset)}_{args.model}.png"
+    default_plot = Path("runs") / f"glt_{canonical_name(args.dataset)}_{args.model}_{task_name}.png"
+    plot_path = Path(args.plot) if args.plot else default_plot
     # the database and the plot path are checked before the first epoch (exit 2 naming the path if not writable)
     outputs = preflight(
         args,
@@ -261,24 +292,21 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
     ticket_model = args.model
     if task_name == "link":
         factory, config, task = _link_setup(args, graph)
-        preset_name, distill = None, 0.0
-        s1, s2 = ugs_l1_coefficients(graph.name, "ugs")
-        s1, s2 = (s1 if args.s1 is None else args.s1), (s2 if args.s2 is None else args.s2)
+        preset_name = None
+        methods = configured_methods(args, method_names, MethodSetup(dataset=graph.name, task="link"))
         if args.hidden is not None:
             model_options["hidden_channels"] = args.hidden
         ticket_model = "gae" if args.model == "gcn" else args.model
     else:
-        from ..sparsify.task import NodeGLTTask
-
-        setup = resolve_glt(args, graph.name, methods)
+        setup = resolve_glt(args, graph.name, method_names)
         preset_name, config, model_options = setup["preset"], setup["config"], setup["model_options"]
-        s1, s2, distill = setup["s1"], setup["s2"], setup["distill"]
+        methods = setup["methods"]
         build_model(args.model, graph.num_features, graph.num_classes, **model_options)  # fail fast on bad options
 
         def factory():
             return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
 
-        task = NodeGLTTask(graph, config, args.split)
+        task = _node_trainer(args, graph, config)
     from tqdm.auto import tqdm
 
     bar = tqdm(
@@ -288,30 +316,27 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
         disable=args.no_progress,
     )
 
-    def progress(result: dict[str, Any]) -> None:
-        if result.get("cached"):
+    def progress(result: Any) -> None:
+        if result.cached:
             outputs.loaded += 1
-        bar.set_postfix_str(f"{result['method']} r{result['round']} {task.metric}={100 * result['test_acc_mean']:.1f}")
+        bar.set_postfix_str(f"{result.method} r{result.round} {task.metric}={100 * result.test_mean:.1f}")
         bar.update(1)
 
+    batching = "cluster" if args.batching == "cluster" else None
+    key_prefix = f"glt|{args.model}|{preset_name}" + ("|cluster" if batching else "")
     try:  # the bar ends before an interruption's one-line message
         results = list(
             glt_search(
                 graph,
                 factory,
-                methods,
-                levels,
-                list(range(seeds)),
-                config,
-                store,
-                key_prefix=f"glt|{args.model}|{preset_name}",
-                progress=progress,
-                split=args.split,
-                device=device,
+                methods=methods,
+                levels=levels,
+                seeds=list(range(seeds)),
                 task=task,
-                distill=distill,
-                s1=s1,
-                s2=s2,
+                store=store,
+                key_prefix=key_prefix,
+                progress=progress,
+                device=device,
                 ticket_dir=args.save_tickets,
                 executor=executor,
                 ticket_provenance={
@@ -325,6 +350,8 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
     finally:
         bar.close()
     dense, rows = results[0], results[1:]
+    labels = {m.name: m.label for m in methods}
+    method_options = {m.name: m.describe() for m in methods}
     if args.json:
         from ..experiments.report import command_document
         from .node_setup import resolved_model_options, runtime_config
@@ -337,40 +364,40 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
             from ..nn import MODELS
 
             resolved = resolved_model_options(MODELS[args.model], model_options)
-        ugs_l1 = {"s1": s1, "s2": s2} if "ugs" in methods else None
         resolved_config = {
             "preset": preset_name,
             "model_options": resolved,
             "train": vars(config),
             "split": args.split,
-            "methods": methods,
+            "batching": task.describe().get("batching", "full"),
+            "methods": method_names,
+            "method_options": method_options,
             "rounds": rounds,
             "pg": 0.05 if args.pg is None else args.pg,
             "pw": 0.2 if args.pw is None else args.pw,
             "levels": args.levels,
-            "distill": distill,
-            "ugs_l1": ugs_l1,
             "save_tickets": args.save_tickets,
             "parallel": parallel,
             **runtime_config(device),
         }
+        metric = task.metric
         out = command_document(
             "glt",
             dataset=graph.name,
             model=args.model,
             task=task.name,
-            metric=task.metric,
+            metric=metric,
             seeds=list(range(seeds)),
             config=resolved_config,
-            summary={f"test_{task.metric}": {"mean": dense["test_acc_mean"], "std": dense["test_acc_std"]}},
+            summary={f"test_{metric}": {"mean": dense.test_mean, "std": dense.test_std}},
             extra={
                 "preset": preset_name,
                 "epochs": config.epochs,
                 "model_options": model_options,
-                "distill": distill,
-                "ugs_l1": ugs_l1,
-                "levels": [{k: r[k] for k in _KEYS if k in r or k != "tickets"} for r in rows],
-                "dense": {k: dense[k] for k in _KEYS if k in dense or k != "tickets"},
+                "method_options": method_options,
+                "labels": labels,
+                "levels": [_level_json(r) for r in rows],
+                "dense": _level_json(dense),
                 "timing": search_timing(rows),
             },
         )
@@ -379,10 +406,34 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
         print_glt_table(graph.name, args.model, preset_name, dense, rows, metric=task.metric)
     hidden = model_options.get("hidden_channels")
     title = f"{graph.name} / {args.model}" + (f" ({hidden} hidden)" if hidden else "") + f", {task.name} task"
-    labels = {"teddy": f"teddy + KD (λ = {distill:g})"} if distill else None
+    if batching:
+        title += ", Cluster-GCN batches"
     plot_glt(dense, rows, plot_path, title=title, metric=task.metric, labels=labels)
     print(f"plot: {plot_path}", file=sys.stderr if args.json else sys.stdout)
     return None
+
+
+def _level_json(result: Any) -> dict[str, Any]:
+    """A level as the JSON document lists it: its summary (scores under the metric's name) and the keys of
+    ``_KEYS`` (``tickets`` only when saved)."""
+    summary = result.summary()
+    return {k: v for k, v in summary.items() if k in _KEYS or k.startswith("test_")}
+
+
+def _node_trainer(args: argparse.Namespace, graph: Any, config: Any) -> Any:
+    """The node trainer of the search: full batch, or Cluster-GCN batches (``--batching cluster``)."""
+    from ..tasks.glt import NodeGLTTask
+
+    if args.batching != "cluster":
+        return NodeGLTTask(graph, config, args.split)
+    from ..batching import DEFAULT_CLUSTERS_PER_BATCH, ClusterConfig, default_parts
+    from ..batching.glt import ClusterGLTTask
+
+    parts = args.parts if args.parts is not None else default_parts(graph.num_nodes)
+    q = args.clusters_per_batch if args.clusters_per_batch is not None else min(DEFAULT_CLUSTERS_PER_BATCH, parts)
+    if q > parts:
+        raise ValueError(f"--clusters-per-batch ({q}) must be <= the number of parts ({parts})")
+    return ClusterGLTTask(graph, config, ClusterConfig(num_parts=parts, clusters_per_batch=q), args.split)
 
 
 def _link_setup(args: argparse.Namespace, graph: Any) -> tuple[Any, Any, Any]:

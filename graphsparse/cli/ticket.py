@@ -79,11 +79,11 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     options = json.loads(p["model_options"])
     if p["task"] == "node":
         from ..nn import build_model
-        from ..sparsify.task import NodeGLTTask
+        from ..tasks.glt import NodeGLTTask
         from ..tasks.node import NodeTrainConfig
 
         config = NodeTrainConfig(**described["train"])
-        task = NodeGLTTask(graph, config, described.get("split"), distill=float(p.get("distill") or 0.0))
+        task = NodeGLTTask(graph, config, described.get("split"))
 
         def factory():
             return build_model(p["model"], graph.num_features, graph.num_classes, **options)

@@ -45,6 +45,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..sparsify.records import LevelResult
 
 __all__ = [
     "SCHEMA",
@@ -160,15 +164,18 @@ def print_summary(summary: dict[str, Any], as_json: bool, file: TextIO | None = 
         print("(accuracy, ROC-AUC, AUC, AP and Hits@K in %)", file=file)
 
 
-def search_timing(rows: list[dict]) -> dict[str, dict[str, float]]:
+def search_timing(rows: Sequence[LevelResult]) -> dict[str, dict[str, float]]:
     """Per method: ``sweep_seconds`` (all its levels) and ``final_ticket_seconds`` (what its last, sparsest
-    ticket cost on its own: one level for one-shot methods, every round up to it for UGS, whose round k needs
-    rounds 1..k-1). Seconds are as measured when each level was computed (cached levels keep theirs)."""
+    ticket cost on its own: one level for one-shot methods, every round up to it for an iterative method, whose
+    round k needs rounds 1..k-1). Seconds are as measured when each level was computed (cached levels keep
+    theirs)."""
+    from ..sparsify.methods import method_class
+
     out = {}
-    for method in dict.fromkeys(r["method"] for r in rows):
-        mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["round"])
-        sweep = float(sum(r["seconds"] for r in mine))
-        final = sweep if method == "ugs" else float(mine[-1]["seconds"])
+    for method in dict.fromkeys(r.method for r in rows):
+        mine = sorted((r for r in rows if r.method == method), key=lambda r: r.round)
+        sweep = float(sum(r.seconds for r in mine))
+        final = sweep if method_class(method).iterative else float(mine[-1].seconds)
         out[method] = {"sweep_seconds": sweep, "final_ticket_seconds": final}
     return out
 
@@ -177,24 +184,26 @@ def print_glt_table(
     dataset: str,
     model: str,
     preset: str | None,
-    dense: dict,
-    rows: list[dict],
+    dense: LevelResult,
+    rows: Sequence[LevelResult],
     metric: str = "acc",
     file: TextIO | None = None,
 ) -> None:
     """The GLT levels (graph / weight sparsity, test score mean ± std, seconds) and per-method timing."""
     file = file or sys.stdout
-    print(f"dataset={dataset}  model={model}  preset={preset}  seeds={len(dense.get('seeds', []))}", file=file)
+    print(f"dataset={dataset}  model={model}  preset={preset}  seeds={len(dense.seeds)}", file=file)
+    width = max([8, *(len(r.method) for r in rows)])
     print(
-        f"{'method':<8} {'round':>5} {'graph sp %':>10} {'weight sp %':>11} {f'test {metric} %':>16} {'seconds':>8}",
+        f"{'method':<{width}} {'round':>5} {'graph sp %':>10} {'weight sp %':>11} {f'test {metric} %':>16} "
+        f"{'seconds':>8}",
         file=file,
     )
     for r in [dense, *rows]:
-        acc = f"{100 * r['test_acc_mean']:.2f} ± {100 * r['test_acc_std']:.2f}"
-        cached = "  (cached)" if r.get("cached") else ""
+        score = f"{100 * r.test_mean:.2f} ± {100 * r.test_std:.2f}"
+        cached = "  (cached)" if r.cached else ""
         print(
-            f"{r['method']:<8} {r['round']:>5} {100 * r['graph_sparsity']:>10.2f} {100 * r['weight_sparsity']:>11.2f} "
-            f"{acc:>16} {r['seconds']:>8.1f}{cached}",
+            f"{r.method:<{width}} {r.round:>5} {100 * r.graph_sparsity:>10.2f} {100 * r.weight_sparsity:>11.2f} "
+            f"{score:>16} {r.seconds:>8.1f}{cached}",
             file=file,
         )
     for method, t in search_timing(rows).items():
@@ -205,34 +214,47 @@ def print_glt_table(
 
 
 def plot_glt(
-    dense: dict,
-    rows: list[dict],
+    dense: LevelResult,
+    rows: Sequence[LevelResult],
     path: str | Path,
     title: str = "",
     metric: str = "acc",
     labels: dict[str, str] | None = None,
 ) -> Path:
     """Two panels, test score vs graph sparsity and vs weight sparsity; dense baseline as a mean ± std band.
-    ``labels`` renames methods in the legend (e.g. ``{"teddy": "teddy + KD (λ = 10)"}``).
 
     Uses matplotlib's current backend (set ``MPLBACKEND=Agg`` or ``matplotlib.use('Agg')`` on a headless
-    machine; the ``graphsparse`` command does)."""
+    machine; the ``graphsparse`` command does).
+
+    Args:
+        dense: the dense baseline.
+        rows: the levels of every method.
+        path: the image to write (folders are created).
+        title: the figure's title.
+        metric: the score's name (``acc``, ``auc``).
+        labels: legend names by method (default: each level's ``label``, else its method).
+
+    Returns:
+        ``path``.
+    """
     import matplotlib.pyplot as plt
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    mean, std = 100 * dense["test_acc_mean"], 100 * dense["test_acc_std"]
+    methods = list(dict.fromkeys(r.method for r in rows))
+    names = {r.method: r.label or r.method for r in rows}
+    names.update(labels or {})
+    mean, std = 100 * dense.test_mean, 100 * dense.test_std
     for ax, key, label in ((axes[0], "graph_sparsity", "graph"), (axes[1], "weight_sparsity", "weight")):
         ax.axhspan(mean - std, mean + std, color="grey", alpha=0.25, label=f"dense {mean:.1f} ± {std:.1f}")
         ax.axhline(mean, color="grey", lw=1)
         for method in methods:
-            mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r[key])
-            xs = [100 * r[key] for r in mine]
-            ys = [100 * r["test_acc_mean"] for r in mine]
-            es = [100 * r["test_acc_std"] for r in mine]
-            ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, label=(labels or {}).get(method, method))
+            mine = sorted((r for r in rows if r.method == method), key=lambda r: getattr(r, key))
+            xs = [100 * getattr(r, key) for r in mine]
+            ys = [100 * r.test_mean for r in mine]
+            es = [100 * r.test_std for r in mine]
+            ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, label=names[method])
         ax.set_xlabel(f"{label} sparsity (%)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)" if metric == "acc" else f"test {metric.upper()} (%)")

@@ -15,9 +15,11 @@ from .edges import (
     teddy_edge_scores,
 )
 from .levels import parse_levels
-from .task import GLTTask, NodeGLTTask, distillation_loss
+from .methods import GLTMethod, OneShotMethod, RandomPruning, Teddy, UGS, WDGLT, register_method
+from .methods.ugs import UGSMasked, ugs_prune
+from .records import Level, LevelResult
+from ..tasks.glt import GLTTask, NodeGLTTask, distillation_loss
 from .ticket import Ticket
-from .ugs import UGSMasked, ugs_prune
 from .weights import (
     apply_weight_masks,
     global_magnitude_masks,
@@ -45,6 +47,15 @@ __all__ = [
     "NodeGLTTask",
     "distillation_loss",
     "parse_levels",
+    "GLTMethod",
+    "OneShotMethod",
+    "Teddy",
+    "UGS",
+    "RandomPruning",
+    "WDGLT",
+    "register_method",
+    "Level",
+    "LevelResult",
 ]
 
 # Edge scorers by name, one interface: scorer(graph, **options) -> Tensor[M]; low scores are pruned first.

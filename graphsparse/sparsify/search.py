@@ -1,54 +1,24 @@
 r"""Graph lottery ticket search over matched graph/weight sparsity levels, resumable through a results store.
 
 Level :math:`k` of the schedule prunes graph sparsity :math:`1-(1-p_g)^k` and weight sparsity
-:math:`1-(1-p_w)^k` (:func:`glt_levels`). :func:`glt_search` yields one result per (method, level), plus a
-dense baseline (method ``"dense"``, round 0) first:
+:math:`1-(1-p_w)^k` (:func:`glt_levels`). :func:`glt_search` yields one
+:class:`~graphsparse.sparsify.records.LevelResult` per (method, level), after a dense baseline (method
+``"dense"``, round 0). The methods are :class:`~graphsparse.sparsify.methods.GLTMethod` objects (or registered
+names, built with their dataclass defaults); the search reads only what the protocol says of them (one-shot or
+iterative, whether they want a distillation teacher, their store-key tag) and never their names.
 
-- ``"teddy"`` (Seo et al., ICLR 2024): TEDDY edge scores computed once on the original graph, so the edge
-  masks of successive levels are nested; the weights are projected onto the l0 ball of the level's weight
-  sparsity after every optimizer step (projected gradient descent), training from the same θ0 per seed.
-- ``"ugs"`` (Chen et al., ICML 2021; :mod:`graphsparse.sparsify.ugs`): one round per level, in order (levels
-  must be rounds 1..K with non-decreasing sparsity). Round k trains learnable edge/weight masks from θ0 under
-  round k-1's binary masks (CE + s1·|m_g|_1 + s2·|m_θ|_1), binarises them at the best-validation epoch down to
-  level k's targets, rewinds to θ0 and retrains the ticket to score it. The binary masks of every seed are
-  committed with the round (``ugs_state`` in the stored payload), so a killed UGS search resumes at the next
-  round.
-- ``"teddy"`` with ``distill=λ > 0``: a dense teacher per seed (trained on the unpruned graph from the same
-  θ0) and the loss CE + λ·KL(teacher soft labels ‖ student) over all nodes.
-- ``"random"``: random edge scores (generator seeded with the run's seed, so masks are nested across levels)
-  and a random weight mask of the level's sparsity, re-applied after every optimizer step.
+**Work units.** The search is a plan of units, one per (method, level, seed) (:mod:`.units`), run by an
+executor (:mod:`graphsparse.parallel`): serially here by default, or on Ray workers. One-shot levels are
+independent; an iterative method is one chain of rounds per seed (round k needs round k-1's state; seeds run
+side by side). A method that asks for a teacher waits for its seed's dense outputs: the dense baseline unit's
+when the dense level is trained in this run (the same training), otherwise a teacher unit. The driver alone
+writes the store: every finished seed is committed as it arrives (:func:`part_key`), every finished level under
+its own key before it is yielded; a rerun with the same dataset (by content: :meth:`Graph.fingerprint`), model,
+method options, level, seeds and training configuration loads both instead of recomputing, so a killed search
+continues where it stopped and ends with the results an uninterrupted run gives.
 
-**Work units.** The search is a plan of units, one per (method, level, seed) (:mod:`.glt_units`), run by an
-executor (:mod:`graphsparse.parallel`): serially here by default, or on Ray workers (``executor=``). One-shot
-levels (dense, TEDDY, random) are independent; a distilled TEDDY level waits for its seed's teacher (the seed's
-dense baseline unit when the dense level is computed in this run: the same training); UGS is one
-chain of rounds per seed (round k needs round k-1's binary masks; seeds are independent, so with S seeds S
-chains run side by side — a round is minutes of training, so a task per round costs nothing and lets each round
-be committed and retried on its own). The driver alone writes the store: every finished seed is committed as it
-arrives (:func:`part_key`), every finished (method, level) with ``store.put(key, payload)`` before it is
-yielded; a rerun with the same dataset, model, method, level, seeds and training config loads both instead of
-recomputing, so a killed search continues where it stopped and ends with the results an uninterrupted run
-gives. "The same dataset" is
-checked by content: the key holds :meth:`Graph.fingerprint` of ``graph`` and
-:data:`graphsparse.graph.SCHEMA_VERSION`, so a rerun on changed data (or under a new result schema) recomputes.
-
-**Task protocol.** The search is task-agnostic: ``glt_search(..., task=...)`` takes any object implementing
-:class:`graphsparse.sparsify.task.GLTTask` (default: :class:`~graphsparse.sparsify.task.NodeGLTTask` built from
-``graph``, ``config`` and ``split``):
-
-- ``task.name`` / ``task.metric`` (``"acc"``, ``"auc"``) / ``task.graph_name`` / ``task.describe()`` (hashed
-  into the store key) / ``task.distill`` (λ of the distillation term, set from ``distill=``);
-- ``task.graph_for_seed(seed_index, seed) -> Graph``: the graph of that seed; its undirected edges are the
-  prunable ones (a link task returns the seed's training graph, held-out edges removed);
-- ``task.fit(graph, model, *, seed, seed_index, edge_values=None, extra_loss=None, after_step=None,
-  teacher=None) -> {"val": float, "test": float, "best_state": state_dict, ...}``: train from the model's
-  current weights (θ0), select the epoch by validation, leave the model in the selected state;
-- ``task.predict(graph, model) -> Tensor``: a dense teacher's outputs, handed back to ``fit`` as ``teacher``
-  when ``distill > 0``.
-
-The search builds the model (``seed_everything(seed)`` then ``model_factory()``: θ0), prunes edges by id
-(``graph.keep_edges``) and masks weights, then calls ``task.fit``; the reported ``test_acc_*`` are the task's
-metric (accuracy for node classification, ROC-AUC for link prediction).
+**Trainer.** ``task`` is any :class:`~graphsparse.sparsify.task.GLTTask` (full-batch node classification by
+default, built from ``graph``, ``config`` and ``split``; link prediction; Cluster-GCN batches).
 """
 
 from __future__ import annotations
@@ -58,10 +28,10 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -69,64 +39,69 @@ from ..graph import SCHEMA_VERSION, Graph
 from ..parallel import Executor, SerialExecutor
 from ..tasks.node import NodeTrainConfig
 from ..utils import seed_everything
-from ..validation import check_float
 from .edges import check_sparsity
-from .glt_units import (
-    SearchContext,
-    cached_material,
-    oneshot_unit,
-    random_weight_masks,
-    teacher_unit,
-    ugs_round_unit,
-)
-from .task import NodeGLTTask
+from .methods import GLTMethod, SeedJob, method_class
+from .records import DENSE_LEVEL, Level, LevelResult, SeedOutcome, SeedRun, Teacher, TicketMaterial
+from ..tasks.glt import GLTTask, NodeGLTTask
 from .ticket import Ticket
-from .ugs import UGS_INIT_NOISE, UGS_S1, UGS_S2
-from .weights import apply_weight_masks, l0_projection
+from .units import DenseBaseline, SearchContext, method_unit, teacher_unit
 
-__all__ = [
-    "GLT_METHODS",
-    "glt_levels",
-    "check_methods",
-    "random_weight_masks",
-    "glt_search",
-    "retrain_ticket",
-    "part_key",
-]
+__all__ = ["glt_levels", "glt_search", "retrain_ticket", "part_key", "resolve_methods", "LevelStore"]
 
-GLT_METHODS = ("teddy", "ugs", "random")
-_PLANNED: dict[str, str] = {}
 
-Level = tuple[int, float, float]
+class LevelStore(Protocol):
+    """What the search needs of a results store (:class:`graphsparse.experiments.store.ResultsStore`)."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, payload: dict[str, Any]) -> None: ...
+
+    def get_part(self, key: str) -> dict[str, Any] | None: ...
+
+    def put_part(self, key: str, payload: dict[str, Any]) -> None: ...
+
+    def delete_parts(self, keys: list[str]) -> None: ...
 
 
 def glt_levels(rounds: int, pg: float, pw: float) -> list[Level]:
-    """``[(k, 1-(1-pg)^k, 1-(1-pw)^k) for k in 1..rounds]``: round, graph sparsity, weight sparsity."""
+    """The schedule ``[(k, 1-(1-pg)^k, 1-(1-pw)^k) for k in 1..rounds]``.
+
+    Args:
+        rounds: number of levels (>= 1).
+        pg: graph pruning rate per round, in [0, 1).
+        pw: weight pruning rate per round, in [0, 1).
+
+    Returns:
+        One :class:`Level` per round.
+
+    Raises:
+        ValueError: a value out of range.
+    """
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds must be an int >= 1, got {rounds!r}")
     pg = check_sparsity(pg, "pg (graph pruning rate per round)")
     pw = check_sparsity(pw, "pw (weight pruning rate per round)")
-    return [(k, 1.0 - (1.0 - pg) ** k, 1.0 - (1.0 - pw) ** k) for k in range(1, rounds + 1)]
+    return [Level(k, 1.0 - (1.0 - pg) ** k, 1.0 - (1.0 - pw) ** k) for k in range(1, rounds + 1)]
 
 
-def check_methods(methods: str | Sequence[str]) -> list[str]:
-    """Method names, lower-cased and checked; a comma-separated string is split."""
-    if isinstance(methods, str):
-        methods = methods.split(",")
-    names = [str(m).strip().lower() for m in methods if str(m).strip()]
-    if not names:
-        raise ValueError(f"no GLT method given; available methods: {', '.join(GLT_METHODS)}")
-    for name in names:
-        if name in _PLANNED:
-            raise ValueError(f"GLT method {name!r}: {_PLANNED[name]}; available methods: {', '.join(GLT_METHODS)}")
-        if name not in GLT_METHODS:
-            raise ValueError(f"unknown GLT method {name!r}; available methods: {', '.join(GLT_METHODS)}")
+def resolve_methods(methods: str | GLTMethod | Sequence[str | GLTMethod]) -> list[GLTMethod]:
+    """Method objects from objects, registered names or ``module:Class`` specs (names: dataclass defaults).
+
+    Raises:
+        ValueError: none given, unknown names, or a method listed twice.
+    """
+    if isinstance(methods, (str, GLTMethod)):
+        methods = methods.split(",") if isinstance(methods, str) else [methods]
+    out = [m if isinstance(m, GLTMethod) else method_class(m)() for m in methods if not isinstance(m, str) or m.strip()]
+    if not out:
+        raise ValueError("no GLT method given")
+    names = [m.name for m in out]
     if len(set(names)) != len(names):
         raise ValueError(f"GLT methods listed twice: {', '.join(names)}")
-    return names
+    return out
 
 
-def _check_levels(levels: Sequence[Level]) -> list[Level]:
+def _check_levels(levels: Sequence[Sequence[Any]]) -> list[Level]:
     out = []
     for level in levels:
         if len(level) != 3:
@@ -134,119 +109,13 @@ def _check_levels(levels: Sequence[Level]) -> list[Level]:
         k, gs, ws = level
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"GLT level round must be an int >= 1, got {k!r}")
-        out.append((k, check_sparsity(gs, "graph sparsity"), check_sparsity(ws, "weight sparsity")))
+        out.append(Level(k, check_sparsity(gs, "graph sparsity"), check_sparsity(ws, "weight sparsity")))
     return out
 
 
-def _check_ugs_levels(levels: Sequence[Level]) -> None:
-    """UGS runs one round per level, in order: rounds must be 1, 2, ... and sparsities must not decrease."""
-    if [k for k, _, _ in levels] != list(range(1, len(levels) + 1)):
-        raise ValueError(f"UGS runs its rounds in order: level rounds must be 1..{len(levels)}, got {levels!r}")
-    for (_, g0, w0), (k, g1, w1) in zip(levels, levels[1:]):
-        if g1 < g0 or w1 < w0:
-            raise ValueError(f"UGS level sparsities must not decrease (round {k}: {g1}/{w1} after {g0}/{w0})")
-
-
-def _config_hash(task: Any, model: nn.Module) -> str:
+def _config_hash(task: GLTTask, model: nn.Module) -> str:
     blob = json.dumps({"task": task.describe(), "model": repr(model)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
-def _unit_result(method: str, level: Level, runs: list[dict[str, Any]], seeds: Sequence[int]) -> dict:
-    """A level's payload from its seeds' runs; ``seconds`` is the training time summed over the seeds."""
-    k, gs, ws = level
-    tests = [float(r["test"]) for r in runs]
-    vals = [float(r["val"]) for r in runs]
-    return {
-        "method": method,
-        "round": k,
-        "target_graph_sparsity": gs,
-        "target_weight_sparsity": ws,
-        "graph_sparsity": float(np.mean([r["graph_sparsity"] for r in runs])),
-        "weight_sparsity": float(np.mean([r["weight_sparsity"] for r in runs])),
-        "test_acc_mean": float(np.mean(tests)),
-        "test_acc_std": float(np.std(tests)),
-        "val_acc_mean": float(np.mean(vals)),
-        "val_acc_std": float(np.std(vals)),
-        "test_accs": tests,
-        "seeds": [int(s) for s in seeds],
-        "seconds": float(sum(r.get("seconds", 0.0) for r in runs)),
-    }
-
-
-def _write_tickets(
-    ticket_dir: Path,
-    method: str,
-    level: Level,
-    materials: list[dict[str, Any]],
-    provenance: dict[str, Any],
-) -> list[str]:
-    """Write ``ticket_dir/<method>/round<k>/seed<s>/ticket.pt`` (+ ``trained.pt``, the trained state dict, when
-    known); returns the ticket paths."""
-    k, gs, ws = level
-    paths = []
-    for m in materials:
-        folder = ticket_dir / method / f"round{k}" / f"seed{m['seed']}"
-        folder.mkdir(parents=True, exist_ok=True)
-        info = dict(
-            provenance,
-            method=method,
-            round=int(k),
-            target_graph_sparsity=float(gs),
-            target_weight_sparsity=float(ws),
-            seed=m["seed"],
-            seed_index=m["seed_index"],
-            weight_rule=m["weight_rule"],
-            val=m["val"],
-            test=m["test"],
-            best_epoch=None if m["best_epoch"] is None else int(m["best_epoch"]),
-            trained=None,
-        )
-        if m["trained_state"] is not None:
-            torch.save(m["trained_state"], folder / "trained.pt")
-            info["trained"] = "trained.pt"
-        ticket = Ticket.from_model(m["edge_keep"], m["weight_masks"], m["init_state"], **info)
-        ticket.save(folder / "ticket.pt")
-        paths.append(str(folder / "ticket.pt"))
-    return paths
-
-
-def retrain_ticket(
-    ticket: Ticket,
-    task: Any,
-    model_factory: Callable[[], nn.Module],
-    *,
-    device: torch.device | str = "cpu",
-) -> tuple[dict[str, Any], nn.Module]:
-    """Retrain a ticket written by :func:`glt_search` as the search trained it: θ0 (the model built after
-    ``seed_everything(seed)``, as the search builds it, then θ0 loaded), the ticket's edges of
-    ``task.graph_for_seed``, the weight rule (fixed masks re-applied after every step, or TEDDY's l0 projection
-    at the level's weight sparsity) and, for TEDDY with ``task.distill > 0``, the dense teacher of the seed.
-    Returns ``task.fit``'s result (``val``, ``test``, ...) and the trained model; on CPU the numbers are the
-    search's."""
-    p = ticket.provenance
-    seed, i = int(p["seed"]), int(p["seed_index"])
-    ctx = SearchContext(task, model_factory, device)
-    graph = task.graph_for_seed(i, seed)
-    pruned = graph if bool(ticket.edge_keep_mask.all()) else ticket.apply_to_graph(graph)
-    teacher = ctx.teacher(i, seed, graph) if p.get("method") == "teddy" else None
-    model = ctx.build(seed)
-    rule = p.get("weight_rule", "masks")
-    after_step = None
-    if rule == "masks":
-        ticket.apply_to_model(model)
-        if ticket.weight_masks:
-            after_step = functools.partial(apply_weight_masks, masks=ticket.weight_masks)
-    else:  # "l0" (TEDDY: the masks are re-derived by the projection) or "none" (dense): θ0 as it is
-        missing = sorted(set(model.state_dict()) ^ set(ticket.init_state))
-        if missing:
-            raise ValueError(f"ticket initial state does not match the model ({', '.join(missing)})")
-        model.load_state_dict(ticket.init_state)
-        if rule == "l0":
-            after_step = functools.partial(l0_projection, sparsity=float(p["target_weight_sparsity"]))
-            after_step(model)
-    result = task.fit(pruned, model, seed=seed, seed_index=i, after_step=after_step, teacher=teacher)
-    return result, model
 
 
 def part_key(level_key: str, seed: int) -> str:
@@ -254,192 +123,187 @@ def part_key(level_key: str, seed: int) -> str:
     return f"part|{level_key}|seed={int(seed)}"
 
 
-class _Level:
-    """One (method, level) of the plan: its store key and the runs of its seeds as they arrive."""
+@dataclass
+class _PlannedLevel:
+    """One (method, level) of the plan: its store key and the outcomes of its seeds as they arrive."""
 
-    def __init__(self, method: str, level: Level, key: str, seeds: Sequence[int]) -> None:
-        self.method, self.level, self.key = method, level, key
-        self.runs: list[dict[str, Any] | None] = [None] * len(seeds)
-        self.materials: list[dict[str, Any] | None] = [None] * len(seeds)
-        self.ugs_states: list[dict[str, Any] | None] = [None] * len(seeds)
-        self.payload: dict[str, Any] | None = None  # set when the level is finished (stored or computed)
+    method: GLTMethod
+    level: Level
+    key: str
+    runs: list[SeedRun | None]
+    states: list[dict[str, Any] | None]
+    materials: list[TicketMaterial | None]
+    result: LevelResult | None = None  # set when the level is finished (stored or computed)
 
     @property
     def complete(self) -> bool:
         return all(r is not None for r in self.runs)
 
 
+@dataclass
+class _Search:
+    """The driver's state: context, store, tickets, and the plan."""
+
+    ctx: SearchContext
+    store: LevelStore | None
+    seeds: list[int]
+    progress: Callable[[LevelResult], None] | None
+    ticket_dir: Path | None
+    provenance: dict[str, Any]
+    plan: list[_PlannedLevel] = field(default_factory=list)
+
+    def finish(self, unit: _PlannedLevel, result: LevelResult, cached: bool) -> None:
+        """Tickets written, the level committed (when computed here), then reported."""
+        if self.ticket_dir is not None:
+            changed = self._write_tickets(unit, result, cached)
+            if changed and cached and self.store is not None:
+                self.store.put(unit.key, result.to_payload())
+        if not cached and self.store is not None:
+            self.store.put(unit.key, result.to_payload())
+            self.store.delete_parts([part_key(unit.key, s) for s in self.seeds])  # the level holds what they held
+        unit.result = replace(result, cached=cached, key=unit.key, label=unit.method.label, materials=[])
+        if self.progress is not None:
+            self.progress(unit.result)
+
+    def commit(self, unit: _PlannedLevel) -> None:
+        task = self.ctx.task
+        runs = [r for r in unit.runs if r is not None]
+        result = LevelResult.from_runs(unit.method.name, unit.level, runs, self.seeds, task=task.name, metric=task.metric)
+        if unit.method.iterative:
+            result.states = list(unit.states)  # what the next round needs to resume
+        result.materials = list(unit.materials)
+        self.finish(unit, result, cached=False)
+
+    def _write_tickets(self, unit: _PlannedLevel, result: LevelResult, cached: bool) -> bool:
+        """The level's tickets (trained material where this run trained the seed, else re-derived without
+        training) and their paths in ``result.tickets``; returns whether the stored level must be committed
+        again (its ticket paths changed)."""
+        assert self.ticket_dir is not None
+        k = unit.level.round
+        folder = self.ticket_dir / unit.method.name / f"round{k}"
+        wanted = [str(folder / f"seed{s}" / "ticket.pt") for s in self.seeds]
+        if cached and result.tickets == wanted and all(Path(t).is_file() for t in wanted):
+            return False
+        materials = list(result.materials or [None] * len(self.seeds))
+        states = result.states or [None] * len(self.seeds)
+        for i, seed in enumerate(self.seeds):
+            if materials[i] is None:
+                job = SeedJob(unit.level, i, seed, state=states[i])
+                material = unit.method.rederive(self.ctx, job)
+                material.test = result.test_scores[i] if i < len(result.test_scores) else None
+                materials[i] = material
+        provenance = dict(self.provenance, **unit.method.describe(), key=unit.key)
+        result.tickets = [_save_ticket(folder, unit.method.name, unit.level, m, provenance) for m in materials]
+        return cached
+
+
+def _save_ticket(folder: Path, method: str, level: Level, m: TicketMaterial, provenance: dict[str, Any]) -> str:
+    """Write ``folder/seed<s>/ticket.pt`` (+ ``trained.pt`` when the trained state is known); returns its path."""
+    k, gs, ws = level
+    out = folder / f"seed{m.seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    run = m.run
+    info = dict(
+        provenance,
+        method=method,
+        round=int(k),
+        target_graph_sparsity=float(gs),
+        target_weight_sparsity=float(ws),
+        seed=m.seed,
+        seed_index=m.seed_index,
+        weight_rule=m.weight_rule,
+        val=None if run is None else run.val,
+        test=m.test,
+        best_epoch=None if run is None else run.best_epoch,
+        trained=None,
+    )
+    if m.trained_state is not None:
+        torch.save(m.trained_state, out / "trained.pt")
+        info["trained"] = "trained.pt"
+    Ticket.from_model(m.edge_keep, m.weight_masks, m.init_state, **info).save(out / "ticket.pt")
+    return str(out / "ticket.pt")
+
+
 def glt_search(
     graph: Graph,
     model_factory: Callable[[], nn.Module],
-    methods: str | Sequence[str] = GLT_METHODS,
-    levels: Sequence[Level] = (),
-    seeds: Sequence[int] = (0,),
-    config: NodeTrainConfig | None = None,
-    store: Any = None,
-    key_prefix: str = "glt",
-    progress: Callable[[dict[str, Any]], None] | None = None,
     *,
+    methods: str | GLTMethod | Sequence[str | GLTMethod],
+    levels: Sequence[Sequence[Any]],
+    seeds: Sequence[int] = (0,),
+    task: GLTTask | None = None,
+    config: NodeTrainConfig | None = None,
     split: str | None = None,
+    store: LevelStore | None = None,
+    key_prefix: str = "glt",
+    progress: Callable[[LevelResult], None] | None = None,
     device: torch.device | str = "cpu",
     dense: bool = True,
-    task: Any = None,
-    distill: float = 0.0,
-    s1: float = UGS_S1,
-    s2: float = UGS_S2,
     ticket_dir: str | os.PathLike[str] | None = None,
     ticket_provenance: dict[str, Any] | None = None,
     executor: Executor | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[LevelResult]:
     """Yield the dense baseline (``dense=True``), then one result per (method, level), methods in order.
 
-    Each result holds ``method``, ``round``, ``graph_sparsity`` (fraction of undirected edges removed),
-    ``weight_sparsity`` (zeroed / total counted weights, measured on the trained models), ``test_acc_mean``,
-    ``test_acc_std``, ``val_acc_mean``, ``seconds`` (training time summed over the seeds) and the per-seed
-    ``test_accs``; ``cached`` tells whether it was loaded from ``store``. ``progress(result)`` is called as each
-    level finishes (in order when serial; as they complete on parallel workers). ``key_prefix`` should name the
-    dataset and model (the key adds the graph's name and content fingerprint, the result schema version,
-    method, level, seeds and a hash of config and model).
+    Args:
+        graph: the graph (its content fingerprint is part of every store key).
+        model_factory: builds the model; called after ``seed_everything(seed)``, so its weights are θ0.
+        methods: method objects, registered names or ``module:Class`` specs (a comma-separated string too).
+        levels: the schedule, e.g. :func:`glt_levels`; iterative methods need rounds 1..K.
+        seeds: the seeds; each level reports the mean and (population) std over them.
+        task: the trainer (default: full-batch :class:`NodeGLTTask` of ``graph``, ``config``, ``split``).
+        config: node training options of the default trainer.
+        split: split name of the default trainer.
+        store: the results store; levels and finished seeds are committed as they finish and loaded on a rerun.
+        key_prefix: what the store keys start with (name the dataset and model).
+        progress: called with each finished level (in order when serial; as they complete on workers).
+        device: where models train.
+        dense: compute the dense baseline first.
+        ticket_dir: save every level's ticket of every seed as ``<dir>/<method>/round<k>/seed<s>/ticket.pt``
+            (trained weights beside it as ``trained.pt`` when this run trained them); paths go into the store.
+        ticket_provenance: added to every ticket's provenance (e.g. the dataset and model names).
+        executor: runs the units (default: serially, in this process).
 
-    ``executor`` (:mod:`graphsparse.parallel`; default serial, in this process) runs the units: one per
-    (method, level, seed), a dense teacher per seed when distilling (the dense baseline's unit, unless that level
-    was loaded from the store), and UGS as one chain of rounds per seed.
-    Every finished seed is committed to ``store`` as it arrives (:func:`part_key`), every finished level under
-    its own key; a rerun loads both and runs only what is missing. Results are identical whichever executor ran
-    them.
+    Returns:
+        An iterator of :class:`LevelResult`; ``cached`` says whether a level came from the store.
 
-    ``ticket_dir``: each level's ticket of every seed is saved as a :class:`~graphsparse.sparsify.Ticket` in
-    ``ticket_dir/<method>/round<k>/seed<s>/ticket.pt`` (edge keep-mask over the seed graph's edge ids, weight
-    masks, θ0, provenance: method, round, seed, sparsities, val/test, the task's configuration and
-    ``ticket_provenance``, e.g. the dataset and model name), with the trained state dict beside it
-    (``trained.pt``), and the paths go into the level's payload (``tickets``) in the store. A level loaded from
-    the store is written too, re-derived without training (no ``trained.pt``; a TEDDY ticket then holds no weight
-    masks: its retraining re-derives them by the l0 projection). :func:`retrain_ticket` retrains a saved ticket
-    exactly as the search did.
+    Raises:
+        ValueError: no method, level or seed, or a schedule a method cannot run.
     """
-    names = check_methods(methods)
+    chosen = resolve_methods(methods)
     levels = _check_levels(levels)
     if not levels:
         raise ValueError("glt_search needs at least one level, e.g. glt_levels(rounds, pg, pw)")
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("glt_search needs at least one seed")
-    distill = check_float("distill (λ of the distillation term)", distill, 0.0)
-    if task is None:
-        task = NodeGLTTask(graph, config, split, distill=distill)
-    else:
-        task.distill = distill
-    s1, s2 = check_float("UGS s1", s1, 0.0), check_float("UGS s2", s2, 0.0)  # finite, >= 0
-    ctx = SearchContext(task, model_factory, device, s1, s2)
+    for method in chosen:
+        method.check_levels(levels)
+    task = task if task is not None else NodeGLTTask(graph, config, split)
+    ctx = SearchContext(task, model_factory, device)
     seed_everything(seeds[0])
     digest = _config_hash(task, model_factory())
-    if "ugs" in names:
-        _check_ugs_levels(levels)
-    executor = executor if executor is not None else SerialExecutor()
     ticket_path = None if ticket_dir is None else Path(ticket_dir).absolute()
-    base_provenance: dict[str, Any] = {}
+    provenance: dict[str, Any] = {}
     if ticket_path is not None:
-        base_provenance = {
+        provenance = {
             "dataset": task.graph_name,
             "task": task.name,
             "metric": task.metric,
             "task_config": json.dumps(task.describe(), sort_keys=True, default=str),
-            "distill": float(distill),
-            "s1": float(s1),
-            "s2": float(s2),
             **dict(ticket_provenance or {}),
         }
+    search = _Search(ctx, store, seeds, progress, ticket_path, provenance)
     data_tag = f"data={graph.fingerprint()[:24]}|schema={SCHEMA_VERSION}"  # once: every level's key holds it
-    key_of = functools.partial(
-        _level_key, key_prefix, task.graph_name, data_tag, seeds, digest, distill, s1, s2, levels
-    )
-    plan = [_Level("dense", (0, 0.0, 0.0), key_of("dense", (0, 0.0, 0.0)), seeds)] if dense else []
-    plan += [_Level(m, level, key_of(m, level), seeds) for m in names for level in levels]
+    key_of = functools.partial(_level_key, key_prefix, task.graph_name, data_tag, seeds, digest, levels)
 
-    def finish(unit: _Level, payload: dict[str, Any], cached: bool) -> None:
-        """Tickets written, the level committed (when computed here), then reported."""
-        materials = payload.pop("material", None)
-        if ticket_path is not None:
-            payload = _with_tickets(ctx, unit, payload, materials, seeds, ticket_path, base_provenance, cached)
-            if payload.pop("tickets_changed", False) and cached and store is not None:
-                store.put(unit.key, payload)
-        if not cached and store is not None:
-            store.put(unit.key, payload)
-            store.delete_parts([part_key(unit.key, seed) for seed in seeds])  # the level holds what they held
-        payload = dict(payload, cached=cached)
-        payload.pop("ugs_state", None)
-        payload["key"] = unit.key
-        unit.payload = payload
-        if progress is not None:
-            progress(payload)
+    def planned(method: GLTMethod, level: Level) -> _PlannedLevel:
+        n = len(seeds)
+        return _PlannedLevel(method, level, key_of(method, level), [None] * n, [None] * n, [None] * n)
 
-    ctx_handle = executor.put(ctx)
-    want_material = ticket_path is not None
-    teachers: dict[int, Any] = {}
-    ugs_previous: list[Any] = [None] * len(seeds)  # per seed: packed masks, a pending round's handle, or None
-    pending: dict[Any, tuple[_Level, int]] = {}
-    for unit in plan:
-        stored = store.get(unit.key) if store is not None else None
-        if stored is not None:
-            # parts left by a run killed between committing this level and deleting them
-            store.delete_parts([part_key(unit.key, seed) for seed in seeds])
-            if unit.method == "ugs":
-                ugs_previous = list(stored["ugs_state"])
-            finish(unit, stored, cached=True)
-            continue
-        for i, seed in enumerate(seeds):
-            part = store.get_part(part_key(unit.key, seed)) if store is not None else None
-            if part is not None:
-                unit.runs[i], unit.ugs_states[i] = part["run"], part.get("ugs_state")
-                if unit.method == "ugs":
-                    ugs_previous[i] = part["ugs_state"]
-                continue
-            if unit.method == "ugs":
-                handle = executor.submit(
-                    ugs_round_unit, ctx_handle, unit.level, i, seed, ugs_previous[i], want_material
-                )
-                ugs_previous[i] = handle
-            elif unit.method == "dense" and distill and "teddy" in names:
-                # the dense baseline is the seed's teacher too: one training serves both (see oneshot_unit)
-                handle = executor.submit(
-                    oneshot_unit, ctx_handle, "dense", unit.level, i, seed, None, want_material, True
-                )
-                teachers[i] = handle
-            else:
-                teacher = None
-                if unit.method == "teddy" and distill:
-                    if i not in teachers:
-                        teachers[i] = executor.submit(teacher_unit, ctx_handle, i, seed)
-                    teacher = teachers[i]
-                handle = executor.submit(
-                    oneshot_unit, ctx_handle, unit.method, unit.level, i, seed, teacher, want_material
-                )
-            pending[handle] = (unit, i)
-        if unit.complete:  # every seed was stored as a part: the level only needs committing
-            _commit_level(unit, seeds, store, finish)
-
-    emitted = 0
-
-    def ready() -> Iterator[dict[str, Any]]:
-        nonlocal emitted
-        while emitted < len(plan) and plan[emitted].payload is not None:
-            emitted += 1
-            yield plan[emitted - 1].payload
-
-    yield from ready()
-    for handle, value in executor.as_completed(list(pending)):
-        unit, i = pending.pop(handle)
-        unit.runs[i], unit.materials[i] = value["run"], value.get("material")
-        unit.ugs_states[i] = value.get("ugs_state")
-        if store is not None and not unit.complete:  # the last seed of a level goes in with the level itself
-            part = {"run": value["run"]}
-            if unit.ugs_states[i] is not None:
-                part["ugs_state"] = unit.ugs_states[i]
-            store.put_part(part_key(unit.key, seeds[i]), part)
-        if unit.complete:
-            _commit_level(unit, seeds, store, finish)
-            yield from ready()
-    yield from ready()
+    search.plan = [planned(DenseBaseline(), DENSE_LEVEL)] if dense else []
+    search.plan += [planned(m, level) for m in chosen for level in levels]
+    yield from _run(search, executor if executor is not None else SerialExecutor(), chosen)
 
 
 def _level_key(
@@ -448,57 +312,140 @@ def _level_key(
     data_tag: str,
     seeds: Sequence[int],
     digest: str,
-    distill: float,
-    s1: float,
-    s2: float,
-    levels: Sequence[Level],
-    method: str,
+    schedule: Sequence[Level],
+    method: GLTMethod,
     level: Level,
 ) -> str:
     k, gs, ws = level
-    tag = f"|distill={distill:g}" if method == "teddy" and distill else ""
-    if method == "ugs":  # a UGS round depends on every earlier round: the key names the whole schedule so far
-        schedule = ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in levels if r <= k)
-        tag = f"|s1={s1:g}|s2={s2:g}|noise={UGS_INIT_NOISE:g}|after={schedule}"
     seed_tag = ",".join(map(str, seeds))
     return (
-        f"{key_prefix}|{graph_name}|{data_tag}|{method}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}"
-        f"|cfg={digest}{tag}"
+        f"{key_prefix}|{graph_name}|{data_tag}|{method.name}|round={k}|pg={gs:.6f}|pw={ws:.6f}|seeds={seed_tag}"
+        f"|cfg={digest}{method.key_tag(schedule, level)}"
     )
 
 
-def _commit_level(unit: _Level, seeds: Sequence[int], store: Any, finish: Callable[..., None]) -> None:
-    payload = _unit_result(unit.method, unit.level, unit.runs, seeds)
-    if unit.method == "ugs":
-        payload["ugs_state"] = list(unit.ugs_states)  # what the next round needs to resume
-    payload["material"] = unit.materials
-    finish(unit, payload, cached=False)
+def _run(search: _Search, executor: Executor, chosen: list[GLTMethod]) -> Iterator[LevelResult]:
+    """Submit every unit not in the store, commit and yield levels in plan order as they complete."""
+    store, seeds, task = search.store, search.seeds, search.ctx.task
+    wants_teacher = any(m.teacher_weight > 0 for m in chosen)
+    ctx_handle = executor.put(search.ctx)
+    want_material = search.ticket_dir is not None
+    teachers: dict[int, Any] = {}  # per seed: the handle of the outcome holding the dense outputs
+    chains: dict[tuple[str, int], Any] = {}  # iterative methods, per seed: the last round's outcome or handle
+    pending: dict[Any, tuple[_PlannedLevel, int]] = {}
+    for unit in search.plan:
+        name, iterative = unit.method.name, unit.method.iterative
+        stored = store.get(unit.key) if store is not None else None
+        if stored is not None:
+            # parts left by a run killed between committing this level and deleting them
+            store.delete_parts([part_key(unit.key, s) for s in seeds])
+            result = LevelResult.from_payload(stored, task=task.name, metric=task.metric)
+            if iterative:
+                for i, state in enumerate(result.states or []):
+                    chains[(name, i)] = SeedOutcome(state=state)
+            search.finish(unit, result, cached=True)
+            continue
+        for i, seed in enumerate(seeds):
+            part = store.get_part(part_key(unit.key, seed)) if store is not None else None
+            if part is not None:
+                unit.runs[i], unit.states[i] = SeedRun.from_dict(part["run"]), part.get("method_state")
+                if iterative:
+                    chains[(name, i)] = SeedOutcome(state=unit.states[i])
+                continue
+            job = SeedJob(unit.level, i, seed, want_material=want_material)
+            teacher = None
+            if isinstance(unit.method, DenseBaseline) and wants_teacher:
+                # the dense baseline is the seed's teacher too: one training serves both
+                job = replace(job, want_outputs=True)
+            elif unit.method.teacher_weight > 0:
+                if i not in teachers:
+                    teachers[i] = executor.submit(teacher_unit, ctx_handle, i, seed)
+                teacher = teachers[i]
+            previous = chains.get((name, i)) if iterative else None
+            handle = executor.submit(method_unit, ctx_handle, unit.method, job, teacher, previous)
+            if isinstance(unit.method, DenseBaseline) and wants_teacher:
+                teachers[i] = handle
+            if iterative:
+                chains[(name, i)] = handle
+            pending[handle] = (unit, i)
+        if unit.complete:  # every seed was stored as a part: the level only needs committing
+            search.commit(unit)
+
+    emitted = 0
+
+    def ready() -> Iterator[LevelResult]:
+        nonlocal emitted
+        while emitted < len(search.plan) and search.plan[emitted].result is not None:
+            emitted += 1
+            yield search.plan[emitted - 1].result
+
+    yield from ready()
+    for handle, outcome in executor.as_completed(list(pending)):
+        unit, i = pending.pop(handle)
+        unit.runs[i], unit.materials[i], unit.states[i] = outcome.run, outcome.material, outcome.state
+        if store is not None and not unit.complete:  # the last seed of a level goes in with the level itself
+            part: dict[str, Any] = {"run": outcome.run.to_dict()}
+            if outcome.state is not None:
+                part["method_state"] = outcome.state
+            store.put_part(part_key(unit.key, seeds[i]), part)
+        if unit.complete:
+            search.commit(unit)
+            yield from ready()
+    yield from ready()
 
 
-def _with_tickets(
-    ctx: SearchContext,
-    unit: _Level,
-    payload: dict[str, Any],
-    materials: list[dict[str, Any] | None] | None,
-    seeds: Sequence[int],
-    ticket_dir: Path,
-    base_provenance: dict[str, Any],
-    cached: bool,
-) -> dict[str, Any]:
-    """The level's tickets written (trained material where this run trained the seed, else re-derived without
-    training) and their paths in the payload; a stored level whose tickets are all in place is left alone,
-    otherwise ``tickets_changed`` asks the caller to commit it again."""
-    method, level, k = unit.method, unit.level, unit.level[0]
-    wanted = [str(ticket_dir / method / f"round{k}" / f"seed{s}" / "ticket.pt") for s in seeds]
-    stored = payload.get("tickets") or []
-    if cached and stored == wanted and all(Path(t).is_file() for t in stored):
-        return payload
-    materials = list(materials or [None] * len(seeds))
-    ugs_states = payload.get("ugs_state") or [None] * len(seeds)
-    tests = payload.get("test_accs") or [None] * len(seeds)
-    for i, seed in enumerate(seeds):
-        if materials[i] is None:
-            materials[i] = cached_material(ctx, method, level, i, seed, ugs_states[i], tests[i])
-    provenance = dict(base_provenance, key=unit.key)
-    paths = _write_tickets(ticket_dir, method, level, materials, provenance)
-    return dict(payload, tickets=paths, tickets_changed=cached)
+def retrain_ticket(
+    ticket: Ticket,
+    task: GLTTask,
+    model_factory: Callable[[], nn.Module],
+    *,
+    device: torch.device | str = "cpu",
+) -> tuple[dict[str, Any], nn.Module]:
+    """Retrain a ticket written by :func:`glt_search` as the search trained it.
+
+    θ0 (the model built after ``seed_everything(seed)``, then the ticket's θ0 loaded), the ticket's edges of
+    ``task.graph_for_seed``, the weight rule (fixed masks re-applied after every step, or the l0 projection at the
+    level's weight sparsity) and, for a method that distils, the dense teacher of the seed (trained here).
+
+    Args:
+        ticket: a saved ticket (its provenance names the method, seed and weight rule).
+        task: the trainer the search used.
+        model_factory: builds the model the search built.
+        device: where to train.
+
+    Returns:
+        ``task.fit``'s result (``val``, ``test``, ...) and the trained model; on CPU the numbers are the search's.
+
+    Raises:
+        ValueError: the ticket does not fit the model, or names an unknown method.
+    """
+    p = ticket.provenance
+    seed, i = int(p["seed"]), int(p["seed_index"])
+    ctx = SearchContext(task, model_factory, device)
+    graph = task.graph_for_seed(i, seed)
+    pruned = graph if bool(ticket.edge_keep_mask.all()) else ticket.apply_to_graph(graph)
+    method = DenseBaseline() if p.get("method") == DenseBaseline.name else method_class(str(p["method"])).from_provenance(p)
+    teacher = None
+    if method.teacher_weight > 0:
+        teacher = Teacher(ctx.dense_outputs(i, seed).to(device), method.teacher_weight)
+    model = ctx.build(seed)
+    rule = p.get("weight_rule", "masks")
+    after_step = None
+    if rule == "masks":
+        ticket.apply_to_model(model)
+        if ticket.weight_masks:
+            from .weights import apply_weight_masks
+
+            after_step = functools.partial(apply_weight_masks, masks=ticket.weight_masks)
+    else:  # "l0" (the masks are re-derived by the projection) or "none" (dense): θ0 as it is
+        missing = sorted(set(model.state_dict()) ^ set(ticket.init_state))
+        if missing:
+            raise ValueError(f"ticket initial state does not match the model ({', '.join(missing)})")
+        model.load_state_dict(ticket.init_state)
+        if rule == "l0":
+            from .weights import l0_projection
+
+            after_step = functools.partial(l0_projection, sparsity=float(p["target_weight_sparsity"]))
+            after_step(model)
+    result = task.fit(pruned, model, seed=seed, seed_index=i, after_step=after_step, teacher=teacher)
+    return result, model

@@ -98,14 +98,59 @@ class Ticket:
         return cls(payload["edge_keep_mask"], payload["weight_masks"], payload["init_state"], payload["provenance"])
 
     # ------------------------------------------------------------------ applying
-    def apply_to_graph(self, graph: Graph) -> Graph:
-        """The graph with only the ticket's kept edges (a new, smaller Graph)."""
-        if self.edge_keep_mask.numel() != graph.num_edges:
+    def apply(self, graph: Graph | Any) -> Graph | Any:
+        """The graph with only the ticket's kept edges: a Graph for a Graph, a PyG ``Data`` for a ``Data``.
+
+        A :class:`~graphsparse.graph.Graph` gives a new, smaller Graph (:meth:`Graph.keep_edges`). A
+        ``torch_geometric.data.Data`` gives a shallow copy without the dropped edges
+        (:func:`graphsparse.graph.convert.keep_pyg_edges`): the mask is over the edge ids of ``Graph.from_pyg(data)``,
+        both directions of a dropped edge go, the other ``edge_index`` columns keep their order with their
+        ``edge_weight`` / ``edge_attr``, and node and graph attributes (``x``, ``y``, masks...) are carried over.
+        For a ``data`` without self-loops or repeated columns, in PyG's coalesced order or as ``Graph.to_pyg``
+        writes it, ``ticket.apply(data)`` equals ``to_pyg(ticket.apply(from_pyg(data)))`` (with ``minimal=True``
+        for a coalesced ``data``) attribute by attribute.
+
+        Args:
+            graph: a Graph, or a homogeneous PyG ``Data``, with the edges of the graph the ticket was found on.
+
+        Returns:
+            The pruned Graph or ``Data``.
+
+        Raises:
+            GraphError: the ticket's edge mask does not match the graph's number of edges (a different graph).
+        """
+        if isinstance(graph, Graph):
+            if self.edge_keep_mask.numel() != graph.num_edges:
+                raise GraphError(
+                    f"ticket edge mask has {self.edge_keep_mask.numel()} entries but graph {graph.name!r} has "
+                    f"{graph.num_edges} edges; the ticket was found on a different graph"
+                )
+            return graph.keep_edges(self.edge_keep_mask)
+        from ..graph.convert import keep_pyg_edges, pyg_edge_graph
+
+        edges, ids = pyg_edge_graph(graph)
+        if self.edge_keep_mask.numel() != edges.num_edges:
+            kind = "arcs" if edges.directed else "undirected edges"
             raise GraphError(
-                f"ticket edge mask has {self.edge_keep_mask.numel()} entries but graph {graph.name!r} has "
-                f"{graph.num_edges} edges; the ticket was found on a different graph"
+                f"ticket edge mask has {self.edge_keep_mask.numel()} entries but the {type(graph).__name__} has "
+                f"{edges.num_edges} {kind} ({ids.numel()} edge_index columns); the ticket was found on a "
+                "different graph"
             )
-        return graph.keep_edges(self.edge_keep_mask)
+        return keep_pyg_edges(graph, self.edge_keep_mask, edge_graph=(edges, ids))
+
+    def apply_to_graph(self, graph: Graph | Any) -> Graph | Any:
+        """The graph with only the ticket's kept edges; the same as :meth:`apply` (a PyG ``Data`` gives a ``Data``).
+
+        Args:
+            graph: a Graph, or a homogeneous PyG ``Data``.
+
+        Returns:
+            The pruned Graph or ``Data``.
+
+        Raises:
+            GraphError: the ticket's edge mask does not match the graph's number of edges (a different graph).
+        """
+        return self.apply(graph)
 
     def apply_to_model(self, model: nn.Module) -> nn.Module:
         """Load θ0 into ``model`` and zero its masked weights, in place; returns ``model``."""

@@ -1,4 +1,4 @@
-"""Link prediction as a graph-lottery-ticket task (the protocol of :mod:`graphsparse.sparsify.task`).
+"""Link prediction as a graph-lottery-ticket task (the trainer protocol of :mod:`graphsparse.tasks.glt`).
 
 Each seed gets its own edge split (:func:`~graphsparse.tasks.link.link_split_for_seed`); the prunable graph is that
 split's *training* message-passing graph, so validation and test edges are never pruned into or out of it, and
@@ -35,15 +35,11 @@ class LinkGLTTask:
         config: LinkTrainConfig | None = None,
         val_fraction: float = 0.05,
         test_fraction: float = 0.10,
-        distill: float = 0.0,
     ) -> None:
-        if distill:
-            raise ValueError("distillation (--distill) is defined for node classification only, not --task link")
         self.config = config or LinkTrainConfig()
         self.graph = _prepare_features(graph, self.config.normalize_features)
         self.graph_name = graph.name
         self.val_fraction, self.test_fraction = float(val_fraction), float(test_fraction)
-        self.distill = 0.0
         self._splits: dict[int, LinkSplit] = {}
 
     def describe(self) -> dict[str, Any]:
@@ -69,11 +65,14 @@ class LinkGLTTask:
         seed_index: int,
         edge_values: torch.Tensor | None = None,
         extra_loss: Callable[[nn.Module], torch.Tensor] | None = None,
+        output_loss: Callable[[torch.Tensor], torch.Tensor] | None = None,
         after_step: Callable[[nn.Module], None] | None = None,
-        teacher: torch.Tensor | None = None,
+        teacher: Any = None,
     ) -> dict[str, Any]:
         if teacher is not None:
-            raise ValueError("link GLT task: distillation is not supported")
+            raise ValueError("link GLT task: distillation is not supported (it is defined for node classification)")
+        if output_loss is not None:
+            raise ValueError("link GLT task: a loss on node outputs (e.g. WD-GLT's class separation) needs node labels")
         decoder = getattr(getattr(model, "base", model), "decoder", None)
         if decoder is not None and any(True for _ in decoder.parameters()) and hasattr(model, "base"):
             # UGS runs the wrapped encoder with masked weights; a decoder with weights would escape its masks

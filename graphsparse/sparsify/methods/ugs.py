@@ -26,25 +26,33 @@ the first nodes' edges. Defaults ``s1 = s2 = 1e-2`` follow the reference's Cora 
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call
 
-from ..graph import Graph
-from ..validation import check_float
-from .edges import check_sparsity
-from .weights import _keep_top, check_masks, prunable_parameters
+from ...graph import Graph
+from ...validation import check_float
+from ..edges import check_sparsity
+from ..masks import pack_mask, unpack_mask
+from ..records import Level, SeedOutcome, TicketMaterial
+from ..weights import _keep_top, apply_weight_masks, check_masks, prunable_parameters
+from .base import GLTMethod, MethodOption, MethodSetup, SeedJob, WeightRule, seed_run, state_copy
+
+if TYPE_CHECKING:
+    from ..units import SearchContext
 
 __all__ = [
     "UGSMasked",
     "ugs_prune",
-    "pack_mask",
-    "unpack_mask",
+    "UGS",
+    "UGSState",
+    "pack_ugs_state",
+    "unpack_ugs_state",
     "ugs_l1_coefficients",
     "UGS_S1",
     "UGS_S2",
@@ -132,12 +140,19 @@ class UGSMasked(nn.Module):
             n: params[n] * m * k for n, m, k in zip(self.weight_names, self.weight_masks, self.keeps(), strict=True)
         }
 
+    selects_edges = True  # a batch trainer passes the batch's edge ids (the mask is over the full graph's edges)
+
     def forward(
-        self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
+        self,
+        graph: Graph,
+        x: torch.Tensor | None = None,
+        edge_values: torch.Tensor | None = None,
+        edge_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        if graph.num_edges != self.edge_mask.numel():
-            raise ValueError(f"UGS edge mask has {self.edge_mask.numel()} entries, graph has {graph.num_edges} edges")
-        values = self.edge_mask if edge_values is None else self.edge_mask * edge_values
+        mask = self.edge_mask if edge_ids is None else self.edge_mask[edge_ids.to(self.edge_mask.device)]
+        if graph.num_edges != mask.numel():
+            raise ValueError(f"UGS edge mask has {mask.numel()} entries, graph has {graph.num_edges} edges")
+        values = mask if edge_values is None else mask * edge_values
         return functional_call(self.base, self.masked_weights(), (graph, x), {"edge_values": values})
 
     def l1_penalty(self, _model: nn.Module | None = None) -> torch.Tensor:
@@ -190,15 +205,130 @@ def ugs_prune(
     return new_edges, out
 
 
-def pack_mask(mask: torch.Tensor) -> dict[str, Any]:
-    """A boolean tensor as JSON-able ``{"shape", "bits"}`` (bit-packed, base64)."""
-    arr = np.packbits(torch.as_tensor(mask).cpu().numpy().astype(bool).reshape(-1))
-    return {"shape": list(mask.shape), "bits": base64.b64encode(arr.tobytes()).decode("ascii")}
+UGSState = tuple[torch.Tensor, dict[str, torch.Tensor]]
 
 
-def unpack_mask(packed: Mapping[str, Any]) -> torch.Tensor:
-    """Inverse of :func:`pack_mask`."""
-    shape = [int(s) for s in packed["shape"]]
-    n = int(np.prod(shape)) if shape else 1
-    bits = np.frombuffer(base64.b64decode(packed["bits"]), dtype=np.uint8)
-    return torch.from_numpy(np.unpackbits(bits)[:n].astype(bool)).view(shape)
+def pack_ugs_state(state: UGSState) -> dict[str, Any]:
+    """One seed's binary masks (edges over the seed graph's edge ids, one per counted weight) as JSON-able
+    bit-packed masks: the state a masked-training method stores with every round."""
+    edges, weights = state
+    return {"edges": pack_mask(edges), "weights": {n: pack_mask(m) for n, m in weights.items()}}
+
+
+def unpack_ugs_state(packed: Mapping[str, Any]) -> UGSState:
+    """Inverse of :func:`pack_ugs_state`."""
+    return unpack_mask(packed["edges"]), {n: unpack_mask(m) for n, m in packed["weights"].items()}
+
+
+class MaskedTrainingMethod(GLTMethod):
+    """An iterative method in UGS's shape: each round trains soft edge and weight masks from θ0 under the binary
+    masks the round before left (:meth:`train_masks`), binarises them at the best-validation epoch down to the
+    level's targets (lowest |m| pruned), rewinds to θ0 and retrains the ticket with fixed masks to score it.
+    Subclasses implement :meth:`train_masks` (the mask-learning objective)."""
+
+    iterative: ClassVar[bool] = True
+    learns_edge_values: ClassVar[bool] = True
+
+    def train_masks(self, ctx: SearchContext, graph: Graph, masked: UGSMasked, job: SeedJob) -> None:
+        """Train ``masked`` (soft masks over ``graph``'s edges and the counted weights) from θ0; leave it at the
+        epoch whose mask values are binarised."""
+        raise NotImplementedError
+
+    def masked_model(self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int) -> UGSMasked:
+        """θ0 of ``seed`` wrapped with soft masks (start at 1 ± noise on the survivors)."""
+        return UGSMasked(ctx.build(seed), graph.num_edges, weight_keep, 0.0, 0.0)
+
+    def _initial_state(self, ctx: SearchContext, job: SeedJob) -> UGSState:
+        graph = ctx.task.graph_for_seed(job.seed_index, job.seed)
+        params = prunable_parameters(ctx.build(job.seed))
+        weights = {n: torch.ones_like(p, dtype=torch.bool, device="cpu") for n, p in params.items()}
+        return torch.ones(graph.num_edges, dtype=torch.bool), weights
+
+    def train_seed(self, ctx: SearchContext, job: SeedJob) -> SeedOutcome:
+        start = time.perf_counter()
+        k, gs, ws = job.level
+        i, seed = job.seed_index, job.seed
+        edge_keep, weight_keep = self._initial_state(ctx, job) if job.state is None else unpack_ugs_state(job.state)
+        graph = ctx.task.graph_for_seed(i, seed)
+        current = graph.keep_edges(edge_keep)
+        masked = self.masked_model(ctx, current, weight_keep, seed)
+        self.train_masks(ctx, current, masked, job)
+        # the model is at the best-validation epoch: those mask values are binarised
+        edge_scores = torch.zeros(graph.num_edges, dtype=torch.float64)
+        edge_scores[edge_keep] = masked.edge_mask.detach().cpu().double()
+        weight_scores = {n: m.detach().cpu() for n, m in zip(masked.weight_names, masked.weight_masks, strict=True)}
+        edge_keep, weight_keep = ugs_prune(edge_scores, edge_keep, gs, weight_scores, weight_keep, ws)
+        ticket_graph = graph.keep_edges(edge_keep)
+        model = ctx.build(seed)  # rewind to θ0
+        theta0 = state_copy(model) if job.want_material else None
+        after_step = WeightRule("masks", masks=weight_keep).start(model)
+        if after_step is None:
+            apply_weight_masks(model, weight_keep)
+        result = ctx.task.fit(ticket_graph, model, seed=seed, seed_index=i, after_step=after_step)
+        run = seed_run(result, graph, ticket_graph, model, start)
+        material = None
+        if theta0 is not None:
+            material = TicketMaterial(
+                seed, i, edge_keep.detach().cpu().bool(), {n: m.bool() for n, m in weight_keep.items()}, theta0,
+                "masks", trained_state=state_copy(model), run=run, test=run.test,
+            )
+        return SeedOutcome(run=run, material=material, state=pack_ugs_state((edge_keep, weight_keep)))
+
+    def rederive(self, ctx: SearchContext, job: SeedJob) -> TicketMaterial:
+        if job.state is None:
+            raise ValueError(f"{self.name} round {job.level[0]}: no stored masks to re-derive the ticket from")
+        keep, masks = unpack_ugs_state(job.state)
+        theta0 = state_copy(ctx.build(job.seed))
+        return TicketMaterial(job.seed, job.seed_index, keep, masks, theta0, "masks")
+
+
+@dataclass(frozen=True)
+class UGS(MaskedTrainingMethod):
+    r"""UGS: learnable edge and weight masks with l1 penalties (``s1``, ``s2``), one round per level.
+
+    Args:
+        s1: l1 coefficient of the edge mask.
+        s2: l1 coefficient of the weight masks.
+    """
+
+    s1: float = UGS_S1
+    s2: float = UGS_S2
+
+    name: ClassVar[str] = "ugs"
+    options: ClassVar[tuple[MethodOption, ...]] = (
+        MethodOption(
+            "s1",
+            "UGS l1 coefficient of the edge mask (default: 1e-4 on the 'teddy' backbone, else the UGS reference's: "
+            "1e-2, 1e-6 on PubMed)",
+        ),
+        MethodOption(
+            "s2",
+            "UGS l1 coefficient of the weight masks (default: 1e-4 on the 'teddy' backbone, else the UGS "
+            "reference's: 1e-2, 1e-3 on PubMed)",
+        ),
+    )
+    search_space: ClassVar[dict[str, dict[str, Any]]] = {
+        "s1": {"type": "float", "low": 1e-6, "high": 1e-1, "log": True, "target": "method"},
+        "s2": {"type": "float", "low": 1e-6, "high": 1e-1, "log": True, "target": "method"},
+    }
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "s1", check_float("UGS s1 (l1 coefficient of the edge mask)", self.s1, 0.0))
+        object.__setattr__(self, "s2", check_float("UGS s2 (l1 coefficient of the weight masks)", self.s2, 0.0))
+
+    @classmethod
+    def configure(cls, setup: MethodSetup, **values: Any) -> UGS:
+        s1, s2 = ugs_l1_coefficients(setup.dataset, "teddy" if setup.preset == "teddy" else "ugs")
+        given_s1, given_s2 = values.get("s1"), values.get("s2")
+        return cls(s1=s1 if given_s1 is None else given_s1, s2=s2 if given_s2 is None else given_s2)
+
+    def key_tag(self, schedule: Sequence[Level], level: Level) -> str:
+        # a round depends on every earlier round: the key names the whole schedule so far
+        done = ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in schedule if r <= level[0])
+        return f"|s1={self.s1:g}|s2={self.s2:g}|noise={UGS_INIT_NOISE:g}|after={done}"
+
+    def masked_model(self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int) -> UGSMasked:
+        return UGSMasked(ctx.build(seed), graph.num_edges, weight_keep, self.s1, self.s2)
+
+    def train_masks(self, ctx: SearchContext, graph: Graph, masked: UGSMasked, job: SeedJob) -> None:
+        ctx.task.fit(graph, masked, seed=job.seed, seed_index=job.seed_index, extra_loss=masked.l1_penalty)

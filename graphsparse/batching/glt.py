@@ -1,0 +1,146 @@
+"""Cluster-GCN batches as a GLT trainer: every level of a graph lottery ticket search trained on mini-batches.
+
+:class:`ClusterGLTTask` implements the trainer protocol of :mod:`graphsparse.tasks.glt`. The METIS partition is
+computed once, on the seed's unpruned graph (cached), and reused for every pruned graph of the search (a pruned
+graph has the same nodes; its batches just hold fewer edges). Each epoch runs one optimizer step per batch of
+``clusters_per_batch`` clusters: cross-entropy on the batch's training nodes plus the search's terms restricted to
+the batch (a distillation teacher's outputs on the batch's nodes, a loss on the batch's outputs, an extra loss on
+the model). Learnable edge values (UGS, WD-GLT) are indexed by the batch's edge ids, so only the batch's entries
+get gradients. The epoch is selected on the full graph's validation nodes, as :func:`train_cluster_gcn` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..graph import Graph
+from ..tasks.glt import OutputLoss, Teacher, distillation_loss
+from ..tasks.node import NodeTrainConfig, evaluate_node, node_metric, row_normalize_features, split_for_seed
+from ..train import Validation, fit, make_optimizer
+from .loader import ClusterLoader
+from .parts import cluster_parts
+from .train import ClusterConfig
+
+__all__ = ["ClusterGLTTask"]
+
+
+class ClusterGLTTask:
+    """Node classification on Cluster-GCN batches as a GLT trainer.
+
+    Args:
+        graph: the (undirected) graph.
+        config: training options (``normalize_features`` row-normalises the features once).
+        cluster: METIS parts and clusters per batch.
+        split: split name (default: the graph's default split).
+
+    Raises:
+        ValueError: the graph is directed.
+    """
+
+    name = "node"
+
+    def __init__(
+        self, graph: Graph, config: NodeTrainConfig | None = None, cluster: ClusterConfig | None = None, split: str | None = None
+    ) -> None:
+        if graph.directed:
+            raise ValueError(f"GLT search needs an undirected graph; graph {graph.name!r} is directed")
+        self.config = config or NodeTrainConfig()
+        self.cluster = cluster or ClusterConfig()
+        self.split = split
+        self.graph = row_normalize_features(graph) if self.config.normalize_features else graph
+        self.graph_name = graph.name
+        self.metric = self.config.metric
+
+    def describe(self) -> dict[str, Any]:
+        train = asdict(self.config)
+        if not train["sparse_features"]:
+            del train["sparse_features"]
+        return {"task": self.name, "train": train, "split": self.split, "batching": "cluster", "cluster": asdict(self.cluster)}
+
+    def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
+        return self.graph
+
+    def parts(self, seed_index: int) -> torch.Tensor:
+        """The METIS partition of the unpruned graph (cached on disk by content)."""
+        _, split = split_for_seed(self.graph, seed_index, self.split)
+        return cluster_parts(self.graph, self.cluster, split.train)
+
+    def predict(self, graph: Graph, model: nn.Module) -> torch.Tensor:
+        model.eval()
+        with torch.no_grad():
+            return model(graph).detach()
+
+    def fit(
+        self,
+        graph: Graph,
+        model: nn.Module,
+        *,
+        seed: int,
+        seed_index: int,
+        edge_values: torch.Tensor | None = None,
+        extra_loss: Callable[[nn.Module], torch.Tensor] | None = None,
+        output_loss: OutputLoss | None = None,
+        after_step: Callable[[nn.Module], None] | None = None,
+        teacher: Teacher | None = None,
+    ) -> dict[str, Any]:
+        config = self.config
+        split_name, split = split_for_seed(graph, seed_index, self.split)
+        loader = ClusterLoader(graph, self.parts(seed_index), self.cluster.clusters_per_batch, seed=seed)
+        optimizer = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only)
+        device = next(model.parameters()).device
+        selects_edges = bool(getattr(model, "selects_edges", False))
+
+        def train_epoch(epoch: int) -> torch.Tensor:
+            model.train()
+            total, batches = torch.zeros((), device=device), 0
+            for batch in loader:
+                optimizer.zero_grad()
+                index = batch.graph.split(split_name).index("train").to(device)
+                kwargs: dict[str, Any] = {}
+                if selects_edges:  # the model owns values over the full graph's edge ids: it takes the batch's
+                    kwargs["edge_ids"] = batch.edge_ids
+                if edge_values is not None:
+                    kwargs["edge_values"] = edge_values[batch.edge_ids.to(edge_values.device)]
+                logits = model(batch.graph, **kwargs)
+                y = batch.graph.y.to(device)
+                loss = F.cross_entropy(logits[index], y[index]) if index.numel() else logits.sum() * 0.0
+                if teacher is not None and teacher.weight > 0:
+                    target = teacher.logits[batch.nodes.to(teacher.logits.device)].to(device)
+                    loss = loss + teacher.weight * distillation_loss(logits, target)
+                if output_loss is not None:
+                    loss = loss + output_loss(logits)
+                if extra_loss is not None:
+                    loss = loss + extra_loss(model)
+                loss.backward()
+                optimizer.step()
+                if after_step is not None:
+                    after_step(model)
+                total, batches = total + loss.detach(), batches + 1
+            return total / max(batches, 1)
+
+        val_idx = split.index("val")
+
+        def validate() -> Validation:
+            model.eval()
+            with torch.no_grad():
+                logits = model(graph, edge_values=edge_values) if edge_values is not None else model(graph)
+            y, index = graph.y.to(logits.device), val_idx.to(logits.device)
+            return Validation(node_metric(logits, y, index, config.metric), float(F.cross_entropy(logits[index], y[index])))
+
+        run = fit(
+            model,
+            train_epoch,
+            validate,
+            epochs=config.epochs,
+            patience=config.patience,
+            what=f"GLT Cluster-GCN {type(model).__name__} on {graph.name!r}, seed {seed}",
+        )
+        scores = evaluate_node(model, graph, split, edge_values, config.metric)
+        m = config.metric
+        return {"val": scores[f"val_{m}"], "test": scores[f"test_{m}"], "best_epoch": run.best_epoch, "best_state": run.best_state}

@@ -1,0 +1,213 @@
+r"""The trainer protocol the GLT search drives (:class:`GLTTask`), and its full-batch node-classification trainer.
+
+:func:`graphsparse.sparsify.search.glt_search` knows nothing about labels, splits, batches or metrics: it prunes
+the undirected edges of the graph a trainer hands it, masks the model's counted weights, and asks the trainer to
+train and score. Implementations: :class:`NodeGLTTask` (full batch), :class:`~graphsparse.tasks.link_glt.LinkGLTTask`
+(link prediction) and :class:`~graphsparse.batching.glt.ClusterGLTTask` (Cluster-GCN batches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..graph import Graph
+from .node import NodeTrainConfig, row_normalize_features, split_for_seed, train_node, with_sparse_features
+
+__all__ = ["GLTTask", "NodeGLTTask", "Teacher", "distillation_loss", "node_loss", "OutputLoss"]
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """A distillation teacher: the dense model's outputs (every node) and the weight λ of the distillation term."""
+
+    logits: torch.Tensor
+    weight: float
+
+OutputLoss = Callable[[torch.Tensor], torch.Tensor]
+
+
+@runtime_checkable
+class GLTTask(Protocol):
+    """What :func:`~graphsparse.sparsify.search.glt_search` needs from a trainer.
+
+    Attributes:
+        name: short task name (``"node"``, ``"link"``); part of the store key.
+        metric: what ``fit`` reports as ``val``/``test`` (``"acc"``, ``"auc"``).
+        graph_name: the dataset's name.
+    """
+
+    name: str
+    metric: str
+    graph_name: str
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able hyperparameters, hashed into the store key (change them, recompute)."""
+        ...
+
+    def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
+        """The graph a seed trains on; its undirected edges are the prunable ones (deterministic)."""
+        ...
+
+    def fit(
+        self,
+        graph: Graph,
+        model: nn.Module,
+        *,
+        seed: int,
+        seed_index: int,
+        edge_values: torch.Tensor | None = None,
+        extra_loss: Callable[[nn.Module], torch.Tensor] | None = None,
+        output_loss: OutputLoss | None = None,
+        after_step: Callable[[nn.Module], None] | None = None,
+        teacher: Teacher | None = None,
+    ) -> dict[str, Any]:
+        """Train ``model`` (θ0, built by the search) on ``graph`` (a pruned ``graph_for_seed``), pick the epoch by
+        validation and leave the model there.
+
+        Args:
+            graph: the (pruned) graph of the seed.
+            model: the model at θ0.
+            seed: the run's seed.
+            seed_index: its position in the search's seeds.
+            edge_values: one differentiable value per undirected edge id of ``graph``.
+            extra_loss: ``extra_loss(model)`` added to the training loss (UGS's l1 penalties).
+            output_loss: ``output_loss(outputs)`` added to the training loss, given the training forward's
+                outputs of every node the step sees (WD-GLT's class separation).
+            after_step: run after every optimizer step (l0 projection, weight masks, clamps).
+            teacher: a dense teacher's outputs and λ (distillation: ``λ·KL`` added to the loss).
+
+        Returns:
+            At least ``{"val": float, "test": float, "best_state": state_dict}`` (``best_epoch`` optional).
+
+        Raises:
+            ValueError: a term the trainer cannot add (e.g. distillation for link prediction).
+        """
+        ...
+
+    def predict(self, graph: Graph, model: nn.Module) -> torch.Tensor:
+        """The model's outputs used as a distillation teacher (node logits)."""
+        ...
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    r"""Mean over nodes of :math:`\mathrm{KL}(p_T \,\|\, p_S) = \sum_c p_T \log(p_T / p_S)` (temperature 1).
+
+    The knowledge-distillation term of TEDDY (Seo et al., ICLR 2024), following Hinton et al. (2015): the
+    student's log-softmax is matched to the dense teacher's soft labels over *all* nodes.
+
+    Args:
+        student_logits: ``[N, C]``.
+        teacher_logits: ``[N, C]`` (detached).
+
+    Returns:
+        A scalar tensor.
+
+    Raises:
+        ValueError: the shapes differ.
+    """
+    if student_logits.shape != teacher_logits.shape:
+        raise ValueError(
+            f"distillation: student logits {list(student_logits.shape)} and teacher logits "
+            f"{list(teacher_logits.shape)} differ in shape"
+        )
+    return F.kl_div(F.log_softmax(student_logits, -1), F.softmax(teacher_logits.detach(), -1), reduction="batchmean")
+
+
+def node_loss(
+    y: torch.Tensor, teacher: Teacher | None, output_loss: OutputLoss | None
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+    """The training loss of a node trainer with the search's extra terms: cross-entropy on the training nodes,
+    plus ``λ·KL`` to ``teacher`` and ``output_loss(logits)`` when given (None: plain cross-entropy)."""
+    if teacher is None and output_loss is None:
+        return None
+
+    def loss_fn(logits: torch.Tensor, train_idx: torch.Tensor) -> torch.Tensor:
+        loss = F.cross_entropy(logits[train_idx], y.to(logits.device)[train_idx])
+        if teacher is not None and teacher.weight > 0:
+            loss = loss + teacher.weight * distillation_loss(logits, teacher.logits.to(logits.device))
+        if output_loss is not None:
+            loss = loss + output_loss(logits)
+        return loss
+
+    return loss_fn
+
+
+class NodeGLTTask:
+    """Full-batch node classification as a GLT trainer: same graph for every seed, split by :func:`split_for_seed`.
+
+    ``config.normalize_features`` row-normalises the features once.
+
+    Args:
+        graph: the (undirected) graph.
+        config: training options.
+        split: split name (default: the graph's default split).
+
+    Raises:
+        ValueError: the graph is directed.
+    """
+
+    name = "node"
+
+    def __init__(self, graph: Graph, config: NodeTrainConfig | None = None, split: str | None = None) -> None:
+        if graph.directed:
+            raise ValueError(f"GLT search needs an undirected graph; graph {graph.name!r} is directed")
+        self.config = config or NodeTrainConfig()
+        self.split = split
+        self.graph = row_normalize_features(graph) if self.config.normalize_features else graph
+        self.graph_name = graph.name
+        self.metric = self.config.metric
+
+    def describe(self) -> dict[str, Any]:
+        train = asdict(self.config)
+        if not train["sparse_features"]:
+            del train["sparse_features"]  # an option that does not change results stays out of the key
+        return {"task": self.name, "train": train, "split": self.split}
+
+    def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
+        return self.graph
+
+    def predict(self, graph: Graph, model: nn.Module) -> torch.Tensor:
+        if self.config.sparse_features:
+            graph = with_sparse_features(graph)
+        model.eval()
+        with torch.no_grad():
+            return model(graph).detach()
+
+    def fit(
+        self,
+        graph: Graph,
+        model: nn.Module,
+        *,
+        seed: int,
+        seed_index: int,
+        edge_values: torch.Tensor | None = None,
+        extra_loss: Callable[[nn.Module], torch.Tensor] | None = None,
+        output_loss: OutputLoss | None = None,
+        after_step: Callable[[nn.Module], None] | None = None,
+        teacher: Teacher | None = None,
+    ) -> dict[str, Any]:
+        split_name, split_masks = split_for_seed(graph, seed_index, self.split)
+        result = train_node(
+            graph,
+            model,
+            split_masks,
+            self.config,
+            edge_values=edge_values,
+            extra_loss=extra_loss,
+            after_step=after_step,
+            loss_fn=node_loss(graph.y, teacher, output_loss),
+            seed=seed,
+            split_name=split_name,
+        )
+        return {
+            "val": result.val,
+            "test": result.test,
+            "best_epoch": result.best_epoch,
+            "best_state": result.best_state,
+        }
