@@ -27,7 +27,9 @@ __all__ = [
     "check_x",
     "check_y",
     "check_splits",
+    "check_split_labels",
     "check_edge_split",
+    "FEATURE_DTYPE",
 ]
 
 # Edge keys ``row * num_nodes + col`` (coalescing here, CSR order in sparse.py, candidate pairs in augment/ and data/)
@@ -37,6 +39,9 @@ MAX_NUM_NODES = 3_037_000_499
 # units. A label must be below the number of nodes, or below this floor on small graphs (a Cluster-GCN batch or a
 # subgraph of a few nodes keeps its parent's labels).
 MAX_LABEL_FLOOR = 1 << 16
+# Node features are stored in one dtype: every model's weights are float32, so float64 (numpy's default), float16,
+# bfloat16, integer or boolean features would otherwise fail inside the first layer with an opaque dtype error.
+FEATURE_DTYPE = torch.float32
 
 
 class GraphError(ValueError):
@@ -200,7 +205,10 @@ def check_rows(x: torch.Tensor | None, y: torch.Tensor | None, num_nodes: int) -
 def _node_tensor(value: Any, name: str, shape: str) -> torch.Tensor:
     """``value`` (a tensor or numpy array) as a tensor of ``len(shape)`` dimensions, or a GraphError naming it."""
     if isinstance(value, np.ndarray):
-        value = torch.from_numpy(value)
+        try:
+            value = torch.from_numpy(value)
+        except TypeError as err:  # object, string or other dtypes torch has no tensor for
+            raise GraphError(f"{name} must be a numeric array [{shape}], got numpy dtype {value.dtype}") from err
     dims = shape.count(",") + 1
     if not isinstance(value, torch.Tensor):
         raise GraphError(f"{name} must be a tensor [{shape}], got {type(value).__name__}")
@@ -210,27 +218,77 @@ def _node_tensor(value: Any, name: str, shape: str) -> torch.Tensor:
 
 
 def check_x(x: Any) -> torch.Tensor | None:
+    """Node features ``[N, F]`` as finite float32 values owned by the graph (a copy when they shared memory).
+
+    Features of any other real dtype (float64, numpy's default; float16; bfloat16; integers; booleans) are cast to
+    float32 (:data:`FEATURE_DTYPE`), the dtype of every model's weights.
+
+    Args:
+        x: a tensor or numpy array ``[N, F]``, or None.
+
+    Returns:
+        The checked float32 features, or None when ``x`` is None.
+
+    Raises:
+        GraphError: ``x`` is not a 2-D numeric tensor, is complex, holds NaN or inf, or holds float64 values
+            beyond float32's range.
+    """
     if x is None:
         return None
     source = x
     x = _node_tensor(x, "x", "N, F")
-    if not x.dtype.is_floating_point:
-        x = x.float()
+    if x.dtype.is_complex:
+        raise GraphError(f"x must hold real numbers, got dtype {x.dtype}; pass the real part (or both as columns)")
+    original = x
+    x = x.detach()
+    if x.dtype != FEATURE_DTYPE:
+        x = x.to(FEATURE_DTYPE)
     # the sum is finite for (almost) every valid x and costs one pass; the exact check only when it is not
     if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
         bad = int((~torch.isfinite(x)).any(1).nonzero()[0])
+        if original.dtype != FEATURE_DTYPE and bool(torch.isfinite(original[bad]).all()):
+            raise GraphError(
+                f"x holds {original.dtype} values beyond float32's range (first at node {bad}); features are "
+                "stored as float32: rescale them (e.g. standardise the columns)"
+            )
         raise GraphError(f"x holds NaN or inf values (first at node {bad})")
-    return _owned(x.detach(), source)
+    return _owned(x, source)
 
 
 def check_y(y: Any) -> torch.Tensor | None:
+    """Node labels ``[N]`` as int64 class indices (``-1`` for unlabelled) owned by the graph.
+
+    Float labels that are all whole numbers (``2.0``) are cast to int64; any other float label is refused, never
+    truncated.
+
+    Args:
+        y: a tensor or numpy array ``[N]`` of integer (or whole-number float) labels, or None.
+
+    Returns:
+        The checked labels, or None when ``y`` is None.
+
+    Raises:
+        GraphError: ``y`` is not 1-D, is boolean or complex, holds a non-integral or non-finite float, or a label
+            below -1.
+    """
     if y is None:
         return None
     source = y
     y = _node_tensor(y, "y", "N")
-    if y.dtype.is_floating_point or y.dtype == torch.bool:
+    if y.dtype == torch.bool or y.dtype.is_complex:
         raise GraphError(f"y must hold integer class labels, got dtype {y.dtype}")
-    y = y.detach().long()
+    y = y.detach()
+    if y.dtype.is_floating_point:
+        wide = y.double()  # float16/bfloat16 hold no integer float64 cannot; exact for integers below 2^53
+        # beyond 2^53 a float is a whole number whatever it meant (and would overflow int64): no label is that large
+        fractional = ~torch.isfinite(wide) | (wide != wide.round()) | (wide.abs() > 2**53)
+        if bool(fractional.any()):
+            first = int(fractional.nonzero()[0])
+            raise GraphError(
+                f"y must hold integer class labels, got {y.dtype} label {float(wide[first])!r} at node {first}; "
+                "labels are class indices 0..C-1 (-1 for unlabelled): map the values to classes first"
+            )
+    y = y.long()
     if y.numel() and int(y.min()) < -1:
         raise GraphError(f"y holds label {int(y.min())}; labels are >= 0, or -1 for unlabelled")
     return _owned(y, source)
@@ -260,6 +318,41 @@ def check_splits(splits: Mapping[str, Any], num_nodes: int) -> dict[str, Split]:
                 )
         checked[str(name)] = Split(*masks)
     return checked
+
+
+def check_split_labels(
+    y: torch.Tensor | None, split: Split, split_name: str = "", parts: tuple[str, ...] = ("val", "test")
+) -> None:
+    """Refuse unlabelled nodes (``y = -1``) in the evaluation parts of a split.
+
+    An evaluation node without a label cannot be scored: counted as wrong it would silently lower the accuracy (and
+    index -1 would pick the last class's score). Unlabelled nodes outside these parts are fine (semi-supervised
+    graphs have many).
+
+    Args:
+        y: node labels ``[N]``, or None (nothing to check).
+        split: the split's masks.
+        split_name: the split's name, for the message (empty: unnamed).
+        parts: the parts to check, among ``'train'``, ``'val'`` and ``'test'``.
+
+    Raises:
+        GraphError: naming the split, the part, how many of its nodes are unlabelled and the first of them.
+    """
+    if y is None:
+        return
+    unknown = y < 0
+    if not bool(unknown.any()):
+        return
+    where = f"split {split_name!r}" if split_name else "the split"
+    for part in parts:
+        bad = getattr(split, part).to(unknown.device) & unknown
+        count = int(bad.sum())
+        if count:
+            raise GraphError(
+                f"{where}: the {part} part holds {count} unlabelled node{'s' if count != 1 else ''} (y = -1, first: "
+                f"node {int(bad.nonzero()[0])}); nodes that are scored must have known labels: label them or take "
+                f"them out of the {part} mask"
+            )
 
 
 def check_edge_split(

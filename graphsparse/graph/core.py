@@ -102,9 +102,14 @@ class Graph:
     Args:
         edge_index: integer tensor ``[2, E]``; for undirected graphs either or both directions may be given.
         num_nodes: number of nodes; inferred from ``x``, ``y`` or ``edge_index`` when omitted.
-        x: node features ``[N, F]`` (finite floats) or ``None``.
-        y: node labels ``[N]`` (integers, ``-1`` for unlabelled) or ``None``.
-        splits: mapping ``name -> Split`` (or ``(train, val, test)`` boolean masks of length ``N``).
+        x: node features ``[N, F]`` (finite numbers) or ``None``. They are stored as float32, the dtype of every
+            model's weights: float64 (numpy's default), float16, bfloat16, integer and boolean features are cast
+            on construction (float64 values beyond float32's range are refused).
+        y: node labels ``[N]`` (integers, ``-1`` for unlabelled) or ``None``. Float labels that are whole numbers
+            are cast to int64; non-integral ones are refused (never truncated).
+        splits: mapping ``name -> Split`` (or ``(train, val, test)`` boolean masks of length ``N``). The
+            validation and test parts must not hold unlabelled nodes (``y = -1``), which could not be scored:
+            training or evaluating on such a split is refused (:func:`graphsparse.graph.checks.check_split_labels`).
         directed: keep edge directions (no pairing); otherwise edges are undirected.
         name: a label for reports.
         edge_split: a link-prediction split shipped with the dataset, as OGB's ``get_edge_split()`` gives it:

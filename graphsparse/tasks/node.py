@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graph import Graph, GraphError, Split
+from ..graph.checks import check_split_labels
 from ..train import RunResult, Validation, fit, make_optimizer, run_seeds
 from ..validation import check_choice, check_float, check_int
 
@@ -25,6 +26,8 @@ __all__ = [
     "with_sparse_features",
     "split_for_seed",
     "check_optimizer_options",
+    "check_evaluation_split",
+    "withholds_test_labels",
 ]
 
 NODE_METRICS = ("acc", "roc_auc")
@@ -65,19 +68,91 @@ class NodeTrainConfig:
         check_choice("metric", self.metric, NODE_METRICS)
 
 
-def node_metric(logits: torch.Tensor, y: torch.Tensor, index: torch.Tensor, metric: str = "acc") -> float:
-    """Accuracy (or binary ROC-AUC) of ``logits`` on the nodes in ``index``."""
+def node_metric(
+    logits: torch.Tensor, y: torch.Tensor, index: torch.Tensor, metric: str = "acc", *, part: str = "evaluation"
+) -> float:
+    """Accuracy (or binary ROC-AUC) of ``logits`` on the nodes in ``index``.
+
+    Args:
+        logits: model outputs ``[N, C]``.
+        y: node labels ``[N]``.
+        index: the scored nodes.
+        metric: ``'acc'`` or ``'roc_auc'``.
+        part: what ``index`` is (``'val'``, ``'test'``...), for messages.
+
+    Returns:
+        The score, a float in [0, 1].
+
+    Raises:
+        GraphError: ``index`` is empty (there is nothing to score: the score would be NaN), or holds unlabelled
+            nodes (``y = -1``: they would be counted as wrong).
+    """
     if index.numel() == 0:
-        return float("nan")
+        raise GraphError(f"the {part} part has no nodes: there is nothing to score (its {metric} would be NaN)")
+    labels = y[index]
+    unknown = int((labels < 0).sum())
+    if unknown:
+        raise GraphError(
+            f"the {part} part holds {unknown} unlabelled node{'s' if unknown != 1 else ''} (y = -1) of "
+            f"{index.numel()}: they cannot be scored; take them out of the {part} mask"
+        )
     if metric == "roc_auc":
         from sklearn.metrics import roc_auc_score
 
         scores = logits[index].softmax(-1)[:, -1].detach().cpu().numpy()
-        return float(roc_auc_score(y[index].cpu().numpy(), scores))
-    return float((logits[index].argmax(-1) == y[index]).float().mean())
+        return float(roc_auc_score(labels.cpu().numpy(), scores))
+    return float((logits[index].argmax(-1) == labels).float().mean())
 
 
-def _check_task(graph: Graph, split: Split) -> None:
+def withholds_test_labels(graph: Graph, split: Split) -> bool:
+    """Whether ``split`` deliberately has no test nodes: its test part is empty and every node outside its
+    training and validation parts (there is at least one) is unlabelled, as in the tuning graph of
+    :func:`graphsparse.tuning.tuning_graph`. The test score of such a split is NaN ("not measured").
+
+    Args:
+        graph: the graph (its labels are read).
+        split: the split's masks.
+
+    Returns:
+        True when the test labels are withheld.
+    """
+    if graph.y is None or bool(split.test.any()):
+        return False
+    outside = ~(split.train | split.val)
+    return bool(outside.any()) and not bool((graph.y[outside.to(graph.y.device)] >= 0).any())
+
+
+def check_evaluation_split(graph: Graph, split: Split, split_name: str = "") -> None:
+    """Refuse a split whose validation or test part cannot be scored (before any training).
+
+    Args:
+        graph: the labelled graph.
+        split: the split's masks.
+        split_name: its name, for messages.
+
+    Raises:
+        GraphError: the validation part is empty; the test part is empty while labelled nodes exist outside the
+            training and validation parts (see :func:`withholds_test_labels`); or either part holds unlabelled
+            nodes (naming the split, the part and the count).
+    """
+    where = f"graph {graph.name!r}, split {split_name!r}" if split_name else f"graph {graph.name!r}"
+    if int(split.val.sum()) == 0:
+        raise GraphError(
+            f"{where}: the validation split is empty; the epoch (and every model choice) is selected "
+            "on validation nodes, so give the split some"
+        )
+    if int(split.test.sum()) == 0 and not withholds_test_labels(graph, split):
+        raise GraphError(
+            f"{where}: the test split is empty, so there is nothing to test on (the test score would be NaN); "
+            "give the split test nodes"
+        )
+    try:
+        check_split_labels(graph.y, split, split_name, ("val", "test"))
+    except GraphError as err:
+        raise GraphError(f"graph {graph.name!r}: {err}") from None
+
+
+def _check_task(graph: Graph, split: Split, split_name: str = "") -> None:
     if graph.y is None:
         raise GraphError(f"graph {graph.name!r} has no labels y: node classification needs them")
     if graph.x is None:
@@ -86,22 +161,48 @@ def _check_task(graph: Graph, split: Split) -> None:
         raise GraphError(f"graph {graph.name!r}: the training split is empty")
     if int((graph.y[split.train] < 0).sum()):
         raise GraphError(f"graph {graph.name!r}: the training split holds unlabelled nodes (y = -1)")
-    if int(split.val.sum()) == 0:
-        raise GraphError(
-            f"graph {graph.name!r}: the validation split is empty; the epoch (and every model choice) is selected "
-            "on validation nodes, so give the split some"
-        )
+    check_evaluation_split(graph, split, split_name)
 
 
 @torch.no_grad()
 def evaluate_node(
-    model: nn.Module, graph: Graph, split: Split, edge_values: torch.Tensor | None = None, metric: str = "acc"
+    model: nn.Module,
+    graph: Graph,
+    split: Split,
+    edge_values: torch.Tensor | None = None,
+    metric: str = "acc",
+    split_name: str = "",
 ) -> dict[str, float]:
-    """``{"train_<metric>": .., "val_<metric>": .., "test_<metric>": ..}`` of ``model`` in eval mode."""
+    """Scores of ``model`` (in eval mode) on the parts of ``split``.
+
+    Args:
+        model: the trained model.
+        graph: the graph it runs on.
+        split: the split's masks.
+        edge_values: optional values per edge id, passed to the model.
+        metric: ``'acc'`` or ``'roc_auc'``.
+        split_name: the split's name, for messages.
+
+    Returns:
+        ``{"train_<metric>": .., "val_<metric>": .., "test_<metric>": ..}``; the test score is NaN only when the
+        split withholds its test labels (:func:`withholds_test_labels`).
+
+    Raises:
+        GraphError: a part that must be scored is empty or holds unlabelled nodes (:func:`check_evaluation_split`).
+    """
+    if graph.y is None:
+        raise GraphError(f"graph {graph.name!r} has no labels y: there is nothing to evaluate against")
+    check_evaluation_split(graph, split, split_name)
+    withheld = withholds_test_labels(graph, split)
     model.eval()
     logits = model(graph, edge_values=edge_values).cpu()
     return {
-        f"{part}_{metric}": node_metric(logits, graph.y, split.index(part), metric) for part in ("train", "val", "test")
+        f"{part}_{metric}": (
+            float("nan")
+            if part == "test" and withheld
+            else node_metric(logits, graph.y, split.index(part), metric, part=part)
+        )
+        for part in ("train", "val", "test")
     }
 
 
@@ -146,7 +247,7 @@ def train_node(
     validation)`` sees the validation curve as it is drawn (:func:`graphsparse.train.fit`).
     """
     config = config or NodeTrainConfig()
-    _check_task(graph, split)
+    _check_task(graph, split, split_name)
     if config.sparse_features:
         graph = with_sparse_features(graph)
     device = next(model.parameters()).device
@@ -172,14 +273,14 @@ def train_node(
         model.eval()
         with torch.no_grad():
             logits = model(graph, edge_values=edge_values)
-            score = node_metric(logits, y, val_idx, config.metric)
+            score = node_metric(logits, y, val_idx, config.metric, part="val")
             return Validation(score, float(F.cross_entropy(logits[val_idx], y[val_idx])))
 
     what = f"{type(model).__name__} on {graph.name!r}, seed {seed}"
     run = fit(
         model, train_epoch, validate, epochs=config.epochs, patience=config.patience, what=what, on_epoch=on_epoch
     )
-    scores = evaluate_node(model, graph, split, edge_values, config.metric)
+    scores = evaluate_node(model, graph, split, edge_values, config.metric, split_name)
     return RunResult.from_fit(run, seed=seed, split=split_name, metric=config.metric, scores=scores)
 
 
