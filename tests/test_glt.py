@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from graphsparse.data import synthetic_dcsbm
 from graphsparse.experiments import ResultsStore
 from graphsparse.nn import build_model
-from graphsparse.sparsify.search import check_methods, glt_levels, glt_search, random_weight_masks
+from graphsparse.sparsify import UGS, WDGLT, LevelResult, RandomPruning, Teddy
+from graphsparse.sparsify.methods import check_methods, method_names, random_weight_masks
+from graphsparse.sparsify.search import glt_levels, glt_search, resolve_methods
 from graphsparse.tasks.node import NodeTrainConfig
 
 CONFIG = NodeTrainConfig(epochs=8)
@@ -28,15 +31,19 @@ def factory_for(graph):
 
 
 def comparable(results):
-    return [{k: v for k, v in r.items() if k not in ("seconds", "cached")} for r in results]
+    """The results without what legitimately differs between a run and a rerun (timings, cached)."""
+    return [replace(r, seconds=0.0, cached=False) for r in results]
 
 
 def test_levels_formula():
     levels = glt_levels(3, 0.05, 0.2)
     assert [k for k, _, _ in levels] == [1, 2, 3]
+    assert [level.round for level in levels] == [1, 2, 3]
     for k, gs, ws in levels:
         assert gs == pytest.approx(1 - 0.95**k)
         assert ws == pytest.approx(1 - 0.8**k)
+    assert levels[1].graph_sparsity == pytest.approx(1 - 0.95**2)
+    assert levels[1].weight_sparsity == pytest.approx(1 - 0.8**2)
     assert glt_levels(1, 0.0, 0.0) == [(1, 0.0, 0.0)]
 
 
@@ -52,12 +59,64 @@ def test_levels_bad_args(rounds, pg, pw, match):
 def test_methods_errors():
     assert check_methods("teddy, random") == ["teddy", "random"]
     assert check_methods("ugs,teddy") == ["ugs", "teddy"]
+    assert check_methods(["wd-glt"]) == ["wd-glt"]
+    assert check_methods("graphsparse.sparsify.methods.random:RandomPruning") == ["random"]
+    assert {"teddy", "ugs", "random", "wd-glt"} <= set(method_names())
     with pytest.raises(ValueError, match="listed twice"):
         check_methods("ugs,ugs")
     with pytest.raises(ValueError, match="unknown GLT method 'magic'.*available"):
         check_methods(["teddy", "magic"])
     with pytest.raises(ValueError, match="no GLT method"):
         check_methods("")
+    with pytest.raises(ValueError, match="has no attribute 'Nope'"):
+        check_methods("graphsparse.sparsify.methods.random:Nope")
+
+
+def test_method_names_resolve_to_their_defaults():
+    teddy, ugs, random = resolve_methods("teddy, ugs,random")
+    assert teddy == Teddy() and teddy.distill == 0.0 and teddy.label == "teddy"
+    assert ugs == UGS() and (ugs.s1, ugs.s2) == (1e-2, 1e-2)
+    assert random == RandomPruning()
+    chosen = resolve_methods([Teddy(distill=2.0), "random"])
+    assert [m.name for m in chosen] == ["teddy", "random"] and chosen[0].distill == 2.0
+    assert chosen[0].label == "teddy + KD (λ = 2)" and chosen[0].teacher_weight == 2.0
+    assert resolve_methods(UGS(s1=1e-3))[0].describe() == {"s1": 1e-3, "s2": 1e-2}
+    with pytest.raises(ValueError, match="listed twice"):
+        resolve_methods([Teddy(distill=1.0), "teddy"])
+    with pytest.raises(ValueError, match="no GLT method"):
+        resolve_methods([])
+
+
+@pytest.mark.parametrize(
+    "build, option",
+    [
+        (lambda: UGS(s1=-1.0), "s1"),
+        (lambda: UGS(s2=float("nan")), "s2"),
+        (lambda: Teddy(distill=-1.0), "distill"),
+        (lambda: Teddy(distill=float("inf")), "distill"),
+        (lambda: WDGLT(wd_iters=0), "wd_iters"),
+        (lambda: WDGLT(wd_eps=0.0), "wd_eps"),
+    ],
+)
+def test_method_options_are_checked_at_construction(build, option):
+    with pytest.raises(ValueError, match=option):
+        build()
+
+
+def test_method_configure_follows_the_task_and_dataset():
+    from graphsparse.sparsify.methods import MethodSetup
+
+    assert Teddy.configure(MethodSetup(task="node")).distill == 10.0  # the TEDDY paper's λ
+    assert Teddy.configure(MethodSetup(task="link")).distill == 0.0
+    assert Teddy.configure(MethodSetup(task="node"), distill=0.0).distill == 0.0
+    with pytest.raises(ValueError, match="node classification only"):
+        Teddy.configure(MethodSetup(task="link"), distill=1.0)
+    assert (UGS.configure(MethodSetup(dataset="PubMed")).s1, UGS.configure(MethodSetup(dataset="PubMed")).s2) == (
+        1e-6,
+        1e-3,
+    )
+    teddy_backbone = UGS.configure(MethodSetup(dataset="cora", preset="teddy"), s2=5e-3)
+    assert (teddy_backbone.s1, teddy_backbone.s2) == (1e-4, 5e-3)
 
 
 def test_random_weight_masks_sparsity(graph):
@@ -73,52 +132,97 @@ def test_random_weight_masks_sparsity(graph):
 def test_search_levels_match_schedule(graph, tmp_path):
     levels = glt_levels(2, 0.2, 0.3)
     store = ResultsStore(tmp_path / "r.db")
-    results = list(glt_search(graph, factory_for(graph), ["teddy", "random"], levels, [0], CONFIG, store, "t"))
+    options = dict(methods=["teddy", "random"], levels=levels, seeds=[0], config=CONFIG, store=store, key_prefix="t")
+    results = list(glt_search(graph, factory_for(graph), **options))
     assert len(results) == 1 + 2 * len(levels)
+    assert all(isinstance(r, LevelResult) for r in results)
     dense = results[0]
-    assert (dense["method"], dense["round"], dense["graph_sparsity"], dense["weight_sparsity"]) == ("dense", 0, 0, 0)
+    assert (dense.method, dense.round, dense.graph_sparsity, dense.weight_sparsity) == ("dense", 0, 0, 0)
     for r, (method, (k, gs, ws)) in zip(results[1:], [(m, lv) for m in ("teddy", "random") for lv in levels]):
-        assert (r["method"], r["round"]) == (method, k)
-        assert r["graph_sparsity"] == pytest.approx(gs, abs=1.0 / graph.num_edges)
-        assert r["weight_sparsity"] == pytest.approx(ws, abs=0.01)
-        assert 0.0 <= r["test_acc_mean"] <= 1.0 and r["test_acc_std"] >= 0.0
-        assert not r["cached"]
+        assert (r.method, r.round, r.label) == (method, k, method)
+        assert (r.target_graph_sparsity, r.target_weight_sparsity) == (gs, ws)
+        assert r.graph_sparsity == pytest.approx(gs, abs=1.0 / graph.num_edges)
+        assert r.weight_sparsity == pytest.approx(ws, abs=0.01)
+        assert 0.0 <= r.test_mean <= 1.0 and r.test_std >= 0.0
+        assert r.test_scores == [r.test_mean] and r.seeds == [0]
+        assert (r.task, r.metric) == ("node", "acc") and r.states is None
+        assert not r.cached
+        payload = r.to_payload()
+        assert (payload["test_acc_mean"], payload["test_accs"], payload["task"]) == (r.test_mean, [r.test_mean], "node")
+        assert "method_state" not in payload and payload == r.summary()
+        assert store.get(r.key)["test_acc_mean"] == r.test_mean
     assert len(store.keys("t|")) == len(results)
     # a rerun loads everything
-    again = list(glt_search(graph, factory_for(graph), ["teddy", "random"], levels, [0], CONFIG, store, "t"))
-    assert all(r["cached"] for r in again)
+    again = list(glt_search(graph, factory_for(graph), **options))
+    assert all(r.cached for r in again)
     assert comparable(again) == comparable(results)
 
 
 def test_resume_after_kill_equals_uninterrupted(graph, tmp_path):
     levels = glt_levels(3, 0.1, 0.2)
-    args = (graph, factory_for(graph), ["teddy"], levels, [0, 1], CONFIG)
-    full = list(glt_search(*args, ResultsStore(tmp_path / "full.db"), "k"))
+    options = dict(methods=["teddy"], levels=levels, seeds=[0, 1], config=CONFIG, key_prefix="k")
+    full = list(glt_search(graph, factory_for(graph), store=ResultsStore(tmp_path / "full.db"), **options))
 
     store = ResultsStore(tmp_path / "killed.db")
 
     class Killed(Exception):
         pass
 
+    seen = []
+
     def kill_after_level_1(result):
-        if result["method"] == "teddy" and result["round"] == 1:
+        seen.append(result)
+        if result.method == "teddy" and result.round == 1:
             raise Killed
 
     with pytest.raises(Killed):
-        list(glt_search(*args, store, "k", kill_after_level_1))
+        list(glt_search(graph, factory_for(graph), store=store, progress=kill_after_level_1, **options))
+    assert all(isinstance(r, LevelResult) for r in seen) and [r.round for r in seen] == [0, 1]
     assert len(store.keys("k|")) == 2  # dense + level 1 committed before the kill
-    resumed = list(glt_search(*args, store, "k"))
-    assert [r["cached"] for r in resumed] == [True, True, False, False]
+    resumed = list(glt_search(graph, factory_for(graph), store=store, **options))
+    assert [r.cached for r in resumed] == [True, True, False, False]
     assert comparable(resumed) == comparable(full)
 
 
 def test_search_bad_input(graph):
-    with pytest.raises(ValueError, match="UGS runs its rounds in order"):
-        next(glt_search(graph, factory_for(graph), "ugs", glt_levels(3, 0.1, 0.1)[1:], [0], CONFIG))
+    factory = factory_for(graph)
+    with pytest.raises(ValueError, match="ugs runs its rounds in order"):
+        next(glt_search(graph, factory, methods="ugs", levels=glt_levels(3, 0.1, 0.1)[1:], config=CONFIG))
     with pytest.raises(ValueError, match="distill"):
-        next(glt_search(graph, factory_for(graph), "teddy", glt_levels(1, 0.1, 0.1), [0], CONFIG, distill=-1.0))
+        next(glt_search(graph, factory, methods=[Teddy(distill=-1.0)], levels=glt_levels(1, 0.1, 0.1)))
     with pytest.raises(ValueError, match="at least one level"):
-        next(glt_search(graph, factory_for(graph), "teddy", [], [0], CONFIG))
+        next(glt_search(graph, factory, methods="teddy", levels=[], config=CONFIG))
+    with pytest.raises(ValueError, match="at least one seed"):
+        next(glt_search(graph, factory, methods="teddy", levels=glt_levels(1, 0.1, 0.1), seeds=[], config=CONFIG))
+    with pytest.raises(ValueError, match="unknown GLT method 'magic'"):
+        next(glt_search(graph, factory, methods="teddy,magic", levels=glt_levels(1, 0.1, 0.1), config=CONFIG))
+    with pytest.raises(TypeError):  # everything after the graph and the model factory is keyword-only
+        next(glt_search(graph, factory, "teddy", glt_levels(1, 0.1, 0.1)))
+
+
+def test_method_objects_carry_their_options_into_the_key(graph, tmp_path):
+    levels = glt_levels(1, 0.2, 0.3)
+    store = ResultsStore(tmp_path / "r.db")
+    options = dict(levels=levels, config=CONFIG, store=store, key_prefix="o", dense=False)
+    plain = list(glt_search(graph, factory_for(graph), methods=["ugs"], **options))
+    same = list(glt_search(graph, factory_for(graph), methods=[UGS(s1=1e-2, s2=1e-2)], **options))
+    other = list(glt_search(graph, factory_for(graph), methods=[UGS(s1=1e-3)], **options))
+    assert same[0].cached and same[0].key == plain[0].key  # a name is the method with its defaults
+    assert not other[0].cached and "s1=0.001" in other[0].key and "s1=0.01" in plain[0].key
+    assert len(plain[0].states) == 1 and set(plain[0].states[0]) == {"edges", "weights"}
+    assert "method_state" in store.get(plain[0].key) and "method_state" not in plain[0].summary()
+
+
+def test_wd_glt_search_prunes_to_the_schedule(graph):
+    levels = glt_levels(2, 0.2, 0.3)
+    method = WDGLT(wd_lambda=0.1, wd_nodes=60)
+    results = list(glt_search(graph, factory_for(graph), methods=[method], levels=levels, config=CONFIG, dense=False))
+    assert [(r.method, r.round) for r in results] == [("wd-glt", 1), ("wd-glt", 2)]
+    for r, (_, gs, ws) in zip(results, levels):
+        assert r.graph_sparsity == pytest.approx(gs, abs=1.0 / graph.num_edges)
+        assert r.weight_sparsity == pytest.approx(ws, abs=0.01)
+        assert 0.0 <= r.test_mean <= 1.0 and r.states is not None
+    assert "lambda=0.1" in results[0].key and "nodes=60" in results[0].key
 
 
 def test_cli_glt_json_and_plot(tmp_path, capsys):
@@ -130,8 +234,12 @@ def test_cli_glt_json_and_plot(tmp_path, capsys):
     assert main(argv) == 0
     out, err = capsys.readouterr()
     data = json.loads(out)
-    assert set(data) >= {"dataset", "model", "levels", "dense"}
+    assert set(data) >= {"dataset", "model", "levels", "dense", "method_options", "labels"}
+    assert "distill" not in data and "ugs_l1" not in data
     assert data["dataset"] == "synthetic" and data["model"] == "gcn"
+    # the default methods: TEDDY with the paper's distillation λ = 10, and random pruning
+    assert data["method_options"] == {"teddy": {"distill": 10.0}, "random": {}}
+    assert data["labels"] == {"teddy": "teddy + KD (λ = 10)", "random": "random"}
     assert [(lv["method"], lv["round"]) for lv in data["levels"]] == [
         ("teddy", 1),
         ("teddy", 2),
@@ -139,7 +247,8 @@ def test_cli_glt_json_and_plot(tmp_path, capsys):
         ("random", 2),
     ]
     for lv in data["levels"]:
-        assert set(lv) >= {"graph_sparsity", "weight_sparsity", "test_acc_mean", "test_acc_std", "seconds"}
+        assert set(lv) >= {"graph_sparsity", "weight_sparsity", "test_acc_mean", "test_acc_std", "test_accs", "seconds"}
+        assert lv["test_accs"] == [lv["test_acc_mean"]]
     assert data["levels"][1]["weight_sparsity"] == pytest.approx(1 - 0.7**2, abs=0.01)
     assert plot.exists() and plot.stat().st_size > 0
     assert str(plot) in err
@@ -153,8 +262,17 @@ def test_cli_glt_bad_method(tmp_path, capsys):
     assert "unknown GLT method 'magic'" in capsys.readouterr().err
 
 
+def test_cli_glt_method_option_without_its_method(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    argv = ["glt", "--dataset", "synthetic", "--method", "teddy", "--s1", "1e-3", "--db", str(tmp_path / "r.db")]
+    assert main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--s1 is an option of ugs: it applies only with ugs in --method" in err
+
+
 def test_ugs_l1_defaults_follow_the_reference_commands():
-    from graphsparse.sparsify.ugs import ugs_l1_coefficients
+    from graphsparse.sparsify.methods.ugs import ugs_l1_coefficients
 
     assert ugs_l1_coefficients("PubMed") == (1e-6, 1e-3)
     assert ugs_l1_coefficients("cora") == ugs_l1_coefficients("citeseer") == (1e-2, 1e-2)
@@ -183,7 +301,7 @@ def test_cli_glt_negative_l1_coefficient(tmp_path, capsys):
 
 def test_teddy_preset_is_the_reference_glt_backbone():
     from graphsparse.nn.presets import resolve_preset
-    from graphsparse.sparsify.ugs import ugs_l1_coefficients
+    from graphsparse.sparsify.methods.ugs import ugs_l1_coefficients
 
     preset = resolve_preset("gcn", "citeseer", "teddy")
     assert preset["model"]["hidden_channels"] == 512
@@ -193,9 +311,10 @@ def test_teddy_preset_is_the_reference_glt_backbone():
         ugs_l1_coefficients("cora", "magic")
 
 
-def test_cli_glt_hidden_option(tmp_path, capsys):
+def test_cli_glt_hidden_option(tmp_path, capsys, monkeypatch):
     from graphsparse.cli import main
 
+    monkeypatch.chdir(tmp_path)  # the default plot goes to runs/ under the working directory
     argv = [
         "glt",
         "--dataset",
@@ -213,17 +332,35 @@ def test_cli_glt_hidden_option(tmp_path, capsys):
         "--json",
         "--db",
         str(tmp_path / "r.db"),
-        "--plot",
-        str(tmp_path / "p.png"),
         "--no-progress",
     ]
     assert main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["model_options"]["hidden_channels"] == 24
-    assert data["ugs_l1"] == {"s1": 1e-2, "s2": 1e-2}
+    assert data["method_options"] == {"ugs": {"s1": 1e-2, "s2": 1e-2}}
+    assert data["labels"] == {"ugs": "ugs"}
+    assert (tmp_path / "runs" / "glt_synthetic_gcn_node.png").is_file()
     argv[argv.index("24")] = "0"
     assert main(argv) == 2
     assert "--hidden must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_cli_glt_cluster_batching(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    argv = ["glt", "--dataset", "synthetic", "--method", "teddy,random", "--distill", "0", "--rounds", "1"]
+    argv += ["--seeds", "1", "--epochs", "2", "--json", "--db", str(tmp_path / "r.db"), "--no-progress"]
+    argv += ["--plot", str(tmp_path / "p.png")]
+    assert main([*argv, "--batching", "cluster", "--parts", "4", "--clusters-per-batch", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["config"]["batching"] != "full"
+    assert data["method_options"]["teddy"] == {"distill": 0.0}
+    assert [(lv["method"], lv["round"]) for lv in data["levels"]] == [("teddy", 1), ("random", 1)]
+    assert all(0.0 <= lv["test_acc_mean"] <= 1.0 for lv in data["levels"])
+    assert main([*argv, "--batching", "cluster", "--parts", "2", "--clusters-per-batch", "3"]) == 2
+    assert "--clusters-per-batch (3) must be <= the number of parts (2)" in capsys.readouterr().err
+    assert main([*argv, "--parts", "4"]) == 2
+    assert "--parts applies to --batching cluster only" in capsys.readouterr().err
 
 
 def test_cli_glt_levels_subset_and_errors(tmp_path, capsys):
@@ -261,4 +398,4 @@ def test_cli_glt_levels_subset_and_errors(tmp_path, capsys):
     ugs = base.copy()
     ugs[ugs.index("teddy")] = "ugs"
     assert main(ugs + ["--levels", "2-3"]) == 2
-    assert "UGS is iterative" in capsys.readouterr().err
+    assert "ugs is iterative" in capsys.readouterr().err

@@ -1,14 +1,23 @@
-"""The GLT speed-ups change nothing a search computes: the dense fit the search repeats (baseline and teacher)
-is taken from memory with the same trained state and random state, and a search gives the same numbers."""
+"""The GLT speed-ups change nothing a search computes: a distilled search trains each seed's dense model once (the
+dense baseline's outputs are the teachers; without the baseline a teacher unit trains it), and every path gives
+the same numbers."""
 
 from __future__ import annotations
 
+import functools
+import pickle
+
+import pytest
 import torch
 
+import graphsparse.tasks.glt as glt_task_module
 from graphsparse import Graph
+from graphsparse.experiments import ResultsStore
 from graphsparse.nn import build_model
+from graphsparse.sparsify import Teddy
 from graphsparse.sparsify.search import glt_levels, glt_search
-from graphsparse.sparsify.task import NodeGLTTask
+from graphsparse.sparsify.units import SearchContext, teacher_unit
+from graphsparse.tasks.glt import NodeGLTTask
 from graphsparse.tasks.node import NodeTrainConfig
 from graphsparse.utils import seed_everything
 
@@ -30,77 +39,92 @@ def _build(graph: Graph, seed: int) -> torch.nn.Module:
     return build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=16)
 
 
-def test_a_repeated_plain_fit_equals_training_again() -> None:
+def _factory(graph: Graph):  # type: ignore[no-untyped-def]
+    def factory() -> torch.nn.Module:
+        return build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=16)
+
+    return factory
+
+
+def test_a_plain_fit_is_reproducible() -> None:
+    """What lets the dense baseline serve as the teacher: the same θ0 on the same graph trains to the same model
+    and numbers, in any task instance."""
     graph = _graph()
     config = NodeTrainConfig(epochs=15)
-    remembered, fresh = NodeGLTTask(graph, config), NodeGLTTask(graph, config)
-    plain = remembered.graph_for_seed(0, 3)
-    first = remembered.fit(plain, _build(graph, 3), seed=3, seed_index=0)
+    one, other = NodeGLTTask(graph, config), NodeGLTTask(graph, config)
     model = _build(graph, 3)
-    again = remembered.fit(plain, model, seed=3, seed_index=0)  # from memory
-    rng_memory = torch.get_rng_state()
+    first = one.fit(one.graph_for_seed(0, 3), model, seed=3, seed_index=0)
     reference = _build(graph, 3)
-    trained = fresh.fit(fresh.graph_for_seed(0, 3), reference, seed=3, seed_index=0)  # really trained
-    assert torch.equal(rng_memory, torch.get_rng_state())
+    again = other.fit(other.graph_for_seed(0, 3), reference, seed=3, seed_index=0)
     assert (again["val"], again["test"], again["best_epoch"]) == (first["val"], first["test"], first["best_epoch"])
-    assert (trained["val"], trained["test"]) == (again["val"], again["test"])
     for (name, a), (_, b) in zip(model.state_dict().items(), reference.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     assert not model.training
+    assert not hasattr(one, "_plain_fits")  # no memory of fits: the search passes the teacher explicitly
+    # another start (θ0 of another seed) trains to another model
+    different = _build(graph, 4)
+    one.fit(one.graph_for_seed(0, 3), different, seed=3, seed_index=0)
+    assert any(not torch.equal(a, b) for a, b in zip(different.state_dict().values(), model.state_dict().values()))
 
 
-def test_a_different_start_trains() -> None:
-    graph = _graph()
-    task = NodeGLTTask(graph, NodeTrainConfig(epochs=5))
-    plain = task.graph_for_seed(0, 0)
-    task.fit(plain, _build(graph, 0), seed=0, seed_index=0)
-    model = _build(graph, 0)
-    torch.manual_seed(123)  # another random state: dropout draws differ, so it must train
-    task.fit(plain, model, seed=0, seed_index=0)
-    assert len(task._plain_fits) == 2
-    other = _build(graph, 1)  # another θ0
-    task.fit(plain, other, seed=0, seed_index=0)
-    assert len(task._plain_fits) == 3
+class _TeacherRecorder(NodeGLTTask):
+    """Records the teacher of every fit."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.teachers: list = []
+
+    def fit(self, graph, model, **kwargs):  # type: ignore[no-untyped-def]
+        self.teachers.append(kwargs.get("teacher"))
+        return super().fit(graph, model, **kwargs)
 
 
-def test_teddy_search_with_distillation_is_unchanged_by_the_memory(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import graphsparse.sparsify.task as task_module
-
+def test_teddy_search_with_distillation_trains_each_dense_model_once(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     trainings = []
-    real = task_module.train_node
+    real = glt_task_module.train_node
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         trainings.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(task_module, "train_node", counted)
+    monkeypatch.setattr(glt_task_module, "train_node", counted)
     graph = _graph()
     config = NodeTrainConfig(epochs=12)
+    levels = glt_levels(3, 0.1, 0.3)
 
-    def factory() -> torch.nn.Module:
-        return build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=16)
+    def run(task: NodeGLTTask, dense: bool = True, store: ResultsStore | None = None, methods=None):  # type: ignore[no-untyped-def]
+        methods = methods if methods is not None else [Teddy(distill=2.0)]
+        results = glt_search(
+            graph, _factory(graph), methods=methods, levels=levels, seeds=[0, 1], task=task, dense=dense, store=store
+        )
+        return [r.test_scores for r in results]
 
-    def run(task: NodeGLTTask, dense: bool = True) -> list[list[float]]:
-        levels = glt_levels(3, 0.1, 0.3)
-        results = glt_search(graph, factory, "teddy", levels, seeds=[0, 1], task=task, distill=2.0, dense=dense)
-        return [r["test_accs"] for r in results]
-
-    remembered = NodeGLTTask(graph, config)
-    forgetful = NodeGLTTask(graph, config)
-    forgetful._plain_fits = _NeverRemember()
-    with_baseline = run(forgetful)
-    assert with_baseline == run(remembered)
-    # 2 seeds x (dense baseline, which is the teacher too, + 3 levels), twice: no dense model is trained twice
-    assert len(trainings) == 8 + 8
-    # without the baseline the teacher is trained on its own (teacher_unit): the same teachers, the same levels
+    recorder = _TeacherRecorder(graph, config)
+    with_baseline = run(recorder)
+    # 2 seeds x (dense baseline, which is the teacher too, + 3 levels): no dense model is trained twice
+    assert len(trainings) == 2 * (1 + 3)
+    dense_fits, level_fits = recorder.teachers[:2], recorder.teachers[2:]
+    assert dense_fits == [None, None] and all(t is not None and t.weight == 2.0 for t in level_fits)
+    # the teachers are the seeds' dense models' outputs, exactly those a teacher unit computes on its own
+    ctx = SearchContext(NodeGLTTask(graph, config), _factory(graph), "cpu")
+    own = [teacher_unit(ctx, i, seed).teacher_logits for i, seed in enumerate([0, 1])]
     trainings.clear()
+    assert not torch.equal(own[0], own[1])
+    for k in range(3):  # level by level, seed 0 then seed 1
+        assert torch.equal(level_fits[2 * k].logits, own[0]) and torch.equal(level_fits[2 * k + 1].logits, own[1])
+    # without the baseline the teacher is trained on its own (teacher_unit): the same teachers, the same levels
     assert run(NodeGLTTask(graph, config), dense=False) == with_baseline[1:]
     assert len(trainings) == 2 * (1 + 3)
-
-
-class _NeverRemember(dict):
-    def __setitem__(self, key, value) -> None:  # type: ignore[no-untyped-def]
-        pass
+    # a dense baseline loaded from the store cannot be the teacher: teacher units train it, the levels are the same
+    store = ResultsStore(tmp_path / "r.db")
+    run(NodeGLTTask(graph, config), store=store, methods=["random"])
+    trainings.clear()
+    assert run(NodeGLTTask(graph, config), store=store) == with_baseline
+    assert len(trainings) == 2 * (1 + 3)
+    # without distillation no teacher is trained at all
+    trainings.clear()
+    run(NodeGLTTask(graph, config), dense=False, methods=[Teddy(distill=0.0)])
+    assert len(trainings) == 2 * 3
 
 
 def _benchmark_module():  # type: ignore[no-untyped-def]
@@ -147,12 +171,19 @@ def test_non_finite_guard_fast_path_is_exact() -> None:
     assert _first_non_finite(model) == "0.bias"
 
 
-def test_remembered_fits_do_not_travel_with_the_task() -> None:
-    import pickle
-
+def test_what_a_process_computed_does_not_travel_with_the_search_context() -> None:
     graph = _graph()
     task = NodeGLTTask(graph, NodeTrainConfig(epochs=2))
-    task.fit(task.graph_for_seed(0, 0), _build(graph, 0), seed=0, seed_index=0)
-    assert len(task._plain_fits) == 1
-    copy = pickle.loads(pickle.dumps(task))
-    assert copy._plain_fits == {} and len(task._plain_fits) == 1 and copy.describe() == task.describe()
+    factory = functools.partial(build_model, "gcn", graph.num_features, graph.num_classes, hidden_channels=16)
+    ctx = SearchContext(task, factory, "cpu")  # a picklable factory, as Ray workers need
+    calls = []
+    assert ctx.memo(("scores", 0), lambda: calls.append(1) or torch.arange(3)).tolist() == [0, 1, 2]
+    assert ctx.memo(("scores", 0), lambda: calls.append(1) or torch.zeros(3)).tolist() == [0, 1, 2]
+    assert len(calls) == 1  # computed once per key in this process
+    copy = pickle.loads(pickle.dumps(ctx))
+    assert copy._memo == {} and len(ctx._memo) == 1  # a worker computes what it needs
+    assert copy.task.describe() == task.describe() and copy.device == "cpu"
+    for (name, a), (_, b) in zip(copy.build(5).state_dict().items(), ctx.build(5).state_dict().items(), strict=True):
+        assert torch.equal(a, b), name  # θ0 of a seed is the same in every process
+    with pytest.raises(TypeError):
+        NodeGLTTask(graph, NodeTrainConfig(epochs=2), None, distill=1.0)  # type: ignore[call-arg]

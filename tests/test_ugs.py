@@ -1,8 +1,10 @@
-"""Tests for UGS (graphsparse.sparsify.ugs), its rounds inside glt_search, distillation and the task protocol."""
+"""Tests for UGS (graphsparse.sparsify.methods.ugs), its rounds inside glt_search, distillation and the trainer
+protocol (graphsparse.tasks.glt)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -10,10 +12,12 @@ import torch
 from graphsparse.data import synthetic_dcsbm
 from graphsparse.experiments import ResultsStore
 from graphsparse.nn import build_model
+from graphsparse.sparsify import Teddy
+from graphsparse.sparsify.masks import pack_mask, unpack_mask
+from graphsparse.sparsify.methods.ugs import UGSMasked, ugs_prune
 from graphsparse.sparsify.search import glt_levels, glt_search
-from graphsparse.sparsify.task import GLTTask, NodeGLTTask, distillation_loss
-from graphsparse.sparsify.ugs import UGSMasked, pack_mask, ugs_prune, unpack_mask
 from graphsparse.sparsify.weights import prunable_parameters
+from graphsparse.tasks.glt import GLTTask, NodeGLTTask, Teacher, distillation_loss
 from graphsparse.tasks.node import NodeTrainConfig
 from graphsparse.utils import seed_everything
 
@@ -35,7 +39,8 @@ def factory_for(graph, name="gcn"):
 
 
 def comparable(results):
-    return [{k: v for k, v in r.items() if k not in ("seconds", "cached")} for r in results]
+    """The results without what legitimately differs between a run and a rerun (timings, cached)."""
+    return [replace(r, seconds=0.0, cached=False) for r in results]
 
 
 class RecordingTask(NodeGLTTask):
@@ -52,12 +57,14 @@ class RecordingTask(NodeGLTTask):
             "state": {k: v.detach().clone() for k, v in base.state_dict().items()},
             "graph": graph,
             "seed": kwargs["seed"],
+            "teacher": kwargs.get("teacher"),
         }
         if isinstance(model, UGSMasked):
             entry["edge_mask_shape"] = tuple(model.edge_mask.shape)
         result = super().fit(graph, model, **kwargs)
         if isinstance(model, UGSMasked):
             entry["edge_mask_after"] = model.edge_mask.detach().clone()
+        entry["trained"] = {k: v.detach().clone() for k, v in base.state_dict().items()}
         self.calls.append(entry)
         return result
 
@@ -126,24 +133,27 @@ def test_ugs_masks_start_near_one_without_ties(graph):
 def test_ugs_rewinds_to_theta0_and_masks_are_per_edge_and_symmetric(graph, tmp_path):
     levels = glt_levels(3, 0.2, 0.3)
     task = RecordingTask(graph, CONFIG)
-    results = list(glt_search(graph, factory_for(graph), "ugs", levels, [3], store=None, task=task, dense=False))
+    results = list(
+        glt_search(graph, factory_for(graph), methods="ugs", levels=levels, seeds=[3], task=task, dense=False)
+    )
     seed_everything(3)
     theta0 = {k: v.clone() for k, v in factory_for(graph)().state_dict().items()}
     assert len(task.calls) == 2 * len(levels)  # per round: mask training, then the ticket's retraining
     previous_edges = None
     for r, (_k, gs, ws), (train_call, ticket_call) in zip(results, levels, zip(task.calls[::2], task.calls[1::2])):
         assert train_call["ugs"] and not ticket_call["ugs"]
+        assert train_call["teacher"] is None and ticket_call["teacher"] is None  # UGS never distils
         # both trainings of every round start from θ0 (the ticket: θ0 with its pruned weights zeroed)
         for name, value in theta0.items():
             assert torch.equal(train_call["state"][name], value)
             kept = ticket_call["state"][name] != 0
             assert torch.equal(ticket_call["state"][name][kept], value[kept])
-        assert r["weight_sparsity"] == pytest.approx(ws, abs=0.02)
+        assert r.weight_sparsity == pytest.approx(ws, abs=0.02)
         # the soft edge mask is one value per surviving undirected edge of the current graph
         assert train_call["edge_mask_shape"] == (train_call["graph"].num_edges,)
         ticket_graph = ticket_call["graph"]
         assert ticket_graph.num_edges == graph.num_edges - round(gs * graph.num_edges)
-        assert r["graph_sparsity"] == pytest.approx(1 - ticket_graph.num_edges / graph.num_edges)
+        assert r.graph_sparsity == pytest.approx(1 - ticket_graph.num_edges / graph.num_edges)
         directed = set(map(tuple, ticket_graph.edge_index.t().tolist()))
         assert all((v, u) in directed for u, v in directed)  # symmetric
         edges = set(map(tuple, ticket_graph.edges.t().tolist()))
@@ -163,23 +173,27 @@ def test_ugs_rewinds_to_theta0_and_masks_are_per_edge_and_symmetric(graph, tmp_p
 
 def test_ugs_search_killed_mid_way_resumes_identically(graph, tmp_path):
     levels = glt_levels(3, 0.1, 0.2)
-    args = (graph, factory_for(graph), ["ugs"], levels, [0, 1], CONFIG)
-    full = list(glt_search(*args, ResultsStore(tmp_path / "full.db"), "u"))
-    assert [r["round"] for r in full] == [0, 1, 2, 3]
-    assert all("ugs_state" not in r for r in full)
+    options = dict(methods=["ugs"], levels=levels, seeds=[0, 1], config=CONFIG, key_prefix="u")
+    full = list(glt_search(graph, factory_for(graph), store=ResultsStore(tmp_path / "full.db"), **options))
+    assert [r.round for r in full] == [0, 1, 2, 3]
+    # every UGS round holds each seed's binary masks (the state the next round starts from); summaries do not
+    assert full[0].states is None and all(len(r.states) == 2 for r in full[1:])
+    assert all("method_state" not in r.summary() for r in full)
 
     store = ResultsStore(tmp_path / "killed.db")
-    search = glt_search(*args, store, "u")
+    search = glt_search(graph, factory_for(graph), store=store, **options)
     consumed = [next(search), next(search)]  # dense + UGS round 1, then stop consuming (the process is "killed")
     search.close()
-    assert [r["round"] for r in consumed] == [0, 1]
+    assert [r.round for r in consumed] == [0, 1]
     assert len(store.keys("u|")) == 2
-    assert "ugs_state" in store.get(consumed[1]["key"])  # the masks needed to continue are committed
-    resumed = list(glt_search(*args, store, "u"))
-    assert [r["cached"] for r in resumed] == [True, True, False, False]
+    stored = store.get(consumed[1].key)
+    assert stored["method_state"] == consumed[1].states  # the masks needed to continue are committed
+    assert "ugs_state" not in stored
+    resumed = list(glt_search(graph, factory_for(graph), store=store, **options))
+    assert [r.cached for r in resumed] == [True, True, False, False]
     assert comparable(resumed) == comparable(full)
-    again = list(glt_search(*args, store, "u"))
-    assert all(r["cached"] for r in again) and comparable(again) == comparable(full)
+    again = list(glt_search(graph, factory_for(graph), store=store, **options))
+    assert all(r.cached for r in again) and comparable(again) == comparable(full)
 
 
 def test_distillation_loss_and_search(graph):
@@ -189,17 +203,23 @@ def test_distillation_loss_and_search(graph):
     with pytest.raises(ValueError, match="differ in shape"):
         distillation_loss(logits, logits[:, :2])
     levels = glt_levels(1, 0.2, 0.5)
-    plain = list(glt_search(graph, factory_for(graph), "teddy", levels, [0], CONFIG))
+    plain = list(glt_search(graph, factory_for(graph), methods="teddy", levels=levels, config=CONFIG))
     task = RecordingTask(graph, CONFIG)
-    distilled = list(glt_search(graph, factory_for(graph), "teddy", levels, [0], CONFIG, task=task, distill=2.0))
+    distilled = list(glt_search(graph, factory_for(graph), methods=[Teddy(distill=2.0)], levels=levels, task=task))
     # the dense baseline (dense graph, θ0), whose outputs are the teacher, then the student
     assert len(task.calls) == 2
-    assert task.calls[0]["graph"].num_edges == graph.num_edges
+    assert task.calls[0]["graph"].num_edges == graph.num_edges and task.calls[0]["teacher"] is None
     assert task.calls[1]["graph"].num_edges == graph.num_edges - round(0.2 * graph.num_edges)
-    assert "distill=2" in distilled[1]["key"] and "distill" not in plain[1]["key"]
-    assert (
-        distilled[1]["test_accs"] != plain[1]["test_accs"] or distilled[1]["val_acc_mean"] != plain[1]["val_acc_mean"]
-    )
+    teacher = task.calls[1]["teacher"]
+    assert isinstance(teacher, Teacher) and teacher.weight == 2.0
+    assert teacher.logits.shape == (graph.num_nodes, graph.num_classes)
+    # the teacher's outputs are those of the dense baseline: the model trained from θ0 on the whole graph
+    dense_model = factory_for(graph)()
+    dense_model.load_state_dict(task.calls[0]["trained"])
+    assert torch.equal(teacher.logits, task.predict(task.graph, dense_model))
+    assert "distill=2" in distilled[1].key and "distill" not in plain[1].key
+    assert distilled[1].label == "teddy + KD (λ = 2)" and plain[1].label == "teddy"
+    assert distilled[1].test_scores != plain[1].test_scores or distilled[1].val_mean != plain[1].val_mean
 
 
 def test_custom_task_through_protocol(graph):
@@ -218,8 +238,11 @@ def test_custom_task_through_protocol(graph):
     task = PerSeedGraphTask(graph, CONFIG)
     assert isinstance(task, GLTTask)
     levels = glt_levels(2, 0.1, 0.2)
-    results = list(glt_search(graph, factory_for(graph), "teddy,ugs,random", levels, [0, 1], task=task))
-    assert [(r["method"], r["round"]) for r in results][:3] == [("dense", 0), ("teddy", 1), ("teddy", 2)]
+    results = list(
+        glt_search(graph, factory_for(graph), methods="teddy,ugs,random", levels=levels, seeds=[0, 1], task=task)
+    )
+    assert [(r.method, r.round) for r in results][:3] == [("dense", 0), ("teddy", 1), ("teddy", 2)]
+    assert all(r.task == "custom" for r in results)
     for r in results[1:]:
-        assert r["graph_sparsity"] == pytest.approx(r["target_graph_sparsity"], abs=0.01)
-        assert len(r["test_accs"]) == 2
+        assert r.graph_sparsity == pytest.approx(r.target_graph_sparsity, abs=0.01)
+        assert len(r.test_scores) == 2
