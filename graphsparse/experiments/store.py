@@ -11,24 +11,37 @@ Runs also keep their per-epoch ``curves`` when given. Runs and key/value units r
 the writer gives one (the ``graphsparse`` command
 does: command line, git commit, device, torch threads and an id shared by every run of one command), as a JSON
 column added to older databases like the others (``None`` for what was written before).
+
+**Reading without writing.** ``ResultsStore(path, read_only=True)`` opens the database with SQLite's
+``mode=ro``, or, where that cannot work (a read-only folder or file system, where SQLite cannot create the WAL's
+shared-memory file), as ``immutable=1``: listing, showing, comparing and exporting runs then works on a read-only
+file, folder or disk. An immutable open reads the database file alone, so changes still in a ``-wal`` file beside it
+(a writer that was killed before its checkpoint) are not seen.
+
+**Errors.** The schema is checked on open (a missing table or column is named); every SQLite failure (a lock held
+beyond the timeout, a full disk, a database deleted, replaced or damaged, a read-only file) becomes one
+:class:`StoreError` naming the database, what went wrong and what to do.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import sqlite3
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from numbers import Real
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..config import results_db
 from ..graph import SCHEMA_VERSION
 
-__all__ = ["ResultsStore", "default_db_path", "package_versions", "check_finite"]
+__all__ = ["ResultsStore", "StoreError", "default_db_path", "package_versions", "check_finite"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -82,6 +95,46 @@ _RUN_COLUMNS = (
     "curves",
 )
 
+# what every graphsparse results database holds (the first release's columns): checked when a database is opened
+_REQUIRED_COLUMNS = {
+    "runs": _RUN_COLUMNS[:10],
+    "results": ("key", "created", "payload"),
+    "parts": ("key", "created", "payload"),
+}
+# tables a read-only open can do without (an older database, which a writer would have completed)
+_OPTIONAL_TABLES = ("parts",)
+
+
+class StoreError(ValueError):
+    """A results database that cannot be opened, read or written: the message names the database, the problem and
+    what to do (one line; the ``graphsparse`` command prints it and exits with status 2)."""
+
+
+def _table_columns(con: sqlite3.Connection) -> dict[str, set[str]]:
+    """``{table: {column, ...}}`` of the database ``con`` is connected to."""
+    tables = [row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {table: {row[1] for row in con.execute(f"PRAGMA table_info({json.dumps(table)})")} for table in tables}
+
+
+def _schema_problem(columns: dict[str, set[str]], read_only: bool) -> str | None:
+    """What a database with these tables and columns lacks (``table runs``, ``column runs.metrics``), or None."""
+    if read_only and not any(table in columns for table in _REQUIRED_COLUMNS):
+        return "every graphsparse table (runs, results): it is empty or was not written by graphsparse"
+    for table, required in _REQUIRED_COLUMNS.items():
+        if table not in columns:
+            if read_only and table in _OPTIONAL_TABLES:
+                continue
+            return f"table {table}"
+        missing = [column for column in required if column not in columns[table]]
+        if missing:
+            return f"column {table}.{missing[0]}"
+    if not read_only:  # a writer has added every later column (_migrate)
+        for table, added in (("runs", _ADDED_RUN_COLUMNS), ("results", _ADDED_RESULT_COLUMNS)):
+            missing = [column for column, _ in added if column not in columns[table]]
+            if missing:
+                return f"column {table}.{missing[0]}"
+    return None
+
 
 def _migrate(con: sqlite3.Connection) -> None:
     """Add the columns an older ``runs`` / ``results`` table lacks (another process may add them at the same
@@ -115,6 +168,22 @@ def _finite_or_none(value: Any) -> Any:
 
 def _loads_or_none(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def _decoded(record: dict[str, Any], columns: tuple[str, ...], nullable: tuple[str, ...], where: str) -> None:
+    """Decode the JSON ``columns`` of a stored row in place (``nullable`` ones may be NULL); a StoreError naming
+    the row and column when one is not JSON (a row edited by hand)."""
+    for column in columns:
+        text = record.get(column)
+        if text is None and column in nullable:
+            continue
+        try:
+            record[column] = json.loads(text)
+        except (TypeError, ValueError) as err:
+            raise StoreError(
+                f"{where} holds a malformed {column} ({type(err).__name__}: {err}); the row was edited by hand or "
+                "damaged: fix or delete it"
+            ) from None
 
 
 def _non_finite(value: Any, where: str) -> str | None:
@@ -167,21 +236,62 @@ def package_versions() -> dict[str, str]:
 
 
 class ResultsStore:
-    """A results database at ``path`` (created with its folder if missing)."""
+    """A results database at ``path``.
 
-    def __init__(self, path: str | Path | None = None, timeout: float = 60.0) -> None:
+    Args:
+        path: the database file (default: :func:`default_db_path`). Opened for writing, it is created with its
+            folder when missing; opened ``read_only``, it must exist.
+        timeout: seconds to wait for a lock another process holds before giving up (a :class:`StoreError`).
+        read_only: open the database without ever writing it (``mode=ro``, or ``immutable=1`` on a read-only
+            folder or file system): what ``graphsparse runs list|show|compare|export`` need. Writes then raise a
+            :class:`StoreError`.
+
+    Raises:
+        StoreError: the database cannot be opened, is damaged or not a graphsparse results database, or lacks a
+            table or column (named).
+    """
+
+    def __init__(self, path: str | Path | None = None, timeout: float = 60.0, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         if self.path.exists() and self.path.is_dir():
-            raise ValueError(f"results database path {self.path} is a directory, not a file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+            raise StoreError(f"results database path {self.path} is a directory, not a file (give --db a file path)")
         self.timeout = timeout
+        self.read_only = bool(read_only)
+        self.immutable = False  # read-only through immutable=1 (set when mode=ro cannot work)
         self.written_runs = 0  # runs and units this object committed (the CLI reports them when interrupted)
         self.written_units = 0
         self.written_parts = 0
         # recorded with every run and unit this object writes (unless record_run is given its own): the
         # ``graphsparse`` command sets it to its invocation (command line, git commit, device, threads, id)
         self.invocation: dict[str, Any] | None = None
-        deadline = time.monotonic() + timeout
+        self._identity: tuple[int, int] | None = None
+        self._columns: dict[str, set[str]] = {}
+        if self.read_only:
+            self._open_read_only()
+        else:
+            self._open_for_writing()
+
+    # ------------------------------------------------------------------------------------------ opening
+    def _uri(self, mode: str) -> str:
+        """The SQLite URI of the database: ``mode`` is ``rwc`` (create), ``rw``, ``ro`` or ``immutable``."""
+        where = quote(str(self.path.absolute()))
+        return f"file:{where}?immutable=1" if mode == "immutable" else f"file:{where}?mode={mode}"
+
+    def _mode(self) -> str:
+        if self.read_only:
+            return "immutable" if self.immutable else "ro"
+        return "rw" if self._identity is not None else "rwc"
+
+    def _remember_identity(self) -> None:
+        try:
+            info = os.stat(self.path)
+            self._identity = (info.st_dev, info.st_ino)
+        except OSError:
+            self._identity = (-1, -1)
+
+    def _open_for_writing(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.timeout
         while True:
             try:
                 with closing(self._connect()) as con, con:
@@ -191,18 +301,140 @@ class ResultsStore:
                         con.execute("PRAGMA journal_mode=WAL")
                     con.executescript(_SCHEMA)
                     _migrate(con)
+                    columns = _table_columns(con)
                 break
             except sqlite3.OperationalError as err:
                 if "locked" not in str(err) and "busy" not in str(err) or time.monotonic() > deadline:
-                    raise ValueError(f"cannot open results database {self.path}: {err}") from err
+                    raise self._error("open", err) from None
                 time.sleep(0.05)
-            except sqlite3.DatabaseError as err:
-                raise ValueError(f"{self.path} is not a graphsparse results database: {err}") from err
+            except sqlite3.Error as err:
+                raise self._error("open", err) from None
+        self._remember_identity()
+        self._set_columns(columns)
+
+    def _open_read_only(self) -> None:
+        if not self.path.exists():
+            raise StoreError(
+                f"no results database at {self.path} (graphsparse train and glt store their runs there; "
+                "--db names another)"
+            )
+        self._identity = (-1, -1)  # never create it
+        self._remember_identity()
+        try:
+            with closing(self._connect()) as con:
+                columns = _table_columns(con)
+        except sqlite3.OperationalError as err:
+            # a WAL database needs its shared-memory file, which SQLite cannot create in a read-only folder or on a
+            # read-only file system: read the file as immutable instead
+            text = str(err).lower()
+            if not any(word in text for word in ("readonly", "read-only", "unable to open", "disk i/o")):
+                raise self._error("open", err) from None
+            self.immutable = True
+            try:
+                with closing(self._connect()) as con:
+                    columns = _table_columns(con)
+            except sqlite3.Error as again:
+                raise self._error("open", again) from None
+        except sqlite3.Error as err:
+            raise self._error("open", err) from None
+        self._set_columns(columns)
+
+    def _set_columns(self, columns: dict[str, set[str]]) -> None:
+        problem = _schema_problem(columns, self.read_only)
+        if problem is not None:
+            raise StoreError(
+                f"results database {self.path} lacks {problem}: it was edited by hand or was not written by "
+                "graphsparse; give --db a graphsparse results database (or move this file aside: a new one is "
+                "created where it was)"
+            )
+        self._columns = columns
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=self.timeout)
+        con = sqlite3.connect(self._uri(self._mode()), uri=True, timeout=self.timeout)
         con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         return con
+
+    # ------------------------------------------------------------------------------------------ errors
+    def _explain(self, err: BaseException, opening: bool = False) -> tuple[str, str]:
+        """What SQLite's ``err`` means for this database, as (a phrase completing "the database ...", what to do)."""
+        low = str(err).lower()
+        replaced = False
+        if not opening and self._identity not in (None, (-1, -1)):
+            try:
+                info = os.stat(self.path)
+                replaced = (info.st_dev, info.st_ino) != self._identity
+            except OSError:
+                pass
+        if not opening and not self.path.exists():
+            return "was deleted while in use", "restore it from a backup, or give --db a new file"
+        if replaced:
+            return (
+                "was replaced by another file since it was opened",
+                "check what replaced it, and give --db the results database you meant",
+            )
+        if "locked" in low or "busy" in low:
+            return (
+                f"stayed locked by another process beyond the {self.timeout:g} s timeout",
+                "wait for the other graphsparse command (or sqlite3 session) to finish, or give --db another file",
+            )
+        if "full" in low:
+            return "cannot grow: the disk is full", "free space on that disk, or give --db a file on another disk"
+        if "readonly" in low or "read-only" in low:
+            return (
+                "is read-only (the file, its folder or the file system)",
+                "make it writable or give --db a writable path (graphsparse runs list|show|compare|export read it "
+                "as it is)",
+            )
+        if "no such table" in low or "no such column" in low or "has no column" in low:
+            return (
+                "lacks part of its schema",
+                "it was edited by hand or was not written by graphsparse: give --db a graphsparse results database",
+            )
+        if isinstance(err, sqlite3.DatabaseError) and any(
+            word in low for word in ("malformed", "not a database", "encrypted", "corrupt")
+        ):
+            return (
+                "is damaged or is not a graphsparse results database",
+                "restore it from a backup, or move it aside so that a new one is created",
+            )
+        if "disk i/o" in low:
+            return (
+                "could not be read or written (a disk I/O error: the file may be truncated, moved or on a failing "
+                "disk)",
+                "check the file and its disk, or give --db another file",
+            )
+        if "unable to open" in low:
+            return (
+                "cannot be opened (its folder is missing or not accessible)",
+                "check the path and its permissions, or give --db another file",
+            )
+        return "failed", "check the file, or give --db another file"
+
+    def _error(self, action: str, err: BaseException) -> StoreError:
+        """One StoreError for SQLite's ``err`` while doing ``action`` ('open', 'store a run', ...): the database,
+        what happened in words, SQLite's own message and what to do."""
+        what, todo = self._explain(err, opening=action == "open")
+        doing = "" if action == "open" else f" (while trying to {action})"
+        return StoreError(f"results database {self.path} {what}{doing}: {err}; {todo}")
+
+    @contextmanager
+    def _sqlite(self, action: str) -> Iterator[None]:
+        """Turn any SQLite error inside the block into one :class:`StoreError` (see :meth:`_error`)."""
+        try:
+            yield
+        except sqlite3.Error as err:
+            raise self._error(action, err) from None
+
+    def _writable(self, action: str) -> None:
+        if self.read_only:
+            raise StoreError(
+                f"results database {self.path} was opened read-only: cannot {action}; open it without read_only "
+                "to write"
+            )
+
+    def _select(self, table: str, column: str) -> str:
+        """``column``, or ``NULL AS column`` where an older database (read, never migrated) lacks it."""
+        return column if column in self._columns.get(table, {column}) else f"NULL AS {column}"
 
     def record_run(
         self,
@@ -221,7 +453,8 @@ class ResultsStore:
         run used) ties the numbers to the exact data; the result schema version is recorded with every run.
         ``invocation`` (default: :attr:`invocation`) says what ran it (a JSON object); ``curves`` is the run's
         per-epoch history (``[{'epoch', 'loss', 'val_score', ...}, ...]``, non-finite numbers stored as null).
-        A NaN or infinite metric is refused (ValueError naming it): nothing is written."""
+        A NaN or infinite metric is refused (ValueError naming it): nothing is written. A SQLite failure (full
+        disk, lock beyond the timeout, database deleted or damaged) or a read-only store is a StoreError."""
         check_finite(metrics, "metrics")
         row = (
             time.time(),
@@ -238,7 +471,8 @@ class ResultsStore:
             _json_or_none(invocation if invocation is not None else self.invocation),
             _json_or_none(None if curves is None else _finite_or_none(curves)),
         )
-        with closing(self._connect()) as con, con:
+        self._writable("store a run")
+        with self._sqlite("store a run"), closing(self._connect()) as con, con:
             cur = con.execute(
                 f"INSERT INTO runs ({', '.join(_RUN_COLUMNS[1:])}) VALUES ({', '.join('?' * len(row))})", row
             )
@@ -271,18 +505,21 @@ class ResultsStore:
             clauses.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "0")
             params.extend(int(i) for i in ids)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        query = f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs{where} ORDER BY id"
+        selected = ", ".join(self._select("runs", column) for column in _RUN_COLUMNS)
+        query = f"SELECT {selected} FROM runs{where} ORDER BY id"
         if limit is not None:
             query = f"SELECT * FROM ({query} DESC LIMIT {max(0, int(limit))}) ORDER BY id"
-        with closing(self._connect()) as con:
+        with self._sqlite("read runs"), closing(self._connect()) as con:
             rows = con.execute(query, params).fetchall()
         out = []
         for row in rows:
             record = dict(zip(_RUN_COLUMNS, row))
-            for k in ("config", "metrics", "timings", "versions"):
-                record[k] = json.loads(record[k])
-            record["invocation"] = _loads_or_none(record["invocation"])
-            record["curves"] = _loads_or_none(record["curves"])
+            _decoded(
+                record,
+                ("config", "metrics", "timings", "versions", "invocation", "curves"),
+                ("invocation", "curves"),
+                f"results database {self.path}: run {record['id']}",
+            )
             out.append(record)
         return out
 
@@ -294,23 +531,27 @@ class ResultsStore:
     def units(self, prefix: str = "", since: float | None = None) -> list[dict[str, Any]]:
         """The committed key/value units whose key starts with ``prefix`` (e.g. ``'glt|'``), oldest first: dicts
         with ``key``, ``created``, ``payload`` and ``invocation``."""
-        query = "SELECT key, created, payload, invocation FROM results WHERE substr(key, 1, ?) = ? AND key != ?"
+        invocation = self._select("results", "invocation")
+        query = f"SELECT key, created, payload, {invocation} FROM results WHERE substr(key, 1, ?) = ? AND key != ?"
         params: list[Any] = [len(prefix), prefix, "__graphsparse_write_check__"]
         if since is not None:
             query += " AND created >= ?"
             params.append(float(since))
-        with closing(self._connect()) as con:
+        with self._sqlite("read stored units"), closing(self._connect()) as con:
             rows = con.execute(query + " ORDER BY created, key", params).fetchall()
-        return [
-            {"key": key, "created": created, "payload": json.loads(payload), "invocation": _loads_or_none(inv)}
-            for key, created, payload, inv in rows
-        ]
+        out = []
+        for key, created, payload, inv in rows:
+            unit = {"key": key, "created": created, "payload": payload, "invocation": inv}
+            _decoded(unit, ("payload", "invocation"), ("invocation",), f"results database {self.path}: unit {key!r}")
+            out.append(unit)
+        return out
 
     def put(self, key: str, payload: dict[str, Any]) -> None:
         """Commit a finished unit of work under ``key`` (replacing an older one). A payload holding a NaN or
         infinite number is refused (ValueError naming it): nothing is written."""
         check_finite(payload, "payload")
-        with closing(self._connect()) as con, con:
+        self._writable("store a unit")
+        with self._sqlite("store a unit"), closing(self._connect()) as con, con:
             con.execute(
                 "INSERT OR REPLACE INTO results (key, created, payload, invocation) VALUES (?, ?, ?, ?)",
                 (key, time.time(), json.dumps(payload, sort_keys=True, default=float), _json_or_none(self.invocation)),
@@ -323,7 +564,8 @@ class ResultsStore:
     def put_part(self, key: str, payload: dict[str, Any]) -> None:
         """Commit one finished piece of an unfinished unit (refused like :meth:`put` when non-finite)."""
         check_finite(payload, "payload")
-        with closing(self._connect()) as con, con:
+        self._writable("store a part")
+        with self._sqlite("store a part"), closing(self._connect()) as con, con:
             con.execute(
                 "INSERT OR REPLACE INTO parts (key, created, payload) VALUES (?, ?, ?)",
                 (key, time.time(), json.dumps(payload, sort_keys=True, default=float)),
@@ -331,24 +573,37 @@ class ResultsStore:
         self.written_parts += 1
 
     def get_part(self, key: str) -> dict[str, Any] | None:
-        with closing(self._connect()) as con:
+        """The payload of the part under ``key``, or None."""
+        if "parts" not in self._columns:  # an older database opened read-only
+            return None
+        with self._sqlite("read a part"), closing(self._connect()) as con:
             row = con.execute("SELECT payload FROM parts WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        part = {"payload": row[0]}
+        _decoded(part, ("payload",), (), f"results database {self.path}: part {key!r}")
+        return part["payload"]
 
     def part_keys(self) -> list[str]:
-        with closing(self._connect()) as con:
+        """The keys of every stored part, sorted."""
+        if "parts" not in self._columns:
+            return []
+        with self._sqlite("read parts"), closing(self._connect()) as con:
             return [r[0] for r in con.execute("SELECT key FROM parts ORDER BY key").fetchall()]
 
     def delete_parts(self, keys: list[str]) -> None:
         """Remove the parts under ``keys`` (their unit is committed and holds what they held)."""
         if keys:
-            with closing(self._connect()) as con, con:
+            self._writable("delete parts")
+            with self._sqlite("delete parts"), closing(self._connect()) as con, con:
                 con.executemany("DELETE FROM parts WHERE key = ?", [(k,) for k in keys])
 
     def check_writable(self) -> None:
         """Raise ValueError when the database cannot be written (a read-only file or folder, a read-only file
         system): a write is tried inside a transaction that is rolled back, so nothing changes. Commands call this
         before their first epoch, so an unwritable database never costs finished training."""
+        if self.read_only:
+            raise StoreError(f"results database {self.path} is not writable: it was opened read-only")
         try:
             with closing(self._connect()) as con:
                 con.execute("BEGIN IMMEDIATE")
@@ -360,15 +615,21 @@ class ResultsStore:
                 finally:
                     con.rollback()
         except sqlite3.Error as err:
-            raise ValueError(f"results database {self.path} is not writable: {err}") from err
+            what, todo = self._explain(err)
+            raise StoreError(f"results database {self.path} is not writable: it {what} ({err}); {todo}") from None
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The payload committed under ``key``, or None."""
-        with closing(self._connect()) as con:
+        with self._sqlite("read a stored unit"), closing(self._connect()) as con:
             row = con.execute("SELECT payload FROM results WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        unit = {"payload": row[0]}
+        _decoded(unit, ("payload",), (), f"results database {self.path}: unit {key!r}")
+        return unit["payload"]
 
     def keys(self, prefix: str = "") -> list[str]:
-        with closing(self._connect()) as con:
+        """The keys of the committed units that start with ``prefix``, sorted."""
+        with self._sqlite("read stored keys"), closing(self._connect()) as con:
             rows = con.execute("SELECT key FROM results WHERE key LIKE ? ORDER BY key", (prefix + "%",)).fetchall()
         return [r[0] for r in rows]
