@@ -152,11 +152,15 @@ def test_chmod_read_only_file_and_folder_are_listed(shared_tmp) -> None:
 
 
 def test_read_only_file_in_a_writable_folder_is_listed(shared_tmp) -> None:
-    db = shared_tmp / "r.db"
+    folder = shared_tmp / "open"
+    folder.mkdir()
+    folder.chmod(0o777)  # writable by everyone: SQLite may create the WAL's shared-memory file beside the database
+    db = folder / "r.db"
     _filled(db, runs=2)
+    before = _digest(db)
     db.chmod(0o444)
     seeds = _unprivileged(lambda: [r["seed"] for r in ResultsStore(db, read_only=True).runs()])
-    assert seeds == [0, 1]
+    assert seeds == [0, 1] and _digest(db) == before
 
 
 def test_read_only_open_reads_an_older_database_it_may_not_migrate(tmp_path) -> None:
