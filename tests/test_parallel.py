@@ -18,13 +18,14 @@ import pytest
 from graphsparse.experiments import ResultsStore
 from graphsparse.nn import build_model
 from graphsparse.parallel import RayExecutor, SerialExecutor, make_executor
+from graphsparse.sparsify import Teddy
 from graphsparse.sparsify.search import glt_levels, glt_search
 from graphsparse.tasks.node import NodeTrainConfig
 
 ray = pytest.importorskip("ray")  # in the dev extra: `make install` always has it
 
 CONFIG = NodeTrainConfig(epochs=30, lr=0.01, weight_decay=5e-4, normalize_features=True)
-METHODS = "teddy,ugs,random"
+METHODS = (Teddy(distill=1.0), "ugs", "random")  # TEDDY levels wait for their seed's dense teacher unit
 LEVELS = glt_levels(2, 0.2, 0.3)
 SEEDS = (0, 1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,12 +43,11 @@ def search(graph, executor=None, store=None, **kwargs):
         glt_search(
             graph,
             factory_for(graph),
-            METHODS,
-            LEVELS,
-            SEEDS,
-            CONFIG,
-            store,
-            distill=1.0,  # TEDDY levels wait for their seed's dense teacher unit
+            methods=METHODS,
+            levels=LEVELS,
+            seeds=SEEDS,
+            config=CONFIG,
+            store=store,
             executor=executor,
             **kwargs,
         )
@@ -55,8 +55,8 @@ def search(graph, executor=None, store=None, **kwargs):
 
 
 def comparable(results):
-    keep = ("method", "round", "test_accs", "val_acc_mean", "graph_sparsity", "weight_sparsity", "key")
-    return [{k: r[k] for k in keep} for r in results]
+    keep = ("method", "round", "test_scores", "val_mean", "graph_sparsity", "weight_sparsity", "states", "key")
+    return [{k: getattr(r, k) for k in keep} for r in results]
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +99,13 @@ def test_parallel_search_identical_to_serial(cora, serial_reference, local_ray, 
     with RayExecutor(workers=2) as ex:
         results = search(cora, ex, store)
     assert comparable(results) == serial_reference
-    assert [r["method"] for r in results] == ["dense"] + ["teddy"] * 2 + ["ugs"] * 2 + ["random"] * 2
-    assert not any(r["cached"] for r in results)
+    assert [r.method for r in results] == ["dense"] + ["teddy"] * 2 + ["ugs"] * 2 + ["random"] * 2
+    assert not any(r.cached for r in results)
     # the driver committed every level and removed the per-seed parts once their level was whole
     assert len(store.keys()) == 7 and store.part_keys() == []
     with RayExecutor(workers=2) as ex:  # a rerun loads every level: nothing is submitted
         again = search(cora, ex, store)
-    assert all(r["cached"] for r in again) and comparable(again) == serial_reference
+    assert all(r.cached for r in again) and comparable(again) == serial_reference
 
 
 def _kill_first_task_process(marker: str, killed: list[int], stop: threading.Event) -> None:
@@ -145,7 +145,7 @@ def test_worker_killed_mid_task_is_retried(cora, serial_reference, local_ray):
 def test_interrupted_serial_search_resumes_from_seed_parts(cora, serial_reference, tmp_path):
     """Interrupted after some seeds of a level: the rerun loads the stored seeds (parts) and trains only the
     rest; the numbers are the uninterrupted ones."""
-    from graphsparse.sparsify.task import NodeGLTTask
+    from graphsparse.tasks.glt import NodeGLTTask
 
     class CountingTask(NodeGLTTask):
         fits = 0
@@ -169,7 +169,7 @@ def test_interrupted_serial_search_resumes_from_seed_parts(cora, serial_referenc
     # 2 teachers + 1 TEDDY seed + 2 TEDDY seeds + UGS 2 rounds x 2 seeds x 2 fits + 4 random: the stored dense
     # level and the stored TEDDY seed were not trained again
     assert CountingTask.fits == 2 + 1 + 2 + 8 + 4
-    assert results[0]["cached"] and not results[1]["cached"]
+    assert results[0].cached and not results[1].cached
 
 
 def _cli(*args: str) -> list[str]:
