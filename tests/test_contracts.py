@@ -18,6 +18,7 @@ from graphsparse.experiments import ResultsStore
 from graphsparse.graph import SCHEMA_VERSION
 from graphsparse.nn import build_model
 from graphsparse.sparse import normalized_adjacency
+from graphsparse.sparsify.records import LevelResult
 from graphsparse.sparsify.search import glt_levels, glt_search
 from graphsparse.tasks.link import link_split_for_seed
 from graphsparse.tasks.node import NodeTrainConfig, row_normalize_features
@@ -198,22 +199,27 @@ def test_glt_store_key_follows_the_data(tmp_path: Path) -> None:
     config = NodeTrainConfig(epochs=3)
     levels = glt_levels(1, 0.2, 0.2)
 
-    def search(g: Graph) -> list[dict]:
-        return list(glt_search(g, factory, "random", levels, [0], config, store, "c"))
+    def search(g: Graph) -> list[LevelResult]:
+        return list(
+            glt_search(
+                g, factory, methods="random", levels=levels, seeds=[0], config=config, store=store, key_prefix="c"
+            )
+        )
 
     first = search(graph)
-    assert not any(r["cached"] for r in first)
-    assert all(f"data={graph.fingerprint()[:24]}|schema={SCHEMA_VERSION}" in r["key"] for r in first)
-    assert all(r["cached"] for r in search(graph))  # unchanged data: served from the store
+    assert not any(r.cached for r in first)
+    assert all(f"data={graph.fingerprint()[:24]}|schema={SCHEMA_VERSION}" in r.key for r in first)
+    assert all(r.cached for r in search(graph))  # unchanged data: served from the store
     # the same content rebuilt as another object is still served
     rebuilt = Graph(
         graph.edges, num_nodes=graph.num_nodes, x=graph.x.clone(), y=graph.y, splits=graph.splits, name=graph.name
     )
-    assert all(r["cached"] for r in search(rebuilt))
+    assert all(r.cached for r in search(rebuilt))
     x = graph.x.clone()
     x[0, 0] += 1.0
     changed = search(graph.replace(x=x))  # same name, one feature value changed: recomputed
-    assert not any(r["cached"] for r in changed)
+    assert not any(r.cached for r in changed)
+    assert {r.key for r in changed}.isdisjoint(r.key for r in first)
 
 
 def test_record_run_keeps_fingerprint_and_schema(tmp_path: Path, small_graph: Graph) -> None:

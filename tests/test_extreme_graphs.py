@@ -32,6 +32,7 @@ from graphsparse.sparsify import (
     weight_sparsity,
 )
 from graphsparse.sparsify.compact import compact_gcn
+from graphsparse.sparsify.records import LevelResult
 from graphsparse.sparsify.search import glt_levels, glt_search
 from graphsparse.tasks.node import NodeTrainConfig
 
@@ -263,11 +264,16 @@ SEARCH = NodeTrainConfig(epochs=3)
 PATH = torch.tensor([[0, 1, 2, 5], [1, 2, 3, 6]])
 
 
-def _search(graph: Graph, name: str, methods: list[str], rounds: int = 4, store=None) -> list[dict]:
+def _search(graph: Graph, name: str, methods: list[str], rounds: int = 4, store=None) -> list[LevelResult]:
     def factory() -> torch.nn.Module:
         return build_model(name, F_IN, CLASSES, hidden_channels=4)
 
-    return list(glt_search(graph, factory, methods, glt_levels(rounds, 0.5, 0.5), [0], SEARCH, store, "x"))
+    levels = glt_levels(rounds, 0.5, 0.5)
+    return list(
+        glt_search(
+            graph, factory, methods=methods, levels=levels, seeds=[0], config=SEARCH, store=store, key_prefix="x"
+        )
+    )
 
 
 def test_glt_search_reaches_zero_edges_and_finishes(tmp_path) -> None:
@@ -276,28 +282,29 @@ def test_glt_search_reaches_zero_edges_and_finishes(tmp_path) -> None:
     graph = tiny_labelled_graph(PATH)
     store = ResultsStore(tmp_path / "r.db")
     results = _search(graph, "gcn", ["teddy", "ugs", "random"], store=store)
-    assert [(r["method"], r["round"]) for r in results] == [("dense", 0)] + [
+    assert [(r.method, r.round) for r in results] == [("dense", 0)] + [
         (m, k) for m in ("teddy", "ugs", "random") for k in (1, 2, 3, 4)
     ]
     for r in results[1:]:
-        assert r["graph_sparsity"] == round(r["target_graph_sparsity"] * 4) / 4
-        assert r["graph_sparsity"] == 1.0 or r["round"] < 3  # rounds 3 and 4 run on no edges at all
-        assert math.isfinite(r["test_acc_mean"]) and math.isfinite(r["val_acc_mean"])
+        assert r.graph_sparsity == round(r.target_graph_sparsity * 4) / 4
+        assert r.graph_sparsity == 1.0 or r.round < 3  # rounds 3 and 4 run on no edges at all
+        assert math.isfinite(r.test_mean) and math.isfinite(r.val_mean)
     again = _search(graph, "gcn", ["teddy", "ugs", "random"], store=store)  # resumes from the stored levels
-    assert all(r["cached"] for r in again)
+    assert all(r.cached for r in again)
+    assert [(r.test_scores, r.states) for r in again] == [(r.test_scores, r.states) for r in results]
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_ugs_search_to_zero_edges_with_every_model(name: str) -> None:
     results = _search(tiny_labelled_graph(PATH), name, ["ugs"], rounds=3)
-    assert results[-1]["graph_sparsity"] == 1.0
-    assert all(math.isfinite(r["test_acc_mean"]) for r in results)
+    assert results[-1].graph_sparsity == 1.0
+    assert all(math.isfinite(r.test_mean) for r in results)
 
 
 def test_glt_search_on_a_graph_without_edges() -> None:
     results = _search(tiny_labelled_graph(NONE), "gcn", ["teddy", "ugs", "random"], rounds=2)
     assert len(results) == 1 + 3 * 2
-    assert all(r["graph_sparsity"] == 0.0 and math.isfinite(r["test_acc_mean"]) for r in results)
+    assert all(r.graph_sparsity == 0.0 and math.isfinite(r.test_mean) for r in results)
 
 
 # ------------------------------------------------------------------------------------------------------ validation
