@@ -17,6 +17,8 @@ from graphsparse.data.ogb_raw import load_ogb_raw
 from graphsparse.data.synthetic import synthetic_dcsbm
 from graphsparse.graph import Graph, GraphError
 from graphsparse.nn.gae import build_link_model
+from graphsparse.sparsify import Teddy
+from graphsparse.sparsify.methods import MethodSetup
 from graphsparse.sparsify.search import glt_levels, glt_search
 from graphsparse.tasks.link import LinkTrainConfig, link_split_for_seed, run_link, train_link
 from graphsparse.tasks.link_glt import LinkGLTTask
@@ -227,24 +229,38 @@ def test_link_glt_never_prunes_held_out_edges(sbm: Graph, tmp_path: Path) -> Non
     def factory():
         return build_link_model("gae", sbm.num_features, sbm.num_nodes)
 
+    store = ResultsStore(tmp_path / "g.db")
     results = list(
         glt_search(
             sbm,
             factory,
-            "teddy,ugs,random",
-            glt_levels(1, 0.2, 0.2),
-            [0],
-            None,
-            ResultsStore(tmp_path / "g.db"),
+            methods="teddy,ugs,random",
+            levels=glt_levels(1, 0.2, 0.2),
+            seeds=[0],
+            store=store,
             key_prefix="glt|gae|link",
             task=task,
         )
     )
-    assert [r["method"] for r in results] == ["dense", "teddy", "ugs", "random"]
+    assert [r.method for r in results] == ["dense", "teddy", "ugs", "random"]
+    for r in results:
+        assert (r.task, r.metric) == ("link", "auc")
+        payload = store.get(r.key)  # stored under the metric's name
+        assert payload["test_auc_mean"] == r.test_mean and "test_acc_mean" not in payload
     for r in results[1:]:
-        assert r["graph_sparsity"] == pytest.approx(0.2, abs=0.01) and 0.0 <= r["test_acc_mean"] <= 1.0
+        assert r.graph_sparsity == pytest.approx(0.2, abs=0.01) and 0.0 <= r.test_mean <= 1.0
+    # distillation is defined for node classification only: refused by the method's setup and by the trainer
+    with pytest.raises(ValueError, match="node classification only"):
+        Teddy.configure(MethodSetup(task="link"), distill=1.0)
+    assert Teddy.configure(MethodSetup(task="link")).distill == 0.0
+    with pytest.raises(TypeError):
+        LinkGLTTask(sbm, distill=1.0)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="distillation"):
-        LinkGLTTask(sbm, distill=1.0)
+        next(
+            glt_search(
+                sbm, factory, methods=[Teddy(distill=1.0)], levels=glt_levels(1, 0.2, 0.2), task=task, dense=False
+            )
+        )
 
 
 def test_glt_cli_link_task(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -274,4 +290,8 @@ def test_glt_cli_link_task(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["metric"] == "auc" and {r["method"] for r in out["levels"]} == {"teddy", "random"}
+    assert out["method_options"] == {"teddy": {"distill": 0.0}, "random": {}}  # no distillation for links
+    for level in [out["dense"], *out["levels"]]:
+        assert 0.0 <= level["test_auc_mean"] <= 1.0 and level["test_aucs"] == [level["test_auc_mean"]]
+        assert "test_acc_mean" not in level
     assert (tmp_path / "p.png").is_file()
