@@ -70,6 +70,11 @@ def test_train_refuses_options_that_do_not_apply(extra, option, capsys, tmp_path
         (["--seeds", "0"], "--seeds"),
         (["--epochs", "0"], "--epochs"),
         (["--distill", "-1"], "--distill"),
+        (["--method", "ugs", "--s1", "-1"], "--s1"),
+        (["--method", "teddy", "--wd-lambda", "1"], "--wd-lambda"),
+        (["--method", "wd-glt", "--wd-iters", "0"], "--wd-iters"),
+        (["--method", "wd-glt", "--wd-eps", "0"], "--wd-eps"),
+        (["--method", "wd-glt", "--distill", "1"], "--distill"),
     ],
 )
 def test_glt_refuses_bad_or_inapplicable_options(extra, option, capsys, tmp_path):
@@ -183,14 +188,24 @@ def test_glt_defaults_are_the_teddy_protocol():
     args = build_parser().parse_args(["glt", "--dataset", "citeseer", "--method", "teddy,ugs,random"])
     _, methods = glt.check(args)
     setup = glt.resolve_glt(args, "citeseer", methods)
+    assert set(setup) == {"preset", "config", "model_options", "methods"}
     assert setup["preset"] == "teddy" and setup["model_options"]["hidden_channels"] == 512
-    assert setup["distill"] == 10.0 and (setup["s1"], setup["s2"]) == (1e-4, 1e-4)
+    teddy, ugs, random = setup["methods"]
+    assert [m.name for m in setup["methods"]] == ["teddy", "ugs", "random"]
+    assert teddy.distill == 10.0 and (ugs.s1, ugs.s2) == (1e-4, 1e-4) and random.describe() == {}
     assert not setup["config"].decay_first_layer_only and setup["config"].epochs == 200
-    args = build_parser().parse_args(["glt", "--dataset", "citeseer", "--distill", "0", "--preset", "paper"])
+    args = build_parser().parse_args(
+        ["glt", "--dataset", "citeseer", "--method", "teddy,ugs", "--distill", "0", "--preset", "paper", "--s2", "3e-3"]
+    )
     _, methods = glt.check(args)
     setup = glt.resolve_glt(args, "citeseer", methods)
-    assert setup["distill"] == 0.0 and setup["model_options"]["hidden_channels"] == 16
-    assert (setup["s1"], setup["s2"]) == (1e-2, 1e-2)
+    teddy, ugs = setup["methods"]
+    assert teddy.distill == 0.0 and setup["model_options"]["hidden_channels"] == 16
+    assert (ugs.s1, ugs.s2) == (1e-2, 3e-3)  # the UGS reference's s1, the given s2
+    args = build_parser().parse_args(["glt", "--dataset", "citeseer"])  # default methods: teddy and random
+    _, methods = glt.check(args)
+    assert methods == ["teddy", "random"]
+    assert [m.label for m in glt.resolve_glt(args, "citeseer", methods)["methods"]] == ["teddy + KD (λ = 10)", "random"]
 
 
 def test_roc_auc_dataset_reports_roc_auc(tmp_path, capsys):
