@@ -146,9 +146,9 @@ def test_fit_on_epoch_sees_each_validation_and_can_stop_the_run():
 
 # ---------------------------------------------------------------------------------------------- search spaces
 def test_every_method_has_a_space_and_overrides_apply():
-    for method in ("gcn", "gaug-m", "gaug-o", "twirls", "ugs"):
+    for method in ("gcn", "gaug-m", "gaug-o", "twirls", "ugs", "wd-glt"):
         space = space_for(method)
-        assert len(space.searched) >= 2
+        assert len(space.searched) >= (1 if method == "wd-glt" else 2)
         assert space_for(method, json.loads(space.to_json())).to_dict() == space.to_dict()  # printable = loadable
     gaug_m = space_for("gaug-m", {"rm_pct": None, "add_pct": 40, "draw": {"type": "int", "low": 0, "high": 2}})
     assert [p.name for p in gaug_m.searched] == ["draw"]
@@ -199,7 +199,7 @@ def _run(argv, capsys):
         (["--dataset", "cora", "--lr", "nan"], "--lr must be a finite number"),
         (["--dataset", "cora", "--gaug", "alpha=1"], "--gaug applies to --augment gaug-m and gaug-o only"),
         (["--dataset", "cora", "--augment", "gaug-o", "--gaug", "colour=3"], "unknown gaug-o options: colour"),
-        (["--dataset", "cora", "--ugs-rounds", "3"], "--ugs-rounds applies to --method ugs only"),
+        (["--dataset", "cora", "--glt-rounds", "3"], "--glt-rounds applies to --method"),
         (["--dataset", "cora", "--method", "ugs", "--augment", "gaug-m"], "does not combine with --augment"),
         (
             ["--dataset", "cora", "--space", "/nonexistent/space.json"],

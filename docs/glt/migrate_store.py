@@ -1,42 +1,56 @@
-"""Bring GLT results stored before schema 2 (keys without the data fingerprint) to today's key format.
+"""Bring GLT levels stored before the method plug-ins (0.2.0) to today's payload format, in place.
 
-Schema-1 keys named the dataset but not its content. This rewrites each such key with the fingerprint of the
-dataset as shipped today (``graphsparse.data.load_dataset(name).fingerprint()``) and ``schema=2``, leaving the
-payload untouched. That is only right when the stored levels were computed on the same files, which holds for the
-stores shipped in this folder: every dataset file is checked against the sha256 recorded in its SOURCE.md when it
-loads. A key whose configuration digest (``cfg=``) no longer matches what today's code computes is simply never
-asked for again (the search recomputes that level), so the rewrite cannot serve a result to a different config.
+What changed (see CHANGELOG.md): a level's payload names its task and metric (``task``, ``metric``), its score keys
+carry the metric's name (``test_auc_mean`` for link prediction, where they used to read ``test_acc_mean``), and an
+iterative method's per-seed state is ``method_state`` (it was ``ugs_state``). Store keys are unchanged.
 
     python docs/glt/migrate_store.py docs/glt/store.db docs/glt/store_pubmed_teddy.db
+    python docs/glt/migrate_store.py --link my_link_store.db   # a store of `glt --task link` levels
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 from contextlib import closing
-
-from graphsparse.data import load_dataset
-from graphsparse.graph import SCHEMA_VERSION
+from typing import Any
 
 
-def migrate(path: str) -> int:
-    fingerprints: dict[str, str] = {}
+def migrate_payload(key: str, payload: dict[str, Any], task: str = "node") -> dict[str, Any]:
+    """One stored GLT level or seed part in today's format (already migrated ones are returned unchanged);
+    ``task`` is the task of the store's levels (``link``: their scores were ROC-AUC stored under ``acc``)."""
+    out = dict(payload)
+    if "ugs_state" in out:
+        out["method_state"] = out.pop("ugs_state")
+    if "run" in out or "method" not in out:  # a seed's part: only its state was renamed
+        return out
+    task = out.get("task", task)
+    metric = out.get("metric", "auc" if task == "link" else "acc")
+    if metric != "acc":
+        for old in ("test_acc_mean", "test_acc_std", "val_acc_mean", "val_acc_std", "test_accs"):
+            if old in out:
+                out[old.replace("acc", metric)] = out.pop(old)
+    out["task"], out["metric"] = task, metric
+    return out
+
+
+def migrate(path: str, task: str = "node") -> int:
+    """Rewrite every GLT payload of the store at ``path`` (levels of ``task``); returns how many changed."""
     changed = 0
     with closing(sqlite3.connect(path)) as con, con:
-        for (key,) in con.execute("SELECT key FROM results").fetchall():
-            parts = key.split("|")
-            if not key.startswith("glt|") or any(p.startswith("data=") for p in parts) or len(parts) < 5:
+        for key, text in con.execute("SELECT key, payload FROM results").fetchall():
+            if not (key.startswith("glt|") or key.startswith("part|glt|")):
                 continue
-            dataset = parts[3]
-            if dataset not in fingerprints:
-                fingerprints[dataset] = load_dataset(dataset).fingerprint()[:24]
-            new = "|".join([*parts[:4], f"data={fingerprints[dataset]}", f"schema={SCHEMA_VERSION}", *parts[4:]])
-            con.execute("UPDATE results SET key = ? WHERE key = ?", (new, key))
-            changed += 1
+            payload = json.loads(text)
+            new = migrate_payload(key, payload, task)
+            if new != payload:
+                con.execute("UPDATE results SET payload = ? WHERE key = ?", (json.dumps(new), key))
+                changed += 1
     return changed
 
 
 if __name__ == "__main__":
-    for db in sys.argv[1:]:
-        print(f"{db}: {migrate(db)} keys rewritten")
+    link = "--link" in sys.argv[1:]
+    for name in (a for a in sys.argv[1:] if a != "--link"):
+        print(f"{name}: {migrate(name, 'link' if link else 'node')} GLT payloads migrated")

@@ -46,7 +46,11 @@ class ClusterGLTTask:
     name = "node"
 
     def __init__(
-        self, graph: Graph, config: NodeTrainConfig | None = None, cluster: ClusterConfig | None = None, split: str | None = None
+        self,
+        graph: Graph,
+        config: NodeTrainConfig | None = None,
+        cluster: ClusterConfig | None = None,
+        split: str | None = None,
     ) -> None:
         if graph.directed:
             raise ValueError(f"GLT search needs an undirected graph; graph {graph.name!r} is directed")
@@ -61,7 +65,13 @@ class ClusterGLTTask:
         train = asdict(self.config)
         if not train["sparse_features"]:
             del train["sparse_features"]
-        return {"task": self.name, "train": train, "split": self.split, "batching": "cluster", "cluster": asdict(self.cluster)}
+        return {
+            "task": self.name,
+            "train": train,
+            "split": self.split,
+            "batching": "cluster",
+            "cluster": asdict(self.cluster),
+        }
 
     def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
         return self.graph
@@ -131,7 +141,9 @@ class ClusterGLTTask:
             with torch.no_grad():
                 logits = model(graph, edge_values=edge_values) if edge_values is not None else model(graph)
             y, index = graph.y.to(logits.device), val_idx.to(logits.device)
-            return Validation(node_metric(logits, y, index, config.metric), float(F.cross_entropy(logits[index], y[index])))
+            return Validation(
+                node_metric(logits, y, index, config.metric), float(F.cross_entropy(logits[index], y[index]))
+            )
 
         run = fit(
             model,
@@ -143,4 +155,9 @@ class ClusterGLTTask:
         )
         scores = evaluate_node(model, graph, split, edge_values, config.metric)
         m = config.metric
-        return {"val": scores[f"val_{m}"], "test": scores[f"test_{m}"], "best_epoch": run.best_epoch, "best_state": run.best_state}
+        return {
+            "val": scores[f"val_{m}"],
+            "test": scores[f"test_{m}"],
+            "best_epoch": run.best_epoch,
+            "best_state": run.best_state,
+        }

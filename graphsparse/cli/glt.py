@@ -323,7 +323,7 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
         bar.update(1)
 
     batching = "cluster" if args.batching == "cluster" else None
-    key_prefix = f"glt|{args.model}|{preset_name}" + ("|cluster" if batching else "")
+    key_prefix = f"glt|{args.model}|{preset_name}"  # the trainer's description (batching too) is in the key's hash
     try:  # the bar ends before an interruption's one-line message
         results = list(
             glt_search(

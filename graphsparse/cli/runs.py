@@ -205,7 +205,7 @@ def _open(args: argparse.Namespace) -> Any:
         raise ValueError(
             f"no results database at {path} (graphsparse train and glt store their runs there; --db names another)"
         )
-    return ResultsStore(path)
+    return ResultsStore(path, read_only=True)
 
 
 def _records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]:

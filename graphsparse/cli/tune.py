@@ -28,7 +28,7 @@ CHECKS: dict[str, opt.Check] = {
     "weight_decay": opt.nonnegative_float,
     "sampler_seed": opt.nonnegative_int,
     "heartbeat": opt.positive_int,
-    "ugs_rounds": opt.positive_int,
+    "glt_rounds": opt.positive_int,
 }
 
 _BASE = (
@@ -57,9 +57,9 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
     "twirls": _BASE,
     "gaug-m": (*_BASE, "gaug"),
     "gaug-o": (*_BASE, "gaug"),
-    "ugs": (*_BASE, "ugs_rounds"),
 }
-HINTS = {"gaug": "--augment gaug-m and gaug-o", "ugs_rounds": "--method ugs"}
+GLT_ACCEPTED = (*_BASE, "glt_rounds")  # any GLT method with a search space (--method)
+HINTS = {"gaug": "--augment gaug-m and gaug-o", "glt_rounds": "--method (a GLT method, e.g. ugs)"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -77,7 +77,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--augment", default=None, type=opt.lower, choices=["gaug-m", "gaug-o"], help="tune GAug-M or GAug-O"
     )
-    p.add_argument("--method", default=None, type=opt.lower, choices=["ugs"], help="tune UGS's s1, s2")
+    p.add_argument(
+        "--method",
+        default=None,
+        type=opt.lower,
+        help="tune a GLT method's options over its search space (ugs: s1, s2; wd-glt: its λ)",
+    )
     p.add_argument(
         "--trials",
         type=int,
@@ -107,7 +112,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "searches draws 0..K-1, ep_select_seeds=K sets --trial-seeds",
     )
     p.add_argument(
-        "--ugs-rounds", type=int, default=None, help="UGS: GLT rounds scored per trial and tested (default 5)"
+        "--glt-rounds",
+        "--ugs-rounds",
+        dest="glt_rounds",
+        type=int,
+        default=None,
+        help="--method: GLT rounds scored per trial and tested (default 5)",
     )
     p.add_argument(
         "--space",
@@ -195,7 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
 
     opt.check_values(args, CHECKS)
     method = method_for(args.model, args.augment, args.method)
-    opt.refuse_inapplicable(args, ACCEPTED[method], f"tuning {method}", HINTS)
+    opt.refuse_inapplicable(args, ACCEPTED.get(method, GLT_ACCEPTED), f"tuning {method}", HINTS)
     if method in ("gaug-m", "gaug-o"):
         from .train_augment import parse_gaug_options
 
@@ -244,7 +254,7 @@ def _tune(args: argparse.Namespace, method: str, space: Any, fixed_gaug: dict, s
         metric=metric,
         train=train,
         gaug=fixed_gaug,
-        rounds=args.ugs_rounds if args.ugs_rounds is not None else 5,
+        rounds=args.glt_rounds if args.glt_rounds is not None else 5,
         device=str(device),
     )
     trial_seeds = args.trial_seeds if args.trial_seeds is not None else (select_seeds or 3)

@@ -1,5 +1,5 @@
 """Results store (SQLite) and reports (tables, plots)."""
 
-from .store import ResultsStore, default_db_path
+from .store import ResultsStore, StoreError, default_db_path
 
-__all__ = ["ResultsStore", "default_db_path"]
+__all__ = ["ResultsStore", "StoreError", "default_db_path"]

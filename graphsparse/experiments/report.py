@@ -44,8 +44,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ..sparsify.records import LevelResult
@@ -322,10 +321,14 @@ def unit_record(unit: dict[str, Any]) -> dict[str, Any] | None:
         return None
     fields = dict(part.split("=", 1) for part in parts if "=" in part)
     plain = [part for part in parts[4:] if "=" not in part]
-    numbers = ("test_acc_mean", "test_acc_std", "val_acc_mean", "val_acc_std", "graph_sparsity", "weight_sparsity")
+    metric = str(payload.get("metric", "acc"))
+    scores = tuple(f"{part}_{metric}_{stat}" for part in ("test", "val") for stat in ("mean", "std"))
+    numbers = (*scores, "graph_sparsity", "weight_sparsity")
     seeds = payload.get("seeds")
     config = {
         "preset": parts[2],
+        "task": payload.get("task", "node"),
+        "metric": metric,
         "method": payload.get("method", plain[0] if plain else None),
         "round": payload.get("round"),
         "target_graph_sparsity": payload.get("target_graph_sparsity"),
@@ -347,7 +350,7 @@ def unit_record(unit: dict[str, Any]) -> dict[str, Any] | None:
         "graph_fingerprint": fields.get("data"),
         "schema_version": int(fields["schema"]) if fields.get("schema", "").isdigit() else None,
         "invocation": unit.get("invocation"),
-        "payload": {k: v for k, v in payload.items() if k != "ugs_state"},
+        "payload": {k: v for k, v in payload.items() if k != "method_state"},
     }
 
 
@@ -355,7 +358,8 @@ def run_test_score(record: dict[str, Any]) -> tuple[str, float | None]:
     """(metric name, test value) of a stored run or GLT level record."""
     metrics = record.get("metrics") or {}
     if record.get("kind") == "glt":
-        return "acc", metrics.get("test_acc_mean")
+        name = str((record.get("config") or {}).get("metric", "acc"))
+        return name, metrics.get(f"test_{name}_mean")
     name = (record.get("config") or {}).get("metric")
     if name and f"test_{name}" in metrics:
         return str(name), metrics[f"test_{name}"]
@@ -381,7 +385,7 @@ def _detail(record: dict[str, Any]) -> str:
     if record.get("kind") == "glt":
         config, metrics = record["config"], record["metrics"]
         graph, weight = metrics.get("graph_sparsity"), metrics.get("weight_sparsity")
-        text = f"{config.get('method')} round {config.get('round')}"
+        text = f"{config.get('task', 'node')} {config.get('method')} round {config.get('round')}"
         if isinstance(graph, (int, float)) and isinstance(weight, (int, float)):
             text += f", graph {100 * graph:.2f}% weight {100 * weight:.2f}% sparse"
         return text

@@ -545,11 +545,12 @@ class Graph:
             return None
         return self._edge_weight if self._directed else torch.cat([self._edge_weight, self._edge_weight])
 
-    def to_pyg(self) -> Any:
-        """A PyTorch Geometric ``Data`` holding everything of the graph: :func:`graphsparse.graph.convert.to_pyg`."""
+    def to_pyg(self, **options: Any) -> Any:
+        """A PyTorch Geometric ``Data`` of the graph: :func:`graphsparse.graph.convert.to_pyg` (``minimal=True``:
+        only what :meth:`from_pyg` reads)."""
         from .convert import to_pyg
 
-        return to_pyg(self)
+        return to_pyg(self, **options)
 
     @classmethod
     def from_pyg(cls, data: Any, *args: Any, **kwargs: Any) -> Graph:

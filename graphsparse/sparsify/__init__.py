@@ -6,6 +6,7 @@ over the counted weight matrices (see :mod:`graphsparse.sparsify.weights`).
 
 from __future__ import annotations
 
+from ..tasks.glt import GLTTask, NodeGLTTask, distillation_loss
 from .edges import (
     check_sparsity,
     degree_product_scores,
@@ -15,10 +16,9 @@ from .edges import (
     teddy_edge_scores,
 )
 from .levels import parse_levels
-from .methods import GLTMethod, OneShotMethod, RandomPruning, Teddy, UGS, WDGLT, register_method
+from .methods import UGS, WDGLT, GLTMethod, OneShotMethod, RandomPruning, Teddy, register_method
 from .methods.ugs import UGSMasked, ugs_prune
 from .records import Level, LevelResult
-from ..tasks.glt import GLTTask, NodeGLTTask, distillation_loss
 from .ticket import Ticket
 from .weights import (
     apply_weight_masks,

@@ -184,6 +184,8 @@ class LevelResult:
     def from_payload(cls, payload: dict[str, Any], *, task: str = "node", metric: str = "acc") -> LevelResult:
         """A stored level; ``task``/``metric`` are the search's, used where the payload does not name them."""
         m = str(payload.get("metric", metric))
+        if "metric" not in payload and f"test_{m}_mean" not in payload:
+            m = "acc"  # written before 0.2.0, every metric under acc (docs/glt/migrate_store.py rewrites them)
         return cls(
             method=str(payload["method"]),
             round=int(payload["round"]),

@@ -37,12 +37,12 @@ from torch import nn
 
 from ..graph import SCHEMA_VERSION, Graph
 from ..parallel import Executor, SerialExecutor
+from ..tasks.glt import GLTTask, NodeGLTTask
 from ..tasks.node import NodeTrainConfig
 from ..utils import seed_everything
 from .edges import check_sparsity
 from .methods import GLTMethod, SeedJob, method_class
 from .records import DENSE_LEVEL, Level, LevelResult, SeedOutcome, SeedRun, Teacher, TicketMaterial
-from ..tasks.glt import GLTTask, NodeGLTTask
 from .ticket import Ticket
 from .units import DenseBaseline, SearchContext, method_unit, teacher_unit
 
@@ -168,7 +168,9 @@ class _Search:
     def commit(self, unit: _PlannedLevel) -> None:
         task = self.ctx.task
         runs = [r for r in unit.runs if r is not None]
-        result = LevelResult.from_runs(unit.method.name, unit.level, runs, self.seeds, task=task.name, metric=task.metric)
+        result = LevelResult.from_runs(
+            unit.method.name, unit.level, runs, self.seeds, task=task.name, metric=task.metric
+        )
         if unit.method.iterative:
             result.states = list(unit.states)  # what the next round needs to resume
         result.materials = list(unit.materials)
@@ -424,7 +426,9 @@ def retrain_ticket(
     ctx = SearchContext(task, model_factory, device)
     graph = task.graph_for_seed(i, seed)
     pruned = graph if bool(ticket.edge_keep_mask.all()) else ticket.apply_to_graph(graph)
-    method = DenseBaseline() if p.get("method") == DenseBaseline.name else method_class(str(p["method"])).from_provenance(p)
+    method = (
+        DenseBaseline() if p.get("method") == DenseBaseline.name else method_class(str(p["method"])).from_provenance(p)
+    )
     teacher = None
     if method.teacher_weight > 0:
         teacher = Teacher(ctx.dense_outputs(i, seed).to(device), method.teacher_weight)

@@ -31,8 +31,8 @@ from .methods.base import OneShotMethod, SeedJob
 from .records import SeedOutcome, Teacher
 
 if TYPE_CHECKING:
-    from .methods.base import GLTMethod
     from ..tasks.glt import GLTTask
+    from .methods.base import GLTMethod
 
 __all__ = ["SearchContext", "DenseBaseline", "method_unit", "teacher_unit"]
 

@@ -29,6 +29,7 @@ class Teacher:
     logits: torch.Tensor
     weight: float
 
+
 OutputLoss = Callable[[torch.Tensor], torch.Tensor]
 
 

@@ -2,7 +2,7 @@
 configuration on the real graph.
 
 A :class:`TuneSetup` holds the method, the backbone, the split and the base configuration (the preset the search
-starts from, ``{'model', 'train', 'gaug', 'ugs'}``); :func:`run_config` trains one configuration (base updated
+starts from, ``{'model', 'train', 'gaug', 'method'}``); :func:`run_config` trains one configuration (base updated
 with a space's values) over seeds and returns one metric-named row per seed (GLT levels for UGS). The objective
 of a study (:func:`make_objective`) is the mean validation score of those rows over the trial seeds, computed on
 :func:`~graphsparse.tuning.honest.tuning_graph` (no test labels); the study's pruner reads every run's validation
@@ -62,13 +62,20 @@ class TuneSetup:
             "preset": self.preset,
             "base": self.base,
         }
-        if self.method == "ugs":
+        if self.glt:
             out.update(rounds=self.rounds, pg=self.pg, pw=self.pw)
         return out
 
     def merged(self, parts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """The base configuration updated with a space's values sorted by target."""
-        return {t: {**self.base.get(t, {}), **parts.get(t, {})} for t in ("model", "train", "gaug", "ugs")}
+        return {t: {**self.base.get(t, {}), **parts.get(t, {})} for t in ("model", "train", "gaug", "method")}
+
+    @property
+    def glt(self) -> bool:
+        """Whether the tuned method is a GLT method (its trials are searches; its score the rounds' validation)."""
+        from .space import glt_tunable
+
+        return glt_tunable(self.method)
 
     @property
     def epochs(self) -> int:
@@ -196,39 +203,39 @@ def _gaug_o_runs(
     return rows
 
 
-def _ugs_levels(
+def _glt_levels(
     setup: TuneSetup,
     graph: Graph,
     config: dict[str, dict[str, Any]],
     seeds: Sequence[int],
-    on_level: Callable[[dict[str, Any]], None] | None,
+    on_level: Callable[[Any], None] | None,
     store: Any,
     dense: bool,
-) -> list[dict[str, Any]]:
+) -> list[Any]:
+    from ..sparsify.methods import MethodSetup, method_class
     from ..sparsify.search import glt_levels, glt_search
 
     train = _node_config(config["train"], setup.metric)
     factory = _build(setup.model, graph, config["model"])
-    ugs = config["ugs"]
+    method_setup = MethodSetup(dataset=setup.dataset, preset=setup.preset, task="node")
+    method = method_class(setup.method).configure(method_setup, **config["method"])
     levels = glt_levels(setup.rounds, setup.pg, setup.pw)
     out = []
     for level in glt_search(
         graph,
         factory,
-        "ugs",
-        levels,
+        methods=[method],
+        levels=levels,
         seeds=list(seeds),
         config=train,
         store=store,
-        key_prefix=f"tune-ugs|{setup.model}",
+        key_prefix=f"tune-{setup.method}|{setup.model}",
         split=setup.split,
         device=setup.device,
         dense=dense,
-        s1=ugs.get("s1", 1e-2),
-        s2=ugs.get("s2", 1e-2),
     ):
         out.append(level)
-        if on_level is not None and level["method"] == "ugs":
+        if on_level is not None and level.method == setup.method:
             on_level(level)
     return out
 
@@ -242,7 +249,7 @@ def run_config(
     *,
     on_epoch: Callable[[int], Callable[[int, Any], None]] | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
-    on_level: Callable[[dict[str, Any]], None] | None = None,
+    on_level: Callable[[Any], None] | None = None,
     store: Any = None,
     dense: bool = False,
     progress: bool = False,
@@ -251,13 +258,13 @@ def run_config(
 
     Node methods and GAug return one row per seed (``seed``, ``split``, ``train/val/test_<metric>``,
     ``best_epoch``, timing, ``history``); ``on_epoch(seed_index)`` returns the callback of that seed's run
-    (or None). UGS returns the GLT levels of :func:`~graphsparse.sparsify.search.glt_search` (the dense one
-    first when ``dense``), ``on_level`` seeing each UGS round, ``store`` committing them."""
+    (or None). A GLT method returns the levels of :func:`~graphsparse.sparsify.search.glt_search` (the dense one
+    first when ``dense``), ``on_level`` seeing each of its rounds, ``store`` committing them."""
     config = setup.merged(space.by_target(values))
     if graph.num_classes < 2:
         raise GraphError(f"dataset {setup.dataset!r} has fewer than two classes among its labelled nodes")
-    if setup.method == "ugs":
-        return _ugs_levels(setup, graph, config, seeds, on_level, store, dense)
+    if setup.glt:
+        return _glt_levels(setup, graph, config, seeds, on_level, store, dense)
     if setup.method == "gaug-o":
         return _gaug_o_runs(setup, graph, config, seeds, on_epoch, on_result, progress)
     if setup.method == "gaug-m":
@@ -291,12 +298,12 @@ class _CurveReporter:
 
         return on_epoch
 
-    def levels(self) -> Callable[[dict[str, Any]], None]:
+    def levels(self) -> Callable[[Any], None]:
         seen: list[float] = []
 
-        def on_level(level: dict[str, Any]) -> None:
-            seen.append(float(level["val_acc_mean"]))
-            self._check(statistics.fmean(seen), int(level["round"]))
+        def on_level(level: Any) -> None:
+            seen.append(float(level.val_mean))
+            self._check(statistics.fmean(seen), int(level.round))
 
         return on_level
 
@@ -313,9 +320,9 @@ def make_objective(setup: TuneSetup, graph: Graph, space: SearchSpace, trial_see
         trial.set_user_attr("worker", worker)
         values = space.suggest(trial)
         reporter = _CurveReporter(trial, setup.epochs)
-        if setup.method == "ugs":
+        if setup.glt:
             levels = run_config(setup, graph, values, space, seeds, on_level=reporter.levels())
-            vals = [float(level["val_acc_mean"]) for level in levels if level["method"] == "ugs"]
+            vals = [float(level.val_mean) for level in levels if level.method == setup.method]
         else:
             rows = run_config(setup, graph, values, space, seeds, on_epoch=reporter.for_seed)
             vals = [score_of(row, "val", setup.metric) for row in rows]

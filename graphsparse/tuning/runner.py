@@ -70,7 +70,7 @@ def tune(
     hidden = tuning_graph(graph, setup.split)
     name = study_name or default_study_name(setup, space, trial_seeds)
     description = study_description(setup, space, trial_seeds)
-    warmup = 1 if setup.method == "ugs" else min(20, max(setup.epochs // 10, 1))
+    warmup = 1 if setup.glt else min(20, max(setup.epochs // 10, 1))
     study = open_study(name, storage, description, sampler_seed=sampler_seed, warmup=warmup, heartbeat=heartbeat)
     objective = make_objective(setup, hidden, space, trial_seeds)
     ran = optimize(study, objective, trials, progress=progress, catch=(NonFiniteError,))
@@ -97,18 +97,19 @@ def tune(
         return summary
     fresh = list(range(seeds))
     val, test = (f"{part}_{setup.metric}" for part in ("val", "test"))
-    if setup.method == "ugs":
+    if setup.glt:
         levels = run_config(setup, graph, chosen, space, fresh, store=store, dense=True, progress=progress)
-        summary["levels"] = [{k: v for k, v in level.items() if k != "tickets"} for level in levels]
-        ugs = [level for level in levels if level["method"] == "ugs"]
-        dense = [level for level in levels if level["method"] == "dense"]
-        # the sparsest ticket's test accuracy is the headline; every level is in ``levels``
-        summary["test_acc_mean"], summary["test_acc_std"] = ugs[-1]["test_acc_mean"], ugs[-1]["test_acc_std"]
-        summary["val_acc_mean"], summary["val_acc_std"] = ugs[-1]["val_acc_mean"], ugs[-1]["val_acc_std"]
-        summary["rounds_mean_test_acc"] = statistics.fmean(level["test_acc_mean"] for level in ugs)
+        summary["levels"] = [{k: v for k, v in level.summary().items() if k != "tickets"} for level in levels]
+        mine = [level for level in levels if level.method == setup.method]
+        dense = [level for level in levels if level.method == "dense"]
+        m = setup.metric
+        # the sparsest ticket's test score is the headline; every level is in ``levels``
+        summary[f"test_{m}_mean"], summary[f"test_{m}_std"] = mine[-1].test_mean, mine[-1].test_std
+        summary[f"val_{m}_mean"], summary[f"val_{m}_std"] = mine[-1].val_mean, mine[-1].val_std
+        summary[f"rounds_mean_test_{m}"] = statistics.fmean(level.test_mean for level in mine)
         if dense:
-            summary["baseline_test_acc_mean"] = dense[0]["test_acc_mean"]
-            summary["baseline_test_acc_std"] = dense[0]["test_acc_std"]
+            summary[f"baseline_test_{m}_mean"] = dense[0].test_mean
+            summary[f"baseline_test_{m}_std"] = dense[0].test_std
         return summary
 
     def recorder(role: str, target: Graph) -> Callable[[dict[str, Any]], None]:

@@ -18,13 +18,19 @@ FIXED_GAUG_M_ONLY = ("ep_draws", "ep_select_seeds")
 
 
 def method_for(model: str, augment: str | None, method: str | None) -> str:
-    """The search space a command tunes: ``ugs`` (``--method ugs``), ``gaug-m``/``gaug-o`` (``--augment``),
-    ``twirls`` (``--model twirls``/``twirls-att``), else ``gcn`` (the backbone's optimiser and width)."""
+    """The search space a command tunes: a GLT method with a search space (``--method ugs``), ``gaug-m``/``gaug-o``
+    (``--augment``), ``twirls`` (``--model twirls``/``twirls-att``), else ``gcn`` (the backbone's optimiser and
+    width)."""
     if method is not None:
-        check_choice("--method", method, ("ugs",))
+        from ..sparsify.methods import method_names
+        from .space import glt_tunable
+
+        check_choice("--method", method, [m for m in method_names() if glt_tunable(m)])
         if augment is not None:
-            raise ValueError("--method ugs tunes a graph lottery ticket search: it does not combine with --augment")
-        return "ugs"
+            raise ValueError(
+                f"--method {method} tunes a graph lottery ticket search: it does not combine with --augment"
+            )
+        return method
     if augment is not None:
         return check_choice("--augment", augment, ("gaug-m", "gaug-o"))
     return "twirls" if model in ("twirls", "twirls-att") else "gcn"
@@ -44,12 +50,15 @@ def build_setup(
     device: str = "cpu",
 ) -> TuneSetup:
     """The :class:`TuneSetup` of ``method``: the preset of (model, dataset) — GAug's for ``gaug-*``, the GLT
-    protocol's for ``ugs``, the paper's otherwise, ``preset`` naming another (``'none'``: library defaults) —
+    protocol's for a GLT method, the paper's otherwise, ``preset`` naming another (``'none'``: library defaults) —
     with explicit ``train`` options (epochs, lr, weight decay) and fixed ``gaug`` options on top."""
     from ..presets import default_gaug_preset, default_preset, resolve_gaug_preset, resolve_preset
 
     train, gaug = dict(train or {}), dict(gaug or {})
-    base: dict[str, dict[str, Any]] = {"model": {}, "train": {}, "gaug": {}, "ugs": {}}
+    from .space import glt_tunable
+
+    glt = glt_tunable(method)
+    base: dict[str, dict[str, Any]] = {"model": {}, "train": {}, "gaug": {}, "method": {}}
     if method in ("gaug-m", "gaug-o"):
         name = preset if preset is not None else default_gaug_preset(method, model, dataset)
         chosen = resolve_gaug_preset(method, model, dataset, name)
@@ -63,14 +72,15 @@ def build_setup(
     else:
         if gaug:
             raise ValueError("--gaug applies to --augment gaug-m and gaug-o only")
-        name = preset if preset is not None else default_preset(model, dataset, "glt" if method == "ugs" else "train")
+        name = preset if preset is not None else default_preset(model, dataset, "glt" if glt else "train")
         chosen = resolve_preset(model, dataset, name)
         base["model"], base["train"] = chosen["model"], {**chosen["train"], **train}
-        if method == "ugs":
-            from ..sparsify.ugs import ugs_l1_coefficients
+        if glt:
+            from ..sparsify.methods import MethodSetup, method_class
 
-            s1, s2 = ugs_l1_coefficients(dataset, "teddy" if name == "teddy" else "ugs")
-            base["ugs"] = {"s1": s1, "s2": s2}
+            preset_name = None if name is None or name.lower() == "none" else name
+            defaults = method_class(method).configure(MethodSetup(dataset=dataset, preset=preset_name, task="node"))
+            base["method"] = defaults.describe()
     return TuneSetup(
         method=method,
         model=model,
@@ -87,24 +97,24 @@ def build_setup(
 def baseline_setup(setup: TuneSetup) -> TuneSetup | None:
     """The plain backbone trained beside the tuned configuration on the same seeds: GAug's backbone on the
     original graph with GAug's training options; Kipf & Welling's GCN beside a tuned GCN or TWIRLS; None for
-    UGS (its search trains the dense model itself)."""
-    if setup.method == "ugs":
+    a GLT method (its search trains the dense model itself)."""
+    if setup.glt:
         return None
     if setup.method == "gaug-m":
-        base = {"model": dict(setup.base["model"]), "train": dict(setup.base["train"]), "gaug": {}, "ugs": {}}
+        base = {"model": dict(setup.base["model"]), "train": dict(setup.base["train"]), "gaug": {}, "method": {}}
         model = setup.model
     elif setup.method == "gaug-o":
         gaug = setup.base["gaug"]
         train = {"normalize_features": True}
         train.update({k: gaug[k] for k in ("epochs", "lr", "weight_decay") if k in gaug})
-        base = {"model": dict(setup.base["model"]), "train": train, "gaug": {}, "ugs": {}}
+        base = {"model": dict(setup.base["model"]), "train": train, "gaug": {}, "method": {}}
         model = setup.model
     else:
         from ..presets import default_preset, resolve_preset
 
         chosen = resolve_preset("gcn", setup.dataset, default_preset("gcn", setup.dataset))
         epochs = {"epochs": setup.base["train"]["epochs"]} if "epochs" in setup.base["train"] else {}
-        base = {"model": chosen["model"], "train": {**chosen["train"], **epochs}, "gaug": {}, "ugs": {}}
+        base = {"model": chosen["model"], "train": {**chosen["train"], **epochs}, "gaug": {}, "method": {}}
         model = "gcn"
     return TuneSetup(
         method="gcn",

@@ -12,7 +12,7 @@ A space maps a parameter name to its distribution and to the part of the configu
 
 Targets: ``model`` (model options, e.g. ``hidden_channels``), ``train`` (training options: ``lr``,
 ``weight_decay``), ``gaug`` (GAug-M/GAug-O options; ``draw`` picks GAug-M's edge-predictor draw, its predictor
-seed), ``ugs`` (``s1``, ``s2``).
+seed); a GLT method's space is its ``search_space`` (UGS: ``s1``, ``s2``; target ``method``).
 
 An override file (``graphsparse tune --space FILE``) holds ``{name: entry}``: an entry replaces the built-in
 one, ``null`` removes the parameter from the search (the preset's value stays), a plain value fixes it, and a
@@ -43,7 +43,7 @@ __all__ = [
     "space_for",
 ]
 
-TARGETS = ("model", "train", "gaug", "ugs")
+TARGETS = ("model", "train", "gaug", "method")
 TYPES = ("float", "int", "categorical", "fixed")
 
 # the built-in spaces, as data (JSON-able): method -> {name: entry}
@@ -75,13 +75,15 @@ SPACES: dict[str, dict[str, Any]] = {
         "steps": {"type": "int", "low": 2, "high": 64, "log": True, "target": "model"},
         "attention": {"type": "categorical", "choices": [False, True], "target": "model"},
     },
-    # UGS (Chen et al.): l1 coefficients of the edge mask (s1) and the weight masks (s2)
-    "ugs": {
-        "s1": {"type": "float", "low": 1e-6, "high": 1e-1, "log": True, "target": "ugs"},
-        "s2": {"type": "float", "low": 1e-6, "high": 1e-1, "log": True, "target": "ugs"},
-    },
 }
-METHODS = tuple(SPACES)
+METHODS = tuple(SPACES)  # the backbone and augmentation methods; GLT methods bring their own space
+
+
+def glt_tunable(method: str) -> bool:
+    """Whether ``method`` is a registered GLT method with a search space (``graphsparse tune --method``)."""
+    from ..sparsify.methods import method_class, method_names
+
+    return method in method_names() and bool(method_class(method).search_space)
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,10 @@ class SearchSpace:
 
 def builtin_space(method: str) -> dict[str, Any]:
     """A copy of the built-in space of ``method`` (see :data:`SPACES`)."""
+    if method not in SPACES and glt_tunable(method):
+        from ..sparsify.methods import method_class
+
+        return copy.deepcopy(method_class(method).search_space)
     check_choice("tuning method", method, METHODS)
     return copy.deepcopy(SPACES[method])
 

@@ -82,7 +82,9 @@ def _load_entry_points() -> None:
         try:
             cls = point.load()
         except Exception as error:  # a broken plug-in names itself instead of breaking every search
-            raise ValueError(f"GLT method entry point {point.name!r} ({point.value}) cannot be loaded: {error}") from None
+            raise ValueError(
+                f"GLT method entry point {point.name!r} ({point.value}) cannot be loaded: {error}"
+            ) from None
         register_method(cls)
 
 

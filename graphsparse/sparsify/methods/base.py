@@ -189,10 +189,9 @@ class GLTMethod(ABC):
             )
         for (_, g0, w0), (k, g1, w1) in zip(levels, levels[1:]):
             if g1 < g0 or w1 < w0:
-                raise ValueError(f"{self.name} level sparsities must not decrease (round {k}: {g1}/{w1} after {g0}/{w0})")
-
-    def check_model(self, model: nn.Module) -> None:
-        """Refuse a model the method cannot prune (called once, before the first unit)."""
+                raise ValueError(
+                    f"{self.name} level sparsities must not decrease (round {k}: {g1}/{w1} after {g0}/{w0})"
+                )
 
     @abstractmethod
     def train_seed(self, ctx: SearchContext, job: SeedJob) -> SeedOutcome:
@@ -248,8 +247,15 @@ class OneShotMethod(GLTMethod):
         if theta0 is not None:  # fixed masks, or (l0 projection, dense) the trained model's non-zeros
             masks = rule.masks if rule.masks is not None else trained_masks(model)
             material = TicketMaterial(
-                job.seed, job.seed_index, keep.detach().cpu().bool(), _bool_masks(masks), theta0, rule.kind,
-                trained_state=state_copy(model), run=run, test=run.test,
+                job.seed,
+                job.seed_index,
+                keep.detach().cpu().bool(),
+                _bool_masks(masks),
+                theta0,
+                rule.kind,
+                trained_state=state_copy(model),
+                run=run,
+                test=run.test,
             )
         outputs = ctx.task.predict(graph, model).detach().cpu() if job.want_outputs else None
         return SeedOutcome(run=run, material=material, teacher_logits=outputs)

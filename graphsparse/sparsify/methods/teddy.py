@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["Teddy", "TEDDY_DISTILL"]
 
 
-
 @dataclass(frozen=True)
 class Teddy(OneShotMethod):
     """TEDDY edge scores, l0-projected weights, optional distillation (``distill`` = λ).

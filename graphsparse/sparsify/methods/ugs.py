@@ -234,7 +234,9 @@ class MaskedTrainingMethod(GLTMethod):
         epoch whose mask values are binarised."""
         raise NotImplementedError
 
-    def masked_model(self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int) -> UGSMasked:
+    def masked_model(
+        self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int
+    ) -> UGSMasked:
         """θ0 of ``seed`` wrapped with soft masks (start at 1 ± noise on the survivors)."""
         return UGSMasked(ctx.build(seed), graph.num_edges, weight_keep, 0.0, 0.0)
 
@@ -269,8 +271,15 @@ class MaskedTrainingMethod(GLTMethod):
         material = None
         if theta0 is not None:
             material = TicketMaterial(
-                seed, i, edge_keep.detach().cpu().bool(), {n: m.bool() for n, m in weight_keep.items()}, theta0,
-                "masks", trained_state=state_copy(model), run=run, test=run.test,
+                seed,
+                i,
+                edge_keep.detach().cpu().bool(),
+                {n: m.bool() for n, m in weight_keep.items()},
+                theta0,
+                "masks",
+                trained_state=state_copy(model),
+                run=run,
+                test=run.test,
             )
         return SeedOutcome(run=run, material=material, state=pack_ugs_state((edge_keep, weight_keep)))
 
@@ -327,7 +336,9 @@ class UGS(MaskedTrainingMethod):
         done = ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in schedule if r <= level[0])
         return f"|s1={self.s1:g}|s2={self.s2:g}|noise={UGS_INIT_NOISE:g}|after={done}"
 
-    def masked_model(self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int) -> UGSMasked:
+    def masked_model(
+        self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int
+    ) -> UGSMasked:
         return UGSMasked(ctx.build(seed), graph.num_edges, weight_keep, self.s1, self.s2)
 
     def train_masks(self, ctx: SearchContext, graph: Graph, masked: UGSMasked, job: SeedJob) -> None:

@@ -67,7 +67,7 @@ def sinkhorn_cost(x: torch.Tensor, y: torch.Tensor, *, eps: float = 1e-3, iters:
         u_before, v_before = u, v
         u = eps * (log_a - torch.logsumexp((v[None, :] - cost) / eps, dim=1))
         v = eps * (log_b - torch.logsumexp((u[:, None] - cost) / eps, dim=0))
-        if float((u - u_before).abs().max()) < 1e-5 and float((v - v_before).abs().max()) < 1e-5:
+        if float((u - u_before).detach().abs().max()) < 1e-5 and float((v - v_before).detach().abs().max()) < 1e-5:
             break
     plan = torch.exp((u[:, None] + v[None, :] - cost) / eps)
     return (plan * cost).sum()
