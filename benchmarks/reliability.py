@@ -296,8 +296,7 @@ def cli_cases() -> list[Case]:
     ]
     for extra in glt_bad:
         cases.append(Case("CLI: numbers", "glt " + " ".join(extra), "clear error", cli_error([*TINY_GLT, *extra])))
-    ugs = [a for a in TINY_GLT if a not in ("teddy",)]
-    ugs[ugs.index("--method") + 1] = "ugs"
+    ugs = _with_method(TINY_GLT, "ugs")
     for extra in (["--s1", "nan"], ["--s2", "inf"], ["--s1=-1"], ["--levels", "2"]):
         cases.append(
             Case("CLI: numbers", "glt --method ugs " + " ".join(extra), "clear error", cli_error([*ugs, *extra]))
@@ -377,7 +376,8 @@ def cli_cases() -> list[Case]:
         ("train --augment gaug-m --batching cluster", [*TINY_TRAIN, "--augment", "gaug-m", "--batching", "cluster"]),
         ("train --gaug-mode dense (no --augment)", [*TINY_TRAIN, "--gaug-mode", "dense"]),
         ("glt --method teddy --s1 0.1", [*TINY_GLT, "--s1", "0.1"]),
-        ("glt --method random --distill 5", [a if a != "teddy" else "random" for a in TINY_GLT] + ["--distill", "5"]),
+        ("glt --method random --distill 5", [*_with_method(TINY_GLT, "random"), "--distill", "5"]),
+        ("glt --method ugs --wd-lambda 1", [*_with_method(TINY_GLT, "ugs"), "--wd-lambda", "1"]),
         ("glt --task link --split public", [*TINY_GLT, "--task", "link", "--split", "public"]),
     ]
     for text, argv in inapplicable:
@@ -508,8 +508,9 @@ def api_cases() -> list[Case]:
     from graphsparse.experiments.store import ResultsStore
     from graphsparse.graph import Graph
     from graphsparse.nn import TWIRLS, build_model
+    from graphsparse.sparsify import UGS, WDGLT, Teddy
+    from graphsparse.sparsify.methods.ugs import UGSMasked
     from graphsparse.sparsify.search import glt_levels, glt_search
-    from graphsparse.sparsify.ugs import UGSMasked
     from graphsparse.tasks.link import LinkTrainConfig
     from graphsparse.tasks.node import NodeTrainConfig
     from graphsparse.utils import resolve_device
@@ -566,13 +567,21 @@ def api_cases() -> list[Case]:
             )
     graph = Graph(T([[0, 1, 2], [1, 2, 3]]), num_nodes=4, x=torch.rand(4, 2), y=T([0, 1, 0, 1]))
     levels = glt_levels(1, 0.05, 0.2)
-    for name, value in (("s1", NAN), ("s2", INF), ("distill", NAN), ("distill", INF)):
-        add(
-            f"glt_search(..., {name}={value})",
-            lambda n=name, v=value: next(
-                glt_search(graph, lambda: build_model("gcn", 2, 2), ["ugs"], levels, [0], **{n: v})
-            ),
-        )
+    # method options are checked when the method object is built, before any search
+    for cls, name, value in (
+        (UGS, "s1", NAN),
+        (UGS, "s2", INF),
+        (UGS, "s1", -1.0),
+        (Teddy, "distill", NAN),
+        (Teddy, "distill", INF),
+        (WDGLT, "wd_lambda", NAN),
+        (WDGLT, "wd_iters", 0),
+    ):
+        add(f"{cls.__name__}({name}={value})", lambda c=cls, n=name, v=value: c(**{n: v}))
+    add(
+        "glt_search(methods='nosuch')",
+        lambda: next(glt_search(graph, lambda: build_model("gcn", 2, 2), methods="nosuch", levels=levels)),
+    )
     add("glt_levels(3, pg=nan, pw=0.2)", lambda: glt_levels(3, NAN, 0.2))
     add("glt_levels(3, pg=0.05, pw=inf)", lambda: glt_levels(3, 0.05, INF))
     add("UGSMasked(s1=nan)", lambda: UGSMasked(build_model("gcn", 2, 2), 3, s1=NAN))
@@ -757,14 +766,14 @@ def graph_cases() -> list[Case]:
             glt_search(
                 small,
                 lambda: build_model("gcn", 4, 2, hidden_channels=4),
-                [method],
-                levels,
-                [0],
-                NodeTrainConfig(epochs=2),
+                methods=[method],
+                levels=levels,
+                seeds=[0],
+                config=NodeTrainConfig(epochs=2),
             )
         )
         last = out[-1]
-        return (last["graph_sparsity"] == 1.0 and math.isfinite(last["test_acc_mean"])) or str(last)[:120]
+        return (last.graph_sparsity == 1.0 and math.isfinite(last.test_mean)) or str(last)[:120]
 
     for method in ("ugs", "teddy", "random"):
         add(f"{method} search down to zero edges", lambda m=method: search_to_zero(m), "works")
@@ -978,6 +987,21 @@ def interrupt_cases(quick: bool = False) -> list[Case]:
             Case("Pipes", "graphsparse datasets --no-load > closed pipe", "quiet exit 141", _pipe_case("closed")),
         ]
     return cases
+
+
+def _with_method(argv: list[str], method: str) -> list[str]:
+    """``argv`` (a ``glt`` command line) with ``--method method``, without the options of the method it replaces
+    (``--distill`` is TEDDY's: given with another method it is refused)."""
+    out, skip = [], False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg == "--distill" and method != "teddy":
+            skip = True
+            continue
+        out.append(method if i > 0 and argv[i - 1] == "--method" else arg)
+    return out
 
 
 def _ugs_argv() -> list[str]:

@@ -223,6 +223,7 @@ def test_train_refuses_bad_numbers_before_work(capsys, no_loading, extra, tmp_pa
     [
         ["--method", "ugs", "--s1", "nan"],
         ["--method", "ugs", "--s2", "inf"],
+        ["--method", "wd-glt", "--wd-lambda", "nan"],
         ["--pg", "nan"],
         ["--pw", "1"],
         ["--distill", "inf"],
@@ -230,9 +231,13 @@ def test_train_refuses_bad_numbers_before_work(capsys, no_loading, extra, tmp_pa
     ],
 )
 def test_glt_refuses_bad_numbers_before_work(capsys, no_loading, extra, tmp_path):
-    argv = [a for a in TINY_GLT if a not in ("--method", "teddy")] if "--method" in extra else TINY_GLT
+    argv = TINY_GLT
+    if "--method" in extra:  # another method: without TEDDY's --distill, which only applies to teddy
+        drop = {TINY_GLT.index(a) for a in ("--method", "--distill")}
+        argv = [a for i, a in enumerate(TINY_GLT) if not drop & {i, i - 1}]
     assert main([*argv, "--db", str(tmp_path / "g.db"), *extra]) == 2
-    _one_error_line(capsys.readouterr().err, "glt")
+    line = _one_error_line(capsys.readouterr().err, "glt")
+    assert next(a for a in extra if a.startswith("--") and a != "--method") in line  # the error names the option
 
 
 def test_gaug_options_refuse_non_finite(capsys, tmp_path):
@@ -356,14 +361,26 @@ def test_build_model_refuses_bad_sizes_and_rates(model, options):
 def test_glt_search_and_ugs_refuse_non_finite_coefficients():
     from graphsparse.graph import Graph
     from graphsparse.nn import build_model
+    from graphsparse.sparsify import UGS, WDGLT, Teddy
+    from graphsparse.sparsify.methods.ugs import UGSMasked
     from graphsparse.sparsify.search import glt_levels, glt_search
-    from graphsparse.sparsify.ugs import UGSMasked
 
     graph = Graph(torch.tensor([[0, 1, 2], [1, 2, 3]]), num_nodes=4, x=torch.randn(4, 3), y=torch.tensor([0, 1, 0, 1]))
     levels = glt_levels(1, 0.05, 0.2)
-    for options in ({"s1": NAN}, {"s2": INF}, {"s1": -1.0}, {"distill": NAN}, {"distill": INF}):
-        with pytest.raises(ValueError):
-            next(glt_search(graph, lambda: build_model("gcn", 3, 2), ["ugs"], levels, [0], **options))
+    # a method's options are checked when it is built: a search never starts with them
+    for cls, options in (
+        (UGS, {"s1": NAN}),
+        (UGS, {"s2": INF}),
+        (UGS, {"s1": -1.0}),
+        (Teddy, {"distill": NAN}),
+        (Teddy, {"distill": INF}),
+        (WDGLT, {"wd_lambda": NAN}),
+        (WDGLT, {"wd_eps": INF}),
+    ):
+        with pytest.raises(ValueError, match=next(iter(options))):
+            cls(**options)
+    with pytest.raises(TypeError):  # the options are the methods', not the search's
+        next(glt_search(graph, lambda: build_model("gcn", 3, 2), methods=["ugs"], levels=levels, s1=NAN))
     for pg in (NAN, INF, 1.0):
         with pytest.raises(ValueError):
             glt_levels(3, pg, 0.2)
