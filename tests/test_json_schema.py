@@ -61,3 +61,7 @@ def test_glt_document(tmp_path, capsys):
     assert config["rounds"] == 1 and (config["pg"], config["pw"]) == (0.05, 0.2)
     assert [lv["round"] for lv in doc["levels"]] == [1] and "runs" not in doc
     assert doc["summary"][f"test_{doc['metric']}"]["mean"] == doc["dense"]["test_acc_mean"]
+    # the methods' options (none for random) and labels, per method; no per-method top-level keys
+    assert doc["method_options"] == config["method_options"] == {"random": {}} and doc["labels"] == {"random": "random"}
+    assert "distill" not in doc and "ugs_l1" not in doc
+    assert len(doc["levels"][0]["test_accs"]) == 2

@@ -83,6 +83,7 @@ def test_show_and_compare(db, capsys):
     level_id = json.loads(_run(capsys, "runs", "list", "--db", str(db), "--kind", "glt", "--json"))[1]["id"]
     level = json.loads(_run(capsys, "runs", "show", level_id, "--db", str(db)))
     assert level["config"]["method"] == "random" and "test_accs" in level["payload"]
+    assert (level["payload"]["task"], level["payload"]["metric"]) == ("node", "acc")  # the stored level names them
     compared = json.loads(_run(capsys, "runs", "compare", "1", "2", "3", "--db", str(db), "--json"))
     assert compared["ids"] == [1, 2, 3]
     assert compared["config_differences"]["seed"] == [0, 1, 0]

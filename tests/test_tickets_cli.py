@@ -52,6 +52,7 @@ def test_tickets_written_and_recorded(search):
     ticket = Ticket.load(path)
     p = ticket.provenance
     assert (p["method"], p["round"], p["seed"], p["dataset"], p["model"]) == ("teddy", 2, 0, "cora", "gcn")
+    assert p["distill"] == 0.0 and p["weight_rule"] == "l0"  # the method's options, as the search ran it
     assert abs(ticket.graph_sparsity - level["graph_sparsity"]) < 1e-9
     assert ticket.weight_sparsity > 0.3  # the l0-projected weights of round 2 (36 %)
     assert (path.parent / "trained.pt").is_file()
@@ -103,4 +104,21 @@ def test_link_ticket_roundtrip(tmp_path, capsys):
     level = json.loads(capsys.readouterr().out)["levels"][0]
     assert main(["ticket", "eval", level["tickets"][0], "--dataset", "cora", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["metric"] == "auc" and result["test"] == level["test_acc_mean"]
+    assert result["metric"] == "auc" and result["test"] == level["test_auc_mean"]
+    assert Ticket.load(level["tickets"][0]).provenance["s1"] == 1e-2  # UGS's options travel with its ticket
+
+
+def test_distilled_ticket_eval_retrains_with_its_teacher(tmp_path, capsys):
+    """A TEDDY + KD ticket records λ; `ticket eval` trains the seed's dense teacher again and gets the search's
+    number exactly."""
+    argv = [*SEARCH, "--db", str(tmp_path / "r.db"), "--plot", str(tmp_path / "p.png")]
+    argv[argv.index("--distill") + 1] = "2"
+    argv[argv.index("--rounds") + 1] = "1"
+    assert main([*argv, "--save-tickets", str(tmp_path / "t")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method_options"] == {"teddy": {"distill": 2.0}} and out["labels"]["teddy"] == "teddy + KD (λ = 2)"
+    level = out["levels"][0]
+    assert Ticket.load(level["tickets"][0]).provenance["distill"] == 2.0
+    assert main(["ticket", "eval", level["tickets"][0], "--dataset", "cora", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["test"] == level["test_acc_mean"]
