@@ -47,7 +47,7 @@ _BASE = (
     "ray_address",
 )
 ACCEPTED = {
-    "node": (*_BASE, "preset", "split", "batching", "parts", "clusters_per_batch"),
+    "node": (*_BASE, "preset", "split", "batching", "parts", "clusters_per_batch", "on_disk"),
     "link": _BASE,
 }
 HINTS = {
@@ -56,6 +56,7 @@ HINTS = {
     "batching": "--task node",
     "parts": "--batching cluster",
     "clusters_per_batch": "--batching cluster",
+    "on_disk": "--batching cluster",
 }
 DEFAULT_METHODS = "teddy,random"
 _KEYS = (
@@ -143,6 +144,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--clusters-per-batch", type=int, default=None, help="--batching cluster: clusters per batch (default 20)"
     )
     p.add_argument(
+        "--on-disk",
+        action="store_true",
+        help="--batching cluster: read every batch from a part-ordered disk graph (memory maps; written once, cached)",
+    )
+    p.add_argument(
         "--save-tickets",
         default=None,
         metavar="DIR",
@@ -166,7 +172,7 @@ def check(args: argparse.Namespace) -> tuple[str, list[str]]:
     options = _method_options()
     opt.refuse_inapplicable(args, (*ACCEPTED[task], *options), f"glt --task {task}", HINTS)
     if args.batching is None:
-        for dest in ("parts", "clusters_per_batch"):
+        for dest in ("parts", "clusters_per_batch", "on_disk"):
             if opt.given(args, dest):
                 raise ValueError(f"{opt.flag(dest)} applies to --batching cluster only")
     methods = check_methods(args.method if args.method is not None else DEFAULT_METHODS)
@@ -433,7 +439,12 @@ def _node_trainer(args: argparse.Namespace, graph: Any, config: Any) -> Any:
     q = args.clusters_per_batch if args.clusters_per_batch is not None else min(DEFAULT_CLUSTERS_PER_BATCH, parts)
     if q > parts:
         raise ValueError(f"--clusters-per-batch ({q}) must be <= the number of parts ({parts})")
-    return ClusterGLTTask(graph, config, ClusterConfig(num_parts=parts, clusters_per_batch=q), args.split)
+    cluster = ClusterConfig(num_parts=parts, clusters_per_batch=q)
+    if args.on_disk:
+        from ..batching.glt import DiskClusterGLTTask
+
+        return DiskClusterGLTTask(graph, config, cluster, args.split)
+    return ClusterGLTTask(graph, config, cluster, args.split)
 
 
 def _link_setup(args: argparse.Namespace, graph: Any) -> tuple[Any, Any, Any]:

@@ -83,7 +83,15 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         from ..tasks.node import NodeTrainConfig
 
         config = NodeTrainConfig(**described["train"])
-        task = NodeGLTTask(graph, config, described.get("split"))
+        batching = described.get("batching")
+        if batching in ("cluster", "cluster-disk"):  # retrained on the batches the search trained it on
+            from ..batching import ClusterConfig
+            from ..batching.glt import ClusterGLTTask, DiskClusterGLTTask
+
+            trainer = DiskClusterGLTTask if batching == "cluster-disk" else ClusterGLTTask
+            task = trainer(graph, config, ClusterConfig(**described["cluster"]), described.get("split"))
+        else:
+            task = NodeGLTTask(graph, config, described.get("split"))
 
         def factory():
             return build_model(p["model"], graph.num_features, graph.num_classes, **options)
