@@ -39,6 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "docs" / "glt" / "cora_teddy_kd10.json"
 PROTOCOL = ["glt", "--dataset", "cora", "--method", "teddy", "--preset", "teddy", "--distill", "10", "--rounds", "20"]
+PROTOCOL_DISTILL = float(PROTOCOL[PROTOCOL.index("--distill") + 1])
 TOLERANCE = 1e-9
 
 
@@ -77,6 +78,16 @@ def run_protocol(code: Path, seeds: int, levels: str | None, threads: int, worke
     document["wall_seconds"] = seconds
     document["load_before"], document["load_after"] = before, _load()
     return document
+
+
+def _distill(document: dict[str, Any]) -> float | None:
+    """TEDDY's λ in a `glt --json` document: ``method_options`` (per method) or, in documents written before the
+    methods became plug-ins, the top-level ``distill``."""
+    options = document.get("method_options")
+    if options is not None:
+        teddy = options.get("teddy")
+        return None if teddy is None else float(teddy["distill"])
+    return None if document.get("distill") is None else float(document["distill"])
 
 
 def _levels(document: dict[str, Any]) -> dict[int, dict[str, float]]:
@@ -149,12 +160,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         levels = _levels(documents[0])
         if any(_levels(d) != levels for d in documents[1:]):
             raise SystemExit(f"glt_speed: repeated runs of {name} gave different accuracies")
+        if _distill(documents[0]) != PROTOCOL_DISTILL:
+            raise SystemExit(f"glt_speed: {name} ran TEDDY with λ = {_distill(documents[0])}, not {PROTOCOL_DISTILL:g}")
         report[name] = {
             "seconds": wall,
             "seconds_per_seed": wall / args.seeds,
             "all_seconds": [d["wall_seconds"] for d in documents],
             "load": [[d["load_before"], d["load_after"]] for d in documents],
             "threads_recorded": documents[0].get("config", {}).get("threads"),
+            "distill": _distill(documents[0]),
             "levels": levels,
             "level_seconds": {int(r["round"]): float(r["seconds"]) for r in documents[0]["levels"]},
         }

@@ -150,8 +150,13 @@ def test_glt_speed_compares_levels_exactly() -> None:
     result = bench.compare(moved, levels)
     assert not result["identical"] and [r["identical"] for r in result["levels"]] == [True, False]
     assert not bench.compare(levels, {0: levels[0]})["identical"]  # a level the reference lacks is not identical
-    published = bench._levels(__import__("json").loads(bench.REFERENCE.read_text()))
+    published_document = __import__("json").loads(bench.REFERENCE.read_text())
+    published = bench._levels(published_document)
     assert sorted(published) == list(range(21))  # the dense baseline and 20 levels
+    # TEDDY's λ: from method_options (plug-in methods) or the top-level key of older documents
+    assert bench._distill(published_document) == bench.PROTOCOL_DISTILL == 10.0
+    assert bench._distill({"method_options": {"teddy": {"distill": 2.0}, "random": {}}}) == 2.0
+    assert bench._distill({"method_options": {"random": {}}}) is None and bench._distill({}) is None
 
 
 def test_non_finite_guard_fast_path_is_exact() -> None:
