@@ -185,10 +185,14 @@ def synthetic_dcsbm(
     """A degree-corrected SBM graph with ``num_edges`` distinct undirected edges, features, labels and one split.
 
     Args:
-        num_nodes, num_edges, num_features, num_classes: sizes (``num_features = 0`` gives ``x = None``).
+        num_nodes: number of nodes.
+        num_edges: number of distinct undirected edges.
+        num_features: feature columns (``0`` gives ``x = None``).
+        num_classes: number of classes.
         homophily: probability that a candidate edge stays inside its first endpoint's class.
         degree_exponent: power-law exponent (> 1) of the degree propensities; larger is more uniform.
-        feature_noise, class_separation: noise scale and class-mean scale of the Gaussian features.
+        feature_noise: noise scale of the Gaussian features.
+        class_separation: class-mean scale of the Gaussian features.
         split: ``"random"`` (``train_fraction``/``val_fraction`` of all nodes, rest test, split name ``"random"``),
             ``"per-class"`` (``train_per_class``/``val_per_class`` per class, rest test, name ``"per-class"``)
             or ``"none"``.
