@@ -66,6 +66,32 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _recovered(command: str) -> int:
+    """When a write to the results store failed during the command (:mod:`.recovery`): print the database's
+    error and where the records that could not be stored are (two lines), and return 1; else 0."""
+    from .preflight import current
+
+    outputs = current()
+    if outputs is None or not getattr(outputs.store, "failed", False):
+        return 0
+    from .recovery import report
+
+    for line in report(outputs.store, command):
+        print(line, file=sys.stderr)
+    return 1
+
+
+def _unprinted(err: OSError) -> str:
+    """Why the summary could not be printed, and where the results are."""
+    from .preflight import current
+
+    outputs = current()
+    why = f"the summary could not be written to stdout ({err.strerror or err})"
+    if outputs is None or outputs.store is None:
+        return why
+    return f"{why}; every finished run is stored in {outputs.store.path} (`graphsparse runs list` shows them)"
+
+
 def _stopped(command: str, how: str) -> str:
     from .preflight import current
 
@@ -77,7 +103,9 @@ def _stopped(command: str, how: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; exit status 0, 2 (one-line error), 130 (Ctrl-C), 143 (SIGTERM), 141 (closed pipe).
+    """Run the command; exit status 0, 1 (a results-store write failed: its records are in a recovery file or on
+    stdout, :mod:`.recovery`; or stdout could not take the summary), 2 (one-line error), 130 (Ctrl-C), 143
+    (SIGTERM), 141 (closed pipe).
 
     Interruptions end with one line saying what is stored and how to resume, never a traceback: every finished
     unit of work (a run, a GLT level) is committed to the results store as it finishes, so nothing finished is
@@ -105,18 +133,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             summary = args.handler(args)
         except (GraphError, ValueError) as err:
             print(f"graphsparse {command}: error: {err}", file=sys.stderr)
-            return 2
+            return _recovered(command) or 2
         except BrokenPipeError:
             raise
         except OSError as err:  # a file that vanished or could not be written after all: one line, no traceback
             print(f"graphsparse {command}: error: {err}", file=sys.stderr)
-            return 2
-        if isinstance(summary, dict):
-            from ..experiments.report import print_summary
+            return _recovered(command) or 2
+        try:
+            if isinstance(summary, dict):
+                from ..experiments.report import print_summary
 
-            print_summary(summary, getattr(args, "json", False))
-        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit
-        return 0
+                print_summary(summary, getattr(args, "json", False))
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit
+        except BrokenPipeError:
+            raise
+        except OSError as err:  # stdout on a full disk: what was stored stays stored; one line, no traceback
+            _quiet_stdout()
+            print(f"graphsparse {command}: {_unprinted(err)}", file=sys.stderr)
+            return _recovered(command) or 1
+        return _recovered(command) or 0
     except KeyboardInterrupt:
         print(_stopped(command, "interrupted"), file=sys.stderr)
         return 130

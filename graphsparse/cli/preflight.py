@@ -61,6 +61,10 @@ class Outputs:
         noun = self.unit if n != 1 else self.unit.rstrip("s")
         verb = "are" if n != 1 else "is"
         line = f"{how}: {n} {noun} {verb} stored in {self.store.path}"
+        if getattr(self.store, "failed", False):
+            from .recovery import report
+
+            return f"{line}; " + "; ".join(text.split(": ", 1)[1] for text in report(self.store, "")[1:])
         return f"{line}; {self.resume}" if self.resume else line
 
 
@@ -206,6 +210,11 @@ def preflight(
         check_output_file(path, what)
     for what, path in folders:
         check_output_folder(path, what)
+    command = getattr(args, "command", "") or ""
     store = check_database(getattr(args, "db", None)) if database else None
-    _CURRENT = Outputs(getattr(args, "command", "") or "", store, unit, resume)
+    if store is not None:  # a write that fails from now on keeps its record in a recovery file (cli.recovery)
+        from .recovery import GuardedStore
+
+        store = GuardedStore(store, command)
+    _CURRENT = Outputs(command, store, unit, resume)
     return _CURRENT

@@ -193,6 +193,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     db(export)
     export.set_defaults(handler=_export)
 
+    restore = actions.add_parser(
+        "import",
+        help="store the records a failed command saved in a recovery file",
+        description="Store the runs and GLT levels that `graphsparse train`, `glt` or `tune` could not store "
+        "(a full disk, a locked or deleted database) and saved in a recovery file (or printed on stdout as JSON "
+        "lines, saved to a file). A resumed `glt` then finds its levels.",
+    )
+    restore.add_argument("file", help="the recovery file the failed command named")
+    db(restore)
+    restore.set_defaults(handler=_import)
+
 
 def _open(args: argparse.Namespace) -> Any:
     from ..experiments.store import ResultsStore, default_db_path
@@ -306,3 +317,14 @@ def _export(args: argparse.Namespace) -> None:
             out.close()
     if args.out is not None:
         print(f"{len(records)} record{'s' if len(records) != 1 else ''} written to {args.out}", file=sys.stderr)
+
+
+def _import(args: argparse.Namespace) -> None:
+    from .preflight import check_database
+    from .recovery import import_records, load_recovery
+
+    records = load_recovery(args.file)  # checked whole before the database is touched
+    store = check_database(args.db)
+    counts = import_records(store, records)
+    stored = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items() if n) or "nothing"
+    print(f"{stored} from {args.file} stored in {store.path}", file=sys.stderr)
