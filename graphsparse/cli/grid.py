@@ -5,18 +5,26 @@ A grid runs its (dataset, model) combinations one after the other, each exactly 
 with workers, each combination's units (seeds, or GLT levels × seeds) spread over the same Ray workers, started
 once for the whole grid. Every combination is checked before anything trains, so a typo in the last dataset
 name fails at once, not after the first search.
+
+A grid also compares the protocol its rows run under (``protocol``: the preset and the training settings that
+make a comparison fair, resolved before anything trains): when models on one dataset run under different
+presets or settings (``--model gcn,gat``: GCN under Kipf & Welling's preset, GAT under the library defaults),
+one warning line on standard error names them, so a table that looks like a like-for-like comparison is not
+taken for one. A preset that one row does not have (``--preset paper --model gcn,gat``) is refused before the
+first row trains.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from . import options as opt
 
-__all__ = ["PARALLEL", "split_list", "combinations", "make_cli_executor", "run_grid"]
+__all__ = ["PARALLEL", "split_list", "combinations", "make_cli_executor", "run_grid", "protocol_warning"]
 
 PARALLEL = ("workers", "ray_address")
 CHECKS: dict[str, opt.Check] = {"workers": opt.positive_int}
@@ -76,14 +84,62 @@ def make_cli_executor(args: argparse.Namespace, device: Any) -> Any:
     return make_executor(workers, address, threads=threads, gpus_per_task=gpus)
 
 
+def _shown(value: Any) -> str:
+    return "none" if value is None else str(value)
+
+
+def protocol_warning(rows: list[tuple[str, str, dict[str, Any]]]) -> str | None:
+    """One line naming what differs between the protocols of a grid's rows on the same dataset, or None.
+
+    Args:
+        rows: ``(dataset, model, protocol)`` per combination; ``protocol`` is ``{"preset": name or None, ...}``
+            with the training settings to compare (feature normalisation, weight decay and where it applies,
+            learning rate, epochs).
+
+    Returns:
+        ``"the grid's rows run under different presets: cora: gcn preset=paper, mlp preset=none; ..."`` (only the
+        settings that differ, per model), or None when every dataset's rows share one protocol.
+    """
+    parts = []
+    for dataset in dict.fromkeys(d for d, _, _ in rows):
+        mine = [(model, protocol) for d, model, protocol in rows if d == dataset]
+        keys = list(dict.fromkeys(k for _, protocol in mine for k in protocol))
+        differ = [k for k in keys if len({repr(protocol.get(k)) for _, protocol in mine}) > 1]
+        if differ:
+            described = ", ".join(
+                f"{model} " + " ".join(f"{k}={_shown(protocol.get(k))}" for k in differ) for model, protocol in mine
+            )
+            parts.append(f"{dataset}: {described}")
+    if not parts:
+        return None
+    return (
+        "the grid's rows run under different presets: "
+        + "; ".join(parts)
+        + " (not a like-for-like comparison: give --preset, or the options that differ, to every row)"
+    )
+
+
 def run_grid(
     args: argparse.Namespace,
     check: Callable[[argparse.Namespace], Any],
     run_one: Callable[[argparse.Namespace, Any], Any],
     device: Any,
+    protocol: Callable[[argparse.Namespace], dict[str, Any] | None] | None = None,
+    command: str = "graphsparse",
 ) -> list[Any]:
     """Check every combination, start the workers (if asked), then ``run_one(combo, executor)`` for each; the
-    workers are released at the end, however it ends."""
+    workers are released at the end, however it ends.
+
+    Args:
+        args: the command's options (``--dataset``/``--model`` may be comma-separated lists).
+        check: checks (and converts) one combination's options; raises ValueError.
+        run_one: runs one combination with the executor (or None).
+        device: the torch device the runs use.
+        protocol: a checked combination's protocol (preset and training settings; None when it has none to
+            compare); with several combinations, differing protocols on one dataset print one warning line on
+            standard error (:func:`protocol_warning`), and a preset a row cannot have is refused now.
+        command: the command's name for the warning (``graphsparse train``).
+    """
     check_parallel(args)
     combos = combinations(args)
     if len(combos) > 1:
@@ -91,8 +147,17 @@ def run_grid(
 
         for dataset in dict.fromkeys(combo.dataset for combo in combos):
             canonical_name(dataset)  # an unknown name fails now, not after the combinations before it
+    protocols = []
     for combo in combos:
-        check(copy.copy(combo))  # on a copy: each run checks (and converts) its own options again
+        checked = copy.copy(combo)  # on a copy: each run checks (and converts) its own options again
+        check(checked)
+        if protocol is not None and len(combos) > 1:
+            described = protocol(checked)
+            if described is not None:
+                protocols.append((str(combo.dataset), str(combo.model), described))
+    warning = protocol_warning(protocols)
+    if warning is not None:
+        print(f"{command}: warning: {warning}", file=sys.stderr)
     executor = make_cli_executor(args, device)
     try:
         return [run_one(combo, executor) for combo in combos]

@@ -38,7 +38,9 @@ def dataset_metric(name: str, override: str | None = None) -> str:
 
 
 def node_config(args: argparse.Namespace, preset_train: dict[str, Any], metric: str) -> Any:
-    """Preset training options overridden by explicit --epochs/--lr/--weight-decay/--sparse-features."""
+    """Preset training options overridden by explicit --epochs/--lr/--weight-decay/--sparse-features and
+    --normalize-features/--no-normalize-features (row-normalised features) and --decay first-layer|all (L2 on
+    the first layer only, Kipf & Welling's setting, or on every parameter)."""
     from ..tasks.node import NodeTrainConfig
 
     options = dict(preset_train)
@@ -46,6 +48,12 @@ def node_config(args: argparse.Namespace, preset_train: dict[str, Any], metric: 
         value = getattr(args, dest, None)
         if value is not None:
             options[field] = value
+    normalize = getattr(args, "normalize_features", None)  # --normalize-features / --no-normalize-features
+    if normalize is not None:
+        options["normalize_features"] = normalize == "on"
+    decay = getattr(args, "decay", None)  # --decay first-layer|all
+    if decay is not None:
+        options["decay_first_layer_only"] = decay == "first-layer"
     if getattr(args, "sparse_features", False):
         options["sparse_features"] = True
     options["metric"] = metric

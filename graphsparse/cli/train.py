@@ -24,7 +24,7 @@ from .node_setup import (
     summarize_node,
 )
 
-__all__ = ["add_parser", "run", "CHECKS", "accepted_options", "train_document"]
+__all__ = ["add_parser", "run", "CHECKS", "accepted_options", "train_document", "check_decay"]
 
 CHECKS: dict[str, opt.Check] = {
     "seeds": opt.positive_int,
@@ -44,13 +44,14 @@ CHECKS: dict[str, opt.Check] = {
 
 _BASE = ("dataset", "model", "task", "seeds", "seed_offset", "epochs", "lr", "weight_decay", "hidden", "dropout")
 _NODE = (*_BASE, "split", "preset", "layers", "metric", "batching", "augment")
+_PROTOCOL = ("normalize_features", "decay")  # the preset's feature normalisation and weight-decay placement
 _PARALLEL = ("workers", "ray_address")
 _CLUSTER = (*_NODE, "parts", "clusters_per_batch")
 ACCEPTED: dict[str, tuple[str, ...]] = {
-    "full": (*_NODE, "sparse_features", *_PARALLEL),
-    "cluster": _CLUSTER,
-    "cluster-disk": (*_CLUSTER, "on_disk", "disk", "train_only", "eval_clusters_per_batch"),
-    "gaug-m": (*_NODE, "gaug", "sparse_features"),
+    "full": (*_NODE, *_PROTOCOL, "sparse_features", *_PARALLEL),
+    "cluster": (*_CLUSTER, *_PROTOCOL),
+    "cluster-disk": (*_CLUSTER, *_PROTOCOL, "on_disk", "disk", "train_only", "eval_clusters_per_batch"),
+    "gaug-m": (*_NODE, *_PROTOCOL, "gaug", "sparse_features"),
     "gaug-o": (*_NODE, "gaug", "gaug_mode"),
     "link": (*_BASE, "hits", "decoder", "eval_negatives", *_PARALLEL),
 }
@@ -75,6 +76,8 @@ HINTS = {
     "gaug": "--augment gaug-m and gaug-o",
     "gaug_mode": "--augment gaug-o",
     "sparse_features": "full-batch node training and GAug-M",
+    "normalize_features": "node classification (full-batch, Cluster-GCN and GAug-M)",
+    "decay": "node classification (full-batch, Cluster-GCN and GAug-M)",
     "metric": "node classification",
     "split": "node classification",
     "preset": "node classification",
@@ -120,6 +123,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's or 200)")
     p.add_argument("--lr", type=float, default=None, help="learning rate > 0 (default: the preset's or 0.01)")
     p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay >= 0 (default: the preset's)")
+    p.add_argument(
+        "--normalize-features",
+        dest="normalize_features",
+        action="store_const",
+        const="on",
+        default=None,
+        help="row-normalise the node features (each row sums to 1), as Kipf & Welling do on Planetoid (default: "
+        "the preset's; GCN and pyg-gcn on Cora/CiteSeer/PubMed: on)",
+    )
+    p.add_argument(
+        "--no-normalize-features",
+        dest="normalize_features",
+        action="store_const",
+        const="off",
+        help="use the features as loaded (default: the preset's; off without one)",
+    )
+    p.add_argument(
+        "--decay",
+        default=None,
+        type=opt.lower,
+        choices=["first-layer", "all"],
+        help="where --weight-decay applies: 'first-layer' (Kipf & Welling's setting: the first layer's parameters "
+        "only) or 'all' parameters (default: the preset's; GCN and pyg-gcn: first-layer; all without one)",
+    )
     p.add_argument(
         "--sparse-features",
         action="store_true",
@@ -262,7 +289,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
             print_summary(document, combo.json)
         return document
 
-    documents = run_grid(args, check, run_combination, device)
+    documents = run_grid(args, check, run_combination, device, protocol=grid_protocol, command="graphsparse train")
     return None if grid else documents[0]
 
 
@@ -327,6 +354,35 @@ def train_document(summary: dict[str, Any], seeds: list[int], device: Any) -> di
     )
 
 
+_PROTOCOL_FIELDS = ("normalize_features", "weight_decay", "decay_first_layer_only", "lr", "epochs")
+
+
+def grid_protocol(args: argparse.Namespace) -> dict[str, Any] | None:
+    """What a grid compares between its rows (checked options): the preset's name and the training settings
+    that make scores comparable (feature normalisation, weight decay and where it applies, learning rate,
+    epochs); None for link prediction (one protocol for every model). Raises ValueError when the row's preset
+    is not registered for its model and dataset."""
+    if _mode(argparse.Namespace(**vars(args))) == "link":
+        return None
+    from ..data import canonical_name
+
+    setup = resolved_node_setup(args, canonical_name(args.dataset))
+    train = vars(setup["config"])
+    return {"preset": setup["preset"], **{k: train[k] for k in _PROTOCOL_FIELDS}}
+
+
+def check_decay(model_name: str, model: Any, config: Any) -> None:
+    """Refuse first-layer-only weight decay for a model whose first layer is unknown (it would decay every
+    parameter instead, silently another protocol)."""
+    from ..train import first_layer
+
+    if config.decay_first_layer_only and config.weight_decay and first_layer(model) is None:
+        raise ValueError(
+            f"--decay first-layer: model {model_name!r} ({type(model).__name__}) has no first layer graphsparse can "
+            "find (no first_layer() method, convs or lins list); use --decay all"
+        )
+
+
 def resolved_node_setup(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
     """The preset name, training config and model options a full-batch node run of ``args`` would use."""
     from ..presets import default_preset, resolve_preset
@@ -354,7 +410,8 @@ def run_node_command(
     config, options, metric, preset_name = setup["config"], setup["model_options"], setup["metric"], setup["preset"]
     if graph.num_classes < 2:
         raise GraphError(f"dataset {graph.name!r} has no class labels: use --task link")
-    build_model(args.model, graph.num_features, graph.num_classes, **options)  # fail fast on bad options
+    probe = build_model(args.model, graph.num_features, graph.num_classes, **options)  # fail fast on bad options
+    check_decay(args.model, probe, config)
 
     def factory():
         return build_model(args.model, graph.num_features, graph.num_classes, **options)

@@ -25,6 +25,9 @@ How the per-edge values reach the model (``edge_mode``):
 ``model(data)`` with a ``torch_geometric.data.Data`` reads ``data.x``, ``data.edge_index`` and
 ``data.edge_weight`` (when present) directly; ``edge_values`` are over a Graph's edge ids, so they need a Graph.
 
+Kipf & Welling's first-layer-only weight decay (``decay_first_layer_only``, ``--decay first-layer``) finds the
+wrapped model's first layer through :meth:`PyGModel.first_layer` (``convs[0]`` of PyG's ``BasicGNN`` models).
+
 Weight pruning (GLT, UGS) counts every parameter whose name ends in ``weight`` with two or more dimensions, so
 a wrapped model's linear layers are pruned like graphsparse's own.
 """
@@ -120,6 +123,16 @@ class PyGModel(nn.Module):
     def supports_edge_values(self) -> bool:
         """Whether ``edge_values`` (UGS masks, soft edges) reach the model; ``False`` means they are refused."""
         return self.edge_mode != "none"
+
+    def first_layer(self) -> nn.Module | None:
+        """The wrapped model's first layer (``module.first_layer()``, else ``convs[0]`` or ``lins[0]``: PyG's
+        ``BasicGNN`` models keep their layers in ``convs``), which Kipf & Welling's first-layer-only weight decay
+        regularises; None when it has none of these."""
+        hook = getattr(self.module, "first_layer", None)
+        if callable(hook):
+            return hook()
+        layers = getattr(self.module, "convs", None) or getattr(self.module, "lins", None)
+        return layers[0] if layers else None
 
     def reset_parameters(self) -> None:
         reset = getattr(self.module, "reset_parameters", None)

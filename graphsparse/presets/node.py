@@ -12,7 +12,9 @@ defaults instead):
   gets Kipf & Welling's model and optimiser too (``'paper'`` under the dataset wildcard ``'*'``: 16 hidden,
   dropout 0.5, Adam 0.01, 200 epochs, L2 5e-4 on the first layer only) but *not* their feature
   row-normalisation, which suits bag-of-words features only (Yandex's and Amazon's numeric or dense features
-  would lose their scale). Other models without a registered preset keep the library defaults.
+  would lose their scale). ``pyg-gcn`` (PyG's own GCN through :class:`graphsparse.nn.PyGModel`) gets the same
+  presets as ``gcn`` (its first layer, for the decay, is the PyG model's ``convs[0]``). Other models without a
+  registered preset keep the library defaults.
 - ``glt``: the ``'teddy'`` preset when one is registered (GCN on Cora, CiteSeer, PubMed: the 512-wide GCN of the
   TEDDY and UGS reference code), with TEDDY's distillation λ = :data:`GLT_DISTILL` and UGS's l1 coefficients
   s1 = s2 = 1e-4 (``graphsparse.sparsify.ugs.ugs_l1_coefficients(..., 'teddy')``); other (model, dataset) pairs
@@ -69,6 +71,12 @@ PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("gcn", "citeseer"): {"paper": _KIPF, "teddy": _GLT_512},
     ("gcn", "pubmed"): {"paper": _KIPF, "teddy": _GLT_512},
     ("gcn", ANY_DATASET): {"paper": _KIPF_ANY},
+    # PyG's own GCN (torch_geometric.nn.models.GCN behind PyGModel) under the same protocol as graphsparse's GCN,
+    # so `train --model gcn,pyg-gcn` compares the two implementations, not two protocols
+    ("pyg-gcn", "cora"): {"paper": _KIPF},
+    ("pyg-gcn", "citeseer"): {"paper": _KIPF},
+    ("pyg-gcn", "pubmed"): {"paper": _KIPF},
+    ("pyg-gcn", ANY_DATASET): {"paper": _KIPF_ANY},
     **TWIRLS_PRESETS,
 }
 

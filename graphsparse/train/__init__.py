@@ -7,7 +7,7 @@ training step and their validation; the loop is the same for all of them.
 """
 
 from .loop import FitResult, NonFiniteError, Validation, fit
-from .optim import make_optimizer, param_groups
+from .optim import first_layer, make_optimizer, param_groups
 from .result import RunResult
 from .seeds import run_seeds
 
@@ -16,6 +16,7 @@ __all__ = [
     "FitResult",
     "Validation",
     "NonFiniteError",
+    "first_layer",
     "make_optimizer",
     "param_groups",
     "RunResult",

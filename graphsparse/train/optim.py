@@ -7,19 +7,33 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["param_groups", "make_optimizer"]
+__all__ = ["first_layer", "param_groups", "make_optimizer"]
 
 
-def _first_layer(model: nn.Module) -> nn.Module | None:
-    """``model.convs[0]`` or ``model.lins[0]``; None for models without such a list (decay then goes everywhere)."""
+def first_layer(model: nn.Module) -> nn.Module | None:
+    """The layer Kipf & Welling's weight decay applies to: ``model.first_layer()`` when the model defines it (the
+    PyG wrapper :class:`graphsparse.nn.PyGModel` does, returning its PyG model's first layer), else
+    ``model.convs[0]`` or ``model.lins[0]``; None for models without any of these."""
+    hook = getattr(model, "first_layer", None)
+    if callable(hook):
+        return hook()
     layers = getattr(model, "convs", None) or getattr(model, "lins", None)
     return layers[0] if layers else None
 
 
 def param_groups(model: nn.Module, weight_decay: float, decay_first_layer_only: bool = False) -> list[dict[str, Any]]:
-    """Weight decay on every parameter, or — Kipf & Welling's setting — only on the first layer's."""
+    """Weight decay on every parameter, or — Kipf & Welling's setting — only on the first layer's.
+
+    Args:
+        model: the model to optimise.
+        weight_decay: the L2 coefficient.
+        decay_first_layer_only: decay only :func:`first_layer`'s parameters (the others get none). A model whose
+            first layer is unknown (no ``first_layer()``, ``convs`` or ``lins``; e.g. a GLT method's wrapper)
+            has every parameter decayed, as before; ``graphsparse train --decay first-layer`` refuses such a
+            model up front.
+    """
     params = list(model.parameters())
-    first = _first_layer(model) if decay_first_layer_only else None
+    first = first_layer(model) if decay_first_layer_only else None
     if first is None:
         return [{"params": params, "weight_decay": weight_decay}]
     first_ids = {id(p) for p in first.parameters()}
