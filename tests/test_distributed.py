@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # torchrun: two ranks in child processes
+
 ARGS = [
     "--dataset",
     "cora",

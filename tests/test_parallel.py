@@ -94,6 +94,7 @@ def test_make_executor_refuses_bad_workers():
             make_executor(bad)
 
 
+@pytest.mark.integration  # Ray
 def test_parallel_search_identical_to_serial(cora, serial_reference, local_ray, tmp_path):
     store = ResultsStore(tmp_path / "r.db")
     with RayExecutor(workers=2) as ex:
@@ -124,6 +125,7 @@ def _kill_first_task_process(marker: str, killed: list[int], stop: threading.Eve
         time.sleep(0.02)
 
 
+@pytest.mark.integration  # Ray
 def test_worker_killed_mid_task_is_retried(cora, serial_reference, local_ray):
     """A worker process killed while it trains a unit: Ray runs the unit again, the search completes with the
     same numbers."""
@@ -196,6 +198,7 @@ def _start_and_wait(command, env, store, units):
     return driver
 
 
+@pytest.mark.integration  # Ray
 def test_terminated_or_killed_driver_resumes(tmp_path):
     """``graphsparse glt --workers 2`` terminated (SIGTERM: one line, status 143, workers shut down), then
     killed (SIGKILL) after more committed units: each rerun loads what is stored and the last one finishes with
@@ -250,6 +253,7 @@ def test_terminated_or_killed_driver_resumes(tmp_path):
     assert got["config"]["parallel"]["executor"] == "ray" and got["config"]["parallel"]["workers"] == 2
 
 
+@pytest.mark.integration  # Ray
 def test_two_node_cluster_runs_a_grid(tmp_path, capsys):
     """A grid (2 datasets x 2 models x 2 seeds) through ``--ray-address`` on Ray's local two-node test
     cluster: the same numbers as the serial grid."""
