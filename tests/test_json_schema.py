@@ -4,6 +4,8 @@ list and the resolved configuration (the values a rerun needs, model defaults fi
 from __future__ import annotations
 
 import json
+import math
+import statistics
 
 import graphsparse
 from graphsparse.cli import main
@@ -36,6 +38,10 @@ def test_train_node_document(tmp_path, capsys):
     assert config["model_options"]["hidden_channels"] == 64  # the model's default, filled in
     assert config["preset"] == "none" and config["batching"] == "full"
     assert doc["summary"]["test_acc"]["mean"] == doc["test_acc_mean"]  # the older flat keys stay
+    # the std is named: the sample std over seeds (ddof=1), as the papers' tables and pandas
+    assert (doc["std"], doc["std_ddof"]) == ("sample (ddof=1)", 1)
+    tests = [r["test_acc"] for r in doc["runs"]]
+    assert math.isclose(doc["summary"]["test_acc"]["std"], statistics.stdev(tests), abs_tol=1e-12)
 
 
 def test_train_link_document(tmp_path, capsys):
@@ -65,3 +71,7 @@ def test_glt_document(tmp_path, capsys):
     assert doc["method_options"] == config["method_options"] == {"random": {}} and doc["labels"] == {"random": "random"}
     assert "distill" not in doc and "ugs_l1" not in doc
     assert len(doc["levels"][0]["test_accs"]) == 2
+    # GLT levels keep the population std over seeds (ddof=0), and say so
+    assert (doc["std"], doc["std_ddof"]) == ("population (ddof=0)", 0)
+    level = doc["levels"][0]
+    assert math.isclose(level["test_acc_std"], statistics.pstdev(level["test_accs"]), abs_tol=1e-12)

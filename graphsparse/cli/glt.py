@@ -253,7 +253,7 @@ def run(args: argparse.Namespace) -> None:
 def run_search(args: argparse.Namespace, executor: Any = None) -> None:
     """One search (one dataset, one model): print a table (or one JSON object) and write the plot."""
     from ..data import canonical_name, load_dataset
-    from ..experiments.report import plot_glt, print_glt_table, search_timing
+    from ..experiments.report import STD_POPULATION, plot_glt, print_glt_table, search_timing
     from ..nn import build_model
     from ..sparsify import parse_levels
     from ..sparsify.methods import MethodSetup
@@ -406,6 +406,7 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
                 "dense": _level_json(dense),
                 "timing": search_timing(rows),
             },
+            std=STD_POPULATION,  # the levels' std (graphsparse.sparsify.records), as the published GLT tables
         )
         print(json.dumps(out, sort_keys=True, default=float))
     else:

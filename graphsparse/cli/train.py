@@ -336,7 +336,7 @@ def run_one(args: argparse.Namespace, device: Any, executor: Any = None) -> dict
 def train_document(summary: dict[str, Any], seeds: list[int], device: Any) -> dict[str, Any]:
     """A path's summary (its flat keys, ``runs`` and its resolved ``config``) as the shared JSON document
     (:func:`graphsparse.experiments.report.command_document`); the device and thread count join ``config``."""
-    from ..experiments.report import command_document, metric_summary
+    from ..experiments.report import STD_SAMPLE, command_document, metric_summary
     from .node_setup import runtime_config
 
     extra = dict(summary)
@@ -351,6 +351,7 @@ def train_document(summary: dict[str, Any], seeds: list[int], device: Any) -> di
         config=config,
         summary=metric_summary(extra),
         extra=extra,
+        std=STD_SAMPLE,
     )
 
 

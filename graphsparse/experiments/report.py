@@ -1,4 +1,5 @@
-"""Reports: mean ± std over seeds, tables (fixed decimals), the GLT plot and the commands' JSON document.
+"""Reports: mean ± std over seeds (the sample std for ``train``, the population std for GLT levels; each table
+and document names its own), tables (fixed decimals), the GLT plot and the commands' JSON document.
 
 Nothing here changes global state at import: matplotlib is imported inside :func:`plot_glt` only, and its
 backend is left to the caller (the ``graphsparse`` command selects a non-interactive one at start-up).
@@ -26,6 +27,10 @@ backend is left to the caller (the ``graphsparse`` command selects a non-interac
     ``{name: {"mean": float, "std": float}}`` over seeds: for ``train`` every reported metric
     (``test_acc``, ``val_acc``, ``epoch_seconds``, ...); for ``glt`` the dense (unpruned) model's
     ``test_<metric>``.
+``std``, ``std_ddof``
+    which std the document's ``*_std`` values are: ``"sample (ddof=1)"`` / 1 for ``train`` (as the papers'
+    tables and pandas; NaN with one seed), ``"population (ddof=0)"`` / 0 for ``glt`` (its levels, and the
+    published GLT tables) and ``tune``.
 ``runs`` (``train``)
     one entry per seed (``seed``, ``split``, val/test scores, ``best_epoch``).
 ``levels`` (``glt``)
@@ -54,6 +59,8 @@ __all__ = [
     "command_document",
     "metric_summary",
     "summarize",
+    "STD_SAMPLE",
+    "STD_POPULATION",
     "print_summary",
     "is_percent",
     "search_timing",
@@ -70,15 +77,32 @@ __all__ = [
 ]
 
 
-def summarize(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, float]:
-    """``<key>_mean`` and ``<key>_std`` (population std over seeds) for each metric key."""
+STD_SAMPLE = "sample (ddof=1)"
+"""How ``train`` (and its grids) report the spread over seeds: the sample std, as the papers' tables and pandas."""
+STD_POPULATION = "population (ddof=0)"
+"""How a GLT search's levels report it (:mod:`graphsparse.sparsify.records`; its published tables use it)."""
+_STD_DDOF = {STD_SAMPLE: 1, STD_POPULATION: 0}
+
+
+def summarize(rows: list[dict[str, Any]], keys: Sequence[str], ddof: int = 1) -> dict[str, float]:
+    """``<key>_mean`` and ``<key>_std`` over seeds for each metric key.
+
+    Args:
+        rows: one dict per seed.
+        keys: the metrics to summarise.
+        ddof: delta degrees of freedom of the std: 1 (default) is the sample std (as pandas and the papers'
+            tables), 0 the population std. With fewer than ``ddof + 1`` values the std is NaN (undefined).
+
+    Returns:
+        ``{"<key>_mean": ..., "<key>_std": ...}`` for each key.
+    """
     import numpy as np
 
     out: dict[str, float] = {}
     for key in keys:
         values = np.array([float(r[key]) for r in rows], dtype=float)
         out[f"{key}_mean"] = float(values.mean()) if values.size else math.nan
-        out[f"{key}_std"] = float(values.std()) if values.size else math.nan
+        out[f"{key}_std"] = float(values.std(ddof=ddof)) if values.size > ddof else math.nan
     return out
 
 
@@ -108,12 +132,19 @@ def command_document(
     config: dict[str, Any],
     summary: dict[str, dict[str, float]],
     extra: dict[str, Any] | None = None,
+    std: str | None = None,
 ) -> dict[str, Any]:
     """The shared JSON document of ``train``/``glt`` (the module docstring lists its keys): ``extra`` holds the
-    command's own keys (``runs`` or ``levels``, and the older flat keys); the shared keys win over it."""
+    command's own keys (``runs`` or ``levels``, and the older flat keys); the shared keys win over it. ``std``
+    (:data:`STD_SAMPLE` or :data:`STD_POPULATION`) names the std the document holds: keys ``std`` and
+    ``std_ddof``."""
     from .. import __version__
 
     document = dict(extra or {})
+    if std is not None:
+        if std not in _STD_DDOF:
+            raise ValueError(f"std must be {STD_SAMPLE!r} or {STD_POPULATION!r}, got {std!r}")
+        document.update(std=std, std_ddof=_STD_DDOF[std])
     document.update(
         schema=SCHEMA,
         version=__version__,
@@ -129,7 +160,7 @@ def command_document(
     return document
 
 
-_TEXT_HIDDEN = ("schema", "version", "command")
+_TEXT_HIDDEN = ("schema", "version", "command", "std", "std_ddof")
 
 
 def is_percent(name: str) -> bool:
@@ -159,8 +190,13 @@ def print_summary(summary: dict[str, Any], as_json: bool, file: TextIO | None = 
             print(f"{name:<{width}}  {100 * mean:>10.2f}  {100 * std:>8.2f}", file=file)
         else:
             print(f"{name:<{width}}  {mean:>10.4f}  {std:>8.4f}", file=file)
+    notes = []
     if any(is_percent(n) for n in names):
-        print("(accuracy, ROC-AUC, AUC, AP and Hits@K in %)", file=file)
+        notes.append("accuracy, ROC-AUC, AUC, AP and Hits@K in %")
+    if summary.get("std") is not None:
+        notes.append(f"± std: the {summary['std']} std over seeds")
+    if notes:
+        print(f"({'; '.join(notes)})", file=file)
 
 
 def search_timing(rows: Sequence[LevelResult]) -> dict[str, dict[str, float]]:
@@ -210,6 +246,7 @@ def print_glt_table(
             f"{method}: whole sweep {t['sweep_seconds']:.1f} s, final ticket {t['final_ticket_seconds']:.1f} s",
             file=file,
         )
+    print(f"(test {metric}: mean ± the {STD_POPULATION} std over seeds)", file=file)
 
 
 def plot_glt(
