@@ -5,6 +5,10 @@ written after a whole search, loses finished work (or at least the user's time).
 :func:`preflight` right after its options are checked; a refusal is a :class:`PreflightError` (a ValueError, so
 ``main`` prints one line naming the path and the problem and exits 2).
 
+An output that is the same file as one of the command's inputs (or as another of its outputs) is refused before
+anything is opened (:func:`check_distinct`: the same resolved path, or the same file through a hard link or a
+symbolic link, by device and inode), so no command overwrites what it reads.
+
 Checks that hold for every user, root included (root ignores permission bits): a folder where a file is expected,
 a file where a folder is expected (``a/b.db`` where ``a`` is a file), a path that cannot be created, a database
 that cannot be written (a write is tried and rolled back), an image suffix matplotlib cannot write.
@@ -29,6 +33,8 @@ __all__ = [
     "current",
     "reset",
     "check_database",
+    "check_distinct",
+    "same_file",
     "check_output_file",
     "check_output_folder",
     "check_plot_path",
@@ -106,6 +112,60 @@ def _probe_folder(what: str, path: Path, folder: Path) -> None:
             pass
     except OSError as err:
         raise _fail(what, path, f"its folder {folder} is not writable ({err.strerror or err})") from None
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether paths ``a`` and ``b`` name the same file: by device and inode when both exist (hard links and
+    symbolic links included), else by their resolved absolute paths.
+
+    Args:
+        a: one path.
+        b: the other.
+
+    Returns:
+        True when writing one would change the other.
+    """
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        pass
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop: compare the paths as given
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+Named = Iterable[tuple[str, "str | os.PathLike[str] | None"]]
+
+
+def check_distinct(outputs: Named, inputs: Named = ()) -> None:
+    """Refuse an output that is the same file as an input or as another output (see :func:`same_file`).
+
+    Args:
+        outputs: (what, path) of every file the command writes (None paths are skipped).
+        inputs: (what, path) of every file it reads.
+
+    Raises:
+        PreflightError: naming both paths and what to do.
+    """
+    written = [(what, Path(path)) for what, path in outputs if path is not None and str(path) != ""]
+    read = [(what, Path(path)) for what, path in inputs if path is not None and str(path) != ""]
+    for i, (what, path) in enumerate(written):
+        for other, source in read:
+            if same_file(path, source):
+                raise _fail(
+                    what,
+                    path,
+                    f"is the same file as {other} {source}, which this command reads: writing it would destroy "
+                    f"it; give {what} another path",
+                )
+        for other, target in written[i + 1 :]:
+            if same_file(path, target):
+                raise _fail(
+                    what,
+                    path,
+                    f"is the same file as {other} {target}: one would overwrite the other; give them different paths",
+                )
 
 
 def check_output_file(path: str | os.PathLike[str], what: str = "output file") -> Path:
@@ -192,14 +252,25 @@ def preflight(
     plot: str | os.PathLike[str] | None = None,
     files: Iterable[tuple[str, str | os.PathLike[str]]] = (),
     folders: Iterable[tuple[str, str | os.PathLike[str]]] = (),
+    inputs: Iterable[tuple[str, str | os.PathLike[str] | None]] = (),
     unit: str = "runs",
     resume: str = "",
 ) -> Outputs:
     """Check every output of the command (results database from ``args.db``, ``plot``, other ``files`` and
     ``folders`` as (what, path)) before any work, after setting torch's thread count (``--threads`` or the policy
     of :mod:`graphsparse.threads`); returns the command's :class:`Outputs` (its ``store`` open) and
-    makes them :func:`current`. Raises PreflightError (exit 2) naming the first path that cannot be written."""
+    makes them :func:`current`. Raises PreflightError (exit 2) naming the first path that cannot be written, or
+    an output that is the same file as one of the ``inputs`` (what, path) or as another output."""
     global _CURRENT
+    files = list(files)
+    written: list[tuple[str, Any]] = [("--plot", plot)] if plot is not None else []
+    written += files
+    if database:
+        from ..experiments.store import default_db_path
+
+        db = getattr(args, "db", None)
+        written.append(("--db" if db is not None else "results database", db if db is not None else default_db_path()))
+    check_distinct(written, inputs)  # before anything is created or opened
     if hasattr(args, "threads"):  # commands with the common options: torch's threads are set before any work,
         from .options import apply_thread_option  # so the invocation record made next names them
 

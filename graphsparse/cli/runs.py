@@ -299,12 +299,15 @@ def _compare(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     from ..experiments.report import write_runs_csv
 
-    records = _records(args, _open(args))
     out = sys.stdout if args.out is None else None
     if args.out is not None:
-        from .preflight import check_output_file
+        from ..experiments.store import default_db_path
+        from .preflight import check_distinct, check_output_file
 
+        check_distinct([("--out", args.out)], [("--db", args.db if args.db is not None else default_db_path())])
         check_output_file(args.out, "--out")
+    records = _records(args, _open(args))
+    if args.out is not None:
         out = open(args.out, "w", encoding="utf-8", newline="")
     try:
         if args.format == "csv":
@@ -320,9 +323,11 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def _import(args: argparse.Namespace) -> None:
-    from .preflight import check_database
+    from ..experiments.store import default_db_path
+    from .preflight import check_database, check_distinct
     from .recovery import import_records, load_recovery
 
+    check_distinct([("--db", args.db if args.db is not None else default_db_path())], [("recovery file", args.file)])
     records = load_recovery(args.file)  # checked whole before the database is touched
     store = check_database(args.db)
     counts = import_records(store, records)

@@ -157,10 +157,16 @@ def run_compact(args: argparse.Namespace) -> None:
 
     from ..nn import GCN
     from ..sparsify.compact import compact_gcn
-    from .preflight import check_output_file
+    from .preflight import check_distinct, check_output_file
 
+    ticket_path = Path(args.path)
+    beside = [("the ticket", ticket_path), ("its trained weights", ticket_path.parent / "trained.pt")]
+    check_distinct([("--out", args.out)], beside)  # writing --out never overwrites what this command reads
     out_path = check_output_file(args.out, "--out")  # before any retraining
     ticket, graph, task, factory = _load(args)
+    named = ticket.provenance.get("trained")
+    if named:
+        check_distinct([("--out", out_path)], [("its trained weights", ticket_path.parent / str(named))])
     model = factory()
     if not isinstance(model, GCN):
         raise ValueError(

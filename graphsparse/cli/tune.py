@@ -226,6 +226,7 @@ def _tune(args: argparse.Namespace, method: str, space: Any, fixed_gaug: dict, s
 
     from ..data import load_dataset
     from ..experiments.report import command_document, metric_summary
+    from ..experiments.store import default_db_path
     from ..tuning import build_setup, default_storage, storage_url, tune, tuning_split_name
     from ..utils import resolve_device
     from .node_setup import dataset_metric, record_node_run, runtime_config
@@ -233,13 +234,17 @@ def _tune(args: argparse.Namespace, method: str, space: Any, fixed_gaug: dict, s
     from .runs import invocation_record
 
     device = resolve_device(args.device if args.device is not None else "cpu")
+    db_path = args.db if args.db is not None else default_db_path()
+    storage = storage_url(args.storage) if args.storage is not None else default_storage(db_path)
+    storage_file = _sqlite_file(storage)
     store = preflight(
         args,
+        files=[("--storage", storage_file)] if storage_file is not None else (),
+        inputs=[("--space", args.space)] if args.space is not None else (),
         unit="runs",
         resume="the study keeps every finished trial in its storage: rerun the same command to resume it",
     ).store
     store.invocation = invocation_record(device)
-    storage = storage_url(args.storage) if args.storage is not None else default_storage(store.path)
     graph = load_dataset(args.dataset)
     split = tuning_split_name(graph, args.split)
     metric = dataset_metric(graph.name, args.metric)
@@ -328,6 +333,14 @@ def _tune(args: argparse.Namespace, method: str, space: Any, fixed_gaug: dict, s
         summary=metric_summary(flat),
         extra=flat,
     )
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a ``sqlite:///PATH`` storage URL (None for another database or an in-memory one)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    return None if path in ("", ":memory:") else path
 
 
 def _short(value: Any) -> str:
