@@ -28,7 +28,7 @@ from typing import Any
 
 from . import options as opt
 
-__all__ = ["add_parser", "start_invocation", "invocation_record", "git_commit", "parse_since"]
+__all__ = ["add_parser", "start_invocation", "invocation_record", "git_commit", "installed_version", "parse_since"]
 
 _INVOCATION: dict[str, Any] | None = None
 
@@ -67,6 +67,19 @@ def git_commit() -> str | None:
     return commit if head.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
 
 
+def installed_version() -> str:
+    """The installed distribution's version (``importlib.metadata``: what ``pip`` installed), else the package's
+    ``__version__`` (a checkout imported without installing)."""
+    from importlib import metadata
+
+    from .. import __version__
+
+    try:
+        return metadata.version("graphsparse")
+    except metadata.PackageNotFoundError:
+        return __version__
+
+
 def _thread_choice() -> dict[str, Any] | None:
     from ..threads import last_choice
 
@@ -75,10 +88,14 @@ def _thread_choice() -> dict[str, Any] | None:
 
 
 def invocation_record(device: Any = None) -> dict[str, Any]:
-    """What the store records with each run of this invocation: ``id``, ``argv``, ``started``, ``git_commit``,
-    ``device``, ``torch_threads``, ``thread_choice`` (how the count was chosen, :mod:`graphsparse.threads`),
-    ``hostname``, ``cwd``."""
+    """What the store records with each run of this invocation (GLT levels too): ``id``, ``argv``, ``started``,
+    ``git_commit`` (None outside a checkout), ``package_version`` (the installed graphsparse's,
+    :func:`installed_version`: what identifies the code when there is no commit), ``versions`` (python, torch,
+    numpy, torch_geometric, graphsparse), ``device``, ``torch_threads``, ``thread_choice`` (how the count was
+    chosen, :mod:`graphsparse.threads`), ``hostname``, ``cwd``."""
     import torch
+
+    from ..experiments.store import package_versions
 
     if _INVOCATION is None:
         start_invocation()
@@ -86,6 +103,8 @@ def invocation_record(device: Any = None) -> dict[str, Any]:
     return {
         **_INVOCATION,
         "git_commit": git_commit(),
+        "package_version": installed_version(),
+        "versions": package_versions(),
         "device": None if device is None else str(device),
         "torch_threads": torch.get_num_threads(),
         "thread_choice": _thread_choice(),
@@ -149,6 +168,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         )
         parser.add_argument("--limit", type=int, default=None, help="only the newest N (after the other filters)")
 
+    def wide(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--wide",
+            action="store_true",
+            help="print every cell whole (default: the table fits the terminal's width, $COLUMNS or 120; long "
+            "cells are cut with an ellipsis)",
+        )
+
     listing = actions.add_parser(
         "list",
         help="a table of the stored runs (oldest first)",
@@ -158,6 +185,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     filters(listing)
     db(listing)
     listing.add_argument("--json", action="store_true", help="print the records as one JSON list")
+    wide(listing)
     listing.set_defaults(handler=_list)
 
     show = actions.add_parser(
@@ -179,6 +207,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("ids", nargs="+", help="two or more run ids")
     db(compare)
     compare.add_argument("--json", action="store_true", help="print one JSON object")
+    wide(compare)
     compare.set_defaults(handler=_compare)
 
     export = actions.add_parser(
@@ -270,13 +299,13 @@ def _find(store: Any, ident: str) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> None:
-    from ..experiments.report import print_runs_table
+    from ..experiments.report import print_runs_table, terminal_width
 
     records = _records(args, _open(args))
     if args.json:
         print(json.dumps(records, sort_keys=True, default=str))
     else:
-        print_runs_table(records)
+        print_runs_table(records, width=terminal_width(args.wide))
 
 
 def _show(args: argparse.Namespace) -> None:
@@ -284,7 +313,7 @@ def _show(args: argparse.Namespace) -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
-    from ..experiments.report import compare_records, print_comparison
+    from ..experiments.report import compare_records, print_comparison, terminal_width
 
     if len(args.ids) < 2:
         raise ValueError("compare needs two or more run ids")
@@ -293,7 +322,7 @@ def _compare(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(comparison, sort_keys=True, default=str))
     else:
-        print_comparison(comparison)
+        print_comparison(comparison, width=terminal_width(args.wide))
 
 
 def _export(args: argparse.Namespace) -> None:

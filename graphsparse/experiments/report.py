@@ -71,6 +71,10 @@ __all__ = [
     "unit_record",
     "run_test_score",
     "print_runs_table",
+    "RUNS_UNITS",
+    "in_percent",
+    "terminal_width",
+    "fit_columns",
     "compare_records",
     "print_comparison",
     "write_runs_csv",
@@ -387,6 +391,8 @@ def unit_record(unit: dict[str, Any]) -> dict[str, Any] | None:
         "graph_fingerprint": fields.get("data"),
         "schema_version": int(fields["schema"]) if fields.get("schema", "").isdigit() else None,
         "invocation": unit.get("invocation"),
+        # the versions of the invocation that computed the level (levels stored before they were recorded: {})
+        "versions": dict((unit.get("invocation") or {}).get("versions") or {}),
         "payload": {k: v for k, v in payload.items() if k != "method_state"},
     }
 
@@ -412,10 +418,72 @@ def _stamp(created: float) -> str:
     return datetime.fromtimestamp(float(created), timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
+RUNS_UNITS = "(accuracy, ROC-AUC, AUC, AP, Hits@K, MRR and sparsities in %)"
+"""The footer of ``graphsparse runs`` tables: every score and sparsity, runs and GLT levels alike, is in %."""
+
+
+def in_percent(name: str) -> bool:
+    """Whether a stored number called ``name`` is shown in % by ``graphsparse runs``: a score (:func:`is_percent`,
+    also as a GLT level's ``test_acc_mean`` / ``test_acc_std``) or a sparsity (``graph_sparsity``)."""
+    base = name.removesuffix("_mean").removesuffix("_std")
+    return is_percent(base) or base.endswith("sparsity")
+
+
 def _score(name: str, value: Any) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "" if value is None else str(value)
-    return f"{100 * value:.2f}" if is_percent(name) else f"{value:.4f}"
+    return f"{100 * value:.2f}" if in_percent(name) else f"{value:.4f}"
+
+
+def terminal_width(wide: bool = False) -> int | None:
+    """The width tables are fitted to: the terminal's (``shutil.get_terminal_size``: ``$COLUMNS``, else the
+    terminal on standard output, else 120 columns); None (no limit) when ``wide``."""
+    import shutil
+
+    return None if wide else max(40, shutil.get_terminal_size((120, 24)).columns)
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def fit_columns(
+    titles: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    width: int | None,
+    fixed: Sequence[int] = (),
+    gap: int = 2,
+    minimum: int = 6,
+) -> tuple[list[int], list[list[str]]]:
+    """Column widths whose line fits ``width`` characters, and the cells cut to them.
+
+    The widest column that may shrink (not in ``fixed``) loses a character at a time until the line fits or every
+    shrinkable column is at ``minimum`` (or its title's width, if larger); cut cells end in an ellipsis. With
+    ``width`` None every cell is kept whole (``--wide``).
+
+    Args:
+        titles: the column titles (never cut).
+        rows: the cells, one list per row.
+        width: the line's maximum width, or None.
+        fixed: indices of columns never shrunk (ids, numbers).
+        gap: spaces between columns.
+        minimum: the narrowest a shrunk column gets.
+
+    Returns:
+        (widths, cells).
+    """
+    widths = [max([len(t), *(len(r[i]) for r in rows)]) for i, t in enumerate(titles)]
+    if width is not None:
+        floor = [max(len(t), minimum) for t in titles]
+        while sum(widths) + gap * (len(widths) - 1) > width:
+            shrinkable = [i for i in range(len(widths)) if i not in fixed and widths[i] > floor[i]]
+            if not shrinkable:
+                break
+            widest = max(shrinkable, key=lambda i: widths[i])
+            widths[widest] -= 1
+    cells = [[_clip(v, w) for v, w in zip(row, widths)] for row in rows]
+    return widths, cells
 
 
 def _detail(record: dict[str, Any]) -> str:
@@ -430,9 +498,10 @@ def _detail(record: dict[str, Any]) -> str:
     return f"invocation {str(invocation['id'])[:8]}" if invocation.get("id") else ""
 
 
-def print_runs_table(records: Sequence[dict[str, Any]], file: TextIO | None = None) -> None:
+def print_runs_table(records: Sequence[dict[str, Any]], file: TextIO | None = None, width: int | None = None) -> None:
     """``graphsparse runs list``: one line per run or GLT level (id, date UTC, kind, dataset, model, seed, test
-    metric in fixed decimals, detail)."""
+    metric in fixed decimals, detail), fitted to ``width`` characters (long cells cut with an ellipsis, the
+    detail first; None: every cell whole)."""
     file = file or sys.stdout
     titles = ["id", "date (UTC)", "kind", "dataset", "model", "seed", "metric", "test", "detail"]
     rows = []
@@ -452,7 +521,7 @@ def print_runs_table(records: Sequence[dict[str, Any]], file: TextIO | None = No
                 _detail(r),
             ]
         )
-    widths = [max([len(t), *(len(row[i]) for row in rows)]) for i, t in enumerate(titles)]
+    widths, rows = fit_columns(titles, rows, width, fixed=(0, 1, 2, 6, 7))
     right = {0, 5, 7}
 
     def fmt(values: list[str]) -> str:
@@ -463,10 +532,7 @@ def print_runs_table(records: Sequence[dict[str, Any]], file: TextIO | None = No
     print("  ".join("-" * w for w in widths), file=file)
     for row in rows:
         print(fmt(row), file=file)
-    print(
-        f"{len(rows)} stored result{'s' if len(rows) != 1 else ''} (accuracy, ROC-AUC, AP, Hits@K and MRR in %)",
-        file=file,
-    )
+    print(f"{len(rows)} stored result{'s' if len(rows) != 1 else ''} {RUNS_UNITS}", file=file)
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -493,6 +559,7 @@ def compare_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "seed": r.get("seed"),
             "graph_fingerprint": r.get("graph_fingerprint"),
             "git_commit": invocation.get("git_commit"),
+            "package_version": invocation.get("package_version"),
             "device": invocation.get("device"),
             "config": r.get("config") or {},
             "versions": r.get("versions") or {},
@@ -510,8 +577,10 @@ def compare_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"ids": [r["id"] for r in records], "metrics": metrics, "config_differences": differences}
 
 
-def print_comparison(comparison: dict[str, Any], file: TextIO | None = None) -> None:
-    """The table of :func:`compare_records`: metrics (fixed decimals), then the configuration differences."""
+def print_comparison(comparison: dict[str, Any], file: TextIO | None = None, width: int | None = None) -> None:
+    """The table of :func:`compare_records`: metrics (fixed decimals; scores and sparsities in %, runs and GLT
+    levels alike), then the configuration differences, fitted to ``width`` characters (long cells cut with an
+    ellipsis; None: every cell whole)."""
     file = file or sys.stdout
     ids = [str(i) for i in comparison["ids"]]
 
@@ -524,7 +593,7 @@ def print_comparison(comparison: dict[str, Any], file: TextIO | None = None) -> 
 
     def block(title: str, entries: dict[str, list[Any]], scores: bool) -> None:
         rows = [[k, *(cell(k if scores else "", v) for v in values)] for k, values in entries.items()]
-        widths = [max([len(t), *(len(r[i]) for r in rows)]) for i, t in enumerate([title, *ids])]
+        widths, rows = fit_columns([title, *ids], rows, width)
         print(
             "  ".join(t.ljust(w) if i == 0 else t.rjust(w) for i, (t, w) in enumerate(zip([title, *ids], widths))),
             file=file,
@@ -540,7 +609,7 @@ def print_comparison(comparison: dict[str, Any], file: TextIO | None = None) -> 
         block("differs", comparison["config_differences"], scores=False)
     else:
         print("no configuration differences", file=file)
-    print("(accuracy, ROC-AUC, AP, Hits@K and MRR in %)", file=file)
+    print(RUNS_UNITS, file=file)
 
 
 _CSV_FIRST = (
@@ -554,6 +623,7 @@ _CSV_FIRST = (
     "schema_version",
     "invocation_id",
     "git_commit",
+    "package_version",
     "device",
 )
 
@@ -590,6 +660,7 @@ def write_runs_csv(records: Sequence[dict[str, Any]], file: TextIO) -> None:
             r.get("schema_version"),
             invocation.get("id"),
             invocation.get("git_commit"),
+            invocation.get("package_version"),
             invocation.get("device"),
         ]
         row += [(r.get("metrics") or {}).get(k) for k in metric_keys]
