@@ -33,6 +33,7 @@ __all__ = [
     "current",
     "reset",
     "check_database",
+    "check_datasets",
     "check_distinct",
     "same_file",
     "check_output_file",
@@ -222,6 +223,16 @@ def check_plot_path(path: str | os.PathLike[str], option: str = "--plot") -> Pat
     return check_output_file(path, option)
 
 
+def check_datasets(names: Iterable[str]) -> None:
+    """Each dataset name must be registered and its files found on the dataset search path (synthetic ones need
+    none); else the registry's DatasetError (naming where it looked and the fetch command). Nothing is loaded."""
+    from ..data import load_dataset, locate_dataset
+
+    for name in names:
+        if locate_dataset(name) is None:
+            load_dataset(name)  # not found: raises the registry's message (a ValueError), reading no file
+
+
 def check_database(path: str | os.PathLike[str] | None) -> Any:
     """Open the results database at ``path`` (default: $GRAPHSPARSE_DB or runs/graphsparse.db) and check that it
     can be written; returns the :class:`~graphsparse.experiments.ResultsStore`."""
@@ -253,6 +264,7 @@ def preflight(
     files: Iterable[tuple[str, str | os.PathLike[str]]] = (),
     folders: Iterable[tuple[str, str | os.PathLike[str]]] = (),
     inputs: Iterable[tuple[str, str | os.PathLike[str] | None]] = (),
+    datasets: Iterable[str] = (),
     unit: str = "runs",
     resume: str = "",
 ) -> Outputs:
@@ -260,7 +272,9 @@ def preflight(
     ``folders`` as (what, path)) before any work, after setting torch's thread count (``--threads`` or the policy
     of :mod:`graphsparse.threads`); returns the command's :class:`Outputs` (its ``store`` open) and
     makes them :func:`current`. Raises PreflightError (exit 2) naming the first path that cannot be written, or
-    an output that is the same file as one of the ``inputs`` (what, path) or as another output."""
+    an output that is the same file as one of the ``inputs`` (what, path) or as another output. The ``datasets``
+    the command reads must be found (:func:`check_datasets`) before anything is created: a missing dataset
+    leaves no empty results database behind."""
     global _CURRENT
     files = list(files)
     written: list[tuple[str, Any]] = [("--plot", plot)] if plot is not None else []
@@ -271,6 +285,7 @@ def preflight(
         db = getattr(args, "db", None)
         written.append(("--db" if db is not None else "results database", db if db is not None else default_db_path()))
     check_distinct(written, inputs)  # before anything is created or opened
+    check_datasets(datasets)
     if hasattr(args, "threads"):  # commands with the common options: torch's threads are set before any work,
         from .options import apply_thread_option  # so the invocation record made next names them
 

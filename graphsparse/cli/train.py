@@ -303,6 +303,7 @@ def run_one(args: argparse.Namespace, device: Any, executor: Any = None) -> dict
     # the results database is opened and test-written before any training (exit 2 if it cannot be written)
     store = preflight(
         args,
+        datasets=[args.dataset] if args.dataset is not None else (),  # found before the database is created
         unit="runs",
         resume="each finished run is stored as it ends; a rerun trains every "
         "seed again (--seed-offset/--seeds train only the rest)",
