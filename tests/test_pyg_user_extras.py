@@ -22,3 +22,9 @@ def test_failed_train_leaves_no_database(dataset, tmp_path, monkeypatch, capsys)
     given = tmp_path / "elsewhere" / "r.db"
     assert main(["train", "--dataset", dataset, "--seeds", "1", "--db", str(given), "--no-progress"]) == 2
     assert not given.exists() and not given.parent.exists()
+
+
+def test_grid_with_a_missing_dataset_creates_nothing(tmp_path, capsys):
+    db = tmp_path / "r.db"
+    assert main(["train", "--dataset", "cora,no-such-dataset", "--seeds", "1", "--db", str(db), "--no-progress"]) == 2
+    assert "no-such-dataset" in capsys.readouterr().err and not db.exists()

@@ -143,10 +143,10 @@ def run_grid(
     check_parallel(args)
     combos = combinations(args)
     if len(combos) > 1:
-        from ..data import canonical_name
+        from .preflight import check_datasets
 
-        for dataset in dict.fromkeys(combo.dataset for combo in combos):
-            canonical_name(dataset)  # an unknown name fails now, not after the combinations before it
+        # an unknown or missing dataset fails now, not after the combinations before it (nor with a database made)
+        check_datasets(dict.fromkeys(combo.dataset for combo in combos))
     protocols = []
     for combo in combos:
         checked = copy.copy(combo)  # on a copy: each run checks (and converts) its own options again
