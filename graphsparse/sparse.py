@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from .graph import Graph, GraphError
+from .graph.csr import quiet_csr
 
 __all__ = ["SparseStructure", "SparseOperator", "sparse_structure", "normalized_adjacency", "spmm", "csr_matmul"]
 
@@ -98,6 +99,7 @@ class SparseOperator:
         dense = torch.zeros(s.num_nodes, s.num_nodes, dtype=self.values.dtype, device=self.values.device)
         return dense.index_put((s.row, s.col), self.values, accumulate=True)
 
+    @quiet_csr()
     def to_torch_csr(self) -> torch.Tensor:
         s = self.structure
         return torch.sparse_csr_tensor(s.crow, s.col, self.values.detach(), (s.num_nodes,) * 2, check_invariants=False)
@@ -190,6 +192,7 @@ def csr_matmul(matrix: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
 
 class _SpMM(torch.autograd.Function):
     @staticmethod
+    @quiet_csr()
     def forward(ctx, values, x, structure, symmetric):  # type: ignore[override]
         n = structure.num_nodes
         matrix = torch.sparse_csr_tensor(structure.crow, structure.col, values, (n, n), check_invariants=False)
@@ -198,6 +201,7 @@ class _SpMM(torch.autograd.Function):
         return csr_matmul(matrix, x)
 
     @staticmethod
+    @quiet_csr()
     def backward(ctx, grad_out):  # type: ignore[override]
         values, x = ctx.saved_tensors
         s = ctx.structure
@@ -215,6 +219,7 @@ class _SpMM(torch.autograd.Function):
         return grad_values, grad_x, None, None
 
 
+@quiet_csr()
 def _edge_value_grad(s: SparseStructure, values: torch.Tensor, grad_out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``d(loss)/d(values)[e] = <grad_out[row_e], x[col_e]>``: ``grad_out @ x^T`` sampled at the non-zeros.
 

@@ -42,6 +42,7 @@ from .checks import (
     check_x,
     check_y,
 )
+from .csr import quiet_csr
 
 __all__ = ["Graph", "GraphError", "Split", "csr_select_rows", "SCHEMA_VERSION", "MAX_NUM_NODES", "MAX_LABEL_FLOOR"]
 
@@ -58,6 +59,7 @@ SPARSE_X_MIN_ELEMENTS = 1 << 25
 SPARSE_X_MAX_DENSITY = 0.05
 
 
+@quiet_csr()
 def csr_select_rows(matrix: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """Rows ``rows`` (in that order) of a CSR tensor, as a new CSR tensor."""
     crow, col, values = matrix.crow_indices(), matrix.col_indices(), matrix.values()
@@ -342,6 +344,7 @@ class Graph:
         """``x`` as a CSR tensor when it is large (``>= SPARSE_X_MIN_ELEMENTS`` entries) and at most
         ``SPARSE_X_MAX_DENSITY`` non-zero, else ``None`` (models then use the dense ``x``). Computed once."""
 
+        @quiet_csr()
         def compute() -> torch.Tensor | None:
             x = self._x
             if x is not None and x.numel() >= SPARSE_X_MIN_ELEMENTS:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
+from ..graph.csr import quiet_csr
 from ..sparse import csr_matmul
 
 __all__ = ["dropout_keep_mask", "dropout", "dropout_matmul", "sparse_dropout_matmul"]
@@ -170,6 +171,7 @@ class _CSRMatmul(torch.autograd.Function):
     """
 
     @staticmethod
+    @quiet_csr()
     def forward(ctx, values, weight, x, plan):  # type: ignore[override]
         ctx.save_for_backward(values)
         ctx.x, ctx.plan = x, plan
@@ -177,6 +179,7 @@ class _CSRMatmul(torch.autograd.Function):
         return csr_matmul(matrix, weight)
 
     @staticmethod
+    @quiet_csr()
     def backward(ctx, grad_out):  # type: ignore[override]
         (values,) = ctx.saved_tensors
         x, plan = ctx.x, ctx.plan
@@ -201,6 +204,7 @@ class _CSRMatmul(torch.autograd.Function):
         return None, grad_weight, None, None
 
 
+@quiet_csr()
 def sparse_dropout_matmul(x: torch.Tensor, weight: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
     """``dropout(x, p, training) @ weight`` for a CSR ``x``: dropout acts on the stored non-zeros only (zeros stay
     zero either way), so it matches dense dropout in distribution. Differentiable in ``weight`` (not in ``x``)."""

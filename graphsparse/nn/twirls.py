@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..graph import Graph
+from ..graph.csr import quiet_csr
 from ..presets.twirls import TWIRLS_PRESETS  # noqa: F401  (re-export; the data lives in graphsparse.presets)
 from ..sparse import SparseOperator, sparse_structure
 from ..validation import check_float
@@ -62,6 +63,7 @@ def _sparse_features(graph: Graph, x: torch.Tensor, from_graph: bool) -> torch.T
     if x.requires_grad or x.dim() != 2 or x.numel() == 0:
         return None
 
+    @quiet_csr()
     def compute() -> torch.Tensor | None:
         nnz = int(torch.count_nonzero(x))
         return x.to_sparse_csr() if nnz < _SPARSE_INPUT_DENSITY * x.numel() else None

@@ -13,6 +13,7 @@ from torch import nn
 
 from ..graph import Graph, GraphError, Split
 from ..graph.checks import check_split_labels
+from ..graph.csr import quiet_csr
 from ..train import RunResult, Validation, fit, make_optimizer, run_seeds
 from ..validation import check_choice, check_float, check_int
 
@@ -211,7 +212,8 @@ def with_sparse_features(graph: Graph) -> Graph:
     if graph.x is None or graph.sparse_x() is not None:
         return graph
     out = graph.replace()
-    out._set_cached("sparse_x", graph.x.to_sparse_csr())
+    with quiet_csr():
+        out._set_cached("sparse_x", graph.x.to_sparse_csr())
     return out
 
 
