@@ -143,6 +143,10 @@ def test_out_of_package_method_through_glt_serial_resume_tickets_runs_and_worker
     assert ticket.is_file()
     saved = torch.load(ticket, weights_only=True)
     assert saved["provenance"]["method"] == "hub-prune" and saved["provenance"]["power"] == 1.0
+    # the ticket retrains to the search's numbers without the method being registered (its import path is recorded)
+    evaluated = _cli("ticket", "eval", str(ticket), "--dataset", "synthetic", "--json", cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout.strip().splitlines()[-1])["test"] == levels[("hub-prune", 2)][1]
     # resume: a rerun loads every level instead of training it again
     table_argv = [a for a in argv if a != "--json"]
     again = _cli(*table_argv, "--plot", str(tmp_path / "p.png"), cwd=tmp_path)

@@ -121,7 +121,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--hidden", type=int, default=None, help="hidden channels (default: the preset's or model's)")
     p.add_argument("--split", default=None, help="split name (default: 'public' if present)")
-    p.add_argument("--plot", default=None, help="plot path (default: runs/glt_<dataset>_<model>.png)")
+    p.add_argument("--plot", default=None, help="plot path (default: runs/glt_<dataset>_<model>_<task>.png)")
     p.add_argument(
         "--task",
         default=None,
@@ -177,13 +177,19 @@ def check(args: argparse.Namespace) -> tuple[str, list[str]]:
                 raise ValueError(f"{opt.flag(dest)} applies to --batching cluster only")
     methods = check_methods(args.method if args.method is not None else DEFAULT_METHODS)
     declared = {o.name: name for name in methods for o in method_class(name).options}
-    for dest in options:
-        if opt.given(args, dest) and dest not in declared:
-            owners = [n for n in _option_owners(dest)]
+    for dest, option in options.items():
+        if not opt.given(args, dest):
+            continue
+        if dest not in declared:
+            owners = _option_owners(dest)
             raise ValueError(
                 f"{opt.flag(dest)} is an option of {' / '.join(owners)}: it applies only with "
                 f"{' or '.join(owners)} in --method (got {','.join(methods)})"
             )
+        setattr(args, dest, option.check(opt.flag(dest), getattr(args, dest)))
+    from ..sparsify.methods import MethodSetup
+
+    configured_methods(args, methods, MethodSetup(task=task))  # what a method refuses, before any data is read
     return task, methods
 
 
@@ -239,7 +245,7 @@ def run(args: argparse.Namespace) -> None:
     if grid and args.plot:
         raise ValueError(
             "--plot names one file: a grid (several --dataset/--model) writes one plot per "
-            "combination, runs/glt_<dataset>_<model>.png; leave --plot out"
+            "combination, runs/glt_<dataset>_<model>_<task>.png; leave --plot out"
         )
     if grid and args.save_tickets:
         raise ValueError(

@@ -56,10 +56,97 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="device (default: cpu; the search's numbers are reproduced on cpu)")
 
 
+_WIDTH_MAX = 1 << 16  # channels, embedding sizes: far beyond any published setting, small enough to allocate
+_DEPTH_MAX = 64  # layers, propagation steps
+_DEPTH_OPTIONS = ("num_layers", "layers", "steps", "heads", "K", "k")
+_OPTION_TYPES = (bool, int, float, str, type(None))
+
+
+def _json_field(path: Path, provenance: dict[str, Any], name: str) -> dict[str, Any]:
+    """A provenance field holding a JSON object (as ``glt --save-tickets`` writes it)."""
+    text = provenance[name]
+    if not isinstance(text, str):
+        raise ValueError(f"{path}: provenance {name!r} must be a JSON object in a string, got {type(text).__name__}")
+    try:
+        value = json.loads(text, parse_constant=lambda token: float("nan"))
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise ValueError(f"{path}: provenance {name!r} is not valid JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: provenance {name!r} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _check_model_options(path: Path, model: str, options: dict[str, Any], factory: Any, skip: int) -> None:
+    """Every model option read from a ticket is one the model takes, of a plain type and within bounds (widths
+    and depths bounded before anything is allocated)."""
+    import inspect
+
+    from ..validation import check_int, check_probability
+
+    try:
+        parameters = list(inspect.signature(factory).parameters.values())[skip:]
+    except (TypeError, ValueError):
+        parameters = []
+    names = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    for key, value in options.items():
+        where = f"{path}: provenance model_options[{key!r}]"
+        if not open_ended and key not in names:
+            raise ValueError(f"{where}: model {model!r} takes no option {key!r} (it takes {', '.join(sorted(names))})")
+        if not isinstance(value, _OPTION_TYPES) and not (
+            isinstance(value, list) and all(isinstance(v, _OPTION_TYPES) for v in value)
+        ):
+            raise ValueError(f"{where} must be a number, string, boolean or null, got {type(value).__name__}")
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool) or item is None or isinstance(item, str):
+                continue
+            if "dropout" in key:
+                check_probability(where, item)
+            elif key in _DEPTH_OPTIONS:
+                check_int(where, item, 0, _DEPTH_MAX)
+            elif isinstance(item, int):
+                check_int(where, item, -_WIDTH_MAX, _WIDTH_MAX)
+            else:
+                from ..validation import check_float
+
+                check_float(where, item)
+
+
+def _check_shapes(path: Path, ticket: Any, factory: Any) -> None:
+    """The model the provenance describes, built without memory (on torch's meta device), has exactly the
+    parameters and shapes of the ticket's θ0: a width in the file that does not match is refused before the
+    real model is allocated."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            shaped = factory()
+    except (NotImplementedError, RuntimeError):  # a model that cannot be built on meta: checked when applied
+        return
+    own = {name: tuple(t.shape) for name, t in shaped.state_dict().items()}
+    theirs = {name: tuple(t.shape) for name, t in ticket.init_state.items()}
+    missing, unexpected = sorted(set(own) - set(theirs)), sorted(set(theirs) - set(own))
+    if missing or unexpected:
+        raise ValueError(
+            f"{path}: the ticket's θ0 does not fit the model its provenance describes (missing "
+            f"{', '.join(missing[:3]) or 'none'}; unexpected {', '.join(unexpected[:3]) or 'none'}): the file was "
+            "edited, or --dataset is not the one it was found on"
+        )
+    for name, shape in theirs.items():
+        if own[name] != shape:
+            raise ValueError(
+                f"{path}: the ticket's θ0 {name!r} has shape {list(shape)}, the model its provenance describes "
+                f"{list(own[name])}: the file was edited, or --dataset is not the one it was found on"
+            )
+
+
 def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
-    """Ticket, graph, task and model factory from the ticket's provenance."""
+    """Ticket, graph, task and model factory from the ticket's provenance, every value read from the file
+    checked (types, ranges, widths before allocation) and unknown values refused, never defaulted."""
     from ..data import load_dataset
     from ..sparsify import Ticket
+    from ..validation import check_choice, check_int, check_probability
 
     path = Path(args.path)
     if not path.is_file():
@@ -72,45 +159,101 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
             f"{path}: the ticket's provenance lacks {', '.join(missing)}; only tickets saved by "
             "`graphsparse glt --save-tickets` can be rebuilt from their file"
         )
+    check_choice(f"{path}: provenance 'task'", p["task"], ("node", "link"))
+    check_int(f"{path}: provenance 'seed'", p["seed"], 0, 2**63 - 1)
+    check_int(f"{path}: provenance 'seed_index'", p["seed_index"], 0, 1 << 20)
+    for name in ("dataset", "split", "trained", "method", "preset"):
+        if not isinstance(p.get(name), (str, type(None))):
+            raise ValueError(f"{path}: provenance {name!r} must be a string or null, got {p[name]!r}")
+    rule = p.get("weight_rule", "masks")
+    check_choice(f"{path}: provenance 'weight_rule'", rule, ("masks", "l0", "none"))
+    if rule == "l0":
+        check_probability(f"{path}: provenance 'target_weight_sparsity'", p.get("target_weight_sparsity"))
+    if not isinstance(p["model"], str):
+        raise ValueError(f"{path}: provenance 'model' must be a model name, got {p['model']!r}")
+    described = _json_field(path, p, "task_config")
+    options = _json_field(path, p, "model_options")
+    if p["task"] == "node":
+        from ..nn import MODELS
+
+        check_choice(f"{path}: provenance 'model'", p["model"], sorted(MODELS))
+        _check_model_options(path, p["model"], options, MODELS[p["model"]], 2)
+    else:
+        from ..nn.gae import build_link_model
+
+        _check_model_options(path, p["model"], options, build_link_model, 3)
+    train = described.get("train")
+    if not isinstance(train, dict):
+        raise ValueError(f"{path}: provenance task_config has no 'train' object")
     graph = load_dataset(args.dataset)
     if p.get("dataset") not in (None, graph.name):
         raise ValueError(f"{path} was found on dataset {p['dataset']!r}, not {graph.name!r} (--dataset)")
-    described = json.loads(p["task_config"])
-    options = json.loads(p["model_options"])
+
+    def configured(kind: Any, values: Any, field: str) -> Any:
+        if not isinstance(values, dict):
+            raise ValueError(f"{path}: provenance task_config[{field!r}] must be an object, got {values!r}")
+        try:
+            return kind(**values)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: provenance task_config[{field!r}]: {err}") from None
+
     if p["task"] == "node":
         from ..nn import build_model
         from ..tasks.glt import NodeGLTTask
         from ..tasks.node import NodeTrainConfig
 
-        config = NodeTrainConfig(**described["train"])
-        batching = described.get("batching")
+        config = configured(NodeTrainConfig, train, "train")
+        batching = described.get("batching", "full")
+        check_choice(f"{path}: provenance task_config 'batching'", batching, ("full", "cluster", "cluster-disk", None))
+        split = described.get("split")
+        if not isinstance(split, (str, type(None))):
+            raise ValueError(f"{path}: provenance task_config 'split' must be a split name, got {split!r}")
         if batching in ("cluster", "cluster-disk"):  # retrained on the batches the search trained it on
             from ..batching import ClusterConfig
             from ..batching.glt import ClusterGLTTask, DiskClusterGLTTask
 
             trainer = DiskClusterGLTTask if batching == "cluster-disk" else ClusterGLTTask
-            task = trainer(graph, config, ClusterConfig(**described["cluster"]), described.get("split"))
+            task = trainer(graph, config, configured(ClusterConfig, described.get("cluster"), "cluster"), split)
         else:
-            task = NodeGLTTask(graph, config, described.get("split"))
+            task = NodeGLTTask(graph, config, split)
 
         def factory():
             return build_model(p["model"], graph.num_features, graph.num_classes, **options)
 
-    elif p["task"] == "link":
+    else:
         from ..nn.gae import build_link_model
         from ..tasks.link import LinkTrainConfig
         from ..tasks.link_glt import LinkGLTTask
 
-        config = LinkTrainConfig(**described["train"])
-        task = LinkGLTTask(graph, config, described.get("val", 0.05), described.get("test", 0.10))
+        config = configured(LinkTrainConfig, train, "train")
+        fractions = [
+            check_probability(f"{path}: provenance task_config[{k!r}]", described.get(k, default))
+            for k, default in (("val", 0.05), ("test", 0.10))
+        ]
+        task = LinkGLTTask(graph, config, *fractions)
         in_channels = graph.num_features if graph.x is not None else None
 
         def factory():
             return build_link_model(p["model"], in_channels, graph.num_nodes, **options)
 
-    else:
-        raise ValueError(f"{path}: unknown task {p['task']!r} in the ticket's provenance")
+    try:
+        _check_shapes(path, ticket, factory)
+    except (TypeError, ValueError) as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"{path}: provenance model_options {options}: {err}") from None
     return ticket, graph, task, factory
+
+
+def _trained_path(path: Path, ticket: Any) -> Path | None:
+    """The trained weights the ticket names (``provenance['trained']``), confined to the ticket's folder; None
+    when it names none."""
+    from ..validation import confined_path
+
+    named = ticket.provenance.get("trained")
+    if not named:
+        return None
+    return confined_path(path.parent, named, f"{path}: provenance 'trained'")
 
 
 def _retrain(args: argparse.Namespace, ticket: Any, task: Any, factory: Any) -> tuple[dict[str, Any], Any]:
@@ -118,6 +261,36 @@ def _retrain(args: argparse.Namespace, ticket: Any, task: Any, factory: Any) -> 
     from ..utils import resolve_device
 
     return retrain_ticket(ticket, task, factory, device=resolve_device(args.device))
+
+
+def _load_trained(model: Any, trained: Path) -> None:
+    """Load the trained weights file into ``model``: a dict of tensors with exactly the model's names and shapes
+    (checked before loading, every problem naming the file)."""
+    import torch
+
+    from ..validation import FileProblem, load_torch_file
+
+    state = load_torch_file(trained, "trained weights", "it is written by `graphsparse glt --save-tickets`")
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise FileProblem(f"trained weights {trained} must hold a dict of tensors (a state dict)")
+    own = model.state_dict()
+    if set(state) != set(own):
+        raise FileProblem(
+            f"trained weights {trained} do not fit the ticket's model: missing "
+            f"{', '.join(sorted(set(own) - set(state))[:3]) or 'none'}; unexpected "
+            f"{', '.join(sorted(set(state) - set(own))[:3]) or 'none'}"
+        )
+    for name, value in state.items():
+        if value.shape != own[name].shape or not value.dtype.is_floating_point == own[name].dtype.is_floating_point:
+            raise FileProblem(
+                f"trained weights {trained}: {name!r} is {value.dtype} {list(value.shape)}, the model's "
+                f"{own[name].dtype} {list(own[name].shape)}"
+            )
+        if value.dtype.is_floating_point and not bool(torch.isfinite(value).all()):
+            raise FileProblem(f"trained weights {trained}: {name!r} holds NaN or infinite values")
+    model.load_state_dict(state)
 
 
 def run_eval(args: argparse.Namespace) -> None:
@@ -164,18 +337,17 @@ def run_compact(args: argparse.Namespace) -> None:
     check_distinct([("--out", args.out)], beside)  # writing --out never overwrites what this command reads
     out_path = check_output_file(args.out, "--out")  # before any retraining
     ticket, graph, task, factory = _load(args)
-    named = ticket.provenance.get("trained")
-    if named:
-        check_distinct([("--out", out_path)], [("its trained weights", ticket_path.parent / str(named))])
+    trained = _trained_path(ticket_path, ticket)
+    if trained is not None:
+        check_distinct([("--out", out_path)], [("its trained weights", trained)])
     model = factory()
     if not isinstance(model, GCN):
         raise ValueError(
             "ticket compact needs a graphsparse GCN (--model gcn); this ticket's model is "
             f"{ticket.provenance['model']!r}"
         )
-    trained = Path(args.path).parent / str(ticket.provenance.get("trained") or "trained.pt")
-    if ticket.provenance.get("trained") and trained.is_file():
-        model.load_state_dict(torch.load(trained, weights_only=True, map_location="cpu"))
+    if trained is not None and trained.is_file():
+        _load_trained(model, trained)
         source = f"trained weights {trained}"
     else:
         _, model = _retrain(args, ticket, task, factory)

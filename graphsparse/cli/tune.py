@@ -227,7 +227,7 @@ def _tune(args: argparse.Namespace, method: str, space: Any, fixed_gaug: dict, s
     from ..data import load_dataset
     from ..experiments.report import STD_POPULATION, command_document, metric_summary
     from ..experiments.store import default_db_path
-    from ..tuning import build_setup, default_storage, storage_url, tune, tuning_split_name
+    from ..tuning import build_setup, check_space, default_storage, storage_url, tune, tuning_split_name
     from ..utils import resolve_device
     from .node_setup import dataset_metric, record_node_run, runtime_config
     from .preflight import preflight
@@ -283,6 +283,7 @@ def _tune(args: argparse.Namespace, method: str, space: Any, fixed_gaug: dict, s
             model = args.model if method.startswith("gaug") else "gcn"
         record_node_run(store, "node", target, model, row, metric, config, curves=row.get("history"))
 
+    check_space(setup, graph, space, f"--space {args.space}" if args.space is not None else "search space")
     summary = tune(
         setup,
         graph,

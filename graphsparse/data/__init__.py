@@ -11,8 +11,8 @@ Datasets are searched (:func:`dataset_roots`) in the ``$GRAPHSPARSE_DATA`` entri
 the data home's ``datasets/`` folder (``platformdirs``; ``$GRAPHSPARSE_HOME``), then the source checkout's shipped
 ``datasets/`` folder; ``root=`` names one root instead. :func:`fetch_dataset` (``graphsparse datasets fetch NAME``)
 downloads a dataset's original files into the data home, checking each sha256.
-Every shipped file is checked against its recorded sha256 on first use (verdicts cached by path, size and mtime in
-``$GRAPHSPARSE_CACHE/dataset_checksums.json``); every problem with a file raises :class:`DatasetError` (a
+Every shipped file is checked by its content against the sha256 shipped in the package when it is read (no
+cache file vouches for it); every problem with a file raises :class:`DatasetError` (a
 :class:`~graphsparse.graph.GraphError`) naming it. :func:`verify_datasets` checks all files without loading.
 """
 

@@ -2,11 +2,12 @@
 a restricted unpickler, npz and split files.
 
 Every shipped file has a known size and sha256 (:data:`~graphsparse.data.checksums.KNOWN_FILES`, copied from the
-SOURCE.md tables). Loaders check each file they read against it on first use (``verify=True``, the default); the
-sha256 computed for a file is remembered in ``<cache>/dataset_checksums.json`` keyed by (absolute path, size,
-mtime_ns), so later loads of an unchanged file do not hash it again. ``<cache>`` is ``$GRAPHSPARSE_CACHE`` or
-``runs/cache``. A file modified less than :data:`RACY_SECONDS` ago is hashed but its verdict is not stored (a later
-edit within the same timestamp tick would otherwise go unnoticed, as in git's "racy clean" rule).
+SOURCE.md tables, shipped inside the package). Loaders check each file they read against it by its content
+(``verify=True``, the default): the file is hashed (30 MB take well under a second). No verdict is read from a
+file: a cache in the working folder (or anywhere a user can write) could vouch for altered data. Within one
+process a verdict is remembered by the file's device, inode, size, modification and change times (the change
+time cannot be set back by ``touch``); a file modified less than :data:`RACY_SECONDS` ago is hashed each time (a
+later edit within the same timestamp tick would otherwise go unnoticed, as in git's "racy clean" rule).
 
 Every problem with a dataset file (missing, wrong checksum, unreadable, unparsable, wrong shapes or counts) raises
 :class:`DatasetError`, a :class:`~graphsparse.graph.GraphError` that names the file and what is wrong.
@@ -17,10 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import os
 import pickle
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import CACHE_ENV, DATA_ENV, cache_dir, dataset_search_path
+from ..config import CACHE_ENV, DATA_ENV, dataset_search_path
 from ..graph import GraphError
 from .checksums import KNOWN_FILES
 
@@ -39,7 +38,6 @@ __all__ = [
     "dataset_roots",
     "default_root",
     "resolve_root",
-    "checksum_cache_path",
     "require_file",
     "dataset_file",
     "sha256_file",
@@ -53,7 +51,6 @@ __all__ = [
 
 ENV_VAR = DATA_ENV
 CACHE_ENV_VAR = CACHE_ENV
-CACHE_FILE = "dataset_checksums.json"
 RACY_SECONDS = 2.0
 FIX_HINT = (
     "restore the file from the repository (git checkout -- datasets/) or fetch the dataset again "
@@ -81,11 +78,6 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path:
     return default_root() if root is None else Path(root).expanduser()
 
 
-def checksum_cache_path() -> Path:
-    """Where verified checksums are remembered: ``$GRAPHSPARSE_CACHE/dataset_checksums.json`` or ``runs/cache/``."""
-    return cache_dir(Path("runs") / "cache") / CACHE_FILE
-
-
 def require_file(path: Path) -> Path:
     """``path`` if it is a file, else a DatasetError naming the missing path."""
     if not path.is_file():
@@ -103,70 +95,33 @@ def sha256_file(path: Path) -> str:
 
 # ------------------------------------------------------------------------------------------- checksum verdicts
 _LOCK = threading.Lock()
-_MEMO: dict[tuple[str, int, int], str] = {}  # this process's verdicts (also the racy ones)
-_DISK: dict[Path, dict[str, list]] = {}  # cache file -> its entries, read once per process
+_MEMO: dict[tuple[str, int, int, int, int, int], str] = {}  # this process's verdicts, by file identity
 
 
-def _read_cache(cache: Path) -> dict[str, list]:
-    if cache not in _DISK:
-        try:
-            entries = json.loads(cache.read_text()).get("files", {})
-            _DISK[cache] = entries if isinstance(entries, dict) else {}
-        except (OSError, ValueError, AttributeError):
-            _DISK[cache] = {}  # no cache, or an unreadable one: start afresh (it is only a cache)
-    return _DISK[cache]
-
-
-def _write_cache(cache: Path, key: str, entry: list) -> None:
-    """Merge one verdict into the cache file (atomic replace); a cache that cannot be written is skipped."""
-    entries = _read_cache(cache)
-    entries[key] = entry
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        try:  # keep what other processes added meanwhile
-            on_disk = json.loads(cache.read_text()).get("files", {})
-            if isinstance(on_disk, dict):
-                entries = {**on_disk, **entries}
-                _DISK[cache] = entries
-        except (OSError, ValueError, AttributeError):
-            pass
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".dataset_checksums.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump({"version": 1, "files": entries}, f)
-            os.replace(tmp, cache)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError:
-        pass
-
-
-def cached_sha256(path: Path) -> str:
-    """sha256 of ``path``, from the cache of verdicts when its (absolute path, size, mtime_ns) is unchanged."""
+def _identity(path: Path) -> tuple[str, int, int, int, int, int]:
     st = path.stat()
-    key = str(path.resolve())
-    memo_key = (key, st.st_size, st.st_mtime_ns)
-    with _LOCK:
-        if memo_key in _MEMO:
-            return _MEMO[memo_key]
-        cache = checksum_cache_path().resolve()
-        entry = _read_cache(cache).get(key)
-        if isinstance(entry, list) and len(entry) == 3 and entry[:2] == [st.st_size, st.st_mtime_ns]:
-            _MEMO[memo_key] = str(entry[2])
-            return _MEMO[memo_key]
-    sha = sha256_file(path)
-    # A file modified just now is not remembered: a same-size edit within this timestamp tick would keep its key.
-    if time.time_ns() - st.st_mtime_ns > RACY_SECONDS * 1e9:
+    return (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def cached_sha256(path: Path, fresh: bool = False) -> str:
+    """sha256 of ``path``'s content: hashed, or remembered by this process for the same file unchanged (device,
+    inode, size, mtime and ctime); ``fresh`` always hashes. Nothing is read from or written to a cache file."""
+    key = _identity(path)
+    if not fresh:
         with _LOCK:
-            _MEMO[memo_key] = sha
-            _write_cache(cache, key, [st.st_size, st.st_mtime_ns, sha])
+            if key in _MEMO:
+                return _MEMO[key]
+    sha = sha256_file(path)
+    # A file changed just now is not remembered: a same-size edit within this timestamp tick would keep its key.
+    if time.time_ns() - max(key[4], key[5]) > RACY_SECONDS * 1e9 and _identity(path) == key:
+        with _LOCK:
+            _MEMO[key] = sha
     return sha
 
 
-def verify_file(root: Path, rel: str, required: bool = False) -> Path:
-    """Check ``root / rel`` against the known size and sha256 (from the datasets' SOURCE.md files).
+def verify_file(root: Path, rel: str, required: bool = False, fresh: bool = False) -> Path:
+    """Check ``root / rel`` against the known size and sha256 (from the datasets' SOURCE.md files), by content
+    (``fresh``: hashed even when this process checked the unchanged file before).
 
     A file without a known checksum passes unless ``required`` (used for pickles, which are never loaded unverified).
     A missing file, or a size or checksum mismatch, raises DatasetError naming the file, expected and actual values.
@@ -184,7 +139,7 @@ def verify_file(root: Path, rel: str, required: bool = False) -> Path:
             f"checksum mismatch for {path}: {actual_size} bytes, expected {size} bytes, sha256 {sha} "
             f"(truncated or altered); {FIX_HINT}"
         )
-    actual = cached_sha256(path)
+    actual = cached_sha256(path, fresh=fresh)
     if actual != sha:
         raise DatasetError(f"checksum mismatch for {path}: sha256 {actual}, expected {sha} (altered); {FIX_HINT}")
     return path

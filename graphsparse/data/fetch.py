@@ -4,8 +4,12 @@ A shipped dataset's files come from the public URLs its SOURCE.md names (:data:`
 FILE_SOURCES`: raw.githubusercontent.com, pinned to the recorded commit) and must match the sizes and sha256 recorded
 there (:data:`~graphsparse.data.checksums.KNOWN_FILES`); a file that does not is deleted and a
 :class:`~graphsparse.data.DatasetError` names it. Files already present with the right checksum are not downloaded
-again. ``base_url`` (or ``$GRAPHSPARSE_MIRROR``) replaces the scheme and host of every URL, e.g.
-``http://127.0.0.1:8000`` turns ``https://raw.githubusercontent.com/kimiyoung/planetoid/<commit>/data/ind.cora.x``
+again. Every download has an overall deadline (:data:`DEADLINE_SECONDS`, besides the :data:`TIMEOUT_SECONDS` each
+read may wait: a server that sends a byte every few seconds is cut off) and a size cap (the size the manifest
+records, or :data:`UNKNOWN_MAX_BYTES` for a file without one: an endless body never fills the disk); it is written to
+``<file>.part`` and renamed only when complete, and the partial file is removed whatever ends the download (an
+error, the deadline, the cap, Ctrl-C). ``base_url`` (or ``$GRAPHSPARSE_MIRROR``) replaces the scheme and host of
+every URL, e.g. ``http://127.0.0.1:8000`` turns ``https://raw.githubusercontent.com/kimiyoung/planetoid/<commit>/data/ind.cora.x``
 into ``http://127.0.0.1:8000/kimiyoung/planetoid/<commit>/data/ind.cora.x`` (a mirror, or a local server in tests).
 
 OGB datasets download their official zip (through ogb's own helper) and the unshipped Yandex sets their npz from
@@ -16,7 +20,9 @@ URL serves, so they cannot be fetched (the error says so).
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -33,7 +39,9 @@ from .yandex import YANDEX_DOWNLOAD_ONLY, YANDEX_URL
 
 __all__ = ["dataset_sources", "fetch_dataset", "rebase_url"]
 
-TIMEOUT_SECONDS = 60
+TIMEOUT_SECONDS = 60  # the longest one read may wait for the next bytes
+DEADLINE_SECONDS = 1800  # the longest one file's download may take, however the server paces its bytes
+UNKNOWN_MAX_BYTES = 1 << 31  # the cap of a file the manifest records no size for (the unshipped Yandex sets)
 
 
 def dataset_sources(name: str) -> list[tuple[str, str, str]]:
@@ -64,18 +72,59 @@ def rebase_url(url: str, base_url: str | None) -> str:
     return urllib.parse.urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + path, "", ""))
 
 
-def _download(url: str, target: Path) -> None:
+def _download(url: str, target: Path, size: int | None = None) -> None:
+    """Download ``url`` to ``target`` through ``<target>.part``.
+
+    Args:
+        url: where from.
+        target: the file to write (renamed into place only when complete).
+        size: the size the manifest records: the download is refused when the server announces or sends more
+            (default: at most :data:`UNKNOWN_MAX_BYTES`).
+
+    Raises:
+        DatasetError: the download failed, took longer than :data:`DEADLINE_SECONDS`, or sent more than the cap;
+            the partial file is removed.
+    """
     partial = target.with_name(target.name + ".part")
+    cap = size if size is not None else UNKNOWN_MAX_BYTES
+    capped = f"the {cap} bytes the manifest records" if size is not None else f"the {cap}-byte cap"
     target.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response, open(partial, "wb") as out:  # noqa: S310
-            while block := response.read(1 << 20):
-                out.write(block)
+        with urllib.request.urlopen(url, timeout=min(TIMEOUT_SECONDS, DEADLINE_SECONDS)) as response:  # noqa: S310
+            announced = response.headers.get("Content-Length")
+            if announced is not None and announced.strip().isdigit() and int(announced) > cap:
+                raise DatasetError(
+                    f"cannot download {url}: the server announces {int(announced)} bytes, more than {capped}"
+                )
+            written = 0
+            with open(partial, "wb") as out:
+                while True:
+                    if time.monotonic() - start > DEADLINE_SECONDS:
+                        raise DatasetError(
+                            f"cannot download {url}: not finished after {DEADLINE_SECONDS:g} s ({written} bytes "
+                            "received); try again later or give a mirror (--base-url)"
+                        )
+                    block = response.read1(1 << 16)  # what has arrived (at least one byte), not a full block
+                    if not block:
+                        break
+                    written += len(block)
+                    if written > cap:
+                        raise DatasetError(f"cannot download {url}: the server sends more than {capped}")
+                    out.write(block)
         os.replace(partial, target)
-    except OSError as err:  # URLError and HTTPError are OSErrors
+    except DatasetError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    except (OSError, ValueError, http.client.HTTPException) as err:  # URLError, HTTPError, timeouts: OSErrors
         with contextlib.suppress(OSError):
             partial.unlink()
         raise DatasetError(f"cannot download {url}: {err}") from err
+    except BaseException:  # Ctrl-C, SIGTERM: no partial file is left behind
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
 
 
 def fetch_dataset(
@@ -115,7 +164,7 @@ def fetch_dataset(
             paths.append(target)
             continue
         source = rebase_url(url, base_url)
-        _download(source, target)
+        _download(source, target, KNOWN_FILES[rel][0])
         actual = sha256_file(target)
         if actual != sha:
             target.unlink()

@@ -17,7 +17,7 @@ defaults instead):
   registered preset keep the library defaults.
 - ``glt``: the ``'teddy'`` preset when one is registered (GCN on Cora, CiteSeer, PubMed: the 512-wide GCN of the
   TEDDY and UGS reference code), with TEDDY's distillation λ = :data:`GLT_DISTILL` and UGS's l1 coefficients
-  s1 = s2 = 1e-4 (``graphsparse.sparsify.ugs.ugs_l1_coefficients(..., 'teddy')``); other (model, dataset) pairs
+  s1 = s2 = 1e-4 (``graphsparse.sparsify.methods.ugs.ugs_l1_coefficients(..., 'teddy')``); other (model, dataset) pairs
   keep the library defaults (and the UGS reference's coefficients), still with λ = :data:`GLT_DISTILL`.
 - link prediction (``train --task link``): :data:`LINK_DEFAULTS`, Kipf & Welling's GAE (2016).
 

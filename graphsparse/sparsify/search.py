@@ -17,7 +17,7 @@ its own key before it is yielded; a rerun with the same dataset (by content: :me
 method options, level, seeds and training configuration loads both instead of recomputing, so a killed search
 continues where it stopped and ends with the results an uninterrupted run gives.
 
-**Trainer.** ``task`` is any :class:`~graphsparse.sparsify.task.GLTTask` (full-batch node classification by
+**Trainer.** ``task`` is any :class:`~graphsparse.tasks.glt.GLTTask` (full-batch node classification by
 default, built from ``graph``, ``config`` and ``split``; link prediction; Cluster-GCN batches).
 """
 
@@ -194,7 +194,10 @@ class _Search:
                 material = unit.method.rederive(self.ctx, job)
                 material.test = result.test_scores[i] if i < len(result.test_scores) else None
                 materials[i] = material
-        provenance = dict(self.provenance, **unit.method.describe(), key=unit.key)
+        cls = type(unit.method)
+        # the class's import path too: a plug-in method's ticket can be retrained where it is not registered
+        where = f"{cls.__module__}:{cls.__qualname__}"
+        provenance = dict(self.provenance, **unit.method.describe(), key=unit.key, method_class=where)
         result.tickets = [_save_ticket(folder, unit.method.name, unit.level, m, provenance) for m in materials]
         return cached
 
@@ -396,6 +399,19 @@ def _run(search: _Search, executor: Executor, chosen: list[GLTMethod]) -> Iterat
     yield from ready()
 
 
+def _ticket_method(provenance: dict[str, Any]) -> GLTMethod:
+    """The method a ticket's provenance names, with its recorded options (registered, or by its import path)."""
+    name = str(provenance.get("method"))
+    try:
+        cls = method_class(name)
+    except ValueError:
+        where = provenance.get("method_class")
+        if not isinstance(where, str) or ":" not in where:
+            raise
+        cls = method_class(where)
+    return cls.from_provenance(provenance)
+
+
 def retrain_ticket(
     ticket: Ticket,
     task: GLTTask,
@@ -426,9 +442,7 @@ def retrain_ticket(
     ctx = SearchContext(task, model_factory, device)
     graph = task.graph_for_seed(i, seed)
     pruned = graph if bool(ticket.edge_keep_mask.all()) else ticket.apply_to_graph(graph)
-    method = (
-        DenseBaseline() if p.get("method") == DenseBaseline.name else method_class(str(p["method"])).from_provenance(p)
-    )
+    method = DenseBaseline() if p.get("method") == DenseBaseline.name else _ticket_method(p)
     teacher = None
     if method.teacher_weight > 0:
         teacher = Teacher(ctx.dense_outputs(i, seed).to(device), method.teacher_weight)

@@ -26,6 +26,41 @@ _VERSION = 1
 _PROVENANCE_TYPES = (str, int, float, bool, type(None))
 
 
+def _check_structure(name: str, payload: dict[str, Any]) -> None:
+    """The fields of a loaded ticket file have the types :meth:`Ticket.save` writes, and every weight mask
+    matches the shape of its parameter in θ0 (a FileProblem naming the field otherwise)."""
+    from ..validation import FileProblem
+
+    if not isinstance(payload["edge_keep_mask"], torch.Tensor):
+        raise FileProblem(f"{name}: edge_keep_mask must be a tensor, got {type(payload['edge_keep_mask']).__name__}")
+    for field_name in ("weight_masks", "init_state"):
+        value = payload[field_name]
+        if not isinstance(value, dict):
+            raise FileProblem(f"{name}: {field_name} must be a dict of tensors, got {type(value).__name__}")
+        for key, tensor in value.items():
+            if not isinstance(key, str) or not isinstance(tensor, torch.Tensor):
+                raise FileProblem(f"{name}: {field_name}[{key!r}] must be a tensor under a string name")
+    mask = payload["edge_keep_mask"]
+    masks = [("edge_keep_mask", mask), *((f"weight_masks[{k!r}]", m) for k, m in payload["weight_masks"].items())]
+    for where, m in masks:  # a bool tensor whose bytes are not 0/1 (an edited file) is no mask
+        if m.dtype == torch.bool and m.numel() and int(m.view(torch.uint8).max()) > 1:
+            raise FileProblem(f"{name}: {where} holds bytes other than 0 and 1: the file was damaged or edited")
+    for key, value in payload["init_state"].items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise FileProblem(f"{name}: init_state[{key!r}] holds NaN or infinite values: the file was damaged")
+    for key, mask in payload["weight_masks"].items():
+        theta = payload["init_state"].get(key)
+        if theta is None:
+            raise FileProblem(f"{name}: weight mask {key!r} masks no parameter of init_state")
+        if tuple(mask.shape) != tuple(theta.shape):
+            raise FileProblem(
+                f"{name}: weight mask {key!r} has shape {list(mask.shape)}, its parameter {list(theta.shape)}"
+            )
+    provenance = payload["provenance"]
+    if not isinstance(provenance, dict) or not all(isinstance(k, str) for k in provenance):
+        raise FileProblem(f"{name}: provenance must be a dict with string keys")
+
+
 @dataclass
 class Ticket:
     """Edge keep-mask ``[M]``, weight masks ``{name: bool}``, initial state dict θ0 and provenance."""
@@ -86,16 +121,44 @@ class Ticket:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Ticket:
-        """Read a ticket written by :meth:`save` (with ``weights_only=True``: no code runs on load)."""
-        payload = torch.load(os.fspath(path), weights_only=True, map_location="cpu")
+        """Read a ticket written by :meth:`save` (with ``weights_only=True``: no code runs on load).
+
+        Args:
+            path: the ticket file.
+
+        Returns:
+            The ticket.
+
+        Raises:
+            ValueError: (:class:`~graphsparse.validation.FileProblem`) the file is missing, empty, truncated,
+                another kind of file (JSON, a pickle, ...), or its contents have the wrong structure; the message
+                names the file and the field.
+        """
+        from ..validation import FileProblem, load_torch_file
+
+        name = os.fspath(path)
+        hint = "give a ticket.pt written by `graphsparse glt --save-tickets` or Ticket.save"
+        payload = load_torch_file(name, "ticket file", hint)
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-            raise ValueError(f"{os.fspath(path)} is not a graphsparse ticket file (no format={_FORMAT!r} field)")
+            raise FileProblem(f"{name} is not a graphsparse ticket file (no format={_FORMAT!r} field); {hint}")
         if payload.get("version") != _VERSION:
-            raise ValueError(f"{os.fspath(path)}: unsupported ticket version {payload.get('version')!r}")
+            raise FileProblem(
+                f"{name}: unsupported ticket version {payload.get('version')!r} (this graphsparse "
+                f"reads version {_VERSION})"
+            )
         missing = [k for k in ("edge_keep_mask", "weight_masks", "init_state", "provenance") if k not in payload]
         if missing:
-            raise ValueError(f"{os.fspath(path)}: ticket file lacks fields {', '.join(missing)}")
-        return cls(payload["edge_keep_mask"], payload["weight_masks"], payload["init_state"], payload["provenance"])
+            raise FileProblem(f"{name}: ticket file lacks fields {', '.join(missing)}")
+        unknown = sorted(
+            set(payload) - {"format", "version", "edge_keep_mask", "weight_masks", "init_state", "provenance"}
+        )
+        if unknown:
+            raise FileProblem(f"{name}: ticket file has unknown fields {', '.join(map(str, unknown))}")
+        _check_structure(name, payload)
+        try:
+            return cls(payload["edge_keep_mask"], payload["weight_masks"], payload["init_state"], payload["provenance"])
+        except (ValueError, TypeError) as err:
+            raise FileProblem(f"{name}: {err}") from None
 
     # ------------------------------------------------------------------ applying
     def apply(self, graph: Graph | Any) -> Graph | Any:

@@ -16,7 +16,7 @@ Needs the ``tune`` extra (``pip install graphsparse[tune]``: Optuna).
 from __future__ import annotations
 
 from .honest import UNLABELLED, tuning_graph, tuning_split_name
-from .objective import TRIAL_SEED_BASE, TuneSetup, make_objective, run_config
+from .objective import TRIAL_SEED_BASE, TuneSetup, check_space, make_objective, run_config
 from .runner import default_study_name, study_description, tune
 from .setup import baseline_setup, build_setup, method_for
 from .space import METHODS, SPACES, Param, SearchSpace, load_space_overrides, space_for
@@ -29,6 +29,7 @@ __all__ = [
     "TRIAL_SEED_BASE",
     "TuneSetup",
     "make_objective",
+    "check_space",
     "run_config",
     "default_study_name",
     "study_description",

@@ -272,6 +272,92 @@ def run_config(
     return _train_node_runs(setup, graph, config, seeds, on_epoch, on_result, progress)
 
 
+# ---------------------------------------------------------------------------------------------- checks
+_WIDTH_MAX = 1 << 16  # model widths a trial may allocate
+_DEPTH_MAX = 1024  # layers, propagation steps
+_DEPTH_OPTIONS = ("num_layers", "layers", "steps", "heads", "K", "k")
+_MAX_CHOICES = 64  # categorical choices probed one by one
+
+
+def _corners(space: SearchSpace) -> list[dict[str, Any]]:
+    """Values a trial can suggest, at the edges of the space: every parameter at its low, its high and each of
+    its choices (the others at their first value)."""
+
+    def extremes(param: Any) -> list[Any]:
+        if param.type == "fixed":
+            return [param.fixed]
+        if param.type == "categorical":
+            return list(param.choices[:_MAX_CHOICES])
+        cast = int if param.type == "int" else float
+        return [cast(param.low), cast(param.high)]
+
+    base = {p.name: extremes(p)[0] for p in space}
+    corners = [base]
+    for param in space.searched:
+        corners += [{**base, param.name: value} for value in extremes(param)[1:] if value != base[param.name]]
+        if param.type != "categorical":
+            corners.append({**base, param.name: extremes(param)[0]})
+    return corners
+
+
+def _check_model_values(options: dict[str, Any]) -> None:
+    from ..validation import check_int
+
+    for key, value in options.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        if key in _DEPTH_OPTIONS:
+            check_int(f"model option {key}", value, 0, _DEPTH_MAX)
+        else:
+            check_int(f"model option {key}", value, None, _WIDTH_MAX)
+
+
+def check_space(setup: TuneSetup, graph: Graph, space: SearchSpace, where: str = "search space") -> None:
+    """Check every value a trial of ``space`` can suggest, before any study starts: each parameter at the edges
+    of its range and each of its choices, merged into ``setup``'s configuration, builds the model (on torch's meta
+    device: nothing is allocated, widths bounded first), the training config, the GAug options and the GLT
+    method exactly as a trial would.
+
+    Args:
+        setup: the study's fixed part.
+        graph: the graph trials train on (its feature and class counts shape the model).
+        space: the search space.
+        where: the space's source for messages (``--space FILE``).
+
+    Raises:
+        ValueError: naming the source, the parameter, its value and the problem.
+    """
+    from ..nn import build_model
+    from ..validation import check_float, check_int
+
+    for values in _corners(space):
+        config = setup.merged(space.by_target(values))
+        try:
+            _check_model_values(config["model"])
+            with torch.device("meta"):
+                build_model(setup.model, graph.num_features, max(graph.num_classes, 2), **config["model"])
+            if setup.method == "gaug-o":
+                from ..augment.gaug_o import GAugOConfig
+
+                GAugOConfig(**config["gaug"])
+            else:
+                _node_config(config["train"], setup.metric)
+            if setup.method == "gaug-m":
+                gaug = config["gaug"]
+                check_int("draw", gaug.get("draw", 0), 0)
+                check_float("rm_pct", gaug.get("rm_pct", 0), 0.0, 100.0)
+                check_float("add_pct", gaug.get("add_pct", 0), 0.0)
+            if setup.glt:
+                from ..sparsify.methods import MethodSetup, method_class
+
+                method_setup = MethodSetup(dataset=setup.dataset, preset=setup.preset, task="node")
+                method_class(setup.method).configure(method_setup, **config["method"])
+        except (TypeError, ValueError) as err:
+            changed = ", ".join(f"{k}={v!r}" for k, v in values.items() if any(p.name == k for p in space.searched))
+            shown = f" (a trial with {changed})" if changed else ""
+            raise ValueError(f"{where}: a value the search can suggest is refused{shown}: {err}") from None
+
+
 # ---------------------------------------------------------------------------------------------- the objective
 class _CurveReporter:
     """Reports each run's validation curve to an Optuna trial and prunes when its pruner says so."""

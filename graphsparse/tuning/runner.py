@@ -16,7 +16,7 @@ from typing import Any
 from ..graph import Graph
 from ..train import NonFiniteError
 from .honest import tuning_graph
-from .objective import TuneSetup, make_objective, run_config, score_of
+from .objective import TuneSetup, check_space, make_objective, run_config, score_of
 from .setup import baseline_setup
 from .space import SearchSpace
 from .study import best_values, open_study, optimize, trial_counts
@@ -67,6 +67,7 @@ def tune(
     ``on_run(role, row, graph)`` sees every final run as it finishes (``role``: ``'tuned'`` or
     ``'baseline'``; record it there); ``store`` commits UGS's levels. Returns the summary (chosen parameters,
     trial counts, per-seed rows, mean ± std of the tuned and baseline runs)."""
+    check_space(setup, graph, space)  # every value a trial can suggest, before the study starts
     hidden = tuning_graph(graph, setup.split)
     name = study_name or default_study_name(setup, space, trial_seeds)
     description = study_description(setup, space, trial_seeds)

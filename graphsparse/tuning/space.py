@@ -242,15 +242,10 @@ def builtin_space(method: str) -> dict[str, Any]:
 
 def load_space_overrides(path: str | Path) -> dict[str, Any]:
     """The ``{name: entry}`` object of an override file; a missing or malformed file raises ValueError naming it."""
+    from ..validation import load_json_file
+
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ValueError(f"--space {path}: cannot be read ({err.strerror or err})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--space {path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    data = load_json_file(path, "--space", "see `graphsparse tune --print-space` for the format", max_bytes=1 << 20)
     if not isinstance(data, dict):
         raise ValueError(f"--space {path}: must hold a JSON object {{name: entry}}, got {type(data).__name__}")
     return data

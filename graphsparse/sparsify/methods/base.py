@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ...graph import Graph
+from ...validation import check_float, check_int
 from ..edges import edge_keep_mask
 from ..records import Level, SeedOutcome, SeedRun, Teacher, TicketMaterial
 from ..weights import apply_weight_masks, l0_projection, prunable_parameters, weight_sparsity
@@ -52,11 +53,32 @@ class MethodSetup:
 
 @dataclass(frozen=True)
 class MethodOption:
-    """An option of a method, exposed as ``--<name>`` by ``graphsparse glt`` (``convert`` checks a value)."""
+    """An option of a method, exposed as ``--<name>`` by ``graphsparse glt``.
+
+    Attributes:
+        name: the option (a field of the method's dataclass).
+        help: its help text.
+        convert: the type a command-line value is read as (``float`` or ``int``).
+        minimum: the smallest value allowed (None: no bound).
+        include_minimum: whether ``minimum`` itself is allowed.
+    """
 
     name: str
     help: str
     convert: Callable[[Any], Any] = float
+    minimum: float | None = 0.0
+    include_minimum: bool = True
+
+    def check(self, what: str, value: Any) -> Any:
+        """``value`` checked (finite, within bounds) and converted; errors start with ``what``.
+
+        Raises:
+            ValueError: the value is not a finite number of the option's type or lies below its minimum.
+        """
+        if self.convert is int:
+            minimum = None if self.minimum is None else int(self.minimum) + (0 if self.include_minimum else 1)
+            return check_int(what, value, minimum)
+        return check_float(what, value, self.minimum, include_minimum=self.include_minimum)
 
 
 @dataclass(frozen=True)

@@ -114,8 +114,8 @@ class WDGLT(MaskedTrainingMethod):
     name: ClassVar[str] = "wd-glt"
     options: ClassVar[tuple[MethodOption, ...]] = (
         MethodOption("wd_lambda", "WD-GLT: λ of the Wasserstein class-separation term (default: 0.1)"),
-        MethodOption("wd_eps", "WD-GLT: entropic ε of the Sinkhorn transport (default: 1e-3)"),
-        MethodOption("wd_iters", "WD-GLT: Sinkhorn iterations (default: 10)", int),
+        MethodOption("wd_eps", "WD-GLT: entropic ε of the Sinkhorn transport (default: 1e-3)", include_minimum=False),
+        MethodOption("wd_iters", "WD-GLT: Sinkhorn iterations (default: 10)", int, minimum=1),
         MethodOption(
             "wd_nodes",
             "WD-GLT: nodes the Wasserstein term is computed on, drawn each epoch (default: 0 = all nodes, the "
