@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -232,33 +233,74 @@ def test_damaged_ogb_folder_gives_only_dataset_error(tmp_path: Path, link: bool,
 
 
 # ------------------------------------------------------------------------------------------- verdict cache
-def test_verdicts_are_cached_by_path_size_and_mtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verdicts_are_remembered_in_the_process_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file is hashed once per process; a new process hashes again (no cache file vouches for a file)."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("GRAPHSPARSE_CACHE", str(cache))
     monkeypatch.setattr(_io, "_MEMO", {})
-    monkeypatch.setattr(_io, "_DISK", {})
     hashed: list[Path] = []
     real = _io.sha256_file
     monkeypatch.setattr(_io, "sha256_file", lambda p: hashed.append(p) or real(p))
 
     assert load_dataset("texas").num_edges == 279
     assert len(hashed) == 12  # every file of the dataset, once
-    entries = json.loads((cache / "dataset_checksums.json").read_text())["files"]
-    texas = str((ROOT / "webkb/texas/raw/out1_graph_edges.txt").resolve())
-    assert entries[texas][2] == KNOWN_FILES["webkb/texas/raw/out1_graph_edges.txt"][1]
-
-    monkeypatch.setattr(_io, "_MEMO", {})  # a new process: the verdicts come from the file
-    monkeypatch.setattr(_io, "_DISK", {})
     load_dataset("texas")
-    assert len(hashed) == 12
+    assert len(hashed) == 12  # the same process: remembered
+    assert not (cache / "dataset_checksums.json").exists()  # nothing written to vouch for the files
 
-    # a damaged cache file is only a cache: ignored and rewritten
-    (cache / "dataset_checksums.json").write_text("{not json")
-    monkeypatch.setattr(_io, "_MEMO", {})
-    monkeypatch.setattr(_io, "_DISK", {})
+    monkeypatch.setattr(_io, "_MEMO", {})  # a new process: every file hashed again
     load_dataset("texas")
     assert len(hashed) == 24
-    assert texas in json.loads((cache / "dataset_checksums.json").read_text())["files"]
+
+
+@pytest.mark.parametrize("where", ["cache", "working folder"])
+def test_a_forged_cache_file_vouches_for_nothing(where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 30: an altered file with a cache entry claiming its (path, size, mtime) hashes to the known sha256
+    is still refused, by loading and by ``datasets --verify``."""
+    from graphsparse.cli import main
+
+    folder = tmp_path / "data" / "webkb" / "texas" / "raw"
+    shutil.copytree(ROOT / "webkb" / "texas" / "raw", folder)
+    split = folder / "texas_split_0.6_0.2_2.npz"
+    data = bytearray(split.read_bytes())
+    data[-30] ^= 0x01
+    stat = split.stat()
+    split.write_bytes(bytes(data))
+    os.utime(split, ns=(stat.st_atime_ns, stat.st_mtime_ns - 10**10))  # an old mtime, as a forger would set
+    st = split.stat()
+    rel = "webkb/texas/raw/texas_split_0.6_0.2_2.npz"
+    forged = {"version": 1, "files": {str(split.resolve()): [st.st_size, st.st_mtime_ns, KNOWN_FILES[rel][1]]}}
+    cache = tmp_path / "cache" if where == "cache" else tmp_path / "runs" / "cache"
+    cache.mkdir(parents=True)
+    (cache / "dataset_checksums.json").write_text(json.dumps(forged))
+    monkeypatch.setenv("GRAPHSPARSE_CACHE", str(cache))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_io, "_MEMO", {})
+    with pytest.raises(DatasetError, match=r"texas_split_0\.6_0\.2_2\.npz.*sha256"):
+        load_dataset("texas", root=tmp_path / "data")
+    with pytest.raises(SystemExit):
+        main(["datasets", "--verify", "--dataset", "texas", "--root", str(tmp_path / "data")])
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_caught_in_the_same_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-process memo is keyed by ctime too: restoring the mtime after an edit does not hide it."""
+    folder = tmp_path / "data" / "webkb" / "texas" / "raw"
+    shutil.copytree(ROOT / "webkb" / "texas" / "raw", folder)
+    split = folder / "texas_split_0.6_0.2_2.npz"
+    old = split.stat()
+    os.utime(split, ns=(old.st_atime_ns, old.st_mtime_ns - 10**10))
+    monkeypatch.setattr(_io, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(_io, "_MEMO", {})
+    assert load_dataset("texas", root=tmp_path / "data").num_nodes == 183
+    before = split.stat()
+    data = bytearray(split.read_bytes())
+    data[-30] ^= 0x01
+    split.write_bytes(bytes(data))
+    os.utime(split, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as they were
+    with pytest.raises(DatasetError, match="sha256"):
+        load_dataset("texas", root=tmp_path / "data")
 
 
 def test_fresh_edits_are_never_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -112,6 +112,11 @@ def _download(url: str, target: Path, size: int | None = None) -> None:
                     if written > cap:
                         raise DatasetError(f"cannot download {url}: the server sends more than {capped}")
                     out.write(block)
+            if announced is not None and announced.strip().isdigit() and written != int(announced):
+                raise DatasetError(
+                    f"cannot download {url}: the connection ended after {written} of the {int(announced)} bytes "
+                    "announced; try again"
+                )
         os.replace(partial, target)
     except DatasetError:
         with contextlib.suppress(OSError):
