@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make demo` (the main job) and `make test` (the test suite).
+# Two commands on a fresh machine: `make demo` (a GLT search on Cora, with a plot) and `make test` (the test suite).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,8 +16,13 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/graphsparse glt --dataset cora --model gcn --method teddy,ugs,random --rounds 5 --seeds 2 --epochs 100 --plot runs/glt_cora_gcn.png
 
+# every test but the `slow` ones (pyproject's addopts), each under pytest-timeout's limit, the 25 slowest reported
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
+
+# the docs site (mkdocs.yml): --strict fails on broken links, missing references and docstring warnings
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # the layer contract ([tool.importlinter] in pyproject.toml), then ruff's checks and formatting
 lint: install
@@ -29,4 +34,4 @@ lint: install
 notebooks: install
 	OMP_NUM_THREADS=1 $(PY) notebooks/execute.py
 
-.PHONY: install demo test lint notebooks
+.PHONY: install demo test lint docs notebooks
