@@ -131,6 +131,7 @@ def _levels(stdout: str) -> dict[tuple[str, int], list[float]]:
     return {(r["method"], r["round"]): r["test_accs"] for r in doc["levels"]}
 
 
+@pytest.mark.integration  # ends on two Ray workers
 def test_out_of_package_method_through_glt_serial_resume_tickets_runs_and_workers(tmp_path):
     spec = "glt_plugin_demo.degree_prune:HubPrune"
     argv = (*SEARCH, "--method", f"{spec},random", "--json", "--db", str(tmp_path / "r.db"))
