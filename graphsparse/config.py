@@ -122,8 +122,10 @@ def results_db() -> Path:
 
 
 def omp_threads() -> str | None:
-    """``$OMP_NUM_THREADS`` as given (None when unset or empty); :func:`graphsparse.threads.resolve_threads`
-    checks it."""
+    """Return ``$OMP_NUM_THREADS`` as given (None when unset or empty).
+
+    :func:`graphsparse.threads.resolve_threads` checks it.
+    """
     return _env(OMP_ENV)
 
 

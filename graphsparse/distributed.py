@@ -1,4 +1,4 @@
-"""Data-parallel Cluster-GCN training over ``torch.distributed`` (DDP; gloo on CPU, nccl on GPU).
+r"""Data-parallel Cluster-GCN training over ``torch.distributed`` (DDP; gloo on CPU, nccl on GPU).
 
 Every rank loads the graph, reads the same cached METIS partition, builds the model from the same seed and
 draws the same cluster permutation each epoch; rank ``r`` of ``w`` trains on batches ``r, r + w, r + 2w, ...``
@@ -8,12 +8,12 @@ ranks pick the same epoch and end with identical parameters.
 
 One machine, two processes (the test does this)::
 
-    torchrun --standalone --nproc_per_node 2 -m graphsparse.cli.distributed --dataset pubmed --parts 150 \\
+    torchrun --standalone --nproc_per_node 2 -m graphsparse.cli.distributed --dataset pubmed --parts 150 \
         --clusters-per-batch 10 --epochs 100 --out runs/ddp
 
 Several machines (run on each, ``--node_rank`` 0..N-1; the address is node 0's)::
 
-    torchrun --nnodes 2 --nproc_per_node 4 --node_rank 0 --master_addr 10.0.0.1 --master_port 29500 \\
+    torchrun --nnodes 2 --nproc_per_node 4 --node_rank 0 --master_addr 10.0.0.1 --master_port 29500 \
         -m graphsparse.cli.distributed --dataset pubmed --parts 1500 --clusters-per-batch 20 --device cuda
 
 With ``--device cuda`` each rank uses GPU ``LOCAL_RANK`` and the nccl backend.
@@ -77,6 +77,12 @@ class DistributedConfig:
     progress: bool = True  # rank 0 shows the epochs on a bar on stderr; the other ranks never do
 
     def __post_init__(self) -> None:
+        """Check every field (counts >= 1, rates and probabilities in range, one known device, one data source).
+
+        Raises:
+            ValueError: naming the first field out of range; neither or both of ``dataset`` and ``disk`` given;
+                ``normalize_features`` with ``disk``.
+        """
         for name in ("parts", "clusters_per_batch", "epochs", "hidden", "threads", "accumulate"):
             setattr(self, name, check_int(name, getattr(self, name), 1))
         self.lr = check_float("lr", self.lr, 0.0, include_minimum=False)
@@ -181,8 +187,11 @@ def _run_rank_disk(config: DistributedConfig, rank: int, world: int, accumulate:
 def _rank_model(
     args: DistributedConfig, num_features: int, num_classes: int, device: torch.device, world: int
 ) -> tuple[torch.nn.Module, torch.nn.Module, Any]:
-    """The rank's model (built after ``seed_everything``: every rank starts from the same weights), the module
-    training steps through (DDP-wrapped when ``world > 1``) and the training config."""
+    """Build the rank's model, the module training steps through and the training config.
+
+    The model is built after ``seed_everything``: every rank starts from the same weights; the module training
+    steps through is DDP-wrapped when ``world > 1``.
+    """
     from .nn import build_model
     from .tasks.node import NodeTrainConfig
     from .utils import seed_everything
@@ -246,8 +255,16 @@ def run_rank(config: DistributedConfig, rank: int = 0, world: int = 1, accumulat
 
 
 def launch(config: DistributedConfig) -> dict[str, Any]:
-    """Run this process's rank as torchrun set it up (``WORLD_SIZE``/``RANK``; one process without them), write
-    ``rank<r>.json`` under ``config.out`` when given, and return the result."""
+    """Run this process's rank as torchrun set it up (``WORLD_SIZE``/``RANK``; one process without them).
+
+    Writes ``rank<r>.json`` under ``config.out`` when given.
+
+    Args:
+        config: the run's settings.
+
+    Returns:
+        The rank's result.
+    """
     rank, world, _ = torchrun_env()
     if world > 1:
         import torch.distributed as dist

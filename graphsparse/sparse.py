@@ -40,9 +40,18 @@ class SparseStructure:
 
     @property
     def nnz(self) -> int:
+        """The number of non-zeros (self-loops included)."""
         return self.col.numel()
 
     def to(self, device: torch.device | str) -> SparseStructure:
+        """Return a copy with every tensor moved to ``device``.
+
+        Args:
+            device: the target device.
+
+        Returns:
+            The structure on ``device``.
+        """
         return SparseStructure(
             self.num_nodes,
             *(
@@ -92,15 +101,18 @@ class SparseOperator:
     symmetric: bool = False
 
     def __matmul__(self, x: torch.Tensor) -> torch.Tensor:
+        """Multiply by a dense matrix: ``op @ x`` is :func:`spmm`."""
         return spmm(self, x)
 
     def to_dense(self) -> torch.Tensor:
+        """Return the operator as a dense N x N tensor (duplicate entries summed)."""
         s = self.structure
         dense = torch.zeros(s.num_nodes, s.num_nodes, dtype=self.values.dtype, device=self.values.device)
         return dense.index_put((s.row, s.col), self.values, accumulate=True)
 
     @quiet_csr()
     def to_torch_csr(self) -> torch.Tensor:
+        """Return the operator as a ``torch.sparse_csr_tensor`` (values detached from autograd)."""
         s = self.structure
         return torch.sparse_csr_tensor(s.crow, s.col, self.values.detach(), (s.num_nodes,) * 2, check_invariants=False)
 

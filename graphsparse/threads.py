@@ -57,8 +57,11 @@ _LAST: ThreadChoice | None = None
 
 @dataclass(frozen=True)
 class ThreadChoice:
-    """The intra-op thread count a command uses and why: ``source`` is ``"--threads"``, ``"OMP_NUM_THREADS"`` or
-    ``"policy"``; ``work``, ``cores`` and ``busy`` are what the policy saw (None where it was not asked)."""
+    """The intra-op thread count a command uses and why.
+
+    ``source`` is ``"--threads"``, ``"OMP_NUM_THREADS"`` or ``"policy"``; ``work``, ``cores`` and ``busy`` are
+    what the policy saw (None where it was not asked).
+    """
 
     threads: int
     source: str
@@ -73,8 +76,11 @@ class ThreadChoice:
 
 
 def max_threads() -> int:
-    """The largest thread count ``--threads`` accepts: the machine's cores (``os.cpu_count()``, or the cores this
-    process may run on if larger) times :data:`MAX_THREADS_PER_CORE`."""
+    """Return the largest thread count ``--threads`` accepts.
+
+    That is the machine's cores (``os.cpu_count()``, or the cores this process may run on if larger) times
+    :data:`MAX_THREADS_PER_CORE`.
+    """
     return max(os.cpu_count() or 1, available_cores()) * MAX_THREADS_PER_CORE
 
 
@@ -140,9 +146,18 @@ def _cpu_times() -> tuple[int, int] | None:
 
 
 def busy_cores(sample_seconds: float = 0.1) -> float | None:
-    """How many cores other processes keep busy now: the machine's busy CPU time over ``sample_seconds`` (this
-    process sleeps meanwhile, so it is not counted), times the number of CPUs; the 1-minute load average where
-    /proc/stat is missing; None if neither is available."""
+    """Estimate how many cores other processes keep busy now.
+
+    The machine's busy CPU time over ``sample_seconds`` (this process sleeps meanwhile, so it is not counted),
+    times the number of CPUs; the 1-minute load average where /proc/stat is missing; None if neither is
+    available.
+
+    Args:
+        sample_seconds: how long to sample /proc/stat.
+
+    Returns:
+        The busy cores, or None.
+    """
     first = _cpu_times()
     if first is not None:
         time.sleep(sample_seconds)
@@ -157,8 +172,17 @@ def busy_cores(sample_seconds: float = 0.1) -> float | None:
 
 
 def graph_work(num_nodes: int, num_edges: int) -> int:
-    """The size of a graph for the policy: the non-zeros of its propagation matrix A + I, ``nodes + 2 x
-    undirected edges`` (every product of an epoch loops over these rows and non-zeros)."""
+    """Return the size of a graph for the policy: the non-zeros of its propagation matrix A + I.
+
+    That is ``nodes + 2 x undirected edges`` (every product of an epoch loops over these rows and non-zeros).
+
+    Args:
+        num_nodes: the graph's nodes.
+        num_edges: its undirected edges.
+
+    Returns:
+        The work.
+    """
     return int(num_nodes) + 2 * int(num_edges)
 
 
@@ -183,8 +207,23 @@ def choose_threads(work: int | None, *, cores: int | None = None, busy: float | 
 def resolve_threads(
     requested: Any = None, env_threads: str | None = None, work: int | None = None, **policy: Any
 ) -> ThreadChoice:
-    """``requested`` (``--threads``) if given, else ``env_threads`` (the value of ``OMP_NUM_THREADS``, read by
-    the caller) if it is a valid count, else :func:`choose_threads` for ``work``."""
+    """Decide the thread count: ``--threads``, else ``OMP_NUM_THREADS``, else the policy.
+
+    ``requested`` (``--threads``) if given, else ``env_threads`` (the value of ``OMP_NUM_THREADS``, read by
+    the caller) if it is a valid count, else :func:`choose_threads` for ``work``.
+
+    Args:
+        requested: the ``--threads`` value, or None.
+        env_threads: the value of ``OMP_NUM_THREADS``, or None.
+        work: the graph's size (:func:`graph_work`), or None when unknown.
+        **policy: passed to :func:`choose_threads` (``cores``, ``busy``).
+
+    Returns:
+        The choice and why.
+
+    Raises:
+        ValueError: ``requested`` is not a valid thread count.
+    """
     if requested is not None:
         n = check_threads(requested)
         return ThreadChoice(n, "--threads", "given", work)

@@ -56,6 +56,7 @@ class TeddyPrune(BaseTransform):
     """
 
     def __init__(self, fraction: float) -> None:
+        """Check and store ``fraction`` (see the class docstring)."""
         self.fraction = check_sparsity(fraction, "TeddyPrune fraction")
 
     def forward(self, data: Any) -> Any:
@@ -66,6 +67,7 @@ class TeddyPrune(BaseTransform):
         return keep_pyg_edges(data, keep, edge_graph=(graph, ids))
 
     def __repr__(self) -> str:
+        """The transform and its fraction, e.g. ``TeddyPrune(fraction=0.2)``."""
         return f"{type(self).__name__}(fraction={self.fraction})"
 
 
@@ -85,6 +87,7 @@ class RandomEdgePrune(BaseTransform):
     """
 
     def __init__(self, fraction: float, *, seed: int = 0) -> None:
+        """Check and store ``fraction`` and ``seed`` (see the class docstring)."""
         self.fraction = check_sparsity(fraction, "RandomEdgePrune fraction")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"RandomEdgePrune seed must be an int, got {type(seed).__name__} {seed!r}")
@@ -98,6 +101,7 @@ class RandomEdgePrune(BaseTransform):
         return keep_pyg_edges(data, keep, edge_graph=(graph, ids))
 
     def __repr__(self) -> str:
+        """The transform, its fraction and its seed."""
         return f"{type(self).__name__}(fraction={self.fraction}, seed={self.seed})"
 
 
@@ -117,6 +121,7 @@ class ApplyTicket(BaseTransform):
     """
 
     def __init__(self, ticket: Ticket | str | os.PathLike[str]) -> None:
+        """Store ``ticket``, loading it first when given a path (see the class docstring)."""
         if isinstance(ticket, (str, os.PathLike)):
             ticket = Ticket.load(ticket)
         if not isinstance(ticket, Ticket):
@@ -129,5 +134,6 @@ class ApplyTicket(BaseTransform):
         return self.ticket.apply(data)
 
     def __repr__(self) -> str:
+        """The transform and how many of the ticket's edges it keeps."""
         kept = int(self.ticket.edge_keep_mask.sum())
         return f"{type(self).__name__}(kept {kept} of {self.ticket.edge_keep_mask.numel()} edges)"

@@ -20,9 +20,21 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """'auto' (or None) picks cuda when available; else 'cpu', 'cuda', 'cuda:N' (N < the number of GPUs) or
+    """Resolve a device name to a :class:`torch.device`, checked before any work.
+
+    'auto' (or None) picks cuda when available; else 'cpu', 'cuda', 'cuda:N' (N < the number of GPUs) or
     'mps' (where available). Anything else — 'meta', an unknown name, a GPU this machine lacks — is a ValueError
-    naming the device, raised before any work."""
+    naming the device, raised before any work.
+
+    Args:
+        device: 'auto', None, a device name or a :class:`torch.device`.
+
+    Returns:
+        The device to use.
+
+    Raises:
+        ValueError: the device is unknown or not available on this machine.
+    """
     usage = "use 'cpu', 'cuda', 'cuda:N' or 'auto'"
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -102,9 +102,10 @@ def _sniff(path: str, head: bytes) -> str:
 
 
 def load_torch_file(path: Any, what: str, hint: str = "") -> Any:
-    """Read a file written by ``torch.save`` with ``torch.load(weights_only=True)`` (no code runs), every way it
-    can fail named: missing, a folder, empty, too large, truncated or damaged, another kind of file (JSON, a
-    pickle, a database), or holding objects ``weights_only`` refuses.
+    """Read a file written by ``torch.save`` with ``torch.load(weights_only=True)`` (no code runs).
+
+    Every way it can fail is named: missing, a folder, empty, too large, truncated or damaged, another kind of
+    file (JSON, a pickle, a database), or holding objects ``weights_only`` refuses.
 
     Args:
         path: the file.
@@ -164,8 +165,10 @@ def load_torch_file(path: Any, what: str, hint: str = "") -> Any:
 
 
 def load_json_file(path: Any, what: str, hint: str = "", max_bytes: int = 1 << 24) -> Any:
-    """Read a JSON file, every way it can fail named (missing, a folder, empty, too large, not UTF-8 text, not
-    JSON, NaN or infinite numbers, nesting deeper than any such file needs).
+    """Read a JSON file, every way it can fail named.
+
+    The failures named: missing, a folder, empty, too large, not UTF-8 text, not JSON, NaN or infinite numbers,
+    nesting deeper than any such file needs.
 
     Args:
         path: the file.
@@ -218,8 +221,9 @@ def load_json_file(path: Any, what: str, hint: str = "", max_bytes: int = 1 << 2
 
 
 def confined_path(folder: Any, name: Any, what: str) -> Any:
-    """``folder / name`` when ``name`` is a plain relative path that stays inside ``folder`` (after symbolic
-    links are followed); a path from a file's contents is never followed elsewhere.
+    """Return ``folder / name`` when ``name`` is a plain relative path that stays inside ``folder``.
+
+    Symbolic links are followed before the check; a path from a file's contents is never followed elsewhere.
 
     Args:
         folder: the folder the name is relative to.
