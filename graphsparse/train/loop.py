@@ -104,10 +104,12 @@ def fit(
     progress: bool | str = False,
     on_epoch: Callable[[int, Validation], None] | None = None,
 ) -> FitResult:
-    """Run ``epochs`` epochs of ``train_epoch``, validating every ``eval_every`` epochs (and after the last);
-    return the :class:`FitResult` with the model left at its best validated state. ``what`` names the run in
+    """Run ``epochs`` epochs of ``train_epoch``, validating every ``eval_every`` epochs (and after the last).
+
+    Returns the :class:`FitResult` with the model left at its best validated state. ``what`` names the run in
     error messages (e.g. ``"GCN on cora, seed 3"``); ``progress`` (True, or the bar's label) counts the epochs on
-    a transient tqdm bar; ``on_epoch(epoch, validation)`` sees each validation as it is made."""
+    a transient tqdm bar; ``on_epoch(epoch, validation)`` sees each validation as it is made.
+    """
     if progress:
         from tqdm.auto import tqdm
 

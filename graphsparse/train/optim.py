@@ -11,9 +11,18 @@ __all__ = ["first_layer", "param_groups", "make_optimizer"]
 
 
 def first_layer(model: nn.Module) -> nn.Module | None:
-    """The layer Kipf & Welling's weight decay applies to: ``model.first_layer()`` when the model defines it (the
-    PyG wrapper :class:`graphsparse.nn.PyGModel` does, returning its PyG model's first layer), else
-    ``model.convs[0]`` or ``model.lins[0]``; None for models without any of these."""
+    """Return the layer Kipf & Welling's weight decay applies to.
+
+    That is ``model.first_layer()`` when the model defines it (the PyG wrapper :class:`graphsparse.nn.PyGModel`
+    does, returning its PyG model's first layer), else ``model.convs[0]`` or ``model.lins[0]``; None for models
+    without any of these.
+
+    Args:
+        model: the model.
+
+    Returns:
+        The first layer, or None.
+    """
     hook = getattr(model, "first_layer", None)
     if callable(hook):
         return hook()

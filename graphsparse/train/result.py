@@ -44,8 +44,10 @@ class RunResult:
         scores: dict[str, float],
         extra: dict[str, Any] | None = None,
     ) -> RunResult:
-        """The result of a run that :func:`~graphsparse.train.fit` trained: its epochs, timing, history and best
-        state, with the trainer's final ``scores``."""
+        """Build the result of a run that :func:`~graphsparse.train.fit` trained.
+
+        It holds the run's epochs, timing, history and best state, with the trainer's final ``scores``.
+        """
         return cls(
             seed=int(seed),
             split=split,
@@ -61,6 +63,11 @@ class RunResult:
         )
 
     def __getattr__(self, name: str) -> float:
+        """Read a score (or an extra) as an attribute, named by its metric: ``result.test_acc``.
+
+        Raises:
+            AttributeError: no score or extra has that name.
+        """
         # scores (and extras) read as attributes, named by their metric: result.test_acc, result.val_roc_auc
         for table in (self.__dict__.get("scores", {}), self.__dict__.get("extra", {})):
             if name in table:

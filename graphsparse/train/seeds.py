@@ -26,12 +26,15 @@ def run_seeds(
     progress: bool = True,
     executor: Any = None,
 ) -> list[RunResult]:
-    """``run_one(seed_index, seed)`` for each seed, after ``seed_everything(seed)``; ``on_result`` sees each
-    result as soon as it exists (record it there: a later seed failing never loses an earlier one).
+    """Run ``run_one(seed_index, seed)`` for each seed, after ``seed_everything(seed)``.
+
+    ``on_result`` sees each result as soon as it exists (record it there: a later seed failing never loses an
+    earlier one).
 
     ``executor`` (:mod:`graphsparse.parallel`, e.g. Ray workers): the seeds run side by side; ``run_one`` is
     shipped to the workers once, and ``on_result`` still runs here, in seed order (a seed that finishes before
-    an earlier one waits for it), so records and output match a serial run exactly."""
+    an earlier one waits for it), so records and output match a serial run exactly.
+    """
     from tqdm.auto import tqdm
 
     seeds = list(seeds)
