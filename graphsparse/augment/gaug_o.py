@@ -83,6 +83,11 @@ class GAugOConfig:
     normalize_features: bool = True
 
     def __post_init__(self) -> None:
+        """Check every option: each number finite and in range, ``mode`` one of 'auto', 'dense', 'sparse'.
+
+        Raises:
+            ValueError: naming the first option out of range.
+        """
         # every number checked finite (NaN passes any ``x < 0`` test) and in range, naming the option
         self.alpha = check_float("alpha", self.alpha, 0.0, 1.0)
         self.beta = check_float("beta", self.beta, 0.0)
@@ -99,6 +104,14 @@ class GAugOConfig:
             raise ValueError(f"mode must be 'auto', 'dense' or 'sparse', got {self.mode!r}")
 
     def resolved_mode(self, graph: Graph) -> str:
+        """Return the mode for ``graph``: ``mode`` itself, or for 'auto' 'dense' up to ``dense_max_nodes`` nodes.
+
+        Args:
+            graph: the graph to train on.
+
+        Returns:
+            ``"dense"`` or ``"sparse"``.
+        """
         if self.mode != "auto":
             return self.mode
         return "dense" if graph.num_nodes <= self.dense_max_nodes else "sparse"
@@ -108,7 +121,7 @@ class GAugOConfig:
 def edge_probabilities(
     logits: torch.Tensor, max_logit: torch.Tensor, alpha: float, original: torch.Tensor
 ) -> torch.Tensor:
-    """:math:`P' = \\alpha\\, L / \\max L + (1 - \\alpha) A`, clipped to [0, 1]."""
+    r""":math:`P' = \alpha\, L / \max L + (1 - \alpha) A`, clipped to [0, 1]."""
     scaled = logits / max_logit.clamp(min=1e-12)
     if alpha >= 1.0:
         return scaled.clamp(0.0, 1.0)
@@ -129,7 +142,7 @@ def sample_dense_adjacency(
 
 
 def dense_gcn_normalize(adjacency: torch.Tensor) -> torch.Tensor:
-    """:math:`D^{-1/2}(\\tilde A + I)D^{-1/2}` of a dense adjacency with a zero diagonal (differentiable)."""
+    r""":math:`D^{-1/2}(\tilde A + I)D^{-1/2}` of a dense adjacency with a zero diagonal (differentiable)."""
     adj = adjacency + torch.eye(adjacency.size(0), dtype=adjacency.dtype, device=adjacency.device)
     inv_sqrt = adj.sum(1).pow(-0.5)
     return inv_sqrt.unsqueeze(1) * adj * inv_sqrt.unsqueeze(0)
@@ -200,8 +213,10 @@ def train_gaug_o(
     on_epoch: Callable[[int, Validation], None] | None = None,
 ) -> RunResult:
     """Train GAug-O (edge predictor + the classifier ``model_factory()``) on ``graph``; see the module docs.
+
     ``progress`` shows the pre-training and training epochs on transient bars; ``on_epoch(epoch, validation)`` sees
-    the classifier's validation curve (:func:`graphsparse.train.fit`)."""
+    the classifier's validation curve (:func:`graphsparse.train.fit`).
+    """
     config = config or GAugOConfig()
     if graph.x is None or graph.y is None:
         raise GraphError(f"graph {graph.name!r} needs features x and labels y for GAug-O")

@@ -59,6 +59,18 @@ class EdgePredictor(nn.Module):
         hidden_activation: str = "none",
         out_activation: str = "relu",
     ) -> None:
+        """Build the two GCN layers.
+
+        Args:
+            in_channels: the node features' width.
+            hidden_channels: the first layer's width.
+            out_channels: the embeddings' width ``d``.
+            hidden_activation: after the first layer: ``"none"``, ``"relu"`` or ``"elu"``.
+            out_activation: after the second layer: ``"none"``, ``"relu"`` or ``"elu"``.
+
+        Raises:
+            ValueError: an unknown activation.
+        """
         super().__init__()
         for name, value in (("hidden_activation", hidden_activation), ("out_activation", out_activation)):
             if value not in _ACTIVATIONS:
@@ -68,12 +80,23 @@ class EdgePredictor(nn.Module):
         self.conv2 = SparseGCNConv(hidden_channels, out_channels, bias=False)
 
     def reset_parameters(self) -> None:
+        """Re-initialise both layers' weights."""
         self.conv1.reset_parameters()
         self.conv2.reset_parameters()
 
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        """Embed the nodes of ``graph``.
+
+        Args:
+            graph: the graph (its normalised adjacency propagates the features).
+            x: the node features; ``graph.x`` when None.
+            edge_values: optional per-edge weights of the adjacency (differentiable).
+
+        Returns:
+            The embeddings ``Z [N, d]``.
+        """
         x = (graph.x if x is None else x).to(self.conv1.weight.device)
         adj = gcn_normalized_operator(graph, edge_values, device=x.device)
         hidden = _ACTIVATIONS[self.hidden_activation](self.conv1(x, adj))

@@ -1,5 +1,6 @@
-"""GAug-M model selection: which edge-predictor draw (and which rm/add percentages of a grid) to augment with,
-chosen on validation only.
+"""GAug-M model selection, on validation only.
+
+It chooses which edge-predictor draw (and which rm/add percentages of a grid) to augment with.
 
 The reference picks one of many stored predictor draws (its ``best_parameters.json`` 'i') and its rm/add by test
 accuracy; :func:`select_gaug_m_graph` picks the draw (and rm/add when given a grid) whose augmented graph gives
@@ -56,7 +57,8 @@ def predictor_embeddings(
 
     ``options``: ``ep_hidden`` (128), ``ep_out`` (32), ``ep_hidden_activation`` ('none'), ``ep_out_activation``
     ('relu'), ``ep_epochs`` (200). The predictor sees row-normalised features; ``progress`` shows its training
-    epochs on a transient bar."""
+    epochs on a transient bar.
+    """
     from ..tasks.node import row_normalize_features
     from ..utils import seed_everything
 
@@ -85,8 +87,9 @@ def select_gaug_m_graph(
     validate: Callable[[Graph, int, int], float],
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Graph, dict[str, Any], list[dict[str, Any]]]:
-    """Try ``draws`` predictor draws × every (rm_pct, add_pct) of ``grid``; return the augmented graph with the
-    best mean validation score, its entry and every entry tried.
+    """Try ``draws`` predictor draws × every (rm_pct, add_pct) of ``grid``; keep the best on validation.
+
+    Returns the augmented graph with the best mean validation score, its entry and every entry tried.
 
     ``validate(augmented, seed_index, seed)`` trains on ``augmented`` and returns the validation score; each
     candidate is scored over ``select_seeds`` runs (seeds ``SELECTION_SEED_BASE + i``). The chosen graph is kept,
