@@ -1,5 +1,8 @@
-"""The one graph abstraction every part of graphsparse speaks: :class:`Graph` (:mod:`.core`: storage, validation,
-derived caches, pruning and subgraphs) and its conversions to and from PyG, networkx and scipy (:mod:`.convert`)."""
+"""The one graph abstraction every part of graphsparse speaks.
+
+:class:`Graph` (:mod:`.core`: storage, validation, derived caches, pruning and subgraphs) and its conversions to
+and from PyG, networkx and scipy (:mod:`.convert`).
+"""
 
 from .convert import keep_pyg_edges, pyg_edge_graph
 from .core import MAX_LABEL_FLOOR, MAX_NUM_NODES, SCHEMA_VERSION, Graph, GraphError, Split, csr_select_rows

@@ -1,6 +1,9 @@
-"""The checks a :class:`~graphsparse.graph.Graph` runs on its inputs at construction (and on ``replace``), and
-the coalescing of raw edge lists into stored undirected edges: every invalid input becomes a
-:class:`GraphError` naming the field and the value, so the rest of the library can trust a Graph's content."""
+"""The checks a :class:`~graphsparse.graph.Graph` runs on its inputs, and the coalescing of raw edge lists.
+
+The checks run at construction (and on ``replace``); coalescing turns raw edge lists into stored undirected edges.
+Every invalid input becomes a :class:`GraphError` naming the field and the value, so the rest of the library can
+trust a Graph's content.
+"""
 
 from __future__ import annotations
 
@@ -68,6 +71,7 @@ class Split:
     test: torch.Tensor
 
     def __iter__(self) -> Iterator[torch.Tensor]:
+        """Iterate over the three masks: ``train, val, test = split``."""
         return iter((self.train, self.val, self.test))
 
     def index(self, part: str) -> torch.Tensor:
@@ -76,6 +80,17 @@ class Split:
 
 
 def as_long_edge_index(edge_index: Any) -> torch.Tensor:
+    """Return ``edge_index`` as a CPU int64 tensor of shape ``[2, E]``.
+
+    Args:
+        edge_index: a tensor, NumPy array or nested sequence of node ids.
+
+    Returns:
+        The edge index (``[2, 0]`` when empty).
+
+    Raises:
+        GraphError: not convertible to a tensor, not an integer dtype, or not of shape ``[2, E]``.
+    """
     if isinstance(edge_index, np.ndarray):
         edge_index = torch.from_numpy(edge_index)
     if not isinstance(edge_index, torch.Tensor):
@@ -130,6 +145,17 @@ def coalesce_weighted(
 
 
 def check_num_nodes(num_nodes: Any) -> int:
+    """Check a node count.
+
+    Args:
+        num_nodes: the count.
+
+    Returns:
+        It, as an int.
+
+    Raises:
+        GraphError: not an int, below 1, or above :data:`MAX_NUM_NODES`.
+    """
     if not isinstance(num_nodes, (int, np.integer)) or isinstance(num_nodes, bool):
         raise GraphError(f"num_nodes must be an int, got {type(num_nodes).__name__}")
     num_nodes = int(num_nodes)
@@ -188,6 +214,16 @@ def check_edge_weight(edge_weight: Any, num_columns: int) -> torch.Tensor | None
 
 
 def check_rows(x: torch.Tensor | None, y: torch.Tensor | None, num_nodes: int) -> None:
+    """Check that features and labels have one row per node.
+
+    Args:
+        x: the node features, or None.
+        y: the labels, or None.
+        num_nodes: the graph's nodes.
+
+    Raises:
+        GraphError: a row count differs from ``num_nodes``, or a label is out of range.
+    """
     if x is not None and x.size(0) != num_nodes:
         raise GraphError(f"x has {x.size(0)} rows but the graph has num_nodes={num_nodes}")
     if y is not None and y.size(0) != num_nodes:
@@ -295,6 +331,18 @@ def check_y(y: Any) -> torch.Tensor | None:
 
 
 def check_splits(splits: Mapping[str, Any], num_nodes: int) -> dict[str, Split]:
+    """Check named splits: three boolean masks of ``num_nodes`` each, no node in two parts.
+
+    Args:
+        splits: split name -> (train, val, test) masks.
+        num_nodes: the graph's nodes.
+
+    Returns:
+        Split name -> :class:`Split` (masks on the CPU, copied where they shared the caller's memory).
+
+    Raises:
+        GraphError: a split without three masks, a mask not boolean or of the wrong shape, or overlapping parts.
+    """
     checked: dict[str, Split] = {}
     for name, split in splits.items():
         parts = tuple(split)

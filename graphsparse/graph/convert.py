@@ -67,8 +67,10 @@ def _split_from_index(split_idx: Mapping[str, Any], num_nodes: int) -> tuple[tor
 
 
 def _node_attribute(g: Any, order: list[Any], attr: str, features: bool) -> torch.Tensor | None:
-    """Node attribute ``attr`` of networkx graph ``g`` in node order ``order``: features ``[N, F]`` or labels
-    ``[N]``; None when no node has it."""
+    """Node attribute ``attr`` of networkx graph ``g`` in node order ``order``.
+
+    Features ``[N, F]`` or labels ``[N]``; None when no node has it.
+    """
     nodes = g.nodes
     present = [attr in nodes[v] for v in order]
     if not any(present):
@@ -598,7 +600,6 @@ def from_networkx(
         GraphError: a multigraph, a node missing an attribute others have, a label that is not an integer, or
             anything the Graph constructor refuses.
     """
-
     import math
     import operator
 
@@ -663,8 +664,10 @@ def from_networkx(
 
 
 def to_scipy(graph: Graph) -> Any:
-    """A ``scipy.sparse.csr_matrix`` adjacency (symmetric when undirected, no self-loops): the edge weights,
-    or ones (float32) when the graph is unweighted."""
+    """Return a ``scipy.sparse.csr_matrix`` adjacency (symmetric when undirected, no self-loops).
+
+    Its values are the edge weights, or ones (float32) when the graph is unweighted.
+    """
     import scipy.sparse as sp
 
     row, col = graph.edge_index.numpy()
@@ -674,8 +677,9 @@ def to_scipy(graph: Graph) -> Any:
 
 
 def from_scipy(matrix: Any, weighted: bool | None = None, **kwargs: Any) -> Graph:
-    """Build from a square scipy sparse adjacency: every non-zero (after summing duplicate entries, as scipy
-    does) is an edge, its value the edge's weight.
+    """Build from a square scipy sparse adjacency: every non-zero is an edge, its value the edge's weight.
+
+    Duplicate entries are summed first, as scipy does.
 
     ``weighted=None`` makes a weighted graph unless every value is 1; ``False`` ignores the values; ``True``
     always keeps them. Values must be positive and finite; for an undirected graph ``A[u, v]`` and ``A[v, u]``

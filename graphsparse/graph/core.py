@@ -137,6 +137,11 @@ class Graph:
         edge_split: Mapping[str, Mapping[str, Any]] | None = None,
         edge_weight: Any = None,
     ) -> None:
+        """Validate and copy the inputs (the arguments are described in the class docstring).
+
+        Raises:
+            GraphError: naming the first invalid input and its value.
+        """
         with torch.inference_mode(False):  # the graph's own tensors track versions, even when built in inference mode
             edge_index = as_long_edge_index(edge_index)
             x = check_x(x)
@@ -258,6 +263,7 @@ class Graph:
     # ----------------------------------------------------------------- basic facts
     @property
     def num_nodes(self) -> int:
+        """Number of nodes."""
         return self._num_nodes
 
     @property
@@ -267,30 +273,37 @@ class Graph:
 
     @property
     def directed(self) -> bool:
+        """Whether edges keep their direction (False: undirected)."""
         return self._directed
 
     @property
     def name(self) -> str:
+        """The graph's label for reports."""
         return self._name
 
     @property
     def x(self) -> torch.Tensor | None:
+        """Node features ``[N, F]`` (float32), or None."""
         return self._x
 
     @property
     def y(self) -> torch.Tensor | None:
+        """Node labels ``[N]`` (int64, ``-1`` for unlabelled), or None."""
         return self._y
 
     @property
     def num_features(self) -> int:
+        """Width of the node features (0 without features)."""
         return 0 if self._x is None else self._x.size(1)
 
     @property
     def num_classes(self) -> int:
+        """Number of classes: the largest label + 1 (0 without labels)."""
         return 0 if self._y is None or self._y.numel() == 0 else int(self._y.max()) + 1
 
     @property
     def splits(self) -> dict[str, Split]:
+        """The named splits (a new dict on every access)."""
         return dict(self._splits)
 
     def split(self, name: str | int | None = None) -> Split:
@@ -341,8 +354,11 @@ class Graph:
         return self._cached(("degree", direction), compute)
 
     def sparse_x(self) -> torch.Tensor | None:
-        """``x`` as a CSR tensor when it is large (``>= SPARSE_X_MIN_ELEMENTS`` entries) and at most
-        ``SPARSE_X_MAX_DENSITY`` non-zero, else ``None`` (models then use the dense ``x``). Computed once."""
+        """``x`` as a CSR tensor when it is large and sparse, else ``None``; computed once.
+
+        Large and sparse: ``>= SPARSE_X_MIN_ELEMENTS`` entries and at most ``SPARSE_X_MAX_DENSITY`` non-zero; with
+        ``None`` models use the dense ``x``.
+        """
 
         @quiet_csr()
         def compute() -> torch.Tensor | None:
@@ -401,8 +417,11 @@ class Graph:
     _FIELDS = ("edge_index", "num_nodes", "x", "y", "splits", "directed", "name", "edge_split", "edge_weight")
 
     def _carried_weight(self, edge_index: torch.Tensor, num_nodes: int, directed: bool) -> torch.Tensor | None:
-        """Weights for the columns of a new ``edge_index``: this graph's weight where the edge is one of this
-        graph's edges, 1 for new edges; ``None`` when this graph is unweighted."""
+        """Weights for the columns of a new ``edge_index``.
+
+        This graph's weight where the edge is one of this graph's edges, 1 for new edges; ``None`` when this graph
+        is unweighted.
+        """
         if self._edge_weight is None:
             return None
         base = max(self._num_nodes, num_nodes)
@@ -423,9 +442,10 @@ class Graph:
         return weight
 
     def replace(self, **changes: Any) -> Graph:
-        """A new Graph with some fields replaced (``edge_index``, ``num_nodes``, ``x``, ``y``, ``splits``,
-        ``directed``, ``name``, ``edge_split``, ``edge_weight``); the others, the edge split included, are carried
-        over.
+        """A new Graph with some fields replaced; the others, the edge split included, are carried over.
+
+        The fields: ``edge_index``, ``num_nodes``, ``x``, ``y``, ``splits``, ``directed``, ``name``, ``edge_split``,
+        ``edge_weight``.
 
         ``edge_weight`` given with ``edge_index`` is one weight per column of it; given alone, one per stored edge
         id of this graph (``None`` drops the weights). A new ``edge_index`` without ``edge_weight`` on a weighted
@@ -506,7 +526,8 @@ class Graph:
     def subgraph(self, nodes: torch.Tensor) -> Graph:
         """The induced subgraph on ``nodes`` (indices or boolean mask), relabelled 0..n-1 in the given order.
 
-        The edge split (over the original node ids) is not carried over."""
+        The edge split (over the original node ids) is not carried over.
+        """
         nodes = torch.as_tensor(nodes)
         if nodes.dtype == torch.bool:
             if nodes.shape != (self._num_nodes,):
@@ -549,8 +570,10 @@ class Graph:
         return self._edge_weight if self._directed else torch.cat([self._edge_weight, self._edge_weight])
 
     def to_pyg(self, **options: Any) -> Any:
-        """A PyTorch Geometric ``Data`` of the graph: :func:`graphsparse.graph.convert.to_pyg` (``minimal=True``:
-        only what :meth:`from_pyg` reads)."""
+        """A PyTorch Geometric ``Data`` of the graph: :func:`graphsparse.graph.convert.to_pyg`.
+
+        ``minimal=True``: only what :meth:`from_pyg` reads.
+        """
         from .convert import to_pyg
 
         return to_pyg(self, **options)
@@ -589,6 +612,7 @@ class Graph:
         return from_scipy(matrix, weighted, **kwargs)
 
     def __repr__(self) -> str:
+        """One line: name, nodes, edges, features, classes, splits (and whether weighted)."""
         kind = "directed" if self._directed else "undirected"
         return (
             f"Graph(name={self._name!r}, num_nodes={self._num_nodes}, num_edges={self.num_edges} {kind}, "
