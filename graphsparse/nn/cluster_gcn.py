@@ -54,6 +54,21 @@ class ClusterGCN(nn.Module):
         concat: bool = True,
         layer_norm: bool = True,
     ) -> None:
+        """Build the layers.
+
+        Args:
+            in_channels: the node features' width.
+            hidden_channels: the hidden layers' width.
+            out_channels: the output width (classes).
+            num_layers: the number of layers.
+            dropout: the dropout probability before each layer.
+            diag_lambda: the diagonal enhancement λ of :func:`diag_enhanced_adjacency` (>= 0).
+            concat: each layer sees ``[A'H ‖ H]`` (True) or ``A'H``.
+            layer_norm: LayerNorm between layers (else none).
+
+        Raises:
+            ValueError: ``diag_lambda`` below 0, or ``num_layers`` below 1.
+        """
         super().__init__()
         if diag_lambda < 0:
             raise ValueError(f"diag_lambda must be >= 0, got {diag_lambda}")
@@ -64,6 +79,7 @@ class ClusterGCN(nn.Module):
         self.dropout, self.diag_lambda, self.concat = dropout, float(diag_lambda), concat
 
     def reset_parameters(self) -> None:
+        """Re-initialise every linear layer and LayerNorm."""
         for module in (*self.lins, *self.norms):
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
@@ -71,6 +87,16 @@ class ClusterGCN(nn.Module):
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        """Compute the node logits.
+
+        Args:
+            graph: the graph (or a PyG ``Data``).
+            x: the node features; ``graph.x`` when None.
+            edge_values: optional per-edge weights of the adjacency (differentiable).
+
+        Returns:
+            The logits ``[N, out_channels]``.
+        """
         graph = as_graph(graph)  # a PyG Data works too
         device = self.lins[0].weight.device
         x = (graph.x if x is None else x).to(device)

@@ -42,8 +42,11 @@ def _fill_keep_mask(out: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def _as_factor(keep: torch.Tensor) -> torch.Tensor:
-    """The boolean mask as 0/1 bytes for multiplying: the same products as the bool itself (x * 1 and x * 0),
-    but torch multiplies float by uint8 several times faster than float by bool on CPU."""
+    """The boolean mask as 0/1 bytes for multiplying.
+
+    The same products as the bool itself (x * 1 and x * 0), but torch multiplies float by uint8 several times
+    faster than float by bool on CPU.
+    """
     return keep.view(torch.uint8)
 
 
@@ -206,8 +209,11 @@ class _CSRMatmul(torch.autograd.Function):
 
 @quiet_csr()
 def sparse_dropout_matmul(x: torch.Tensor, weight: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
-    """``dropout(x, p, training) @ weight`` for a CSR ``x``: dropout acts on the stored non-zeros only (zeros stay
-    zero either way), so it matches dense dropout in distribution. Differentiable in ``weight`` (not in ``x``)."""
+    """``dropout(x, p, training) @ weight`` for a CSR ``x``.
+
+    Dropout acts on the stored non-zeros only (zeros stay zero either way), so it matches dense dropout in
+    distribution. Differentiable in ``weight`` (not in ``x``).
+    """
     p = _check_p(p)
     if x.layout != torch.sparse_csr or weight.dim() != 2 or x.size(1) != weight.size(0):
         raise ValueError(

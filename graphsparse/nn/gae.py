@@ -29,16 +29,36 @@ __all__ = ["InnerProductDecoder", "HadamardMLPDecoder", "VGAEEncoder", "LinkMode
 
 
 class InnerProductDecoder(nn.Module):
-    """Pair logit :math:`z_u^\\top z_v` (no parameters)."""
+    r"""Pair logit :math:`z_u^\top z_v` (no parameters)."""
 
     def forward(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Score node pairs.
+
+        Args:
+            z: node embeddings ``[N, d]``.
+            pairs: node pairs ``[2, P]``.
+
+        Returns:
+            The pair logits ``[P]``.
+        """
         return (z[pairs[0]] * z[pairs[1]]).sum(-1)
 
 
 class HadamardMLPDecoder(nn.Module):
-    """Pair logit :math:`\\mathrm{MLP}(z_u \\odot z_v)` (symmetric in u, v)."""
+    r"""Pair logit :math:`\mathrm{MLP}(z_u \odot z_v)` (symmetric in u, v)."""
 
     def __init__(self, channels: int, hidden_channels: int = 64, num_layers: int = 2, dropout: float = 0.0) -> None:
+        """Build the MLP.
+
+        Args:
+            channels: the embeddings' width ``d``.
+            hidden_channels: the hidden layers' width.
+            num_layers: the MLP's layers (the last outputs one logit).
+            dropout: the dropout probability before each layer.
+
+        Raises:
+            ValueError: ``num_layers`` below 1.
+        """
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"decoder num_layers must be >= 1, got {num_layers}")
@@ -47,10 +67,20 @@ class HadamardMLPDecoder(nn.Module):
         self.dropout = dropout
 
     def reset_parameters(self) -> None:
+        """Re-initialise the MLP's layers."""
         for lin in self.lins:
             lin.reset_parameters()
 
     def forward(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Score node pairs.
+
+        Args:
+            z: node embeddings ``[N, d]``.
+            pairs: node pairs ``[2, P]``.
+
+        Returns:
+            The pair logits ``[P]``.
+        """
         h = z[pairs[0]] * z[pairs[1]]
         for i, lin in enumerate(self.lins):
             h = lin(F.dropout(h, self.dropout, self.training))
@@ -63,6 +93,13 @@ class VGAEEncoder(nn.Module):
     """VGAE's encoder: a shared GCN layer, then GCN heads for μ and log σ; ``kl`` holds the last KL term."""
 
     def __init__(self, in_channels: int, hidden_channels: int = 32, out_channels: int = 16) -> None:
+        """Build the shared layer and the two heads.
+
+        Args:
+            in_channels: the node features' width.
+            hidden_channels: the shared layer's width.
+            out_channels: the embeddings' width.
+        """
         super().__init__()
         self.conv = SparseGCNConv(in_channels, hidden_channels)
         self.conv_mu = SparseGCNConv(hidden_channels, out_channels)
@@ -70,12 +107,23 @@ class VGAEEncoder(nn.Module):
         self.kl: torch.Tensor | None = None
 
     def reset_parameters(self) -> None:
+        """Re-initialise the three GCN layers."""
         for conv in (self.conv, self.conv_mu, self.conv_logstd):
             conv.reset_parameters()
 
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        """Embed the nodes and store the KL term in ``kl``.
+
+        Args:
+            graph: the graph.
+            x: the node features; ``graph.x`` when None.
+            edge_values: optional per-edge weights of the adjacency (differentiable).
+
+        Returns:
+            ``Z = μ + σ ⊙ ε`` in training, ``μ`` in evaluation (``[N, out_channels]``).
+        """
         x = (graph.x if x is None else x).to(self.conv.weight.device)
         adj = gcn_normalized_operator(graph, edge_values, device=x.device)
         h = F.relu(self.conv(x, adj))
@@ -95,10 +143,18 @@ class LinkModel(nn.Module):
     """
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, embedding: nn.Embedding | None = None) -> None:
+        """Hold the parts.
+
+        Args:
+            encoder: ``encoder(graph, x, edge_values=...)`` returns node embeddings.
+            decoder: ``decoder(z, pairs)`` returns pair logits.
+            embedding: the input embedding of a featureless graph, or None.
+        """
         super().__init__()
         self.encoder, self.decoder, self.embedding = encoder, decoder, embedding
 
     def reset_parameters(self) -> None:
+        """Re-initialise the encoder, the decoder and the embedding (those that can)."""
         for module in (self.encoder, self.decoder, self.embedding):
             if module is not None and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
@@ -106,6 +162,19 @@ class LinkModel(nn.Module):
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        """Embed the nodes.
+
+        Args:
+            graph: the graph.
+            x: the node features; the input embedding, else ``graph.x``, when None.
+            edge_values: optional per-edge weights (clamped at 0 before the encoder sees them).
+
+        Returns:
+            The node embeddings.
+
+        Raises:
+            ValueError: no features: neither ``x``, an input embedding nor ``graph.x``.
+        """
         if x is None and self.embedding is not None:
             x = self.embedding.weight
         if x is None and graph.x is None:
@@ -117,9 +186,11 @@ class LinkModel(nn.Module):
         return self.encoder(graph, x, edge_values=edge_values)
 
     def score(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Pair logits of ``pairs`` ``[2, P]`` from embeddings ``z`` (the decoder's)."""
         return self.decoder(z, pairs.to(z.device))
 
     def regularization(self, num_nodes: int) -> torch.Tensor | float:
+        """VGAE's KL term divided by ``num_nodes`` in training; 0.0 otherwise (and for other encoders)."""
         kl = getattr(self.encoder, "kl", None)
         return 0.0 if kl is None or not self.training else kl / num_nodes
 
@@ -137,9 +208,12 @@ def build_link_model(
     embedding_dim: int = 64,
     dropout: float = 0.0,
 ) -> LinkModel:
-    """``gae`` (GCN encoder 2 layers), ``vgae``, or a registered encoder (``gcn``, ``sage``, ``gat``, ``gin``);
+    """Build a link-prediction model by name.
+
+    ``gae`` (GCN encoder 2 layers), ``vgae``, or a registered encoder (``gcn``, ``sage``, ``gat``, ``gin``);
     ``decoder`` ``'dot'`` (inner product) or ``'hadamard'`` (MLP on z_u ⊙ z_v). ``in_channels=None`` (a featureless
-    graph) adds a learnable ``num_nodes × embedding_dim`` input embedding."""
+    graph) adds a learnable ``num_nodes × embedding_dim`` input embedding.
+    """
     from . import build_model
 
     key = name.lower()

@@ -35,8 +35,9 @@ def gcn_normalized_operator(
 
 
 class SparseGCNConv(nn.Module):
-    r"""Graph convolution from Kipf & Welling, "Semi-Supervised Classification with Graph Convolutional
-    Networks" (ICLR 2017):
+    r"""Graph convolution from Kipf & Welling.
+
+    From "Semi-Supervised Classification with Graph Convolutional Networks" (ICLR 2017):
 
     .. math::
         X' = \hat{D}^{-1/2} (A + I) \hat{D}^{-1/2} X W + b
@@ -52,6 +53,13 @@ class SparseGCNConv(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        """Create the weights and initialise them (:meth:`reset_parameters`).
+
+        Args:
+            in_channels: the input features' width.
+            out_channels: the output width.
+            bias: add a learnable bias.
+        """
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.weight = nn.Parameter(torch.empty(in_channels, out_channels))
@@ -59,6 +67,7 @@ class SparseGCNConv(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Glorot-uniform weights and a zero bias."""
         # Glorot uniform, as in the paper and PyG
         bound = math.sqrt(6.0 / (self.in_channels + self.out_channels))
         nn.init.uniform_(self.weight, -bound, bound)
@@ -66,6 +75,16 @@ class SparseGCNConv(nn.Module):
             nn.init.zeros_(self.bias)
 
     def forward(self, x: torch.Tensor, adj: SparseOperator, dropout: float = 0.0) -> torch.Tensor:
+        """Apply the convolution.
+
+        Args:
+            x: node features ``[N, in_channels]`` (dense, or a CSR tensor).
+            adj: the normalised operator (:func:`gcn_normalized_operator`).
+            dropout: the dropout probability on ``x`` (training mode only).
+
+        Returns:
+            The output ``[N, out_channels]``.
+        """
         p = dropout if self.training else 0.0
         if x.layout == torch.sparse_csr:  # large bag-of-words features (Graph.sparse_x)
             out = adj @ sparse_dropout_matmul(x, self.weight, p)
@@ -76,4 +95,5 @@ class SparseGCNConv(nn.Module):
         return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:
+        """The widths, as ``in_channels, out_channels``."""
         return f"{self.in_channels}, {self.out_channels}"

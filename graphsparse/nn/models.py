@@ -28,18 +28,41 @@ class GCN(nn.Module):
     def __init__(
         self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2, dropout: float = 0.5
     ) -> None:
+        """Build the layers.
+
+        Args:
+            in_channels: the node features' width.
+            hidden_channels: the hidden layers' width.
+            out_channels: the output width (classes).
+            num_layers: the number of SparseGCNConv layers.
+            dropout: the dropout probability on each layer's input (training mode only).
+
+        Raises:
+            ValueError: ``num_layers`` below 1.
+        """
         super().__init__()
         dims = layer_dims(in_channels, hidden_channels, out_channels, num_layers)
         self.convs = nn.ModuleList(SparseGCNConv(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.dropout = dropout
 
     def reset_parameters(self) -> None:
+        """Re-initialise every layer."""
         for conv in self.convs:
             conv.reset_parameters()
 
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        """Compute the node logits.
+
+        Args:
+            graph: the graph (or a PyG ``Data``).
+            x: the node features; ``graph.x`` (as a CSR tensor when large and sparse) when None.
+            edge_values: optional per-edge weights of the adjacency (differentiable).
+
+        Returns:
+            The logits ``[N, out_channels]``.
+        """
         graph = as_graph(graph)  # a PyG Data works too
         if x is None:
             sparse_x = graph.sparse_x()
@@ -59,18 +82,41 @@ class MLP(nn.Module):
     def __init__(
         self, in_channels: int, hidden_channels: int, out_channels: int, num_layers: int = 2, dropout: float = 0.5
     ) -> None:
+        """Build the layers.
+
+        Args:
+            in_channels: the node features' width.
+            hidden_channels: the hidden layers' width.
+            out_channels: the output width (classes).
+            num_layers: the number of linear layers.
+            dropout: the dropout probability on each layer's input (training mode only).
+
+        Raises:
+            ValueError: ``num_layers`` below 1.
+        """
         super().__init__()
         dims = layer_dims(in_channels, hidden_channels, out_channels, num_layers)
         self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.dropout = dropout
 
     def reset_parameters(self) -> None:
+        """Re-initialise every layer."""
         for lin in self.lins:
             lin.reset_parameters()
 
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        """Compute the node logits from the features alone.
+
+        Args:
+            graph: the graph (or a PyG ``Data``); only its features are read.
+            x: the node features; ``graph.x`` when None.
+            edge_values: ignored (the interface of every model).
+
+        Returns:
+            The logits ``[N, out_channels]``.
+        """
         graph = as_graph(graph)  # a PyG Data works too
         x = (graph.x if x is None else x).to(self.lins[0].weight.device)
         for i, lin in enumerate(self.lins):
@@ -81,8 +127,10 @@ class MLP(nn.Module):
 
 
 def _scale_messages(module: nn.Module, inputs: tuple, out: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """Message hook: multiply message e by ``scale[e]``; messages past ``len(scale)`` (self-loops a layer
-    appends, e.g. GATConv's) are left as they are."""
+    """Message hook: multiply message e by ``scale[e]``.
+
+    Messages past ``len(scale)`` (self-loops a layer appends, e.g. GATConv's) are left as they are.
+    """
     weight = torch.cat([scale, scale.new_ones(out.size(0) - scale.numel())]) if out.size(0) > scale.numel() else scale
     return out * weight.view(-1, *([1] * (out.dim() - 1)))
 
@@ -105,6 +153,20 @@ class PyGBackbone(nn.Module):
         dropout: float = 0.5,
         heads: int = 8,
     ) -> None:
+        """Build the PyG layers.
+
+        Args:
+            kind: ``"gat"``, ``"gin"`` or ``"sage"``.
+            in_channels: the node features' width.
+            hidden_channels: the hidden layers' width (per head for GAT).
+            out_channels: the output width (classes).
+            num_layers: the number of layers.
+            dropout: the dropout probability (GAT's attention dropout too).
+            heads: GAT's attention heads in the hidden layers (the last layer has one).
+
+        Raises:
+            ValueError: an unknown ``kind``, or ``num_layers`` below 1.
+        """
         super().__init__()
         from torch_geometric.nn import GATConv, GINConv, SAGEConv
 
@@ -125,12 +187,23 @@ class PyGBackbone(nn.Module):
                 raise ValueError(f"unknown PyG backbone {kind!r}: use 'gat', 'gin' or 'sage'")
 
     def reset_parameters(self) -> None:
+        """Re-initialise every layer."""
         for conv in self.convs:
             conv.reset_parameters()
 
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        """Compute the node logits.
+
+        Args:
+            graph: the graph (or a PyG ``Data``).
+            x: the node features; ``graph.x`` when None.
+            edge_values: optional per-edge values: zero removes an edge, others scale its messages.
+
+        Returns:
+            The logits ``[N, out_channels]``.
+        """
         graph = as_graph(graph)  # a PyG Data works too
         device = next(self.parameters()).device
         x = (graph.x if x is None else x).to(device)

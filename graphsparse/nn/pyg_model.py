@@ -49,9 +49,11 @@ EDGE_MODES = ("auto", "edge_weight", "messages", "none")
 
 
 def as_graph(graph: Any) -> Graph:
-    """``graph`` itself when it is a :class:`Graph`; a PyG ``Data`` converted with :meth:`Graph.from_pyg` (what lets
-    graphsparse's own models take ``model(data)``: a convenience that converts on every call; for training,
-    convert once and pass the Graph, whose normalised adjacency is cached)."""
+    """``graph`` itself when it is a :class:`Graph`; a PyG ``Data`` converted with :meth:`Graph.from_pyg`.
+
+    This is what lets graphsparse's own models take ``model(data)``: a convenience that converts on every call; for
+    training, convert once and pass the Graph, whose normalised adjacency is cached.
+    """
     if isinstance(graph, Graph):
         return graph
     if getattr(graph, "edge_index", None) is not None:
@@ -101,6 +103,16 @@ class PyGModel(nn.Module):
     """
 
     def __init__(self, module: nn.Module, edge_mode: str = "auto") -> None:
+        """Wrap ``module``, resolving ``edge_mode="auto"`` to the mode the model supports.
+
+        Args:
+            module: the PyG model.
+            edge_mode: ``"auto"``, ``"edge_weight"``, ``"messages"`` or ``"none"``.
+
+        Raises:
+            TypeError: ``module`` is not a ``torch.nn.Module``.
+            ValueError: an unknown ``edge_mode``, or one the model cannot support.
+        """
         super().__init__()
         if not isinstance(module, nn.Module):
             raise TypeError(f"PyGModel wraps a torch.nn.Module, got {type(module).__name__}")
@@ -125,9 +137,11 @@ class PyGModel(nn.Module):
         return self.edge_mode != "none"
 
     def first_layer(self) -> nn.Module | None:
-        """The wrapped model's first layer (``module.first_layer()``, else ``convs[0]`` or ``lins[0]``: PyG's
-        ``BasicGNN`` models keep their layers in ``convs``), which Kipf & Welling's first-layer-only weight decay
-        regularises; None when it has none of these."""
+        """The wrapped model's first layer, which Kipf & Welling's first-layer-only weight decay regularises.
+
+        That is ``module.first_layer()``, else ``convs[0]`` or ``lins[0]`` (PyG's ``BasicGNN`` models keep their
+        layers in ``convs``); None when it has none of these.
+        """
         hook = getattr(self.module, "first_layer", None)
         if callable(hook):
             return hook()
@@ -135,14 +149,31 @@ class PyGModel(nn.Module):
         return layers[0] if layers else None
 
     def reset_parameters(self) -> None:
+        """Re-initialise the wrapped model (when it has ``reset_parameters``)."""
         reset = getattr(self.module, "reset_parameters", None)
         if callable(reset):
             reset()
 
     def extra_repr(self) -> str:
+        """The edge mode, for ``repr``."""
         return f"edge_mode={self.edge_mode!r}"
 
     def forward(self, graph: Any, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None):
+        """Run the wrapped model on ``graph``.
+
+        Args:
+            graph: a :class:`Graph` or a PyG ``Data``.
+            x: the node features; the graph's when None.
+            edge_values: one value per undirected edge id (a Graph only), multiplied into the edge weights.
+
+        Returns:
+            What the wrapped model returns.
+
+        Raises:
+            ValueError: ``edge_values`` with ``edge_mode="none"``, of the wrong shape, or with a ``Data``; no node
+                features.
+            TypeError: ``graph`` is neither a Graph nor has an ``edge_index``.
+        """
         device = next(self.parameters()).device
         if isinstance(graph, Graph):
             x = graph.x if x is None else x
@@ -200,8 +231,10 @@ def pyg_basic_gnn(
     dropout: float = 0.5,
     **options: Any,
 ) -> PyGModel:
-    """PyG's own ``torch_geometric.nn.models`` GCN / GAT / GraphSAGE / GIN (``kind``: gcn, gat, sage, gin),
-    wrapped; ``options`` go to the PyG constructor (e.g. ``heads`` for GAT)."""
+    """PyG's own ``torch_geometric.nn.models`` GCN / GAT / GraphSAGE / GIN, wrapped in a :class:`PyGModel`.
+
+    ``kind``: gcn, gat, sage, gin; ``options`` go to the PyG constructor (e.g. ``heads`` for GAT).
+    """
     from torch_geometric.nn import models
 
     classes = {"gcn": models.GCN, "gat": models.GAT, "sage": models.GraphSAGE, "gin": models.GIN}

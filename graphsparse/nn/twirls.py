@@ -269,6 +269,34 @@ class TWIRLS(nn.Module):
         symmetric: bool = False,
         b_form: str = "jacobi",
     ) -> None:
+        """Build the MLPs and check the hyperparameters.
+
+        Args:
+            in_channels: the node features' width.
+            hidden: the hidden width (the width of ``Y0`` when ``mlp_after`` > 0).
+            out_channels: the output width (classes).
+            lam: λ, the weight of the graph term of the energy (>= 0).
+            steps: S, the propagation steps (>= 1).
+            alpha: α, the step size in (0, 1]; ``1/(1+λ)`` when None.
+            mlp_before: K, the linear layers before propagation.
+            mlp_after: L, the linear layers after propagation.
+            dropout: the dropout probability after each hidden activation, in [0, 1).
+            input_dropout: the dropout probability on ``x``, in [0, 1).
+            p: the IRLS penalty's exponent, in [0, 2].
+            tau: τ, the IRLS weights' floor (>= 0).
+            T: the IRLS truncation threshold (0 disables it).
+            attention: recompute IRLS attention weights after ``S // 2`` steps.
+            attention_before: also compute them from ``Y0`` before the first step (needs ``attention``).
+            attention_dropout: the dropout probability on the attention weights, in [0, 1).
+            learn_eta: a learnable per-channel scale η in the attention distances (with ``attention``).
+            norm: ``"none"``, ``"batch"`` or ``"layer"``, before each hidden ReLU.
+            preconditioned: the preconditioned update (False: the normalised-Laplacian, APPNP-like one).
+            symmetric: the symmetrised update (the paper's).
+            b_form: ``"jacobi"`` (``B = I + λD``) or ``"paper"`` (``B = λD + (1-λ)I``).
+
+        Raises:
+            ValueError: naming the first hyperparameter out of range or the inconsistent combination.
+        """
         super().__init__()
         self.alpha = _check(lam, alpha, steps, p, tau, T, b_form)
         if norm not in ("none", "batch", "layer"):
@@ -302,6 +330,7 @@ class TWIRLS(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Xavier-normal weights and zero biases, fresh norms, η back to ones."""
         for lin in self.lins:  # Xavier-normal weights, zero bias (as the authors' MLP)
             nn.init.xavier_normal_(lin.weight)
             nn.init.zeros_(lin.bias)
@@ -346,6 +375,19 @@ class TWIRLS(nn.Module):
     def forward(
         self, graph: Graph, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None
     ) -> torch.Tensor:
+        """Compute the node logits.
+
+        Args:
+            graph: the graph (or a PyG ``Data``).
+            x: the node features; ``graph.x`` when None.
+            edge_values: optional per-edge weights of ``Â`` (differentiable).
+
+        Returns:
+            The logits ``[N, out_channels]``.
+
+        Raises:
+            ValueError: no features.
+        """
         graph = as_graph(graph)  # a PyG Data works too
         given_x = x is not None
         x = graph.x if x is None else x
