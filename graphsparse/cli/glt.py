@@ -43,6 +43,7 @@ _BASE = (
     "plot",
     "task",
     "save_tickets",
+    "tensorboard",
     "workers",
     "ray_address",
 )
@@ -156,6 +157,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "DIR/<method>/round<k>/seed<s>/ticket.pt; the paths are recorded in the store. Reload with "
         "`graphsparse ticket eval|compact`",
     )
+    opt.add_tensorboard_option(p)
     opt.add_parallel_options(p)
     opt.add_common(p)
     p.set_defaults(handler=run)
@@ -258,12 +260,10 @@ def run(args: argparse.Namespace) -> None:
 
 def run_search(args: argparse.Namespace, executor: Any = None) -> None:
     """One search (one dataset, one model): print a table (or one JSON object) and write the plot."""
-    from ..data import canonical_name, load_dataset
-    from ..experiments.report import STD_POPULATION, plot_glt, print_glt_table, search_timing
-    from ..nn import build_model
+    from ..data import canonical_name
+    from ..experiments.tracking import tracked
     from ..sparsify import parse_levels
-    from ..sparsify.methods import MethodSetup
-    from ..sparsify.search import glt_levels, glt_search
+    from ..sparsify.search import glt_levels
     from ..utils import resolve_device
     from .preflight import preflight
 
@@ -281,15 +281,20 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
                 "without --levels (or with '1-k'), or restrict --levels to one-shot methods"
             )
         levels = [level for level in levels if level[0] in wanted]
-    seeds = args.seeds if args.seeds is not None else 3
     device = resolve_device(args.device if args.device is not None else "cpu")
+    writer = opt.tensorboard_writer(args)  # the package is checked now; its folder is made at the first level
     default_plot = Path("runs") / f"glt_{canonical_name(args.dataset)}_{args.model}_{task_name}.png"
     plot_path = Path(args.plot) if args.plot else default_plot
     # the database and the plot path are checked before the first epoch (exit 2 naming the path if not writable)
     outputs = preflight(
         args,
         plot=plot_path,
-        folders=[("--save-tickets", args.save_tickets)] if args.save_tickets is not None else (),
+        folders=[
+            (flag, path)
+            for flag, path in (("--save-tickets", args.save_tickets), ("--tensorboard", args.tensorboard))
+            if path is not None
+        ],
+        datasets=[args.dataset],  # found before the database is created
         unit="levels",
         resume="rerun the same command to resume (stored levels are loaded, not retrained)",
     )
@@ -299,6 +304,34 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
     store.invocation = invocation_record(device)  # recorded with every GLT level this search commits
     parallel = executor.describe() if executor is not None else {"executor": "serial", "workers": 1}
     store.invocation["parallel"] = parallel
+    try:  # every level stored is written to TensorBoard too (--tensorboard)
+        _search(args, executor, outputs, tracked(store, writer), device, task_name, method_names, levels, plot_path)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _search(
+    args: argparse.Namespace,
+    executor: Any,
+    outputs: Any,
+    store: Any,
+    device: Any,
+    task_name: str,
+    method_names: list[str],
+    levels: list[Any],
+    plot_path: Path,
+) -> None:
+    """The search of :func:`run_search` once its outputs are checked: train, print, plot."""
+    from ..data import load_dataset
+    from ..experiments.report import STD_POPULATION, plot_glt, print_glt_table, search_timing
+    from ..nn import build_model
+    from ..sparsify.methods import MethodSetup
+    from ..sparsify.search import glt_search
+
+    seeds = args.seeds if args.seeds is not None else 3
+    rounds = args.rounds if args.rounds is not None else 20
+    parallel = store.invocation["parallel"]
     graph = load_dataset(args.dataset)
     model_options: dict[str, Any] = {}
     ticket_model = args.model

@@ -19,6 +19,8 @@ __all__ = [
     "add_common",
     "apply_thread_option",
     "add_parallel_options",
+    "add_tensorboard_option",
+    "tensorboard_writer",
     "ListChoices",
     "COMMON",
     "flag",
@@ -151,6 +153,30 @@ def model_choices() -> LazyChoices:
     """Every model name ``--model`` accepts: the node models of :data:`graphsparse.nn.MODELS` and the link models
     of :data:`graphsparse.nn.gae.LINK_MODELS` (each task still refuses the other's names)."""
     return LazyChoices(_model_names)
+
+
+def add_tensorboard_option(parser: argparse.ArgumentParser) -> None:
+    """``--tensorboard DIR`` (``train`` and ``glt``): every stored run or GLT level also written as TensorBoard
+    event files under DIR (:class:`graphsparse.experiments.tracking.TensorBoardWriter`)."""
+    parser.add_argument(
+        "--tensorboard",
+        default=None,
+        metavar="DIR",
+        help="also write every finished run (per-epoch curves, final metrics) or GLT level (scores and sparsities "
+        "by round) as TensorBoard event files under DIR (`tensorboard --logdir DIR`); needs the tensorboard "
+        "package (pip install 'graphsparse[tensorboard]')",
+    )
+
+
+def tensorboard_writer(args: argparse.Namespace) -> Any:
+    """The :class:`~graphsparse.experiments.tracking.TensorBoardWriter` ``--tensorboard`` asks for, else None;
+    a ValueError (one line) when the tensorboard package is missing, before anything is created."""
+    folder = getattr(args, "tensorboard", None)
+    if folder is None:
+        return None
+    from ..experiments.tracking import TensorBoardWriter
+
+    return TensorBoardWriter(folder)
 
 
 def add_model_option(parser: argparse.ArgumentParser) -> None:

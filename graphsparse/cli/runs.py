@@ -212,11 +212,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     export = actions.add_parser(
         "export",
-        help="every matching run as CSV or JSON",
+        help="every matching run as CSV or JSON, or to MLflow",
         description="Every matching run and GLT level as CSV (one row each, metrics as "
-        "columns) or JSON (the full records).",
+        "columns) or JSON (the full records), or into an MLflow tracking store (--to mlflow: params, metrics, "
+        "per-epoch curves by epoch, a GLT search's levels as steps; runs already exported are skipped).",
     )
-    export.add_argument("--format", required=True, type=opt.lower, choices=["csv", "json"], help="%(choices)s")
+    export.add_argument("--format", default=None, type=opt.lower, choices=["csv", "json"], help="%(choices)s")
+    export.add_argument(
+        "--to",
+        default=None,
+        type=opt.lower,
+        choices=["mlflow"],
+        help="export into a tracker instead of a file: mlflow (needs pip install 'graphsparse[mlflow]')",
+    )
+    export.add_argument(
+        "--tracking-uri",
+        default=None,
+        metavar="URI",
+        help="--to mlflow: the tracking store (sqlite:///mlflow.db, http://host:5000, ...; default: MLflow's own, "
+        "$MLFLOW_TRACKING_URI)",
+    )
+    export.add_argument(
+        "--experiment",
+        default=None,
+        help="--to mlflow: the MLflow experiment (default: graphsparse; created when missing)",
+    )
     export.add_argument("--out", default=None, help="output file (default: standard output)")
     filters(export)
     db(export)
@@ -325,9 +345,41 @@ def _compare(args: argparse.Namespace) -> None:
         print_comparison(comparison, width=terminal_width(args.wide))
 
 
+def _check_export(args: argparse.Namespace) -> None:
+    """Exactly one of --format / --to; the options of the other refused by name."""
+    if (args.format is None) == (args.to is None):
+        raise ValueError("runs export needs --format csv|json (a file) or --to mlflow (a tracker), one of them")
+    if args.to is not None and args.out is not None:
+        raise ValueError("--out names a file for --format csv|json; --to mlflow writes to --tracking-uri")
+    if args.format is not None:
+        for dest in ("tracking_uri", "experiment"):
+            if getattr(args, dest) is not None:
+                raise ValueError(f"{opt.flag(dest)} applies to --to mlflow only, not to --format {args.format}")
+
+
+def _export_mlflow(args: argparse.Namespace) -> None:
+    from ..experiments.tracking import MLFLOW_EXPERIMENT, check_mlflow, export_mlflow
+
+    check_mlflow()  # a missing package fails before the database is read
+    records = _records(args, _open(args))
+    experiment = args.experiment if args.experiment is not None else MLFLOW_EXPERIMENT
+    counts = export_mlflow(records, tracking_uri=args.tracking_uri, experiment=experiment)
+    where = args.tracking_uri or "MLflow's default tracking store"
+    print(
+        f"{counts['runs']} run{'s' if counts['runs'] != 1 else ''} and {counts['glt_series']} GLT "
+        f"series exported to experiment {experiment!r} in {where}"
+        + (f" ({counts['skipped']} already there, skipped)" if counts["skipped"] else ""),
+        file=sys.stderr,
+    )
+
+
 def _export(args: argparse.Namespace) -> None:
     from ..experiments.report import write_runs_csv
 
+    _check_export(args)
+    if args.to == "mlflow":
+        _export_mlflow(args)
+        return
     out = sys.stdout if args.out is None else None
     if args.out is not None:
         from ..experiments.store import default_db_path

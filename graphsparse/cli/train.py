@@ -42,7 +42,19 @@ CHECKS: dict[str, opt.Check] = {
     "hits": opt.parse_int_list,
 }
 
-_BASE = ("dataset", "model", "task", "seeds", "seed_offset", "epochs", "lr", "weight_decay", "hidden", "dropout")
+_BASE = (
+    "dataset",
+    "model",
+    "task",
+    "seeds",
+    "seed_offset",
+    "epochs",
+    "lr",
+    "weight_decay",
+    "hidden",
+    "dropout",
+    "tensorboard",
+)
 _NODE = (*_BASE, "split", "preset", "layers", "metric", "batching", "augment")
 _PROTOCOL = ("normalize_features", "decay")  # the preset's feature normalisation and weight-decay placement
 _PARALLEL = ("workers", "ray_address")
@@ -227,6 +239,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="link task: negatives per val/test positive (default: 1; MRR is reported from 50 up)",
     )
+    opt.add_tensorboard_option(p)
     opt.add_parallel_options(p)
     opt.add_common(p)
     p.set_defaults(handler=run)
@@ -295,14 +308,16 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
 
 def run_one(args: argparse.Namespace, device: Any, executor: Any = None) -> dict[str, Any]:
     """Check the options, load the dataset and run the chosen path; returns the summary."""
-    from ..data import load_dataset
+    from ..experiments.tracking import tracked
     from .preflight import preflight
     from .runs import invocation_record
 
     mode = check(args)
+    writer = opt.tensorboard_writer(args)  # --tensorboard: the package is checked now, its folder made at the end
     # the results database is opened and test-written before any training (exit 2 if it cannot be written)
     store = preflight(
         args,
+        folders=[("--tensorboard", args.tensorboard)] if args.tensorboard is not None else (),
         datasets=[args.dataset] if args.dataset is not None else (),  # found before the database is created
         unit="runs",
         resume="each finished run is stored as it ends; a rerun trains every "
@@ -312,6 +327,17 @@ def run_one(args: argparse.Namespace, device: Any, executor: Any = None) -> dict
     store.invocation["parallel"] = executor.describe() if executor is not None else {"executor": "serial", "workers": 1}
     offset = args.seed_offset if args.seed_offset is not None else 0
     seeds = list(range(offset, offset + (args.seeds if args.seeds is not None else 10)))
+    try:  # every run stored is written to TensorBoard too (--tensorboard)
+        return _run_mode(mode, args, seeds, tracked(store, writer), device, executor)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _run_mode(mode: str, args: argparse.Namespace, seeds: list[int], store: Any, device: Any, executor: Any) -> dict:
+    """Load the dataset and run ``mode``'s path; returns the command's document."""
+    from ..data import load_dataset
+
     if mode == "cluster-disk":  # loads the dataset itself, only to write it to disk (or never, with --disk)
         from .train_cluster import run_cluster_disk_command
 
