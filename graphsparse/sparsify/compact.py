@@ -78,6 +78,7 @@ class CompactGCN(nn.Module):
         edge_keep_mask: torch.Tensor | None = None,
         provenance: Mapping[str, Any] | None = None,
     ) -> None:
+        """Hold the kept weights as frozen parameters (the arguments are described in the class docstring)."""
         super().__init__()
         self.register_buffer("feature_index", feature_index)
         self.weights = nn.ParameterList(nn.Parameter(w, requires_grad=False) for w in weights)

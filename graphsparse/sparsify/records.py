@@ -1,5 +1,7 @@
-"""Typed records of a GLT search: a level of the schedule, one seed's run, a ticket's material, a unit's outcome and
-a level's result (what :func:`~graphsparse.sparsify.search.glt_search` yields and stores).
+"""Typed records of a GLT search.
+
+A level of the schedule, one seed's run, a ticket's material, a unit's outcome and a level's result (what
+:func:`~graphsparse.sparsify.search.glt_search` yields and stores).
 
 Stored payloads keep the metric's name in their keys (``test_acc_mean`` for node classification,
 ``test_auc_mean`` for link prediction) beside ``task`` and ``metric``; :meth:`LevelResult.from_payload` reads them
@@ -88,8 +90,11 @@ class TicketMaterial:
 
 @dataclass
 class SeedOutcome:
-    """What a unit returns: the seed's run, its ticket material (when asked for), the method's state for the next
-    round (iterative methods: JSON-able) and, for the dense unit of a distilled search, the teacher's outputs."""
+    """What a unit returns.
+
+    The seed's run, its ticket material (when asked for), the method's state for the next round (iterative
+    methods: JSON-able) and, for the dense unit of a distilled search, the teacher's outputs.
+    """
 
     run: SeedRun | None = None
     material: TicketMaterial | None = None
@@ -154,8 +159,10 @@ class LevelResult:
         )
 
     def to_payload(self) -> dict[str, Any]:
-        """The stored (and ``--json``) form: score keys carry the metric's name (``test_acc_mean``,
-        ``test_auc_mean``)."""
+        """The stored (and ``--json``) form.
+
+        Score keys carry the metric's name (``test_acc_mean``, ``test_auc_mean``).
+        """
         m = self.metric
         out: dict[str, Any] = {
             "method": self.method,

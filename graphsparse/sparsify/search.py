@@ -52,15 +52,20 @@ __all__ = ["glt_levels", "glt_search", "retrain_ticket", "part_key", "resolve_me
 class LevelStore(Protocol):
     """What the search needs of a results store (:class:`graphsparse.experiments.store.ResultsStore`)."""
 
-    def get(self, key: str) -> dict[str, Any] | None: ...
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The payload committed under ``key``, or None."""
 
-    def put(self, key: str, payload: dict[str, Any]) -> None: ...
+    def put(self, key: str, payload: dict[str, Any]) -> None:
+        """Commit a finished unit of work under ``key``."""
 
-    def get_part(self, key: str) -> dict[str, Any] | None: ...
+    def get_part(self, key: str) -> dict[str, Any] | None:
+        """The payload of the part under ``key``, or None."""
 
-    def put_part(self, key: str, payload: dict[str, Any]) -> None: ...
+    def put_part(self, key: str, payload: dict[str, Any]) -> None:
+        """Commit one finished piece of an unfinished unit."""
 
-    def delete_parts(self, keys: list[str]) -> None: ...
+    def delete_parts(self, keys: list[str]) -> None:
+        """Remove the parts under ``keys`` (their unit is committed)."""
 
 
 def glt_levels(rounds: int, pg: float, pw: float) -> list[Level]:
@@ -177,9 +182,11 @@ class _Search:
         self.finish(unit, result, cached=False)
 
     def _write_tickets(self, unit: _PlannedLevel, result: LevelResult, cached: bool) -> bool:
-        """The level's tickets (trained material where this run trained the seed, else re-derived without
-        training) and their paths in ``result.tickets``; returns whether the stored level must be committed
-        again (its ticket paths changed)."""
+        """Write the level's tickets and record their paths in ``result.tickets``.
+
+        The tickets come from trained material where this run trained the seed, else are re-derived without
+        training. Returns whether the stored level must be committed again (its ticket paths changed).
+        """
         assert self.ticket_dir is not None
         k = unit.level.round
         folder = self.ticket_dir / unit.method.name / f"round{k}"

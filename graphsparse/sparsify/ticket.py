@@ -27,8 +27,10 @@ _PROVENANCE_TYPES = (str, int, float, bool, type(None))
 
 
 def _check_structure(name: str, payload: dict[str, Any]) -> None:
-    """The fields of a loaded ticket file have the types :meth:`Ticket.save` writes, and every weight mask
-    matches the shape of its parameter in θ0 (a FileProblem naming the field otherwise)."""
+    """Check that the fields of a loaded ticket file have the types :meth:`Ticket.save` writes.
+
+    Every weight mask must also match the shape of its parameter in θ0 (a FileProblem naming the field otherwise).
+    """
     from ..validation import FileProblem
 
     if not isinstance(payload["edge_keep_mask"], torch.Tensor):
@@ -71,6 +73,12 @@ class Ticket:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Check the masks and provenance, and keep CPU copies (θ0 cloned) of every tensor.
+
+        Raises:
+            ValueError: a mask that is not boolean (the edge mask not a vector), or a provenance value that is not
+                a str, int, float, bool or None.
+        """
         mask = torch.as_tensor(self.edge_keep_mask)
         if mask.dtype != torch.bool or mask.dim() != 1:
             raise ValueError(

@@ -40,14 +40,24 @@ T = TypeVar("T")
 
 
 class SearchContext:
-    """What every unit of one search shares: the trainer (task), the model factory, the device, and per process
-    what methods computed once (:meth:`memo`)."""
+    """What every unit of one search shares.
+
+    The trainer (task), the model factory, the device, and per process what methods computed once (:meth:`memo`).
+    """
 
     def __init__(self, task: GLTTask, model_factory: Callable[[], nn.Module], device: torch.device | str) -> None:
+        """Hold the search's shared parts.
+
+        Args:
+            task: the trainer of the search's task.
+            model_factory: builds a fresh model (θ0 after seeding).
+            device: where models are built.
+        """
         self.task, self.model_factory, self.device = task, model_factory, device
         self._memo: dict[Hashable, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
+        """The context to pickle for a worker, without this process's memo."""
         # what a process computed stays there: a worker computes what it needs
         return {**self.__dict__, "_memo": {}}
 
@@ -77,9 +87,11 @@ class DenseBaseline(OneShotMethod):
     name: ClassVar[str] = "dense"
 
     def edge_keep(self, ctx: SearchContext, graph: Graph, job: SeedJob) -> torch.Tensor:
+        """Every edge of ``graph`` kept."""
         return torch.ones(graph.num_edges, dtype=torch.bool)
 
     def edge_scores(self, ctx: SearchContext, graph: Graph, job: SeedJob) -> torch.Tensor:
+        """A score of 1 for every edge (none is pruned)."""
         return torch.ones(graph.num_edges)
 
 
@@ -90,8 +102,11 @@ def method_unit(
     teacher: SeedOutcome | None = None,
     previous: SeedOutcome | None = None,
 ) -> SeedOutcome:
-    """Train ``job`` with ``method``; ``teacher``: the outcome holding the seed's dense outputs (used when the
-    method asks for a teacher); ``previous``: the round before's outcome (iterative methods)."""
+    """Train ``job`` with ``method``.
+
+    ``teacher``: the outcome holding the seed's dense outputs (used when the method asks for a teacher);
+    ``previous``: the round before's outcome (iterative methods).
+    """
     if teacher is not None and method.teacher_weight > 0:
         job = replace(job, teacher=Teacher(teacher.teacher_logits, method.teacher_weight))
     if previous is not None:

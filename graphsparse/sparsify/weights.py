@@ -60,8 +60,11 @@ def check_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[str
 def _flat_scores(
     model: nn.Module, masks: Mapping[str, torch.Tensor] | None
 ) -> tuple[dict[str, nn.Parameter], torch.Tensor, torch.Tensor | None]:
-    """Counted parameters, their concatenated |w| (cpu; float32 ranks exactly as float64 would) and the
-    concatenated 'allowed' mask (``None`` without ``masks``: every weight is)."""
+    """Counted parameters, their concatenated |w| and the concatenated 'allowed' mask.
+
+    |w| is on the CPU (float32 ranks exactly as float64 would); the mask is ``None`` without ``masks`` (every
+    weight is allowed).
+    """
     params = prunable_parameters(model) if masks is None else check_masks(model, masks)
     if not params:
         raise ValueError(f"{type(model).__name__} has no prunable weights (names ending in 'weight', dim >= 2)")
@@ -90,8 +93,10 @@ _BRACKET_SIGMAS = 4.0  # half-width of the bracket, in binomial standard deviati
 
 
 def _bracket(values: np.ndarray, k: int) -> tuple[Any, Any] | None:
-    """``(lo, hi)`` from a strided sample of ``values``, expected (not proven) to hold its ``k``-th largest value;
-    ``None`` for inputs too small to sample. ``lo``/``hi`` is None where the bracket is open."""
+    """``(lo, hi)`` from a strided sample of ``values``, expected (not proven) to hold its ``k``-th largest value.
+
+    ``None`` for inputs too small to sample. ``lo``/``hi`` is None where the bracket is open.
+    """
     n = values.size
     step = n // _SAMPLE
     if step < 2:
@@ -109,8 +114,10 @@ def _bracket(values: np.ndarray, k: int) -> tuple[Any, Any] | None:
 
 
 def _keep_top_bracketed(score: torch.Tensor, k: int) -> torch.Tensor | None:
-    """The keep-mask of :func:`_keep_top` (``1 <= k <= n``) found inside a sampled bracket, or None when the
-    counts show the bracket misses the ``k``-th largest value (the caller then selects over everything).
+    """The keep-mask of :func:`_keep_top` (``1 <= k <= n``) found inside a sampled bracket, or None.
+
+    None when the counts show the bracket misses the ``k``-th largest value (the caller then selects over
+    everything).
 
     Exact whatever the sample: fewer than ``k`` scores above ``hi`` and at least ``k`` at or above ``lo`` prove
     that the ``k``-th largest lies in ``[lo, hi]``, and it is selected among the few scores there. The passes run
@@ -151,8 +158,10 @@ def _keep_top_bracketed(score: torch.Tensor, k: int) -> torch.Tensor | None:
 
 
 def _keep_top(magnitude: torch.Tensor, allowed: torch.Tensor | None, k: int) -> torch.Tensor:
-    """Keep exactly the ``k`` largest allowed magnitudes (ties: the later position is kept); ``allowed=None``:
-    all are."""
+    """Keep exactly the ``k`` largest allowed magnitudes (ties: the later position is kept).
+
+    ``allowed=None``: all are.
+    """
     score = magnitude if allowed is None else torch.where(allowed, magnitude, torch.full_like(magnitude, -1.0))
     n = score.numel()
     if k <= 0:
@@ -193,8 +202,10 @@ def global_magnitude_masks(
 
 
 def _as_factor(mask: torch.Tensor) -> torch.Tensor:
-    """A boolean mask as 0/1 bytes: the same products, but float * uint8 runs several times faster than float *
-    bool on CPU."""
+    """A boolean mask as 0/1 bytes.
+
+    The same products, but float * uint8 runs several times faster than float * bool on CPU.
+    """
     return mask.view(torch.uint8) if mask.dtype == torch.bool else mask
 
 

@@ -1,5 +1,7 @@
-"""The interface every GLT method implements (:class:`GLTMethod`), and :class:`OneShotMethod`, the base of the
-methods that prune each level independently from θ0 (a level's edge scores and weight rule, nothing else).
+"""The interface every GLT method implements (:class:`GLTMethod`), and :class:`OneShotMethod`.
+
+:class:`OneShotMethod` is the base of the methods that prune each level independently from θ0 (a level's edge
+scores and weight rule, nothing else).
 
 A method is one class with its whole logic, in the style of :mod:`torch.nn.utils.prune`: how a seed of a level
 is trained (:meth:`GLTMethod.train_seed`), how its ticket is re-derived without training
@@ -83,8 +85,11 @@ class MethodOption:
 
 @dataclass(frozen=True)
 class SeedJob:
-    """One seed of one level: what a unit trains. ``state`` is the previous round's (iterative methods),
-    ``teacher`` the distillation teacher (methods that ask for one)."""
+    """One seed of one level: what a unit trains.
+
+    ``state`` is the previous round's (iterative methods), ``teacher`` the distillation teacher (methods that ask
+    for one).
+    """
 
     level: Level
     seed_index: int
@@ -97,8 +102,11 @@ class SeedJob:
 
 @dataclass
 class WeightRule:
-    """How a level treats the counted weights while training: ``"none"``, fixed ``"masks"`` (re-applied after every
-    optimizer step) or ``"l0"`` (projection onto the l0 ball of ``sparsity`` after every step, TEDDY)."""
+    """How a level treats the counted weights while training.
+
+    ``"none"``, fixed ``"masks"`` (re-applied after every optimizer step) or ``"l0"`` (projection onto the l0 ball
+    of ``sparsity`` after every step, TEDDY).
+    """
 
     kind: str = "none"
     masks: dict[str, torch.Tensor] | None = None
@@ -140,8 +148,10 @@ def seed_run(result: Mapping[str, Any], graph: Graph, pruned: Graph, model: nn.M
 
 
 class GLTMethod(ABC):
-    """A graph lottery ticket method. Subclasses set ``name`` and implement :meth:`train_seed` and
-    :meth:`rederive`; register them with :func:`graphsparse.sparsify.methods.register_method`.
+    """A graph lottery ticket method.
+
+    Subclasses set ``name`` and implement :meth:`train_seed` and :meth:`rederive`; register them with
+    :func:`graphsparse.sparsify.methods.register_method`.
 
     Attributes:
         name: the registry name (``--method NAME``), lower case.
@@ -193,8 +203,10 @@ class GLTMethod(ABC):
         return 0.0
 
     def key_tag(self, schedule: Sequence[Level], level: Level) -> str:
-        """What the method adds to a level's store key (its options, for an iterative method the schedule so
-        far): change them and the level is recomputed."""
+        """What the method adds to a level's store key: change it and the level is recomputed.
+
+        That is its options, and for an iterative method the schedule so far.
+        """
         return ""
 
     def check_levels(self, levels: Sequence[Level]) -> None:
@@ -234,8 +246,11 @@ class GLTMethod(ABC):
 
 
 class OneShotMethod(GLTMethod):
-    """A method that prunes each level on its own, from θ0: edges by :meth:`edge_scores` (lowest removed first),
-    weights by :meth:`weight_rule`. Subclasses implement those two."""
+    """A method that prunes each level on its own, from θ0.
+
+    Edges by :meth:`edge_scores` (lowest removed first), weights by :meth:`weight_rule`. Subclasses implement those
+    two.
+    """
 
     @abstractmethod
     def edge_scores(self, ctx: SearchContext, graph: Graph, job: SeedJob) -> torch.Tensor:
@@ -250,6 +265,7 @@ class OneShotMethod(GLTMethod):
         return edge_keep_mask(self.edge_scores(ctx, graph, job), job.level.graph_sparsity)
 
     def train_seed(self, ctx: SearchContext, job: SeedJob) -> SeedOutcome:
+        """Train θ0 on the level's pruned graph under its weight rule (see :meth:`GLTMethod.train_seed`)."""
         start = time.perf_counter()
         graph = ctx.task.graph_for_seed(job.seed_index, job.seed)
         keep = self.edge_keep(ctx, graph, job)
@@ -283,6 +299,7 @@ class OneShotMethod(GLTMethod):
         return SeedOutcome(run=run, material=material, teacher_logits=outputs)
 
     def rederive(self, ctx: SearchContext, job: SeedJob) -> TicketMaterial:
+        """The level's edge keep-mask and weight masks from θ0, without training (an l0 ticket gets no masks)."""
         graph = ctx.task.graph_for_seed(job.seed_index, job.seed)
         model = ctx.build(job.seed)
         theta0 = state_copy(model)

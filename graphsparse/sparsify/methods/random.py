@@ -55,7 +55,9 @@ class RandomPruning(OneShotMethod):
     name: ClassVar[str] = "random"
 
     def edge_scores(self, ctx: SearchContext, graph: Graph, job: SeedJob) -> torch.Tensor:
+        """Random scores per edge id, seeded by the run's seed."""
         return random_edge_scores(graph, seed=job.seed)
 
     def weight_rule(self, model: nn.Module, job: SeedJob) -> WeightRule:
+        """Fixed random weight masks at the level's weight sparsity, seeded by the run's seed."""
         return WeightRule("masks", masks=random_weight_masks(model, job.level.weight_sparsity, seed=job.seed))

@@ -1,5 +1,6 @@
-r"""TEDDY: one-shot edge sparsification guided by edge degrees (Seo et al., "A Simple yet Effective Lottery Ticket
-Hypothesis for Graph Neural Networks: TEDDY", ICLR 2024).
+r"""TEDDY: one-shot edge sparsification guided by edge degrees.
+
+Seo et al., "A Simple yet Effective Lottery Ticket Hypothesis for Graph Neural Networks: TEDDY", ICLR 2024.
 
 Edge scores are computed once on the seed's original graph (:func:`~graphsparse.sparsify.edges.teddy_edge_scores`),
 so the keep-masks of successive levels are nested; the weights are projected onto the l0 ball of the level's weight
@@ -48,10 +49,27 @@ class Teddy(OneShotMethod):
     )
 
     def __post_init__(self) -> None:
+        """Check ``distill`` (a finite number >= 0).
+
+        Raises:
+            ValueError: ``distill`` out of range.
+        """
         object.__setattr__(self, "distill", check_float("distill (λ of the distillation term)", self.distill, 0.0))
 
     @classmethod
     def configure(cls, setup: MethodSetup, **values: Any) -> Teddy:
+        """TEDDY with ``distill`` given, else the paper's λ for node classification (0 for other tasks).
+
+        Args:
+            setup: dataset, preset and task of the search.
+            **values: option values by name (``distill``); None leaves the default.
+
+        Returns:
+            The configured method.
+
+        Raises:
+            ValueError: a non-zero ``distill`` for a task other than node classification.
+        """
         distill = values.get("distill")
         if distill is None:
             distill = TEDDY_DISTILL if setup.task == "node" else 0.0
@@ -61,18 +79,23 @@ class Teddy(OneShotMethod):
 
     @property
     def label(self) -> str:
+        """``"teddy"``, or with distillation ``"teddy + KD (λ = ...)"``."""
         return f"teddy + KD (λ = {self.distill:g})" if self.distill else "teddy"
 
     @property
     def teacher_weight(self) -> float:
+        """λ of the distillation term (``distill``)."""
         return self.distill
 
     def key_tag(self, schedule: Any, level: Any) -> str:
+        """``|distill=λ`` when distilling, else nothing."""
         return f"|distill={self.distill:g}" if self.distill else ""
 
     def edge_scores(self, ctx: SearchContext, graph: Graph, job: SeedJob) -> torch.Tensor:
+        """TEDDY's degree-guided scores of the seed's graph, computed once per seed (and process)."""
         # computed once per seed graph (and process): every level's mask comes from the same scores
         return ctx.memo(("teddy-scores", job.seed_index), lambda: teddy_edge_scores(graph))
 
     def weight_rule(self, model: nn.Module, job: SeedJob) -> WeightRule:
+        """Projection onto the l0 ball of the level's weight sparsity after every step."""
         return WeightRule("l0", sparsity=job.level.weight_sparsity)

@@ -1,5 +1,6 @@
-r"""UGS: the unified GNN sparsification of Chen et al., "A Unified Lottery Ticket Hypothesis for Graph Neural
-Networks" (ICML 2021).
+r"""UGS: the unified GNN sparsification of Chen et al.
+
+From "A Unified Lottery Ticket Hypothesis for Graph Neural Networks" (ICML 2021).
 
 A learnable soft mask :math:`m_g \in \mathbb{R}^{M}` over the *undirected edge ids* of the graph (fed to the
 model as ``edge_values``, so the CSR SpMM gives its gradient: no :math:`N \times N` matrix anywhere) and one
@@ -83,8 +84,10 @@ def ugs_l1_coefficients(dataset: str, protocol: str = "ugs") -> tuple[float, flo
 
 
 class UGSMasked(nn.Module):
-    r"""``model`` with a trainable edge mask ``edge_mask`` ``[M]`` (over ``graph``'s edge ids) and one trainable
-    weight mask per counted weight, frozen at 0 where ``weight_keep`` is False.
+    r"""``model`` with a trainable edge mask and one trainable weight mask per counted weight.
+
+    The edge mask ``edge_mask`` is ``[M]`` (over ``graph``'s edge ids); the weight masks are frozen at 0 where
+    ``weight_keep`` is False.
 
     ``forward(graph, x, edge_values)`` runs ``model`` with weights :math:`\theta \odot m_\theta \odot keep` and
     ``edge_values = edge_mask`` (times ``edge_values`` when given). :meth:`l1_penalty` is
@@ -100,6 +103,20 @@ class UGSMasked(nn.Module):
         s2: float = UGS_S2,
         init_noise: float = UGS_INIT_NOISE,
     ) -> None:
+        """Wrap ``model`` with masks at 1 ± ``init_noise`` (0 and frozen where ``weight_keep`` is False).
+
+        Args:
+            model: the model to mask.
+            num_edges: ``M``, the edges of the graph the edge mask covers.
+            weight_keep: per counted weight, its boolean mask of surviving entries (all kept when None).
+            s1: l1 coefficient of the edge mask.
+            s2: l1 coefficient of the weight masks.
+            init_noise: the masks' uniform initial noise, in [0, 0.5).
+
+        Raises:
+            ValueError: ``num_edges`` below 0, a coefficient or ``init_noise`` out of range, or ``weight_keep``
+                not covering every counted weight.
+        """
         super().__init__()
         if num_edges < 0:
             raise ValueError(f"num_edges must be >= 0, got {num_edges}")
@@ -129,12 +146,15 @@ class UGSMasked(nn.Module):
 
     @property
     def convs(self) -> Any:  # lets train_node's first-layer weight decay see the wrapped model's layers
+        """The wrapped model's ``convs`` (None when it has none)."""
         return getattr(self.base, "convs", None)
 
     def keeps(self) -> list[torch.Tensor]:
+        """The frozen keep-masks, in the order of ``weight_names``."""
         return [getattr(self, f"weight_keep_{i}") for i in range(len(self.weight_names))]
 
     def masked_weights(self) -> dict[str, torch.Tensor]:
+        """The counted weights times their masks and keep-masks (``θ ⊙ m_θ ⊙ keep``), by name."""
         params = dict(self.base.named_parameters())
         return {
             n: params[n] * m * k for n, m, k in zip(self.weight_names, self.weight_masks, self.keeps(), strict=True)
@@ -149,6 +169,20 @@ class UGSMasked(nn.Module):
         edge_values: torch.Tensor | None = None,
         edge_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """Run the model with masked weights and the edge mask as ``edge_values``.
+
+        Args:
+            graph: the graph (its edges are the mask's, or those picked by ``edge_ids``).
+            x: the node features; the graph's when None.
+            edge_values: optional per-edge values, multiplied by the edge mask.
+            edge_ids: the mask entries of ``graph``'s edges (a batch of the full graph), or None for all.
+
+        Returns:
+            The wrapped model's output.
+
+        Raises:
+            ValueError: the (selected) mask and ``graph`` differ in their number of edges.
+        """
         mask = self.edge_mask if edge_ids is None else self.edge_mask[edge_ids.to(self.edge_mask.device)]
         if graph.num_edges != mask.numel():
             raise ValueError(f"UGS edge mask has {mask.numel()} entries, graph has {graph.num_edges} edges")
@@ -209,8 +243,10 @@ UGSState = tuple[torch.Tensor, dict[str, torch.Tensor]]
 
 
 def pack_ugs_state(state: UGSState) -> dict[str, Any]:
-    """One seed's binary masks (edges over the seed graph's edge ids, one per counted weight) as JSON-able
-    bit-packed masks: the state a masked-training method stores with every round."""
+    """One seed's binary masks as JSON-able bit-packed masks: the state a masked-training method stores per round.
+
+    The masks: edges over the seed graph's edge ids, and one per counted weight.
+    """
     edges, weights = state
     return {"edges": pack_mask(edges), "weights": {n: pack_mask(m) for n, m in weights.items()}}
 
@@ -221,17 +257,22 @@ def unpack_ugs_state(packed: Mapping[str, Any]) -> UGSState:
 
 
 class MaskedTrainingMethod(GLTMethod):
-    """An iterative method in UGS's shape: each round trains soft edge and weight masks from θ0 under the binary
-    masks the round before left (:meth:`train_masks`), binarises them at the best-validation epoch down to the
-    level's targets (lowest |m| pruned), rewinds to θ0 and retrains the ticket with fixed masks to score it.
-    Subclasses implement :meth:`train_masks` (the mask-learning objective)."""
+    """An iterative method in UGS's shape.
+
+    Each round trains soft edge and weight masks from θ0 under the binary masks the round before left
+    (:meth:`train_masks`), binarises them at the best-validation epoch down to the level's targets (lowest |m|
+    pruned), rewinds to θ0 and retrains the ticket with fixed masks to score it. Subclasses implement
+    :meth:`train_masks` (the mask-learning objective).
+    """
 
     iterative: ClassVar[bool] = True
     learns_edge_values: ClassVar[bool] = True
 
     def train_masks(self, ctx: SearchContext, graph: Graph, masked: UGSMasked, job: SeedJob) -> None:
-        """Train ``masked`` (soft masks over ``graph``'s edges and the counted weights) from θ0; leave it at the
-        epoch whose mask values are binarised."""
+        """Train ``masked`` (soft masks over ``graph``'s edges and the counted weights) from θ0.
+
+        Leave it at the epoch whose mask values are binarised.
+        """
         raise NotImplementedError
 
     def masked_model(
@@ -247,6 +288,10 @@ class MaskedTrainingMethod(GLTMethod):
         return torch.ones(graph.num_edges, dtype=torch.bool), weights
 
     def train_seed(self, ctx: SearchContext, job: SeedJob) -> SeedOutcome:
+        """Train masks, binarise them at the level's targets, rewind to θ0 and retrain the ticket.
+
+        See :meth:`GLTMethod.train_seed`; the outcome's state holds the binary masks the next round starts from.
+        """
         start = time.perf_counter()
         k, gs, ws = job.level
         i, seed = job.seed_index, job.seed
@@ -284,6 +329,11 @@ class MaskedTrainingMethod(GLTMethod):
         return SeedOutcome(run=run, material=material, state=pack_ugs_state((edge_keep, weight_keep)))
 
     def rederive(self, ctx: SearchContext, job: SeedJob) -> TicketMaterial:
+        """The ticket from the level's stored masks (``job.state``) and θ0, without training.
+
+        Raises:
+            ValueError: no stored masks.
+        """
         if job.state is None:
             raise ValueError(f"{self.name} round {job.level[0]}: no stored masks to re-derive the ticket from")
         keep, masks = unpack_ugs_state(job.state)
@@ -322,16 +372,31 @@ class UGS(MaskedTrainingMethod):
     }
 
     def __post_init__(self) -> None:
+        """Check ``s1`` and ``s2`` (finite numbers >= 0).
+
+        Raises:
+            ValueError: a coefficient out of range.
+        """
         object.__setattr__(self, "s1", check_float("UGS s1 (l1 coefficient of the edge mask)", self.s1, 0.0))
         object.__setattr__(self, "s2", check_float("UGS s2 (l1 coefficient of the weight masks)", self.s2, 0.0))
 
     @classmethod
     def configure(cls, setup: MethodSetup, **values: Any) -> UGS:
+        """UGS with the given ``s1``/``s2``, else the dataset's and backbone's (:func:`ugs_l1_coefficients`).
+
+        Args:
+            setup: dataset, preset and task of the search.
+            **values: option values by name (``s1``, ``s2``); None leaves the default.
+
+        Returns:
+            The configured method.
+        """
         s1, s2 = ugs_l1_coefficients(setup.dataset, "teddy" if setup.preset == "teddy" else "ugs")
         given_s1, given_s2 = values.get("s1"), values.get("s2")
         return cls(s1=s1 if given_s1 is None else given_s1, s2=s2 if given_s2 is None else given_s2)
 
     def key_tag(self, schedule: Sequence[Level], level: Level) -> str:
+        """The coefficients, the initial noise and every level of the schedule up to this one."""
         # a round depends on every earlier round: the key names the whole schedule so far
         done = ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in schedule if r <= level[0])
         return f"|s1={self.s1:g}|s2={self.s2:g}|noise={UGS_INIT_NOISE:g}|after={done}"
@@ -339,7 +404,9 @@ class UGS(MaskedTrainingMethod):
     def masked_model(
         self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int
     ) -> UGSMasked:
+        """θ0 of ``seed`` wrapped with soft masks and UGS's l1 coefficients."""
         return UGSMasked(ctx.build(seed), graph.num_edges, weight_keep, self.s1, self.s2)
 
     def train_masks(self, ctx: SearchContext, graph: Graph, masked: UGSMasked, job: SeedJob) -> None:
+        """Train the masks and weights on CE plus the masks' l1 penalty (:meth:`UGSMasked.l1_penalty`)."""
         ctx.task.fit(graph, masked, seed=job.seed, seed_index=job.seed_index, extra_loss=masked.l1_penalty)

@@ -1,6 +1,7 @@
-r"""WD-GLT: graph lottery tickets with a Wasserstein-distance term (Hui et al., "Rethinking Graph Lottery Tickets:
-Graph Sparsity Matters", ICLR 2023), as the TEDDY authors run it as a baseline (hyunjin72/TEDDY,
-``main_baseline.py --type wasserstein``).
+r"""WD-GLT: graph lottery tickets with a Wasserstein-distance term.
+
+Hui et al., "Rethinking Graph Lottery Tickets: Graph Sparsity Matters", ICLR 2023, as the TEDDY authors run it as
+a baseline (hyunjin72/TEDDY, ``main_baseline.py --type wasserstein``).
 
 Each round trains soft edge and weight masks from θ0 (as UGS, :mod:`.ugs`, but without l1 penalties) on
 
@@ -128,12 +129,18 @@ class WDGLT(MaskedTrainingMethod):
     }
 
     def __post_init__(self) -> None:
+        """Check the options (``wd_lambda`` >= 0, ``wd_eps`` > 0, ``wd_iters`` >= 1, ``wd_nodes`` >= 0).
+
+        Raises:
+            ValueError: an option out of range.
+        """
         object.__setattr__(self, "wd_lambda", check_float("WD-GLT wd_lambda", self.wd_lambda, 0.0))
         object.__setattr__(self, "wd_eps", check_float("WD-GLT wd_eps", self.wd_eps, 0.0, include_minimum=False))
         object.__setattr__(self, "wd_iters", check_int("WD-GLT wd_iters", self.wd_iters, 1))
         object.__setattr__(self, "wd_nodes", check_int("WD-GLT wd_nodes", self.wd_nodes, 0))
 
     def key_tag(self, schedule: Sequence[Level], level: Level) -> str:
+        """The options, the initial noise and every level of the schedule up to this one."""
         done = ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in schedule if r <= level[0])
         return (
             f"|lambda={self.wd_lambda:g}|eps={self.wd_eps:g}|iters={self.wd_iters}|nodes={self.wd_nodes}"
@@ -141,6 +148,7 @@ class WDGLT(MaskedTrainingMethod):
         )
 
     def train_masks(self, ctx: SearchContext, graph: Graph, masked: UGSMasked, job: SeedJob) -> None:
+        """Train the masks and weights on CE minus λ times the Wasserstein class separation (edge mask in [0, 1])."""
         generator = torch.Generator().manual_seed(int(job.seed))
         lam, eps, iters, nodes = self.wd_lambda, self.wd_eps, self.wd_iters, self.wd_nodes
 
