@@ -65,6 +65,21 @@ class DiskClusterLoader:
         ranks: tuple[int, int] = (0, 1),
         batch_multiple: int = 1,
     ) -> None:
+        """Cut the parts into shards and check that ``disk`` holds this loader's.
+
+        Args:
+            disk: the partitioned disk graph.
+            clusters_per_batch: parts per batch.
+            shuffle: a new order of the parts every epoch (the same on every rank).
+            seed: the seed of that order.
+            progress: show the epoch's batches on a transient bar.
+            ranks: ``(rank, world size)``.
+            batch_multiple: shards interleaved in one process (for ``accumulate``).
+
+        Raises:
+            ValueError: a count below 1, a rank outside the world, or ``batch_multiple`` with several ranks.
+            GraphError: more shards than parts, a shard without nodes, or a shard's parts missing from ``disk``.
+        """
         self.q = check_int("clusters_per_batch", clusters_per_batch, 1)
         batch_multiple = check_int("batch_multiple", batch_multiple, 1)
         rank, world = ranks
@@ -100,9 +115,11 @@ class DiskClusterLoader:
         return min(-(-len(p) // self.q) for p in self._shard_parts)
 
     def __len__(self) -> int:
+        """Batches per epoch: :meth:`steps` times this loader's shards."""
         return self.steps() * len(self.my_shards)
 
     def __iter__(self) -> Iterator[ClusterBatch]:
+        """Yield one epoch's batches (the shards' batches interleaved step by step)."""
         from tqdm.auto import tqdm
 
         num_parts = self.disk.num_parts
@@ -141,8 +158,10 @@ def evaluate_disk(
     metric: str = "acc",
     clusters_per_batch: int | None = None,
 ) -> tuple[dict[str, float], float]:
-    """``({"train_acc", "val_acc", "test_acc"}, validation loss)`` over the evaluation batches of every shard
-    (under DDP each rank scores its shard and the sums are all-reduced: every rank gets the same numbers)."""
+    """``({"train_acc", "val_acc", "test_acc"}, validation loss)`` over the evaluation batches of every shard.
+
+    Under DDP each rank scores its shard and the sums are all-reduced: every rank gets the same numbers.
+    """
     if metric != "acc":
         raise ValueError(f"evaluation on a disk graph computes accuracy only, got metric {metric!r}")
     if split_name not in loader.disk.splits:
@@ -187,8 +206,11 @@ def train_cluster_gcn_disk(
     progress: bool = False,
     eval_clusters_per_batch: int | None = None,
 ) -> RunResult:
-    """:func:`~.train.train_cluster_gcn` for a disk graph: the same training step, validation and final scores
-    from :func:`evaluate_disk` (batched; all-reduced under DDP). ``epoch_seconds`` times the batches only."""
+    """:func:`~.train.train_cluster_gcn` for a disk graph.
+
+    The same training step, validation and final scores from :func:`evaluate_disk` (batched; all-reduced under
+    DDP). ``epoch_seconds`` times the batches only.
+    """
     accumulate = check_int("accumulate", accumulate, 1)
     optimizer = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only)
     train_epoch = make_train_epoch(model, loader, optimizer, split_name, accumulate, step_hook)

@@ -56,6 +56,7 @@ class ClusterGLTTask:
         cluster: ClusterConfig | None = None,
         split: str | None = None,
     ) -> None:
+        """Check the graph and hold the options (the arguments are described in the class docstring)."""
         if graph.directed:
             raise ValueError(f"GLT search needs an undirected graph; graph {graph.name!r} is directed")
         self.config = config or NodeTrainConfig()
@@ -66,6 +67,7 @@ class ClusterGLTTask:
         self.metric = self.config.metric
 
     def describe(self) -> dict[str, Any]:
+        """JSON-able hyperparameters (training and clustering), hashed into the store key."""
         train = asdict(self.config)
         if not train["sparse_features"]:
             del train["sparse_features"]
@@ -78,6 +80,7 @@ class ClusterGLTTask:
         }
 
     def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
+        """The same graph for every seed (features row-normalised when the config asks)."""
         return self.graph
 
     def parts(self, seed_index: int) -> torch.Tensor:
@@ -90,6 +93,7 @@ class ClusterGLTTask:
         return ClusterLoader(graph, self.parts(seed_index), self.cluster.clusters_per_batch, seed=seed)
 
     def predict(self, graph: Graph, model: nn.Module) -> torch.Tensor:
+        """The model's node logits on the full ``graph`` in evaluation mode (a distillation teacher's outputs)."""
         model.eval()
         with torch.no_grad():
             return model(graph).detach()
@@ -107,6 +111,10 @@ class ClusterGLTTask:
         after_step: Callable[[nn.Module], None] | None = None,
         teacher: Teacher | None = None,
     ) -> dict[str, Any]:
+        """Train ``model`` on ``graph``'s Cluster-GCN batches and keep its best validated epoch.
+
+        The arguments and result are those of :meth:`graphsparse.tasks.glt.GLTTask.fit`.
+        """
         config = self.config
         split_name, split = split_for_seed(graph, seed_index, self.split)
         loader = self.batches(graph, seed_index, seed)
@@ -199,14 +207,17 @@ class DiskClusterGLTTask(ClusterGLTTask):
         *,
         cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        """Hold the options; the disk graph is written on first use (see the class docstring)."""
         super().__init__(graph, config, cluster, split)
         self.cache_dir = cache_dir
         self._folder: Path | None = None
 
     def describe(self) -> dict[str, Any]:
+        """The in-memory task's hyperparameters, with ``batching`` set to ``"cluster-disk"``."""
         return {**super().describe(), "batching": "cluster-disk"}
 
     def __getstate__(self) -> dict[str, Any]:
+        """The task to pickle for a worker, without the disk graph's folder (found again there)."""
         return {**self.__dict__, "_folder": None}
 
     def folder(self) -> Path:
@@ -216,6 +227,7 @@ class DiskClusterGLTTask(ClusterGLTTask):
         return self._folder
 
     def batches(self, graph: Graph, seed_index: int, seed: int) -> Iterable[ClusterBatch]:
+        """One epoch's batches read from the disk graph, restricted to ``graph``'s edges (a pruned graph)."""
         from ..data.diskgraph import DiskGraph
 
         loader = DiskClusterLoader(DiskGraph.open(self.folder()), self.cluster.clusters_per_batch, seed=seed)

@@ -24,9 +24,11 @@ __all__ = ["ClusterBatch", "ClusterLoader", "diag_enhanced_adjacency"]
 
 @dataclass(frozen=True)
 class ClusterBatch:
-    """One batch: the induced subgraph of the chosen clusters, the original ids of its nodes and, per undirected
-    edge of the batch graph, its id in the loader's graph (``edge_ids``: values over the full graph's edges are
-    ``values[batch.edge_ids]``)."""
+    """One batch: the induced subgraph of the chosen clusters, with the ids that map it back to the full graph.
+
+    It holds the original ids of its nodes and, per undirected edge of the batch graph, its id in the loader's
+    graph (``edge_ids``: values over the full graph's edges are ``values[batch.edge_ids]``).
+    """
 
     graph: Graph
     nodes: torch.Tensor
@@ -48,6 +50,22 @@ class ClusterLoader:
         ranks: tuple[int, int] = (0, 1),
         batch_multiple: int = 1,
     ) -> None:
+        """Group the nodes by cluster and index the edges by their lower endpoint.
+
+        Args:
+            graph: the graph to batch.
+            parts: the cluster of every node (``[N]``, ``-1`` = never batched).
+            clusters_per_batch: clusters per batch.
+            shuffle: a new order of the clusters every epoch (the same on every rank).
+            seed: the seed of that order.
+            progress: show the epoch's batches on a transient bar.
+            ranks: ``(rank, world size)``: this rank takes every ``world``-th batch.
+            batch_multiple: the batches per epoch are cut to a multiple of this (for ``accumulate``).
+
+        Raises:
+            GraphError: ``parts`` does not have one entry per node.
+            ValueError: a count below 1, or a rank outside the world.
+        """
         parts = torch.as_tensor(parts, dtype=torch.long).cpu()
         if parts.shape != (graph.num_nodes,):
             raise GraphError(f"partition has {list(parts.shape)} entries, graph {graph.name!r} has {graph.num_nodes}")
@@ -84,6 +102,7 @@ class ClusterLoader:
         return batches // self.multiple * self.multiple
 
     def __len__(self) -> int:
+        """This rank's batches per epoch."""
         return len(range(self.rank, self._num_batches(), self.world))
 
     def nodes_of(self, clusters: torch.Tensor) -> torch.Tensor:
@@ -123,6 +142,7 @@ class ClusterLoader:
         return batch, _parent_edge_ids(batch, new_id[graph.edges[:, eids]], eids)
 
     def __iter__(self) -> Iterator[ClusterBatch]:
+        """Yield this rank's batches of one epoch."""
         from tqdm.auto import tqdm
 
         ids = self.cluster_ids
@@ -136,8 +156,10 @@ class ClusterLoader:
 
 
 def _parent_edge_ids(batch: Graph, local_edges: torch.Tensor, eids: torch.Tensor) -> torch.Tensor:
-    """Per edge of ``batch`` (which may store its edges in another order), the parent id among ``eids`` whose
-    relabelled endpoints are ``local_edges``."""
+    """Per edge of ``batch``, the parent id among ``eids`` whose relabelled endpoints are ``local_edges``.
+
+    ``batch`` may store its edges in another order.
+    """
     n = max(batch.num_nodes, 1)
 
     def keys(edges: torch.Tensor) -> torch.Tensor:

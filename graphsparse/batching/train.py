@@ -35,6 +35,11 @@ class ClusterConfig:
     eval_every: int = 1
 
     def __post_init__(self) -> None:
+        """Check the counts (each >= 1).
+
+        Raises:
+            ValueError: naming the count out of range.
+        """
         self.num_parts = check_int("num_parts", self.num_parts, 1)
         self.clusters_per_batch = check_int("clusters_per_batch", self.clusters_per_batch, 1)
         self.eval_every = check_int("eval_every", self.eval_every, 1)
@@ -53,8 +58,11 @@ def make_train_epoch(
     accumulate: int = 1,
     step_hook: Callable[[nn.Module], None] | None = None,
 ) -> Callable[[int], torch.Tensor]:
-    """One Cluster-GCN epoch over ``loader``'s batches: cross-entropy on each batch's training nodes, one optimizer
-    step per ``accumulate`` batches (their gradients averaged); returns the mean batch loss."""
+    """Build one Cluster-GCN epoch over ``loader``'s batches.
+
+    Cross-entropy on each batch's training nodes, one optimizer step per ``accumulate`` batches (their gradients
+    averaged); the epoch returns the mean batch loss.
+    """
     device = next(model.parameters()).device
 
     def train_epoch(epoch: int) -> torch.Tensor:
