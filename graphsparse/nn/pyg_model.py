@@ -159,15 +159,12 @@ class PyGModel(nn.Module):
         return f"edge_mode={self.edge_mode!r}"
 
     def forward(self, graph: Any, x: torch.Tensor | None = None, edge_values: torch.Tensor | None = None):
-        """Run the wrapped model on ``graph``.
+        """Run the wrapped model on ``graph`` and return what it returns.
 
         Args:
             graph: a :class:`Graph` or a PyG ``Data``.
             x: the node features; the graph's when None.
             edge_values: one value per undirected edge id (a Graph only), multiplied into the edge weights.
-
-        Returns:
-            What the wrapped model returns.
 
         Raises:
             ValueError: ``edge_values`` with ``edge_mode="none"``, of the wrong shape, or with a ``Data``; no node
