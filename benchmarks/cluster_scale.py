@@ -38,7 +38,7 @@ def _peak_rss_gb() -> float:
 
 
 def _workdir(args: argparse.Namespace) -> Path:
-    from graphsparse.batching.partition import default_cache_dir
+    from graphsparse.batching.metis import default_cache_dir
 
     base = Path(args.workdir) if args.workdir else default_cache_dir() / "cluster-scale"
     return base / f"n{args.nodes}-m{args.edges}-f{args.features}-c{args.classes}"

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from graphsparse.batching import ClusterLoader, diag_enhanced_adjacency, metis_partition
-from graphsparse.batching.partition import partition_key
+from graphsparse.batching.metis import partition_key
 from graphsparse.cli import main
 from graphsparse.data import load_dataset
 from graphsparse.data.synthetic import synthetic_dcsbm

@@ -3,7 +3,8 @@ enhancement, training."""
 
 from .disk import DiskClusterLoader, evaluate_disk, shard_parts, train_cluster_gcn_disk
 from .loader import ClusterBatch, ClusterLoader, diag_enhanced_adjacency
-from .partition import cluster_disk_graph, metis_partition, metis_partition_csr, partitioned_disk_graph
+from .metis import metis_partition, metis_partition_csr
+from .partition import cluster_disk_graph, partitioned_disk_graph
 from .parts import DEFAULT_CLUSTERS_PER_BATCH, cluster_parts, default_parts
 from .train import ClusterConfig, evaluate_full_graph, train_cluster_gcn
 

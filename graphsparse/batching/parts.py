@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..graph import Graph
-from .partition import metis_partition
+from .metis import metis_partition
 from .train import ClusterConfig
 
 __all__ = ["cluster_parts", "default_parts", "DEFAULT_CLUSTERS_PER_BATCH"]
