@@ -3,7 +3,7 @@
 For each graph a 2-layer GCN is trained twice from the same initialisation:
 
 * **dense**: all edges, all weights;
-* **ticket**: TEDDY (Seo et al., ICLR 2024) one-shot at the issue's level: 64% of the undirected edges removed
+* **ticket**: TEDDY (Seo et al., ICLR 2024) one-shot at GLT level 20: 64% of the undirected edges removed
   by TEDDY's degree scores (the graph really shrinks), weights projected onto the l0 ball of 98.8% sparsity
   after every optimizer step: over all weight matrices together (``--weight-scope global``, TEDDY's
   projection) or per matrix (``--weight-scope layer``). Global projection can empty a whole layer when its
