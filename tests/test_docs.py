@@ -88,6 +88,16 @@ def test_every_public_name_is_in_the_reference(built_site):
     assert not missing, f"not in the API reference (docs/reference/): {missing}"
 
 
+def test_readme_links_point_at_files():
+    """README.md is not part of the site (mkdocs checks the site's links), so its relative links are checked here."""
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme)
+    local = [t for t in targets if "://" not in t]
+    assert local, "README.md links to no docs page"
+    missing = [t for t in local if not (ROOT / t).exists()]
+    assert not missing, f"README.md links to missing files: {missing}"
+
+
 def test_every_public_module_has_a_reference_entry(built_site):
     inventory = _inventory(built_site)
     assert not set(_public_modules()) - inventory
