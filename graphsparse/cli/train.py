@@ -313,7 +313,7 @@ def run_one(args: argparse.Namespace, device: Any, executor: Any = None) -> dict
     from .runs import invocation_record
 
     mode = check(args)
-    writer = opt.tensorboard_writer(args)  # --tensorboard: the package is checked now, its folder made at the end
+    writer = opt.tensorboard_writer(args)  # --tensorboard: the package is checked before anything is created
     # the results database is opened and test-written before any training (exit 2 if it cannot be written)
     store = preflight(
         args,
