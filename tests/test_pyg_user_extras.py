@@ -67,3 +67,17 @@ def test_python_api_keeps_the_csr_beta_warning_to_itself(tmp_path):
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
     assert "Sparse CSR tensor support is in beta" not in out.stderr, out.stderr
+
+
+def test_tune_and_glt_with_a_missing_dataset_create_nothing(tmp_path, capsys):
+    db = tmp_path / "r.db"
+    assert main(["glt", "--dataset", "no-such-dataset", "--db", str(db), "--plot", str(tmp_path / "p.png")]) == 2
+    assert "no-such-dataset" in capsys.readouterr().err and not db.exists()
+    assert main(["tune", "--dataset", "no-such-dataset", "--trials", "1", "--db", str(db)]) == 2
+    assert "no-such-dataset" in capsys.readouterr().err and not db.exists()
+
+
+def test_normalize_features_is_refused_for_a_disk_folder(tmp_path, capsys):
+    argv = ["train", "--batching", "cluster", "--disk", str(tmp_path), "--normalize-features", "--db", str(tmp_path)]
+    assert main(argv) == 2
+    assert "a --disk graph's features are used as stored" in capsys.readouterr().err

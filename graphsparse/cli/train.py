@@ -277,6 +277,11 @@ def check(args: argparse.Namespace) -> str:
         raise ValueError(f"--disk {args.disk}: give either --dataset or --disk FOLDER, not both")
     if args.disk is None and args.dataset is None:
         raise ValueError("--dataset is required (or --disk FOLDER with --batching cluster)")
+    if args.disk is not None and args.normalize_features == "on":
+        raise ValueError(
+            f"--normalize-features: a --disk graph's features are used as stored ({args.disk}); write the folder "
+            "with row-normalised features instead, or use --dataset with --on-disk"
+        )
     return mode
 
 

@@ -241,6 +241,7 @@ def _tune(args: argparse.Namespace, method: str, space: Any, fixed_gaug: dict, s
         args,
         files=[("--storage", storage_file)] if storage_file is not None else (),
         inputs=[("--space", args.space)] if args.space is not None else (),
+        datasets=[args.dataset],  # found before the database is created
         unit="runs",
         resume="the study keeps every finished trial in its storage: rerun the same command to resume it",
     ).store
