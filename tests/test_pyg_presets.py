@@ -111,3 +111,18 @@ def test_gcn_and_pyg_gcn_reproduce_kipf_on_cora(tmp_path, capsys):
     for line in capsys.readouterr().out.splitlines():
         document = json.loads(line)
         assert abs(100 * document["summary"]["test_acc"]["mean"] - 81.5) <= 0.7, document["model"]
+
+
+def test_glt_grid_compares_its_rows_protocols():
+    from graphsparse.cli import glt
+    from graphsparse.cli.grid import combinations, protocol_warning
+
+    def rows(argv: list[str]) -> list[tuple[str, str, dict]]:
+        args = build_parser().parse_args(["glt", "--dataset", "cora", "--model", "gcn,pyg-gcn", *argv])
+        return [(c.dataset, c.model, glt.grid_protocol(c)) for c in combinations(args)]
+
+    # the GLT default is the TEDDY protocol, registered for graphsparse's GCN only: the grid says so
+    line = protocol_warning(rows([]))
+    assert line is not None and "gcn preset=teddy" in line and "pyg-gcn preset=none" in line
+    assert protocol_warning(rows(["--preset", "paper"])) is None  # Kipf & Welling's setting for both
+    assert protocol_warning(rows(["--preset", "none"])) is None

@@ -254,8 +254,22 @@ def run(args: argparse.Namespace) -> None:
             "--save-tickets names one folder: run the combinations of a grid one by one to save their tickets"
         )
     device = resolve_device(args.device if args.device is not None else "cpu")
-    run_grid(args, check, run_search, device)
+    run_grid(args, check, run_search, device, protocol=grid_protocol, command="graphsparse glt")
     return None
+
+
+def grid_protocol(args: argparse.Namespace) -> dict[str, Any] | None:
+    """What a grid compares between its rows (checked options): the preset and the training settings that make
+    scores comparable; None for link prediction (one protocol for every model). Raises ValueError when the row's
+    preset is not registered for its model and dataset."""
+    from ..data import canonical_name
+    from .train import protocol_fields
+
+    task, methods = check(argparse.Namespace(**vars(args)))
+    if task != "node":
+        return None
+    setup = resolve_glt(args, canonical_name(args.dataset), methods)
+    return {"preset": setup["preset"], **protocol_fields(setup["config"])}
 
 
 def run_search(args: argparse.Namespace, executor: Any = None) -> None:

@@ -400,8 +400,12 @@ def grid_protocol(args: argparse.Namespace) -> dict[str, Any] | None:
     from ..data import canonical_name
 
     setup = resolved_node_setup(args, canonical_name(args.dataset))
-    train = vars(setup["config"])
-    return {"preset": setup["preset"], **{k: train[k] for k in _PROTOCOL_FIELDS}}
+    return {"preset": setup["preset"], **protocol_fields(setup["config"])}
+
+
+def protocol_fields(config: Any) -> dict[str, Any]:
+    """The training settings of a node config that a grid compares between its rows."""
+    return {k: getattr(config, k) for k in _PROTOCOL_FIELDS}
 
 
 def check_decay(model_name: str, model: Any, config: Any) -> None:
