@@ -21,12 +21,14 @@ a machine that joins the cluster needs graphsparse and its dependencies installe
 from __future__ import annotations
 
 import logging
+import socket
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 __all__ = [
+    "check_ray_address",
     "Executor",
     "SerialExecutor",
     "RayExecutor",
@@ -36,6 +38,7 @@ __all__ = [
     "LOCAL_OBJECT_STORE_BYTES",
 ]
 
+RAY_CONNECT_SECONDS = 10  # how long joining a cluster may wait for its head to answer at all
 TASK_RETRIES = 3  # a unit whose worker process dies (killed, out of memory) is run again up to this many times
 LOCAL_OBJECT_STORE_BYTES = 512 * 1024**2  # a local Ray keeps graphs and masks, not datasets of GBs
 
@@ -150,6 +153,52 @@ def _interruptible(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise
 
 
+def check_ray_address(address: str) -> tuple[str, int] | None:
+    """The (host, port) a Ray address names, checked before Ray is imported; None for ``'auto'``.
+
+    Args:
+        address: ``'auto'`` (the Ray instance started on this machine), ``HOST:PORT`` of a Ray head (its GCS port,
+            6379 by default) or ``ray://HOST:PORT`` (Ray client, port 10001 by default).
+
+    Returns:
+        The host and port to reach, or None for ``'auto'``.
+
+    Raises:
+        ValueError: the address has none of these forms (naming it).
+    """
+    text = str(address).strip()
+    if text == "auto":
+        return None
+    rest = text[len("ray://") :] if text.startswith("ray://") else text
+    host, sep, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535 or any(c.isspace() for c in rest):
+        raise ValueError(
+            f"Ray address {address!r} must be 'auto', HOST:PORT of a Ray head (e.g. 10.0.0.5:6379) or "
+            "ray://HOST:PORT (Ray client)"
+        )
+    return host, int(port)
+
+
+def _reach(address: str) -> None:
+    """Fail fast, with one clear message, when nothing listens at a Ray head's address (Ray itself retries for
+    minutes, or waits forever, before it gives up)."""
+    where = check_ray_address(address)
+    if where is None:
+        return
+    try:
+        with socket.create_connection(where, timeout=RAY_CONNECT_SECONDS):
+            pass
+    except OSError as err:
+        timed_out = isinstance(err, TimeoutError | socket.timeout)
+        why = f"no answer within {RAY_CONNECT_SECONDS} s" if timed_out else (err.strerror or str(err))
+        raise WorkerError(
+            f"cannot reach the Ray head at {address} ({why}): start one there with "
+            "`ray start --head`, give the address `ray status` prints on the head, or leave out --ray-address to "
+            "run on this machine (--workers N)"
+        ) from None
+
+
 class RayExecutor(Executor):
     """Units as Ray tasks: on a local Ray with ``workers`` slots, or on the cluster at ``address``."""
 
@@ -164,12 +213,14 @@ class RayExecutor(Executor):
         gpus_per_task: float = 0.0,
         retries: int = TASK_RETRIES,
     ) -> None:
+        if workers is None and address is None:
+            raise ValueError("RayExecutor needs workers=N (a local Ray) or address='auto'|'HOST:PORT'")
+        if address is not None:
+            check_ray_address(address)
         try:
             import ray
         except ImportError as err:  # pragma: no cover - ray is in the dev extra
             raise WorkerError("parallel runs need Ray: pip install 'graphsparse[ray]' (or pip install ray)") from err
-        if workers is None and address is None:
-            raise ValueError("RayExecutor needs workers=N (a local Ray) or address='auto'|'HOST:PORT'")
         self._ray = ray
         self.threads = int(threads)
         start = time.perf_counter()
@@ -180,11 +231,21 @@ class RayExecutor(Executor):
                 options["address"] = address
             else:
                 options.update(num_cpus=int(workers) * self.threads, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+            if address is not None:
+                _reach(address)
             handlers = _signal_handlers()
             try:
                 ray.init(**options)
-            except ConnectionError as err:
-                raise WorkerError(f"cannot join the Ray cluster at {address!r}: {err}") from err
+            except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:
+                first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                hint = (
+                    "start Ray on this machine with `ray start --head`, or give HOST:PORT of a running head"
+                    if str(address).strip() == "auto"
+                    else "check that a Ray head of the same Ray version runs there (`ray status` on that machine)"
+                )
+                if address is None:
+                    raise WorkerError(f"cannot start a local Ray with {workers} workers: {first}") from None
+                raise WorkerError(f"cannot join the Ray cluster at {address!r}: {first}; {hint}") from None
             finally:
                 _restore_signal_handlers(handlers)
         self.startup_seconds = time.perf_counter() - start

@@ -81,6 +81,43 @@ def _recovered(command: str) -> int:
     return 1
 
 
+class _WatchedStream:
+    """stdout as the command writes it, remembering whether a write failed (a full disk or device behind it), so
+    that the failure is told apart from one writing a file."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+        self.failed: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)  # type: ignore[attr-defined]
+        except OSError as err:
+            self.failed = err
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()  # type: ignore[attr-defined]
+        except OSError as err:
+            self.failed = err
+            raise
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _stdout_failed() -> bool:
+    """Whether a write to stdout failed during the command, or what waits in its buffer cannot be written."""
+    if isinstance(sys.stdout, _WatchedStream) and sys.stdout.failed is not None:
+        return True
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        return True
+    return False
+
+
 def _unprinted(err: OSError) -> str:
     """Why the summary could not be printed, and where the results are."""
     from .preflight import current
@@ -118,12 +155,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     reset()
     runs.start_invocation(argv)  # one id shared by every run this invocation stores
     previous = None
+    stdout = sys.stdout
+    sys.stdout = _WatchedStream(stdout)  # type: ignore[assignment]
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (called from a worker thread): leave signals alone
         pass
     try:
         from ..graph import GraphError
+        from ..parallel import WorkerError
 
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -131,12 +171,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         _start_up()
         try:
             summary = args.handler(args)
-        except (GraphError, ValueError) as err:
+        except (GraphError, ValueError, WorkerError) as err:  # WorkerError: Ray unreachable, a worker lost
             print(f"graphsparse {command}: error: {err}", file=sys.stderr)
             return _recovered(command) or 2
         except BrokenPipeError:
             raise
         except OSError as err:  # a file that vanished or could not be written after all: one line, no traceback
+            if _stdout_failed():  # the command printed its results itself (a grid, glt) onto a full stdout
+                _quiet_stdout()
+                print(f"graphsparse {command}: {_unprinted(err)}", file=sys.stderr)
+                return _recovered(command) or 1
             print(f"graphsparse {command}: error: {err}", file=sys.stderr)
             return _recovered(command) or 2
         try:
@@ -162,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _quiet_stdout()
         return 141
     finally:
+        if isinstance(sys.stdout, _WatchedStream):
+            sys.stdout = stdout
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

@@ -62,6 +62,13 @@ def check_parallel(args: argparse.Namespace) -> None:
     address = getattr(args, "ray_address", None)
     if address is not None and not str(address).strip():
         raise ValueError("--ray-address must be 'auto' or HOST:PORT of a Ray head, got an empty string")
+    if address is not None:
+        from ..parallel import check_ray_address
+
+        try:
+            check_ray_address(address)
+        except ValueError as err:
+            raise ValueError(f"--ray-address: {err}") from None
 
 
 def make_cli_executor(args: argparse.Namespace, device: Any) -> Any:

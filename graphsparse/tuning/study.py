@@ -19,8 +19,12 @@ own way to distribute a study: every worker runs the same command against the sa
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-from collections.abc import Callable
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -211,16 +215,57 @@ def optimize(
         bar.refresh()
 
     try:
-        study.optimize(
-            objective,
-            # at most this many here (a bound against trials failing forever); the callback stops at the total
-            n_trials=2 * (trials - done) + 2,
-            callbacks=[MaxTrialsCallback(trials, states=_finished_states()), count],
-            catch=catch,
-        )
+        with _interrupt_safe():
+            study.optimize(
+                objective,
+                # at most this many here (a bound against trials failing forever); the callback stops at the total
+                n_trials=2 * (trials - done) + 2,
+                callbacks=[MaxTrialsCallback(trials, states=_finished_states()), count],
+                catch=catch,
+            )
     finally:
         bar.close()
     return ran[0]
+
+
+class _NoInterruptTraceback(logging.Filter):
+    """Drops Optuna's "Trial N failed ... KeyboardInterrupt" record and its traceback: Ctrl-C ends the command with
+    one line (printed by ``graphsparse``'s main), not a logged traceback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and not isinstance(error, Exception):
+            self.interrupted = True  # the records that follow ("Trial N failed with value None") go too
+        return not self.interrupted
+
+
+@contextlib.contextmanager
+def _interrupt_safe() -> Iterator[None]:
+    """While trials run: Optuna's heartbeat threads are daemon threads (an interrupted command never waits at exit
+    for one blocked on the storage), and an interrupted trial is not logged with a traceback."""
+    quiet = _NoInterruptTraceback()
+    logger = logging.getLogger("optuna.study._optimize")
+    logger.addFilter(quiet)
+    module: Any = None
+    original: Any = None
+    try:
+        from optuna.storages import _heartbeat as module  # private: patched only when it looks as expected
+
+        original = getattr(module, "Thread", None)
+    except ImportError:  # pragma: no cover - another Optuna layout: leave it alone
+        module = None
+    if module is not None and original is threading.Thread:
+        module.Thread = functools.partial(threading.Thread, daemon=True)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+        if module is not None and original is threading.Thread:
+            module.Thread = original
 
 
 def _best_value(study: Any) -> float | None:
