@@ -179,11 +179,40 @@ def _decoded(record: dict[str, Any], columns: tuple[str, ...], nullable: tuple[s
             continue
         try:
             record[column] = json.loads(text)
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, RecursionError) as err:
             raise StoreError(
                 f"{where} holds a malformed {column} ({type(err).__name__}: {err}); the row was edited by hand or "
                 "damaged: fix or delete it"
             ) from None
+        kind = list if column == "curves" else dict
+        if not isinstance(record[column], kind) and not (record[column] is None and column in nullable):
+            raise StoreError(
+                f"{where} holds a {column} that is a JSON {type(record[column]).__name__}, not a JSON "
+                f"{'list' if kind is list else 'object'}; the row was edited by hand or damaged: fix or delete it"
+            )
+
+
+_RUN_SCALARS: dict[str, tuple[type, ...]] = {
+    "created": (int, float),
+    "kind": (str,),
+    "dataset": (str,),
+    "model": (str,),
+    "seed": (int, type(None)),
+    "graph_fingerprint": (str, type(None)),
+    "schema_version": (int, type(None)),
+}
+
+
+def _check_scalars(record: dict[str, Any], where: str) -> None:
+    """The plain columns of a stored run hold what :meth:`ResultsStore.record_run` writes (a StoreError naming the
+    column otherwise: a row edited by hand)."""
+    for column, kinds in _RUN_SCALARS.items():
+        value = record.get(column)
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise StoreError(
+                f"{where} holds {column} = {value!r} ({type(value).__name__}), not what graphsparse writes there; "
+                "the row was edited by hand or damaged: fix or delete it"
+            )
 
 
 def _non_finite(value: Any, where: str) -> str | None:
@@ -520,6 +549,7 @@ class ResultsStore:
                 ("invocation", "curves"),
                 f"results database {self.path}: run {record['id']}",
             )
+            _check_scalars(record, f"results database {self.path}: run {record['id']}")
             out.append(record)
         return out
 
