@@ -310,7 +310,7 @@ class TensorBoardWriter:
         ValueError: torch.utils.tensorboard cannot be imported (the tensorboard package is missing).
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path) -> None:  # noqa: D107 (the class docstring documents the arguments)
         self.folder = Path(folder)
         self._writer_class = _summary_writer()
         self._writers: dict[str, Any] = {}
@@ -361,6 +361,7 @@ class TensorBoardWriter:
         writer.flush()
 
     def close(self) -> None:
+        """Flush and close every event file written so far."""
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
@@ -390,6 +391,9 @@ class _Tracked:
 
 
 def tracked(store: Any, writer: TensorBoardWriter | None) -> Any:
-    """``store`` itself when ``writer`` is None, else a store that writes through to both (attribute reads and
-    writes, such as ``invocation``, go to ``store``)."""
+    """``store`` itself when ``writer`` is None, else a store that writes through to both.
+
+    Attribute reads and writes (such as ``invocation``) go to ``store``; ``record_run`` and ``put`` store first,
+    then write to TensorBoard.
+    """
     return store if writer is None else _Tracked(store, writer)
