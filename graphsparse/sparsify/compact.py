@@ -216,10 +216,12 @@ def load_compact(path: str | os.PathLike[str]) -> CompactGCN:
     where = os.fspath(path)
     if not os.path.isfile(where):
         raise FileNotFoundError(f"compact file {where} not found")
-    try:
-        payload = torch.load(where, weights_only=True, map_location="cpu")
-    except Exception as err:  # pickle, zip and unpickler errors all mean: not a file torch.save wrote for us
-        raise ValueError(f"{where} is not a compact GCN file (torch.load failed: {err})") from err
+    from ..validation import FileProblem, load_torch_file
+
+    try:  # one loader for every file a user hands in: empty, truncated, JSON, pickles, crafted archives named
+        payload = load_torch_file(where, "file", "write one with `graphsparse ticket compact`")
+    except FileProblem as err:
+        raise FileProblem(f"{where} is not a compact GCN file: it {str(err).split(f'file {where} ', 1)[-1]}") from None
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(f"{where} is not a compact GCN file (no format={_FORMAT!r} field)")
     if payload.get("version") != _VERSION:
