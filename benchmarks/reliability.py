@@ -6,7 +6,8 @@ file, an interruption, a numeric extreme, an empty or extreme graph — run for 
 - **clear error**: the command exits 2 with one line on stderr and no traceback (the API raises ValueError or the
   dataset/graph error type with a message);
 - **works**: a case that should work (a graph without edges, a single node, ...) ran and its check passed;
-- **kept**: an interrupted run ended with one line and exit 130/143, and everything it had finished is stored;
+- **kept**: an interrupted run ended with one line and exit 130/143, and everything it had finished is stored (a
+  failing results database: exit 1, every finished run committed or kept in the recovery file or on stdout);
 - **traceback**: a Python traceback on stderr (the API raised any other exception type);
 - **silently wrong**: exit 0 (or a normal return) where an error was expected, or a result that fails its check;
 - **lost**: finished work missing after an interrupted run, or training done before an output was found bad;
@@ -1147,6 +1148,20 @@ def _pipe_case(kind: str) -> Callable[[Path], tuple[str, str]]:
 # ------------------------------------------------------------------------------------------------- report
 
 
+def issue30_cases(quick: bool = False) -> list[Case]:
+    """The second probe's families (issue 30): store failures, outputs that are inputs, ticket and space files,
+    checksums and downloads, store rows and recovery files, Ray addresses and output streams
+    (``benchmarks/reliability_issue30.py``)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().with_name("reliability_issue30.py")
+    spec = importlib.util.spec_from_file_location("graphsparse_reliability_issue30", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cases(sys.modules[__name__], quick)
+
+
 def all_cases(quick: bool = False) -> list[Case]:
     return [
         *cli_cases(),
@@ -1156,6 +1171,7 @@ def all_cases(quick: bool = False) -> list[Case]:
         *graph_cases(),
         *dataset_cases(),
         *interrupt_cases(quick),
+        *issue30_cases(quick),
     ]
 
 
@@ -1193,7 +1209,9 @@ def render(rows: list[Row], seconds: float) -> str:
         "was run for real when this file was written and classified automatically: **clear error** (exit 2 with one",
         "stderr line and no traceback; for the Python API a `ValueError` or the graph/dataset error type), **works**",
         "(a case that should work did, and its check passed), **kept** (an interrupted run ended with one line and",
-        "exit 130/143 with everything it had finished stored), **traceback**, **silently wrong** (accepted where an",
+        "exit 130/143 with everything it had finished stored; a run whose results database failed ended with exit 1,",
+        "its error and the recovery file, every finished run committed or kept there or on stdout; a full or closed",
+        "stdout ended quietly with everything stored), **traceback**, **silently wrong** (accepted where an",
         "error was expected, or a result that fails its check), **lost** (finished work missing, or training done",
         "before an output was found unwritable), **other** (a multi-line error, a wrong exit status, a valid input",
         "refused).",
