@@ -10,12 +10,39 @@ exception while the command runs, so an interrupted or terminated command ends w
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from .. import __version__
-from . import datasets, glt, runs, ticket, train, tune
-from .options import CommandParser
+
+def _stopped_early(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM while the command's own modules load (before :func:`main` runs): one line, no traceback
+    from inside an import."""
+    how = "interrupted" if signum == signal.SIGINT else "terminated"
+    print(f"graphsparse: {how} before anything was stored", file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
+def _early_handlers() -> dict[int, Any]:
+    """Install :func:`_stopped_early` for SIGINT and SIGTERM (the main thread only); returns what they replace."""
+    saved: dict[int, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            saved[signum] = signal.signal(signum, _stopped_early)
+        except (ValueError, OSError):  # not the main thread, or a platform without the signal
+            pass
+    return saved
+
+
+_SAVED_HANDLERS = _early_handlers()
+try:
+    from .. import __version__
+    from . import datasets, glt, runs, ticket, train, tune
+    from .options import CommandParser
+finally:  # importing the command changes no handler: main installs its own
+    for _signum, _handler in _SAVED_HANDLERS.items():
+        signal.signal(_signum, _handler)
 
 __all__ = ["main", "build_parser", "Terminated"]
 
