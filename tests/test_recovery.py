@@ -303,3 +303,35 @@ def test_runs_import_refuses_what_is_not_a_recovery_file(text, tmp_path, capsys)
     err = capsys.readouterr().err
     assert str(bad) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.db").exists()
+
+
+# ---------------------------------------------------------------------------------------------- tune, workers
+def test_tune_keeps_its_final_runs_and_summary_when_the_store_fails(tmp_path, monkeypatch, capsys) -> None:
+    db = tmp_path / "r.db"
+    after_writes(monkeypatch, 1, full_disk_connections(monkeypatch))
+    monkeypatch.chdir(tmp_path)
+    argv = ["tune", "--dataset", "cora", "--trials", "2", "--trial-seeds", "1", "--seeds", "2", "--epochs", "2"]
+    code = main([*argv, "--db", str(db), "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    kept = recovered(err, out, tmp_path)
+    stored = ResultsStore(db).runs()
+    runs = [r for r in kept if r["type"] == "run"]
+    assert len(stored) == 1 and len(stored) + len(runs) == 4  # two tuned and two baseline runs
+    assert [r["key"] for r in kept if r["type"] == "unit"][0].startswith("tune|")  # the study's summary
+
+
+@pytest.mark.integration
+def test_train_with_workers_keeps_every_seed_when_the_store_fails(tmp_path, monkeypatch, capsys) -> None:
+    """Seeds that finish on Ray workers while the store fails (results reported in seed order): none is lost."""
+    pytest.importorskip("ray")
+    db = tmp_path / "r.db"
+    after_writes(monkeypatch, 2, full_disk_connections(monkeypatch))
+    monkeypatch.chdir(tmp_path)
+    argv = [*TRAIN[:-1], "6", "--workers", "2", "--db", str(db), "--no-progress"]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    kept = recovered(err, out, tmp_path)
+    assert stored_seeds(db) == [0, 1]
+    assert sorted(run_seeds(kept)) == [2, 3, 4, 5]
