@@ -167,3 +167,51 @@ def test_a_full_disk_during_a_download_leaves_no_partial_file(tmp_path, monkeypa
     with pytest.raises(DatasetError, match="No space left"):
         fetch_module._download("http://mirror.invalid/f", tmp_path / "f.bin", 5000)
     assert _leftovers(tmp_path) == []
+
+
+class _Zip(http.server.BaseHTTPRequestHandler):
+    """Serves one small OGB-like zip (``arxiv/raw/x.csv``) at any path."""
+
+    body = b""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_ogb_zip_comes_through_the_same_downloader(tmp_path) -> None:
+    """OGB's zip is fetched with the deadline and the cap (no interactive prompt of ogb's helper), unpacked, and
+    the archive removed."""
+    pytest.importorskip("ogb")
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("arxiv/raw/x.csv", "1,2\n")
+    _Zip.body = buffer.getvalue()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Zip)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        paths = fetch_dataset("ogbn-arxiv", to=tmp_path / "d", base_url=url)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert (paths[0] / "raw" / "x.csv").read_text() == "1,2\n"
+    assert not list((tmp_path / "d" / "ogb").glob("*.zip")) and not list((tmp_path / "d").rglob("*.part"))
+
+
+@pytest.mark.parametrize("hostile", ["endless", "cut short"], indirect=True)
+def test_a_hostile_ogb_server_leaves_nothing(hostile, tmp_path, monkeypatch) -> None:
+    pytest.importorskip("ogb")
+    monkeypatch.setattr(fetch_module, "DEADLINE_SECONDS", 1.0)
+    monkeypatch.setattr(fetch_module, "free_space_cap", lambda folder, margin=0: 300_000)
+    with pytest.raises(DatasetError, match="cannot download"):
+        fetch_dataset("ogbn-arxiv", to=tmp_path / "d", base_url=hostile.url)
+    assert _leftovers(tmp_path / "d") == []

@@ -72,21 +72,31 @@ def rebase_url(url: str, base_url: str | None) -> str:
     return urllib.parse.urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + path, "", ""))
 
 
-def _download(url: str, target: Path, size: int | None = None) -> None:
+def free_space_cap(folder: Path, margin: int = 1 << 30) -> int:
+    """The cap of a download whose size nobody records (an OGB zip): what the disk holding ``folder`` has free,
+    less ``margin``, so an endless body never fills it."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return max(0, shutil.disk_usage(folder).free - margin)
+
+
+def _download(url: str, target: Path, size: int | None = None, cap: int | None = None) -> None:
     """Download ``url`` to ``target`` through ``<target>.part``.
 
     Args:
         url: where from.
         target: the file to write (renamed into place only when complete).
         size: the size the manifest records: the download is refused when the server announces or sends more
-            (default: at most :data:`UNKNOWN_MAX_BYTES`).
+            (default: at most ``cap``).
+        cap: the most bytes accepted when no size is recorded (default :data:`UNKNOWN_MAX_BYTES`).
 
     Raises:
         DatasetError: the download failed, took longer than :data:`DEADLINE_SECONDS`, or sent more than the cap;
             the partial file is removed.
     """
     partial = target.with_name(target.name + ".part")
-    cap = size if size is not None else UNKNOWN_MAX_BYTES
+    cap = size if size is not None else (cap if cap is not None else UNKNOWN_MAX_BYTES)
     capped = f"the {cap} bytes the manifest records" if size is not None else f"the {cap}-byte cap"
     target.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()

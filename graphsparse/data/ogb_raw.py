@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,9 @@ def download_ogb(name: str, root: Path, rebase: Callable[[str], str] | None = No
 
     ``rebase`` maps the official URL (from ogb's master.csv) to the one to download, e.g. a mirror's."""
     import pandas as pd
-    from ogb.utils.url import download_url, extract_zip
+    from ogb.utils.url import extract_zip
+
+    from .fetch import _download, free_space_cap
 
     kind = "nodeproppred" if name.startswith("ogbn-") else "linkproppred"
     import importlib
@@ -183,9 +186,16 @@ def download_ogb(name: str, root: Path, rebase: Callable[[str], str] | None = No
         url = rebase(url)
     target = root / "ogb"
     target.mkdir(parents=True, exist_ok=True)
-    archive = download_url(url, str(target))
-    extract_zip(archive, str(target))
-    os.unlink(archive)
+    # our downloader, not ogb's: an overall deadline, a cap (the disk's free space), no partial file left, and no
+    # interactive "proceed? (y/N)" prompt for large zips
+    archive = target / Path(urllib.parse.urlsplit(url).path).name
+    _download(url, archive, cap=free_space_cap(target))
+    try:
+        extract_zip(str(archive), str(target))
+    except Exception as err:  # noqa: BLE001 - a damaged or foreign zip: one error naming it
+        raise DatasetError(f"cannot unpack {archive} downloaded from {url}: {type(err).__name__}: {err}") from err
+    finally:
+        archive.unlink(missing_ok=True)
     extracted = target / Path(url).stem  # zips unpack to e.g. 'arxiv/'
     folder = ogb_folder(name, root)
     if extracted.is_dir() and not folder.exists():
