@@ -233,7 +233,7 @@ def test_roc_auc_dataset_reports_roc_auc(tmp_path, capsys):
 
 
 def test_table_prints_fixed_decimals(capsys):
-    from graphsparse.experiments.report import print_summary
+    from graphsparse.experiments.tables import print_summary
 
     print_summary(
         {

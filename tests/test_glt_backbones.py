@@ -9,7 +9,7 @@ import torch
 
 import graphsparse.data
 from graphsparse.data import synthetic_dcsbm
-from graphsparse.experiments.report import search_timing
+from graphsparse.experiments.tables import search_timing
 
 torch.set_num_threads(1)  # the machine is shared; one thread is faster than two contended ones
 

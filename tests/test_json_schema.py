@@ -9,7 +9,7 @@ import statistics
 
 import graphsparse
 from graphsparse.cli import main
-from graphsparse.experiments.report import SCHEMA
+from graphsparse.experiments.document import SCHEMA
 
 SHARED = {"schema", "version", "command", "dataset", "model", "task", "metric", "seeds", "config", "summary"}
 

@@ -8,7 +8,8 @@ import statistics
 
 import pytest
 
-from graphsparse.experiments.report import STD_POPULATION, STD_SAMPLE, command_document, print_summary, summarize
+from graphsparse.experiments.document import STD_POPULATION, STD_SAMPLE, command_document, summarize
+from graphsparse.experiments.tables import print_summary
 
 
 def test_summarize_gives_the_sample_std_like_pandas():
@@ -112,7 +113,7 @@ def test_runs_tables_fit_the_terminal_unless_wide(db, capsys, monkeypatch):
 
 
 def test_fit_columns_cuts_the_widest_shrinkable_column():
-    from graphsparse.experiments.report import fit_columns
+    from graphsparse.experiments.runs import fit_columns
 
     widths, cells = fit_columns(["id", "detail"], [["1", "x" * 50]], 20, fixed=(0,))
     assert widths == [2, 16] and cells == [["1", "x" * 15 + "…"]]

@@ -96,7 +96,7 @@ def plot(data: dict, path: Path, kd: list[dict] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from graphsparse.experiments.report import plot_glt
+    from graphsparse.experiments.plots import plot_glt
 
     rows = list(data["levels"])
     for run in kd or []:

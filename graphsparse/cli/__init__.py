@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _recovered(command) or 2
         try:
             if isinstance(summary, dict):
-                from ..experiments.report import print_summary
+                from ..experiments.tables import print_summary
 
                 print_summary(summary, getattr(args, "json", False))
             sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit

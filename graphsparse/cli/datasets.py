@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> None:
             raise SystemExit(1)
         return
     from ..data import dataset_rows
-    from ..experiments.report import print_dataset_table
+    from ..experiments.tables import print_dataset_table
 
     rows = dataset_rows(names=args.name, root=args.root, load=not args.no_load)
     if args.json:

@@ -338,7 +338,9 @@ def _search(
 ) -> None:
     """The search of :func:`run_search` once its outputs are checked: train, print, plot."""
     from ..data import load_dataset
-    from ..experiments.report import STD_POPULATION, plot_glt, print_glt_table, search_timing
+    from ..experiments.document import STD_POPULATION
+    from ..experiments.plots import plot_glt
+    from ..experiments.tables import print_glt_table, search_timing
     from ..nn import build_model
     from ..sparsify.methods import MethodSetup
     from ..sparsify.search import glt_search
@@ -412,7 +414,7 @@ def _search(
     labels = {m.name: m.label for m in methods}
     method_options = {m.name: m.describe() for m in methods}
     if args.json:
-        from ..experiments.report import command_document
+        from ..experiments.document import command_document
         from .node_setup import resolved_model_options, runtime_config
 
         if task_name == "link":

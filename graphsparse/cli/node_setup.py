@@ -147,7 +147,7 @@ def record_node_run(
 
 def summarize_node(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """``test_<metric>_mean`` / ``_std`` (and val, train, epoch seconds) plus one short entry per run."""
-    from ..experiments.report import summarize  # not at import: the command starts before torch loads
+    from ..experiments.document import summarize  # not at import: the command starts before torch loads
 
     train, val, test = score_keys(metric)
     summary: dict[str, Any] = {"metric": metric}

@@ -5,7 +5,7 @@ commit of the package's checkout (when it is one), the device, torch's thread co
 of one command invocation (:func:`start_invocation`, called once per :func:`graphsparse.cli.main`).
 
 Runs have integer ids; a GLT level (a key/value unit of the store) has the id ``g<10 hex digits>`` (see
-:func:`graphsparse.experiments.report.unit_id`). Dates are UTC; ``--since`` takes a date (``2026-12-01``), a date
+:func:`graphsparse.experiments.runs.unit_id`). Dates are UTC; ``--since`` takes a date (``2026-12-01``), a date
 and time (``2026-12-01T08:30``, UTC unless it names its offset) or an age (``90m``, ``12h``, ``7d``).
 """
 
@@ -269,7 +269,7 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]:
-    from ..experiments.report import unit_record
+    from ..experiments.runs import unit_record
 
     since = parse_since(args.since) if args.since is not None else None
     if args.limit is not None and args.limit < 0:
@@ -300,7 +300,7 @@ def _records(args: argparse.Namespace, store: Any) -> list[dict[str, Any]]:
 
 
 def _find(store: Any, ident: str) -> dict[str, Any]:
-    from ..experiments.report import unit_id, unit_record
+    from ..experiments.runs import unit_id, unit_record
 
     ident = str(ident).strip()
     if ident.isdigit():
@@ -319,7 +319,7 @@ def _find(store: Any, ident: str) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> None:
-    from ..experiments.report import print_runs_table, terminal_width
+    from ..experiments.runs import print_runs_table, terminal_width
 
     records = _records(args, _open(args))
     if args.json:
@@ -333,7 +333,7 @@ def _show(args: argparse.Namespace) -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
-    from ..experiments.report import compare_records, print_comparison, terminal_width
+    from ..experiments.runs import compare_records, print_comparison, terminal_width
 
     if len(args.ids) < 2:
         raise ValueError("compare needs two or more run ids")
@@ -374,7 +374,7 @@ def _export_mlflow(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from ..experiments.report import write_runs_csv
+    from ..experiments.runs import write_runs_csv
 
     _check_export(args)
     if args.to == "mlflow":

@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     """Train every (dataset, model) of the grid. One pair: returns its document (printed by the command); a
     grid prints each combination's document as it finishes (one JSON object per line with ``--json``) and
     returns None. ``--workers``/``--ray-address`` run the seeds on Ray."""
-    from ..experiments.report import print_summary
+    from ..experiments.tables import print_summary
     from ..utils import resolve_device
     from .grid import combinations, run_grid, split_list
 
@@ -367,8 +367,8 @@ def _run_mode(mode: str, args: argparse.Namespace, seeds: list[int], store: Any,
 
 def train_document(summary: dict[str, Any], seeds: list[int], device: Any) -> dict[str, Any]:
     """A path's summary (its flat keys, ``runs`` and its resolved ``config``) as the shared JSON document
-    (:func:`graphsparse.experiments.report.command_document`); the device and thread count join ``config``."""
-    from ..experiments.report import STD_SAMPLE, command_document, metric_summary
+    (:func:`graphsparse.experiments.document.command_document`); the device and thread count join ``config``."""
+    from ..experiments.document import STD_SAMPLE, command_document, metric_summary
     from .node_setup import runtime_config
 
     extra = dict(summary)

@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from ..experiments.report import summarize
+from ..experiments.document import summarize
 from ..validation import check_int
 from .node_setup import (
     dataset_metric,

@@ -9,7 +9,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from ..experiments.report import summarize
+from ..experiments.document import summarize
 from .node_setup import resolved_model_options
 
 __all__ = ["run_link_command", "link_setup"]

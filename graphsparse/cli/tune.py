@@ -225,7 +225,7 @@ def _tune(args: argparse.Namespace, method: str, space: Any, fixed_gaug: dict, s
     import optuna
 
     from ..data import load_dataset
-    from ..experiments.report import STD_POPULATION, command_document, metric_summary
+    from ..experiments.document import STD_POPULATION, command_document, metric_summary
     from ..experiments.store import default_db_path
     from ..tuning import build_setup, check_space, default_storage, storage_url, tune, tuning_split_name
     from ..utils import resolve_device

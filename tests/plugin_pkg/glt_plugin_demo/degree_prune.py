@@ -27,7 +27,7 @@ class HubPrune(OneShotMethod):
 
     def edge_scores(self, ctx, graph: Graph, job: SeedJob) -> torch.Tensor:
         degree = torch.bincount(graph.edges.reshape(-1), minlength=graph.num_nodes).double()
-        return -(degree[graph.edges[0]] + degree[graph.edges[1]]) ** self.power
+        return -((degree[graph.edges[0]] + degree[graph.edges[1]]) ** self.power)
 
     def weight_rule(self, model: nn.Module, job: SeedJob) -> WeightRule:
         masks = global_magnitude_masks(model, job.level.weight_sparsity)
