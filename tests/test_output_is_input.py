@@ -187,3 +187,17 @@ def test_a_database_path_on_a_file_that_is_not_a_database_changes_nothing(
     err = capsys.readouterr().err
     assert str(data) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert _digest(data) == before
+
+
+@pytest.mark.parametrize("form", ["sqlite", "path", "hardlink"])
+def test_runs_export_to_mlflow_never_writes_into_its_database(form, tmp_path, capsys) -> None:
+    db = _database(tmp_path / "runs.db")
+    before = _digest(db)
+    uri = {
+        "sqlite": f"sqlite:///{db}",
+        "path": str(db),
+        "hardlink": f"sqlite:///{_alias('hardlink', db, tmp_path)}",
+    }[form]
+    assert main(["runs", "export", "--to", "mlflow", "--tracking-uri", uri, "--db", str(db)]) == 2
+    _refused(capsys, "runs", "--tracking-uri", "--db")
+    assert _digest(db) == before

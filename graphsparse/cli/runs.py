@@ -360,6 +360,14 @@ def _check_export(args: argparse.Namespace) -> None:
 def _export_mlflow(args: argparse.Namespace) -> None:
     from ..experiments.tracking import MLFLOW_EXPERIMENT, check_mlflow, export_mlflow
 
+    uri = args.tracking_uri or ""
+    if uri.startswith("sqlite:///") or uri.startswith("file:") or (uri and "://" not in uri):
+        from ..experiments.store import default_db_path
+        from .preflight import check_distinct
+
+        target = uri.split(":///", 1)[1].split("?", 1)[0] if "://" in uri else uri.removeprefix("file:")
+        db = args.db if args.db is not None else default_db_path()
+        check_distinct([("--tracking-uri", target)], [("--db", db)])  # MLflow would write its tables into it
     check_mlflow()  # a missing package fails before the database is read
     records = _records(args, _open(args))
     experiment = args.experiment if args.experiment is not None else MLFLOW_EXPERIMENT
