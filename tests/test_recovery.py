@@ -196,6 +196,9 @@ def test_runs_import_stores_what_a_failed_train_kept(tmp_path, monkeypatch, caps
     assert stored_seeds(db) == list(range(10))
     assert main(["runs", "list", "--db", str(db), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 10
+    assert main(["runs", "import", name, "--db", str(db)]) == 0  # a second import stores nothing twice
+    assert "6 runs already there, skipped" in capsys.readouterr().err
+    assert stored_seeds(db) == list(range(10))
 
 
 @pytest.mark.parametrize("where", ["another disk", "nowhere"])

@@ -327,12 +327,32 @@ def load_recovery(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return records
 
 
+def _run_identity(kind: Any, dataset: Any, model: Any, seed: Any, invocation: Any, metrics: Any) -> str:
+    """What makes a recovered run the same run when it is imported again (its invocation's id, seed, metrics)."""
+    ident = invocation.get("id") if isinstance(invocation, dict) else None
+    return json.dumps([kind, dataset, model, seed, ident, metrics], sort_keys=True, default=str)
+
+
 def import_records(store: Any, records: list[dict[str, Any]]) -> dict[str, int]:
-    """Store ``records`` (from :func:`load_recovery`) in ``store``; returns how many runs, units and parts."""
-    counts = {"run": 0, "unit": 0, "part": 0}
+    """Store ``records`` (from :func:`load_recovery`) in ``store``; returns how many runs, units and parts were
+    stored, and how many runs were ``skipped`` (already stored: importing a file twice stores each run once;
+    units and parts replace what their key held)."""
+    counts = {"run": 0, "unit": 0, "part": 0, "skipped": 0}
+    seen = {
+        _run_identity(r["kind"], r["dataset"], r["model"], r["seed"], r.get("invocation"), r["metrics"])
+        for r in store.runs()
+    }
     for entry in records:
         if entry["type"] == "run":
-            store.record_run(**entry["record"])
+            r = entry["record"]
+            identity = _run_identity(
+                r["kind"], r["dataset"], r["model"], r.get("seed"), r.get("invocation"), r["metrics"]
+            )
+            if identity in seen:
+                counts["skipped"] += 1
+                continue
+            store.record_run(**r)
+            seen.add(identity)
         elif entry["type"] == "unit":
             previous = store.invocation
             store.invocation = entry.get("invocation") if isinstance(entry.get("invocation"), dict) else None

@@ -420,5 +420,7 @@ def _import(args: argparse.Namespace) -> None:
     records = load_recovery(args.file)  # checked whole before the database is touched
     store = check_database(args.db)
     counts = import_records(store, records)
+    skipped = counts.pop("skipped")
     stored = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items() if n) or "nothing"
-    print(f"{stored} from {args.file} stored in {store.path}", file=sys.stderr)
+    already = f" ({skipped} run{'s' if skipped != 1 else ''} already there, skipped)" if skipped else ""
+    print(f"{stored} from {args.file} stored in {store.path}{already}", file=sys.stderr)
