@@ -300,7 +300,7 @@ def test_cli_glt_negative_l1_coefficient(tmp_path, capsys):
 
 
 def test_teddy_preset_is_the_reference_glt_backbone():
-    from graphsparse.nn.presets import resolve_preset
+    from graphsparse.presets import resolve_preset
     from graphsparse.sparsify.methods.ugs import ugs_l1_coefficients
 
     preset = resolve_preset("gcn", "citeseer", "teddy")

@@ -8,8 +8,9 @@ import torch.nn.functional as F
 
 from graphsparse import Graph
 from graphsparse.nn import MODELS, TWIRLS, build_model
-from graphsparse.nn.presets import PRESETS, resolve_preset
-from graphsparse.nn.twirls import TWIRLS_PRESETS, irls_attention, irls_weights, twirls_propagate
+from graphsparse.nn.twirls import irls_attention, irls_weights, twirls_propagate
+from graphsparse.presets import PRESETS, resolve_preset
+from graphsparse.presets.twirls import TWIRLS_PRESETS
 
 
 def _graph(n: int = 7, features: int = 4, seed: int = 0) -> Graph:

@@ -24,7 +24,7 @@ from .node_setup import (
     summarize_node,
 )
 
-__all__ = ["add_parser", "run", "CHECKS", "accepted_options", "train_document", "check_decay"]
+__all__ = ["add_parser", "run", "CHECKS", "train_document", "check_decay"]
 
 CHECKS: dict[str, opt.Check] = {
     "seeds": opt.positive_int,
@@ -262,10 +262,6 @@ def _mode(args: argparse.Namespace) -> str:
     if args.batching == "cluster":
         return "cluster-disk" if args.on_disk or args.disk is not None else "cluster"
     return "full"
-
-
-def accepted_options(mode: str) -> tuple[str, ...]:
-    return ACCEPTED[mode]
 
 
 def check(args: argparse.Namespace) -> str:

@@ -17,8 +17,8 @@
 ``config``
     the *resolved* configuration, everything needed to rerun: ``preset``, ``model_options`` (the model's
     defaults filled in), ``train`` (epochs, lr, weight decay, ...), ``split``, the path's own options
-    (``batching``/``cluster``, ``augment``/``gaug``, ``eval_negatives``, the GLT ``methods``, ``rounds``, ``pg``,
-    ``pw``, ``levels``, ``distill``, ``ugs_l1``, ...), ``device`` and ``threads``.
+    (``batching``/``cluster``, ``augment``/``gaug``, ``eval_negatives``, the GLT ``methods``,
+    ``method_options``, ``rounds``, ``pg``, ``pw``, ``levels``, ...), ``device`` and ``threads``.
 ``summary``
     ``{name: {"mean": float, "std": float}}`` over seeds: for ``train`` every reported metric
     (``test_acc``, ``val_acc``, ``epoch_seconds``, ...); for ``glt`` the dense (unpruned) model's
@@ -33,9 +33,10 @@
     one entry per (method, round): ``method``, ``round``, ``graph_sparsity``, ``weight_sparsity``,
     ``test_acc_mean``/``test_acc_std`` (the task's metric, whatever its name), ``seconds``, ``tickets``.
 
-Older flat keys stay beside them for existing readers: ``train`` keeps ``test_<metric>_mean``/``_std`` and
-the path's extras (``preset``, ``batching``, ``parts``, ``gaug``, ``baseline_*``, ...); ``glt`` keeps
-``preset``, ``epochs``, ``model_options``, ``distill``, ``ugs_l1``, ``dense`` and ``timing``.
+Each command adds its own keys beside the shared ones: ``train`` the flat ``test_<metric>_mean``/``_std`` and the
+path's extras (``preset``, ``batching``, ``parts``, ``gaug``, ``baseline_*``, ...); ``glt`` ``preset``,
+``epochs``, ``model_options``, ``method_options`` (each method's options), ``labels`` (how tables name the
+methods), ``dense`` and ``timing``.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def command_document(
     std: str | None = None,
 ) -> dict[str, Any]:
     """The shared JSON document of ``train``/``glt`` (the module docstring lists its keys): ``extra`` holds the
-    command's own keys (``runs`` or ``levels``, and the older flat keys); the shared keys win over it. ``std``
+    command's own keys (``runs`` or ``levels``, and the flat keys above); the shared keys win over it. ``std``
     (:data:`STD_SAMPLE` or :data:`STD_POPULATION`) names the std the document holds: keys ``std`` and
     ``std_ddof``."""
     from .. import __version__

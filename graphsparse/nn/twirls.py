@@ -44,14 +44,13 @@ from torch import nn
 
 from ..graph import Graph
 from ..graph.csr import quiet_csr
-from ..presets.twirls import TWIRLS_PRESETS  # noqa: F401  (re-export; the data lives in graphsparse.presets)
 from ..sparse import SparseOperator, sparse_structure
 from ..validation import check_float
 from .functional import dropout as fast_dropout
 from .functional import dropout_matmul, sparse_dropout_matmul
 from .pyg_model import as_graph
 
-__all__ = ["twirls_propagate", "irls_attention", "irls_weights", "TWIRLS", "TWIRLS_PRESETS"]
+__all__ = ["twirls_propagate", "irls_attention", "irls_weights", "TWIRLS"]
 
 _EPS = 1e-12
 _B_FORMS = ("jacobi", "paper")
