@@ -30,8 +30,13 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# every hostile-input case of benchmarks/reliability.py run for real; docs/reliability.md regenerated; exit 1 on any
+# traceback, silently wrong result, lost run or other outcome
+reliability: install
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg $(PY) benchmarks/reliability.py --check
+
 # execute every notebook in place (one thread, as the tests run them) so the committed files carry their outputs
 notebooks: install
 	OMP_NUM_THREADS=1 $(PY) notebooks/execute.py
 
-.PHONY: install demo test lint docs notebooks
+.PHONY: install demo test lint docs notebooks reliability

@@ -19,6 +19,7 @@ subprocess. Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/reliability.py            # every case; writes docs/reliability.md
     OMP_NUM_THREADS=1 python benchmarks/reliability.py --only cli  # cases whose category or input contain 'cli'
+    OMP_NUM_THREADS=1 python benchmarks/reliability.py --check     # CI (make reliability): exit 1 on any failure
 """
 
 from __future__ import annotations
@@ -1267,6 +1268,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="only cases whose category or input contain this text")
     parser.add_argument("--quick", action="store_true", help="skip the subprocess cases (signals, pipes)")
     parser.add_argument("--no-write", action="store_true", help="print the counts only")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when any case ends in a traceback, silently wrong, lost or other (CI: `make reliability`)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     cases = all_cases(args.quick)
@@ -1281,6 +1287,11 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(render(rows, seconds))
         print(f"wrote {args.out}", file=sys.stderr)
+    bad = [row for row in rows if row.outcome in ("traceback", "silently wrong", "lost", "other")]
+    if args.check and bad:
+        for row in bad:
+            print(f"FAILED {row.outcome}: {row.case.category}: {row.case.input}: {row.detail}", file=sys.stderr)
+        return 1
     return 0
 
 
