@@ -68,8 +68,9 @@ class GLTTask(Protocol):
         after_step: Callable[[nn.Module], None] | None = None,
         teacher: Teacher | None = None,
     ) -> dict[str, Any]:
-        """Train ``model`` (θ0, built by the search) on ``graph`` (a pruned ``graph_for_seed``), pick the epoch by
-        validation and leave the model there.
+        """Train ``model`` (θ0, built by the search) on ``graph`` (a pruned ``graph_for_seed``).
+
+        Pick the epoch by validation and leave the model there.
 
         Args:
             graph: the (pruned) graph of the seed.
@@ -123,8 +124,11 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
 def node_loss(
     y: torch.Tensor, teacher: Teacher | None, output_loss: OutputLoss | None
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
-    """The training loss of a node trainer with the search's extra terms: cross-entropy on the training nodes,
-    plus ``λ·KL`` to ``teacher`` and ``output_loss(logits)`` when given (None: plain cross-entropy)."""
+    """The training loss of a node trainer with the search's extra terms.
+
+    Cross-entropy on the training nodes, plus ``λ·KL`` to ``teacher`` and ``output_loss(logits)`` when given
+    (None: plain cross-entropy).
+    """
     if teacher is None and output_loss is None:
         return None
 
@@ -156,6 +160,7 @@ class NodeGLTTask:
     name = "node"
 
     def __init__(self, graph: Graph, config: NodeTrainConfig | None = None, split: str | None = None) -> None:
+        """Check the graph and hold the options (the arguments are described in the class docstring)."""
         if graph.directed:
             raise ValueError(f"GLT search needs an undirected graph; graph {graph.name!r} is directed")
         self.config = config or NodeTrainConfig()
@@ -165,15 +170,18 @@ class NodeGLTTask:
         self.metric = self.config.metric
 
     def describe(self) -> dict[str, Any]:
+        """JSON-able hyperparameters (task, training options, split), hashed into the store key."""
         train = asdict(self.config)
         if not train["sparse_features"]:
             del train["sparse_features"]  # an option that does not change results stays out of the key
         return {"task": self.name, "train": train, "split": self.split}
 
     def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
+        """The same graph for every seed (features row-normalised when the config asks)."""
         return self.graph
 
     def predict(self, graph: Graph, model: nn.Module) -> torch.Tensor:
+        """The model's node logits on the full ``graph`` in evaluation mode (a distillation teacher's outputs)."""
         if self.config.sparse_features:
             graph = with_sparse_features(graph)
         model.eval()
@@ -193,6 +201,10 @@ class NodeGLTTask:
         after_step: Callable[[nn.Module], None] | None = None,
         teacher: Teacher | None = None,
     ) -> dict[str, Any]:
+        """Train ``model`` full-batch on ``graph`` and keep its best validated epoch.
+
+        The arguments and result are those of :meth:`graphsparse.tasks.glt.GLTTask.fit`.
+        """
         split_name, split_masks = split_for_seed(graph, seed_index, self.split)
         result = train_node(
             graph,

@@ -1,5 +1,6 @@
-"""Link prediction: train an encoder/decoder on the training edges of a split, select the epoch by validation
-AUC, report test AUC / AP / Hits@K / MRR there.
+"""Link prediction: train an encoder/decoder on a split's training edges, select the epoch by validation AUC.
+
+Test AUC / AP / Hits@K / MRR are reported at that epoch.
 
 Training (full batch, every epoch): embeddings ``Z = model(train_graph)``; the positive pairs are the split's
 training edges in both directions plus every ``(i, i)`` (Kipf & Welling reconstruct ``A + I``; switch off with
@@ -46,6 +47,7 @@ class LinkTrainConfig:
     self_loop_positives: bool = True
 
     def __post_init__(self) -> None:
+        """Check the options (ValueError names the first one out of range)."""
         check_optimizer_options(self.epochs, self.lr, self.weight_decay)
         if self.patience is not None:
             self.patience = check_int("patience", self.patience, 1)
@@ -88,9 +90,12 @@ def train_link(
     extra_loss: Callable[[nn.Module], torch.Tensor] | None = None,
     after_step: Callable[[nn.Module], None] | None = None,
 ) -> RunResult:
-    """Train ``model`` on ``split`` (messages over ``graph``, default ``split.train_graph``; pass a pruned version
-    of it to train a ticket) with :func:`graphsparse.train.fit`. Supervision is always the split's training
-    edges; the model is left at the epoch with the best validation AUC (ties: the earlier epoch)."""
+    """Train ``model`` on ``split`` with :func:`graphsparse.train.fit`.
+
+    Messages pass over ``graph`` (default ``split.train_graph``; pass a pruned version of it to train a ticket).
+    Supervision is always the split's training edges; the model is left at the epoch with the best validation AUC
+    (ties: the earlier epoch).
+    """
     config = config or LinkTrainConfig()
     graph = split.train_graph if graph is None else graph
     device = next(model.parameters()).device
@@ -169,8 +174,11 @@ def run_link(
     on_result: Callable[[RunResult], None] | None = None,
     executor: Any = None,
 ) -> list[RunResult]:
-    """One split and one model per seed (``seed_everything(seed)`` before the model is built); ``on_result`` sees
-    each result as it finishes; ``executor`` runs the seeds side by side (see :func:`~graphsparse.train.run_seeds`)."""
+    """One split and one model per seed (``seed_everything(seed)`` before the model is built).
+
+    ``on_result`` sees each result as it finishes; ``executor`` runs the seeds side by side (see
+    :func:`~graphsparse.train.run_seeds`).
+    """
     config = config or LinkTrainConfig()
     graph = _prepare_features(graph, config.normalize_features)
 

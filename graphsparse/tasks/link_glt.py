@@ -36,6 +36,14 @@ class LinkGLTTask:
         val_fraction: float = 0.05,
         test_fraction: float = 0.10,
     ) -> None:
+        """Hold the graph (features prepared as the config asks) and the split's fractions.
+
+        Args:
+            graph: the (undirected) graph whose edges are split per seed.
+            config: training options.
+            val_fraction: the fraction of edges held out for validation.
+            test_fraction: the fraction of edges held out for test.
+        """
         self.config = config or LinkTrainConfig()
         self.graph = _prepare_features(graph, self.config.normalize_features)
         self.graph_name = graph.name
@@ -43,17 +51,32 @@ class LinkGLTTask:
         self._splits: dict[int, LinkSplit] = {}
 
     def describe(self) -> dict[str, Any]:
+        """JSON-able hyperparameters (task, training options, split fractions), hashed into the store key."""
         return {"task": self.name, "train": asdict(self.config), "val": self.val_fraction, "test": self.test_fraction}
 
     def split(self, seed: int) -> LinkSplit:
+        """The edge split of ``seed`` (made once, then cached).
+
+        Args:
+            seed: the run's seed.
+
+        Returns:
+            The seed's :class:`~graphsparse.data.link_splits.LinkSplit`.
+        """
         if seed not in self._splits:
             self._splits[seed] = link_split_for_seed(self.graph, seed, self.val_fraction, self.test_fraction)
         return self._splits[seed]
 
     def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
+        """The training message-passing graph of ``seed``'s edge split (the graph that is pruned)."""
         return self.split(seed).train_graph
 
     def predict(self, graph: Graph, model: nn.Module) -> torch.Tensor:
+        """Always refused: link prediction has no distillation teacher.
+
+        Raises:
+            ValueError: always.
+        """
         raise ValueError("link GLT task: no distillation teacher (distillation is node-classification only)")
 
     def fit(
@@ -69,6 +92,14 @@ class LinkGLTTask:
         after_step: Callable[[nn.Module], None] | None = None,
         teacher: Any = None,
     ) -> dict[str, Any]:
+        """Train ``model`` on ``seed``'s split with ``graph`` as its message-passing graph; keep the best epoch.
+
+        The arguments and result are those of :meth:`graphsparse.tasks.glt.GLTTask.fit`.
+
+        Raises:
+            ValueError: a ``teacher`` or an ``output_loss`` (node-classification terms), or UGS with a decoder that
+                has weights.
+        """
         if teacher is not None:
             raise ValueError("link GLT task: distillation is not supported (it is defined for node classification)")
         if output_loss is not None:

@@ -86,8 +86,11 @@ def mean_reciprocal_rank(pos: torch.Tensor, neg: torch.Tensor) -> float:
 
 
 def link_metrics(pos: torch.Tensor, neg: torch.Tensor, hits: Sequence[int] = (), prefix: str = "") -> dict[str, float]:
-    """``auc``, ``ap``, ``hits@K`` for each K, and ``mrr`` when ``neg`` holds at least :data:`MRR_MIN_NEGATIVES`
-    negatives per positive, a whole number of them (negative ``j`` of positive ``i`` at position ``i * r + j``)."""
+    """``auc``, ``ap``, ``hits@K`` for each K, and ``mrr`` when ``neg`` has enough negatives per positive.
+
+    ``mrr`` needs at least :data:`MRR_MIN_NEGATIVES` negatives per positive, a whole number of them (negative ``j``
+    of positive ``i`` at position ``i * r + j``).
+    """
     auc, ap = auc_ap(pos, neg)
     out = {f"{prefix}auc": auc, f"{prefix}ap": ap}
     for k in hits:

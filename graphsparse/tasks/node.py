@@ -1,5 +1,7 @@
-"""Full-batch node classification: train with the one fit loop, pick the epoch by the validation metric (accuracy,
-or ROC-AUC for binary datasets registered with it), test there."""
+"""Full-batch node classification: train with the one fit loop, pick the epoch by validation, test there.
+
+The validation metric is accuracy, or ROC-AUC for binary datasets registered with it.
+"""
 
 from __future__ import annotations
 
@@ -38,9 +40,14 @@ FLOAT32_MAX = 3.4028234663852886e38  # torch.finfo(torch.float32).max
 
 
 def check_optimizer_options(epochs: int, lr: float, weight_decay: float) -> None:
-    """The checks every training config shares: epochs >= 1, 0 < lr, weight decay >= 0, both finite and within
-    float32 (the optimizer's arithmetic: ``--weight-decay 1e300`` would overflow inside Adam's step; Adam's first
-    step divides lr by ``1 - β1 = 0.1``, hence the tenth)."""
+    """The checks every training config shares: epochs >= 1, 0 < lr, weight decay >= 0.
+
+    Both lr and weight decay must be finite and within float32 (the optimizer's arithmetic: ``--weight-decay 1e300``
+    would overflow inside Adam's step; Adam's first step divides lr by ``1 - β1 = 0.1``, hence the tenth).
+
+    Raises:
+        ValueError: an option out of range.
+    """
     check_int("epochs", epochs, 1)
     check_float("lr", lr, 0.0, FLOAT32_MAX / 10, include_minimum=False)
     check_float("weight_decay", weight_decay, 0.0, FLOAT32_MAX)
@@ -48,8 +55,10 @@ def check_optimizer_options(epochs: int, lr: float, weight_decay: float) -> None
 
 @dataclass
 class NodeTrainConfig:
-    """Hyperparameters of one full-batch training run (library defaults; the papers' settings live in
-    :mod:`graphsparse.presets`)."""
+    """Hyperparameters of one full-batch training run.
+
+    These are the library defaults; the papers' settings live in :mod:`graphsparse.presets`.
+    """
 
     epochs: int = 200
     lr: float = 0.01
@@ -63,6 +72,7 @@ class NodeTrainConfig:
     sparse_features: bool = False
 
     def __post_init__(self) -> None:
+        """Check the options (ValueError names the first one out of range)."""
         check_optimizer_options(self.epochs, self.lr, self.weight_decay)
         if self.patience is not None:
             self.patience = check_int("patience", self.patience, 1)
@@ -106,9 +116,11 @@ def node_metric(
 
 
 def withholds_test_labels(graph: Graph, split: Split) -> bool:
-    """Whether ``split`` deliberately has no test nodes: its test part is empty and every node outside its
-    training and validation parts (there is at least one) is unlabelled, as in the tuning graph of
-    :func:`graphsparse.tuning.tuning_graph`. The test score of such a split is NaN ("not measured").
+    """Whether ``split`` deliberately has no test nodes.
+
+    That is: its test part is empty and every node outside its training and validation parts (there is at least
+    one) is unlabelled, as in the tuning graph of :func:`graphsparse.tuning.tuning_graph`. The test score of such a
+    split is NaN ("not measured").
 
     Args:
         graph: the graph (its labels are read).
@@ -240,8 +252,9 @@ def train_node(
     split_name: str = "",
     on_epoch: Callable[[int, Validation], None] | None = None,
 ) -> RunResult:
-    """Train ``model`` full-batch on ``graph`` with :func:`graphsparse.train.fit`; keep the epoch with the best
-    validation score (ties: lower validation loss).
+    """Train ``model`` full-batch on ``graph`` with :func:`graphsparse.train.fit`.
+
+    The model keeps the epoch with the best validation score (ties: lower validation loss).
 
     ``extra_loss(model)`` is added to the loss (e.g. UGS's l1 penalties), ``after_step(model)`` runs after each
     optimizer step (e.g. projection onto an l0 ball), ``loss_fn(logits, train_index)`` replaces the
@@ -309,9 +322,11 @@ def run_node(
     executor: Any = None,
     **train_kwargs: Any,
 ) -> list[RunResult]:
-    """One training run per seed (model built after seeding, so each seed is reproducible); ``on_result`` sees
-    each result as it finishes (record it there); ``executor`` runs the seeds side by side (see
-    :func:`~graphsparse.train.run_seeds`)."""
+    """One training run per seed (model built after seeding, so each seed is reproducible).
+
+    ``on_result`` sees each result as it finishes (record it there); ``executor`` runs the seeds side by side (see
+    :func:`~graphsparse.train.run_seeds`).
+    """
     config = config or NodeTrainConfig()
     if config.normalize_features:
         graph = row_normalize_features(graph)
