@@ -85,8 +85,10 @@ SCHEMA = 1
 
 
 def metric_summary(flat: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """``{"test_acc_mean": m, "test_acc_std": s, ...}`` -> ``{"test_acc": {"mean": m, "std": s}, ...}``
-    (only the top level's ``*_mean`` keys; a missing std is NaN)."""
+    """``{"test_acc_mean": m, "test_acc_std": s, ...}`` -> ``{"test_acc": {"mean": m, "std": s}, ...}``.
+
+    Only the top level's ``*_mean`` keys are read; a missing std is NaN.
+    """
     out: dict[str, dict[str, float]] = {}
     for key, value in flat.items():
         if key.endswith("_mean") and isinstance(value, (int, float)):
@@ -108,10 +110,12 @@ def command_document(
     extra: dict[str, Any] | None = None,
     std: str | None = None,
 ) -> dict[str, Any]:
-    """The shared JSON document of ``train``/``glt`` (the module docstring lists its keys): ``extra`` holds the
-    command's own keys (``runs`` or ``levels``, and the flat keys above); the shared keys win over it. ``std``
-    (:data:`STD_SAMPLE` or :data:`STD_POPULATION`) names the std the document holds: keys ``std`` and
-    ``std_ddof``."""
+    """The shared JSON document of ``train``/``glt`` (the module docstring lists its keys).
+
+    ``extra`` holds the command's own keys (``runs`` or ``levels``, and the flat keys above); the shared keys win
+    over it. ``std`` (:data:`STD_SAMPLE` or :data:`STD_POPULATION`) names the std the document holds: keys ``std``
+    and ``std_ddof``.
+    """
     from .. import __version__
 
     document = dict(extra or {})

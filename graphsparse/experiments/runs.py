@@ -28,17 +28,21 @@ __all__ = [
 
 
 def unit_id(key: str) -> str:
-    """The id ``graphsparse runs`` gives a key/value unit (a GLT level): ``g`` + 10 hex digits of its key's
-    sha256 (stable when the unit is recomputed and replaced)."""
+    """The id ``graphsparse runs`` gives a key/value unit (a GLT level).
+
+    It is ``g`` + 10 hex digits of its key's sha256 (stable when the unit is recomputed and replaced).
+    """
     import hashlib
 
     return "g" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
 def unit_record(unit: dict[str, Any]) -> dict[str, Any] | None:
-    """A stored GLT level (``{'key', 'created', 'payload', 'invocation'}`` from ``ResultsStore.units('glt|')``) as
-    a run-like record (id, created, kind ``'glt'``, dataset, model, seed, config, metrics, timings, invocation);
-    None for a key that is not a GLT level."""
+    """A stored GLT level as a run-like record; None for a key that is not a GLT level.
+
+    The level is ``{'key', 'created', 'payload', 'invocation'}`` from ``ResultsStore.units('glt|')``; the record
+    has id, created, kind ``'glt'``, dataset, model, seed, config, metrics, timings and invocation.
+    """
     key, payload = unit["key"], unit["payload"]
     parts = key.split("|")
     if len(parts) < 5 or parts[0] != "glt" or not isinstance(payload, dict):
@@ -106,8 +110,11 @@ RUNS_UNITS = "(accuracy, ROC-AUC, AUC, AP, Hits@K, MRR and sparsities in %)"
 
 
 def in_percent(name: str) -> bool:
-    """Whether a stored number called ``name`` is shown in % by ``graphsparse runs``: a score (:func:`is_percent`,
-    also as a GLT level's ``test_acc_mean`` / ``test_acc_std``) or a sparsity (``graph_sparsity``)."""
+    """Whether a stored number called ``name`` is shown in % by ``graphsparse runs``.
+
+    It is: a score (:func:`is_percent`, also as a GLT level's ``test_acc_mean`` / ``test_acc_std``) or a sparsity
+    (``graph_sparsity``).
+    """
     base = name.removesuffix("_mean").removesuffix("_std")
     return is_percent(base) or base.endswith("sparsity")
 
@@ -119,8 +126,11 @@ def _score(name: str, value: Any) -> str:
 
 
 def terminal_width(wide: bool = False) -> int | None:
-    """The width tables are fitted to: the terminal's (``shutil.get_terminal_size``: ``$COLUMNS``, else the
-    terminal on standard output, else 120 columns); None (no limit) when ``wide``."""
+    """The width tables are fitted to; None (no limit) when ``wide``.
+
+    The width is the terminal's (``shutil.get_terminal_size``: ``$COLUMNS``, else the terminal on standard output,
+    else 120 columns).
+    """
     import shutil
 
     return None if wide else max(40, shutil.get_terminal_size((120, 24)).columns)
@@ -182,9 +192,11 @@ def _detail(record: dict[str, Any]) -> str:
 
 
 def print_runs_table(records: Sequence[dict[str, Any]], file: TextIO | None = None, width: int | None = None) -> None:
-    """``graphsparse runs list``: one line per run or GLT level (id, date UTC, kind, dataset, model, seed, test
-    metric in fixed decimals, detail), fitted to ``width`` characters (long cells cut with an ellipsis, the
-    detail first; None: every cell whole)."""
+    """``graphsparse runs list``: one line per run or GLT level, fitted to ``width`` characters.
+
+    A line holds id, date UTC, kind, dataset, model, seed, test metric in fixed decimals and detail; long cells are
+    cut with an ellipsis, the detail first (``width`` None: every cell whole).
+    """
     file = file or sys.stdout
     titles = ["id", "date (UTC)", "kind", "dataset", "model", "seed", "metric", "test", "detail"]
     rows = []
@@ -228,8 +240,11 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def compare_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Side by side: every metric of the records (None where one lacks it) and every configuration field whose
-    value differs between them (dataset, model, seed, config, data fingerprint, git commit...)."""
+    """Side by side: every metric of the records and every configuration field whose value differs between them.
+
+    A metric a record lacks is None; the configuration fields are dataset, model, seed, config, data fingerprint,
+    git commit...
+    """
     metric_names = list(dict.fromkeys(k for r in records for k in (r.get("metrics") or {})))
     metrics = {k: [(r.get("metrics") or {}).get(k) for r in records] for k in metric_names}
     flat = []
@@ -261,9 +276,11 @@ def compare_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def print_comparison(comparison: dict[str, Any], file: TextIO | None = None, width: int | None = None) -> None:
-    """The table of :func:`compare_records`: metrics (fixed decimals; scores and sparsities in %, runs and GLT
-    levels alike), then the configuration differences, fitted to ``width`` characters (long cells cut with an
-    ellipsis; None: every cell whole)."""
+    """The table of :func:`compare_records`, fitted to ``width`` characters.
+
+    Metrics first (fixed decimals; scores and sparsities in %, runs and GLT levels alike), then the configuration
+    differences; long cells are cut with an ellipsis (``width`` None: every cell whole).
+    """
     file = file or sys.stdout
     ids = [str(i) for i in comparison["ids"]]
 
@@ -312,8 +329,11 @@ _CSV_FIRST = (
 
 
 def write_runs_csv(records: Sequence[dict[str, Any]], file: TextIO) -> None:
-    """One CSV row per record: its identity columns, ``metric.<name>`` and ``timing.<name>`` columns (numbers as
-    stored, full precision), ``config`` and ``versions`` as JSON."""
+    """One CSV row per record.
+
+    Its identity columns, ``metric.<name>`` and ``timing.<name>`` columns (numbers as stored, full precision),
+    ``config`` and ``versions`` as JSON.
+    """
     import csv
     from datetime import datetime, timezone
 

@@ -56,10 +56,12 @@ def print_summary(summary: dict[str, Any], as_json: bool, file: TextIO | None = 
 
 
 def search_timing(rows: Sequence[LevelResult]) -> dict[str, dict[str, float]]:
-    """Per method: ``sweep_seconds`` (all its levels) and ``final_ticket_seconds`` (what its last, sparsest
-    ticket cost on its own: one level for one-shot methods, every round up to it for an iterative method, whose
-    round k needs rounds 1..k-1). Seconds are as measured when each level was computed (cached levels keep
-    theirs)."""
+    """Per method: ``sweep_seconds`` (all its levels) and ``final_ticket_seconds``.
+
+    ``final_ticket_seconds`` is what its last, sparsest ticket cost on its own: one level for one-shot methods,
+    every round up to it for an iterative method, whose round k needs rounds 1..k-1. Seconds are as measured when
+    each level was computed (cached levels keep theirs).
+    """
     from ..sparsify.methods import method_class
 
     out = {}
