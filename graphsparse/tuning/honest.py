@@ -19,8 +19,10 @@ UNLABELLED = -1
 
 
 def tuning_split_name(graph: Graph, split: str | None = None) -> str:
-    """The split a study tunes and tests on: ``split`` if given, else ``'public'`` when the graph has it, else
-    its first split."""
+    """The split a study tunes and tests on.
+
+    It is ``split`` if given, else ``'public'`` when the graph has it, else its first split.
+    """
     names = list(graph.splits)
     if not names:
         raise GraphError(f"graph {graph.name!r} has no splits: tuning needs validation nodes to select on")
@@ -31,8 +33,11 @@ def tuning_split_name(graph: Graph, split: str | None = None) -> str:
 
 
 def tuning_graph(graph: Graph, split: str | None = None) -> Graph:
-    """``graph`` without test labels: only ``split`` (see :func:`tuning_split_name`), its test mask emptied, and
-    every label outside its training and validation nodes replaced by ``-1``."""
+    """``graph`` without test labels.
+
+    Only ``split`` is kept (see :func:`tuning_split_name`), its test mask emptied, and every label outside its
+    training and validation nodes replaced by ``-1``.
+    """
     if graph.y is None:
         raise GraphError(f"graph {graph.name!r} has no labels y: there is nothing to tune on")
     name = tuning_split_name(graph, split)

@@ -1,5 +1,6 @@
-"""What one configuration costs and scores: the same code trains a trial on the tuning graph and the chosen
-configuration on the real graph.
+"""What one configuration costs and scores.
+
+The same code trains a trial on the tuning graph and the chosen configuration on the real graph.
 
 A :class:`TuneSetup` holds the method, the backbone, the split and the base configuration (the preset the search
 starts from, ``{'model', 'train', 'gaug', 'method'}``); :func:`run_config` trains one configuration (base updated
@@ -34,8 +35,11 @@ NODE_METHODS = ("gcn", "twirls")
 
 @dataclass
 class TuneSetup:
-    """A study's fixed part: method (a key of :data:`~graphsparse.tuning.space.SPACES`), backbone model, split,
-    metric, base configuration and (UGS) the GLT schedule."""
+    """A study's fixed part.
+
+    Method (a key of :data:`~graphsparse.tuning.space.SPACES`), backbone model, split, metric, base configuration
+    and (UGS) the GLT schedule.
+    """
 
     method: str
     model: str
@@ -85,6 +89,19 @@ class TuneSetup:
 
 
 def score_of(row: dict[str, Any], part: str, metric: str) -> float:
+    """The ``part`` score of one result row.
+
+    Args:
+        row: a row of :func:`run_config`.
+        part: ``"val"`` or ``"test"``.
+        metric: the metric's name (``"acc"``, ``"roc_auc"``...).
+
+    Returns:
+        ``row[f"{part}_{metric}"]`` as a float.
+
+    Raises:
+        KeyError: the row has no such score.
+    """
     return float(row[f"{part}_{metric}"])
 
 
@@ -259,7 +276,8 @@ def run_config(
     Node methods and GAug return one row per seed (``seed``, ``split``, ``train/val/test_<metric>``,
     ``best_epoch``, timing, ``history``); ``on_epoch(seed_index)`` returns the callback of that seed's run
     (or None). A GLT method returns the levels of :func:`~graphsparse.sparsify.search.glt_search` (the dense one
-    first when ``dense``), ``on_level`` seeing each of its rounds, ``store`` committing them."""
+    first when ``dense``), ``on_level`` seeing each of its rounds, ``store`` committing them.
+    """
     config = setup.merged(space.by_target(values))
     if graph.num_classes < 2:
         raise GraphError(f"dataset {setup.dataset!r} has fewer than two classes among its labelled nodes")
@@ -280,8 +298,10 @@ _MAX_CHOICES = 64  # categorical choices probed one by one
 
 
 def _corners(space: SearchSpace) -> list[dict[str, Any]]:
-    """Values a trial can suggest, at the edges of the space: every parameter at its low, its high and each of
-    its choices (the others at their first value)."""
+    """Values a trial can suggest, at the edges of the space.
+
+    Every parameter at its low, its high and each of its choices (the others at their first value).
+    """
 
     def extremes(param: Any) -> list[Any]:
         if param.type == "fixed":
@@ -313,10 +333,11 @@ def _check_model_values(options: dict[str, Any]) -> None:
 
 
 def check_space(setup: TuneSetup, graph: Graph, space: SearchSpace, where: str = "search space") -> None:
-    """Check every value a trial of ``space`` can suggest, before any study starts: each parameter at the edges
-    of its range and each of its choices, merged into ``setup``'s configuration, builds the model (on torch's meta
-    device: nothing is allocated, widths bounded first), the training config, the GAug options and the GLT
-    method exactly as a trial would.
+    """Check every value a trial of ``space`` can suggest, before any study starts.
+
+    Each parameter at the edges of its range and each of its choices, merged into ``setup``'s configuration, builds
+    the model (on torch's meta device: nothing is allocated, widths bounded first), the training config, the GAug
+    options and the GLT method exactly as a trial would.
 
     Args:
         setup: the study's fixed part.
@@ -395,10 +416,12 @@ class _CurveReporter:
 
 
 def make_objective(setup: TuneSetup, graph: Graph, space: SearchSpace, trial_seeds: int) -> Callable[[Any], float]:
-    """The Optuna objective: the mean validation score of ``trial_seeds`` runs (seeds 20000..) of the trial's
-    configuration on ``graph`` — which must be the tuning graph: this function reads nothing but validation
-    scores, and the tuning graph holds no test labels to read. Each trial records its worker (host:pid), the
-    per-seed validation scores and the epochs it ran."""
+    """The Optuna objective: the mean validation score of ``trial_seeds`` runs of the trial's configuration.
+
+    The runs use seeds 20000.. on ``graph`` — which must be the tuning graph: this function reads nothing but
+    validation scores, and the tuning graph holds no test labels to read. Each trial records its worker
+    (host:pid), the per-seed validation scores and the epochs it ran.
+    """
     seeds = [TRIAL_SEED_BASE + i for i in range(trial_seeds)]
     worker = f"{platform.node()}:{os.getpid()}"
 

@@ -62,11 +62,13 @@ def tune(
     on_run: Callable[[str, dict[str, Any], Graph], None] | None = None,
     store: Any = None,
 ) -> dict[str, Any]:
-    """Run the study to ``trials`` finished trials, then evaluate its choice on ``seeds`` fresh seeds (see the
-    module docstring). ``on_chosen(summary)`` sees the choice and the trial counts before any final run;
+    """Run the study to ``trials`` finished trials, then evaluate its choice on ``seeds`` fresh seeds.
+
+    See the module docstring. ``on_chosen(summary)`` sees the choice and the trial counts before any final run;
     ``on_run(role, row, graph)`` sees every final run as it finishes (``role``: ``'tuned'`` or
     ``'baseline'``; record it there); ``store`` commits UGS's levels. Returns the summary (chosen parameters,
-    trial counts, per-seed rows, mean ± std of the tuned and baseline runs)."""
+    trial counts, per-seed rows, mean ± std of the tuned and baseline runs).
+    """
     check_space(setup, graph, space)  # every value a trial can suggest, before the study starts
     hidden = tuning_graph(graph, setup.split)
     name = study_name or default_study_name(setup, space, trial_seeds)

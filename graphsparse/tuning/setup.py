@@ -1,5 +1,8 @@
-"""Where a study starts: the base configuration of each method, from the presets, and the plain backbone that
-every final evaluation trains beside the tuned configuration."""
+"""Where a study starts: the base configuration of each method, and the plain backbone trained beside it.
+
+The base configuration comes from the presets; every final evaluation trains the plain backbone beside the tuned
+configuration.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ FIXED_GAUG_M_ONLY = ("ep_draws", "ep_select_seeds")
 
 
 def method_for(model: str, augment: str | None, method: str | None) -> str:
-    """The search space a command tunes: a GLT method with a search space (``--method ugs``), ``gaug-m``/``gaug-o``
-    (``--augment``), ``twirls`` (``--model twirls``/``twirls-att``), else ``gcn`` (the backbone's optimiser and
-    width)."""
+    """The search space a command tunes.
+
+    A GLT method with a search space (``--method ugs``), ``gaug-m``/``gaug-o`` (``--augment``), ``twirls``
+    (``--model twirls``/``twirls-att``), else ``gcn`` (the backbone's optimiser and width).
+    """
     if method is not None:
         from ..sparsify.methods import method_names
         from .space import glt_tunable
@@ -49,9 +54,12 @@ def build_setup(
     rounds: int = 5,
     device: str = "cpu",
 ) -> TuneSetup:
-    """The :class:`TuneSetup` of ``method``: the preset of (model, dataset) — GAug's for ``gaug-*``, the GLT
-    protocol's for a GLT method, the paper's otherwise, ``preset`` naming another (``'none'``: library defaults) —
-    with explicit ``train`` options (epochs, lr, weight decay) and fixed ``gaug`` options on top."""
+    """The :class:`TuneSetup` of ``method``.
+
+    It starts from the preset of (model, dataset) — GAug's for ``gaug-*``, the GLT protocol's for a GLT method,
+    the paper's otherwise, ``preset`` naming another (``'none'``: library defaults) — with explicit ``train``
+    options (epochs, lr, weight decay) and fixed ``gaug`` options on top.
+    """
     from ..presets import default_gaug_preset, default_preset, resolve_gaug_preset, resolve_preset
 
     train, gaug = dict(train or {}), dict(gaug or {})
@@ -95,9 +103,11 @@ def build_setup(
 
 
 def baseline_setup(setup: TuneSetup) -> TuneSetup | None:
-    """The plain backbone trained beside the tuned configuration on the same seeds: GAug's backbone on the
-    original graph with GAug's training options; Kipf & Welling's GCN beside a tuned GCN or TWIRLS; None for
-    a GLT method (its search trains the dense model itself)."""
+    """The plain backbone trained beside the tuned configuration on the same seeds.
+
+    GAug's backbone on the original graph with GAug's training options; Kipf & Welling's GCN beside a tuned GCN or
+    TWIRLS; None for a GLT method (its search trains the dense model itself).
+    """
     if setup.glt:
         return None
     if setup.method == "gaug-m":

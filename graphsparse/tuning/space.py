@@ -187,17 +187,26 @@ class SearchSpace:
     """The parameters of one method's search, in order; ``split(values)`` sorts values into their targets."""
 
     def __init__(self, method: str, params: list[Param]) -> None:
+        """Hold the parameters of ``method``'s search.
+
+        Args:
+            method: the tuned method (a key of :data:`SPACES`, or a GLT method with a search space).
+            params: its parameters, in the order a trial suggests them.
+        """
         self.method = method
         self.params = list(params)
 
     def __iter__(self):  # type: ignore[no-untyped-def]
+        """Iterate over the parameters, in order."""
         return iter(self.params)
 
     def __len__(self) -> int:
+        """The number of parameters (fixed ones included)."""
         return len(self.params)
 
     @property
     def searched(self) -> list[Param]:
+        """The parameters a trial searches (all but the fixed ones)."""
         return [p for p in self.params if p.type != "fixed"]
 
     def suggest(self, trial: Any) -> dict[str, Any]:
@@ -219,6 +228,7 @@ class SearchSpace:
         return parts
 
     def to_dict(self) -> dict[str, Any]:
+        """``{name: entry}`` for every parameter, in the format of an override file."""
         return {p.name: p.to_entry() for p in self.params}
 
     def to_json(self) -> str:
@@ -254,8 +264,10 @@ def load_space_overrides(path: str | Path) -> dict[str, Any]:
 def space_for(
     method: str, overrides: Mapping[str, Any] | None = None, where: str = "search space", draws: int | None = None
 ) -> SearchSpace:
-    """The search space of ``method`` with ``overrides`` applied (see the module docstring); ``draws`` narrows
-    GAug-M's ``draw`` range to ``0..draws-1``."""
+    """The search space of ``method`` with ``overrides`` applied (see the module docstring).
+
+    ``draws`` narrows GAug-M's ``draw`` range to ``0..draws-1``.
+    """
     entries = builtin_space(method)
     if draws is not None and "draw" in entries:
         entries["draw"]["high"] = check_int("draws", draws, 1) - 1
