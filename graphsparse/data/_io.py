@@ -1,5 +1,7 @@
-"""File helpers shared by the loaders: dataset root, the dataset error, checksums (with a cache of verdicts),
-a restricted unpickler, npz and split files.
+"""File helpers shared by the loaders.
+
+The dataset root, the dataset error, checksums (with a cache of verdicts), a restricted unpickler, npz and split
+files.
 
 Every shipped file has a known size and sha256 (:data:`~graphsparse.data.checksums.KNOWN_FILES`, copied from the
 SOURCE.md tables, shipped inside the package). Loaders check each file they read against it by its content
@@ -63,14 +65,20 @@ class DatasetError(GraphError):
 
 
 def dataset_roots() -> list[Path]:
-    """The dataset search path (see :func:`graphsparse.config.dataset_search_path`): ``$GRAPHSPARSE_DATA``
-    entries, then the data home's ``datasets/``, then the checkout's shipped ``datasets/`` folder."""
+    """The dataset search path (see :func:`graphsparse.config.dataset_search_path`).
+
+    ``$GRAPHSPARSE_DATA`` entries, then the data home's ``datasets/``, then the checkout's shipped ``datasets/``
+    folder.
+    """
     return dataset_search_path()
 
 
 def default_root() -> Path:
-    """The first root of the dataset search path (the first ``$GRAPHSPARSE_DATA`` entry when set, else the data
-    home's ``datasets/`` folder); loading searches every root, see :func:`dataset_roots`."""
+    """The first root of the dataset search path.
+
+    That is the first ``$GRAPHSPARSE_DATA`` entry when set, else the data home's ``datasets/`` folder; loading
+    searches every root, see :func:`dataset_roots`.
+    """
     return dataset_roots()[0]
 
 
@@ -104,8 +112,11 @@ def _identity(path: Path) -> tuple[str, int, int, int, int, int]:
 
 
 def cached_sha256(path: Path, fresh: bool = False) -> str:
-    """sha256 of ``path``'s content: hashed, or remembered by this process for the same file unchanged (device,
-    inode, size, mtime and ctime); ``fresh`` always hashes. Nothing is read from or written to a cache file."""
+    """sha256 of ``path``'s content.
+
+    It is hashed, or remembered by this process for the same file unchanged (device, inode, size, mtime and ctime);
+    ``fresh`` always hashes. Nothing is read from or written to a cache file.
+    """
     key = _identity(path)
     if not fresh:
         with _LOCK:
@@ -120,8 +131,9 @@ def cached_sha256(path: Path, fresh: bool = False) -> str:
 
 
 def verify_file(root: Path, rel: str, required: bool = False, fresh: bool = False) -> Path:
-    """Check ``root / rel`` against the known size and sha256 (from the datasets' SOURCE.md files), by content
-    (``fresh``: hashed even when this process checked the unchanged file before).
+    """Check ``root / rel`` by content against the known size and sha256 (from the datasets' SOURCE.md files).
+
+    ``fresh``: hashed even when this process checked the unchanged file before.
 
     A file without a known checksum passes unless ``required`` (used for pickles, which are never loaded unverified).
     A missing file, or a size or checksum mismatch, raises DatasetError naming the file, expected and actual values.

@@ -86,6 +86,13 @@ class NpyWriter:
     """Write an ``.npy`` file of known dtype and shape sequentially, chunk by chunk (nothing held in memory)."""
 
     def __init__(self, path: Path, dtype: Any, shape: tuple[int, ...]) -> None:
+        """Create ``path`` and write its ``.npy`` header; the rows follow with :meth:`write`.
+
+        Args:
+            path: the file to write (replaced if it exists).
+            dtype: the array's dtype.
+            shape: the array's full shape (rows first).
+        """
         self.path, self.dtype, self.shape = Path(path), np.dtype(dtype), tuple(int(s) for s in shape)
         self._row = int(np.prod(self.shape[1:], dtype=np.int64))
         self._rows = 0
@@ -94,6 +101,14 @@ class NpyWriter:
         np.lib.format.write_array_header_2_0(self._file, header)
 
     def write(self, chunk: np.ndarray) -> None:
+        """Append the rows of ``chunk`` (converted to the file's dtype).
+
+        Args:
+            chunk: rows whose trailing shape is the file's.
+
+        Raises:
+            GraphError: the chunk's rows have another shape.
+        """
         chunk = np.ascontiguousarray(chunk, dtype=self.dtype)
         if chunk.shape[1:] != self.shape[1:]:
             raise GraphError(f"{self.path.name}: chunk of shape {list(chunk.shape)} for rows of {list(self.shape)}")
@@ -101,6 +116,11 @@ class NpyWriter:
         chunk.tofile(self._file)
 
     def close(self) -> None:
+        """Close the file.
+
+        Raises:
+            GraphError: the rows written are not as many as the header declares.
+        """
         self._file.close()
         if self._rows != self.shape[0]:
             raise GraphError(f"{self.path.name}: wrote {self._rows} rows, its header declares {self.shape[0]}")
@@ -147,9 +167,11 @@ def _parts_order(parts: np.ndarray, num_nodes: int) -> tuple[np.ndarray, np.ndar
 def write_disk_graph(
     folder: str | os.PathLike[str], graph: Graph, parts: Any | None = None, info: dict | None = None
 ) -> Path:
-    """Write ``graph`` (undirected, unweighted) to ``folder`` with its rows ordered by ``parts`` (``[N]``; None:
-    one part); ``info`` goes into ``meta.json``. Returns the folder; an existing folder is replaced only once the
-    new one is complete."""
+    """Write ``graph`` (undirected, unweighted) to ``folder`` with its rows ordered by ``parts``.
+
+    ``parts`` is ``[N]`` (None: one part); ``info`` goes into ``meta.json``. Returns the folder; an existing folder
+    is replaced only once the new one is complete.
+    """
     _check_source(graph)
     n = graph.num_nodes
     indptr, indices = graph_csr(graph)
@@ -178,8 +200,10 @@ class _ArraySource:
             self.codes = {name: _mask_codes(s) for name, s in g.splits.items()}
 
     def fresh(self) -> _ArraySource:
-        """The same source with its memory maps unmapped and mapped again: pages already read leave this process's
-        resident set, so a pass over a large file does not accumulate it all."""
+        """The same source with its memory maps unmapped and mapped again.
+
+        Pages already read leave this process's resident set, so a pass over a large file does not accumulate it all.
+        """
         return self.reopen() if self.reopen is not None else self
 
 
@@ -261,8 +285,10 @@ def _write_reordered(
 
 
 def finish_disk_graph(tmp: Path, folder: Path, meta: dict) -> Path:
-    """Write ``meta.json`` into the complete temporary folder ``tmp`` and rename it to ``folder`` (replacing an
-    older folder there; if another process finished the same folder first, keep theirs)."""
+    """Write ``meta.json`` into the complete temporary folder ``tmp`` and rename it to ``folder``.
+
+    An older folder there is replaced; if another process finished the same folder first, theirs is kept.
+    """
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     if folder.exists():
         shutil.rmtree(folder)
@@ -278,8 +304,11 @@ def finish_disk_graph(tmp: Path, folder: Path, meta: dict) -> Path:
 def reorder_disk_graph(
     source_folder: str | os.PathLike[str], parts: Any, folder: str | os.PathLike[str], info: dict | None = None
 ) -> Path:
-    """Rewrite the disk graph ``source_folder`` into ``folder`` with rows ordered by ``parts`` (``[N]``, over the
-    *rows* of the source), out of core: the source is read through memory maps, re-mapped every chunk of rows."""
+    """Rewrite the disk graph ``source_folder`` into ``folder`` with rows ordered by ``parts``, out of core.
+
+    ``parts`` is ``[N]``, over the *rows* of the source; the source is read through memory maps, re-mapped every
+    chunk of rows.
+    """
     source = DiskGraph.open(source_folder)
     if not np.array_equal(source.perm, np.arange(source.num_nodes)):
         raise GraphError(f"{source_folder}: perm.npy is not the identity; reordering needs a source in original order")
@@ -333,6 +362,7 @@ class DiskGraph:
 
     @property
     def name(self) -> str:
+        """The graph's name."""
         return str(self.meta["name"])
 
     @property
@@ -342,22 +372,27 @@ class DiskGraph:
 
     @property
     def num_parts(self) -> int:
+        """Parts of the whole graph (not only of the opened share)."""
         return int(self.meta["num_parts"])
 
     @property
     def num_features(self) -> int:
+        """Feature columns per node."""
         return int(self.meta["num_features"])
 
     @property
     def num_classes(self) -> int:
+        """Label classes."""
         return int(self.meta["num_classes"])
 
     @property
     def splits(self) -> list[str]:
+        """The names of the stored splits."""
         return list(self.meta["splits"])
 
     @property
     def mapped_rows(self) -> int:
+        """Rows memory-mapped by this opening (those of the opened share)."""
         return self.row_stop - self.row_start
 
     @staticmethod
@@ -436,8 +471,10 @@ class DiskGraph:
         return self.part_ptr[parts], self.part_ptr[parts + 1]
 
     def subgraph(self, parts: Any) -> tuple[Graph, torch.Tensor]:
-        """The subgraph induced by the rows of ``parts`` (edges between those parts kept) and the original node
-        ids of its nodes. Nodes come in row order; reads only those rows' slices."""
+        """The subgraph induced by the rows of ``parts`` and the original node ids of its nodes.
+
+        Edges between those parts are kept. Nodes come in row order; reads only those rows' slices.
+        """
         parts = np.unique(np.asarray(parts, dtype=np.int64))
         starts, stops = self.rows_of(parts)
         sizes = stops - starts

@@ -145,8 +145,11 @@ def split_edges(
 
 
 def link_split_from_ogb(graph: Graph, edge_split: dict) -> LinkSplit:
-    """A :class:`LinkSplit` from an OGB ``get_edge_split()`` dict (``{'train': {'edge': [k, 2]}, 'valid':
-    {'edge', 'edge_neg'}, 'test': {...}}``): the message-passing graph holds the training edges only."""
+    """A :class:`LinkSplit` from an OGB ``get_edge_split()`` dict.
+
+    The dict is ``{'train': {'edge': [k, 2]}, 'valid': {'edge', 'edge_neg'}, 'test': {...}}``; the message-passing
+    graph holds the training edges only.
+    """
 
     def part(name: str, field: str) -> torch.Tensor:
         try:

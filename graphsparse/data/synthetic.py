@@ -196,6 +196,10 @@ def synthetic_dcsbm(
         split: ``"random"`` (``train_fraction``/``val_fraction`` of all nodes, rest test, split name ``"random"``),
             ``"per-class"`` (``train_per_class``/``val_per_class`` per class, rest test, name ``"per-class"``)
             or ``"none"``.
+        train_fraction: the training fraction of all nodes (``split="random"``).
+        val_fraction: the validation fraction of all nodes (``split="random"``).
+        train_per_class: training nodes per class (``split="per-class"``).
+        val_per_class: validation nodes per class (``split="per-class"``).
         seed: everything (classes, degrees, edges, features, split) is a function of it.
 
     :func:`synthetic_dcsbm_to_disk` writes the same graph to a disk graph folder without holding it in memory.
@@ -227,9 +231,12 @@ def synthetic_dcsbm(
 
 
 def _write_csr_from_keys(folder: Path, keys: np.ndarray, n: int) -> tuple[dict[str, list], int]:
-    """``indptr.npy``/``indices.npy`` of the directed view of the undirected edges ``keys`` (sorted ``u * n + v``,
-    u < v), built out of core: counts first, then each chunk of keys is scattered into a memory-mapped
-    ``indices.npy`` (row ``v`` receives ``u`` in key order, i.e. ascending; row ``u`` then receives ``v``)."""
+    """``indptr.npy``/``indices.npy`` of the directed view of the undirected edges ``keys``, built out of core.
+
+    ``keys`` are sorted ``u * n + v``, u < v. Counts come first, then each chunk of keys is scattered into a
+    memory-mapped ``indices.npy`` (row ``v`` receives ``u`` in key order, i.e. ascending; row ``u`` then receives
+    ``v``).
+    """
     backward = np.zeros(n, dtype=np.int64)  # entries v -> u (u < v): the neighbours of v below it
     forward = np.zeros(n, dtype=np.int64)
     for start in range(0, keys.size, _CHUNK):
