@@ -1,5 +1,7 @@
-"""Cluster-GCN batching: METIS partitions (pymetis), cluster batches (in memory or from a disk graph), diagonal
-enhancement, training."""
+"""Cluster-GCN batching.
+
+METIS partitions (pymetis), cluster batches (in memory or from a disk graph), diagonal enhancement, training.
+"""
 
 from .disk import DiskClusterLoader, evaluate_disk, shard_parts, train_cluster_gcn_disk
 from .loader import ClusterBatch, ClusterLoader, diag_enhanced_adjacency

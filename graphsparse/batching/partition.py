@@ -29,11 +29,13 @@ __all__ = ["partitioned_disk_graph", "cluster_disk_graph"]
 def _csr_for_metis(
     folder: Path, mask: np.ndarray | None = None, rows_per_step: int = 1 << 18
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The folder's CSR (or that of the subgraph induced by the boolean row ``mask``, relabelled in row order) in the
-    index type METIS was built with (so pymetis takes it without another copy), each row's neighbours in the order
-    :func:`graphsparse.batching.metis._csr` hands them over (larger ids first, then smaller, each ascending):
-    METIS's result depends on that order, and so a folder gets the parts its in-memory Graph gets. Built a chunk of
-    rows at a time."""
+    """The folder's CSR in the index type METIS was built with (so pymetis takes it without another copy).
+
+    With a boolean row ``mask``, the CSR of the subgraph it induces, relabelled in row order. Each row's neighbours
+    come in the order :func:`graphsparse.batching.metis._csr` hands them over (larger ids first, then smaller, each
+    ascending): METIS's result depends on that order, and so a folder gets the parts its in-memory Graph gets.
+    Built a chunk of rows at a time.
+    """
     import pymetis
 
     disk = DiskGraph.open(folder)
@@ -65,8 +67,11 @@ def _csr_for_metis(
 
 
 def _extend_parts(folder: Path, parts: np.ndarray, num_parts: int, rows_per_step: int = 1 << 18) -> np.ndarray:
-    """Parts for the rows METIS did not see (``-1``): the part most of their partitioned neighbours are in (ties:
-    the lowest part id); a row without one gets ``row % num_parts``."""
+    """Parts for the rows METIS did not see (``-1``).
+
+    Each gets the part most of its partitioned neighbours are in (ties: the lowest part id); a row without one gets
+    ``row % num_parts``.
+    """
     disk = DiskGraph.open(folder)
     out = parts.copy()
     for start in range(0, disk.num_nodes, rows_per_step):
@@ -92,7 +97,8 @@ def _metis_on_folder(
     """METIS parts of a disk graph folder's rows and this process's peak RSS in GB (also run in a child process).
 
     ``train_split``: METIS partitions the subgraph induced by that split's training rows, and every other row
-    joins the part of most of its training neighbours (:func:`_extend_parts`)."""
+    joins the part of most of its training neighbours (:func:`_extend_parts`).
+    """
     import resource
 
     mask = None
@@ -126,9 +132,10 @@ def partitioned_disk_graph(
     metis_process: bool = False,
     train_split: str | None = None,
 ) -> Path:
-    """A disk graph of ``source`` with its rows ordered by ``num_parts`` METIS parts (see the module docstring);
-    reused when ``folder`` (default: in the cache folder, named by a key of the source and the options) already
-    holds it. ``source`` is a Graph (undirected, unweighted) or a one-part disk graph folder in original order.
+    """A disk graph of ``source`` with its rows ordered by ``num_parts`` METIS parts (see the module docstring).
+
+    It is reused when ``folder`` (default: in the cache folder, named by a key of the source and the options)
+    already holds it. ``source`` is a Graph (undirected, unweighted) or a one-part disk graph folder in original order.
 
     ``metis_process=True`` (folder sources) runs METIS in a child process: METIS's working memory (several times
     the CSR: about 6 GB for 2M nodes and 60M adjacency entries with pymetis's 64-bit indices) is then returned to
@@ -186,8 +193,10 @@ def _partition_folder(
     metis_process: bool,
     info: dict,
 ) -> Path:
-    """METIS on the one-part folder ``source`` (in a child process if asked), then ``source`` reordered into
-    ``target`` by the parts."""
+    """METIS on the one-part folder ``source`` (in a child process if asked), then ``source`` reordered by the parts.
+
+    The reordered disk graph is written to ``target``.
+    """
     if metis_process:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -209,9 +218,12 @@ def cluster_disk_graph(
     metis_process: bool = False,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """The part-ordered disk graph Cluster-GCN trains from (``--on-disk`` / ``--disk`` of ``graphsparse train`` and
-    of :mod:`graphsparse.distributed`): a Graph or a one-part folder is partitioned into ``num_parts``
-    (:func:`partitioned_disk_graph`, cached); a folder that already holds several parts is used as it is."""
+    """The part-ordered disk graph Cluster-GCN trains from.
+
+    It serves ``--on-disk`` / ``--disk`` of ``graphsparse train`` and of :mod:`graphsparse.distributed`: a Graph or
+    a one-part folder is partitioned into ``num_parts`` (:func:`partitioned_disk_graph`, cached); a folder that
+    already holds several parts is used as it is.
+    """
     if not isinstance(source, Graph) and int(DiskGraph.read_meta(source)["num_parts"]) > 1:
         return Path(source)
     return partitioned_disk_graph(
