@@ -4,7 +4,7 @@ What changed (see CHANGELOG.md): a level's payload names its task and metric (``
 carry the metric's name (``test_auc_mean`` for link prediction, where they used to read ``test_acc_mean``), and an
 iterative method's per-seed state is ``method_state`` (it was ``ugs_state``). Store keys are unchanged.
 
-    python docs/glt/migrate_store.py docs/glt/store.db docs/glt/store_pubmed_teddy.db
+    python docs/glt/migrate_store.py runs/graphsparse.db            # a store of node-classification searches
     python docs/glt/migrate_store.py --link my_link_store.db   # a store of `glt --task link` levels
 """
 
