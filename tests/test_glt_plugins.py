@@ -281,3 +281,46 @@ def test_nothing_outside_the_methods_branches_on_a_method_name():
         tree = ast.parse((package / module).read_text())
         literals = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in names]
         assert literals == [], module
+
+
+def test_a_full_ticket_folder_costs_the_tickets_not_the_level(tmp_path, monkeypatch):
+    import errno
+
+    import graphsparse.sparsify.search as search_module
+    from graphsparse.experiments.store import ResultsStore
+
+    graph = load_dataset("synthetic")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(search_module, "_save_ticket", full)
+    store = ResultsStore(tmp_path / "r.db")
+    levels = glt_levels(1, 0.2, 0.2)
+    factory = lambda: build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=8)  # noqa: E731
+    search = glt_search(
+        graph,
+        factory,
+        methods=[RandomPruning()],
+        levels=levels,
+        config=NodeTrainConfig(epochs=3),
+        store=store,
+        dense=False,
+        ticket_dir=tmp_path / "tickets",
+    )
+    with pytest.raises(OSError, match="is stored, but its tickets could not be written"):
+        list(search)
+    monkeypatch.undo()
+    again = list(
+        glt_search(
+            graph,
+            factory,
+            methods=[RandomPruning()],
+            levels=levels,
+            config=NodeTrainConfig(epochs=3),
+            store=store,
+            dense=False,
+            ticket_dir=tmp_path / "tickets",
+        )
+    )
+    assert again[0].cached and again[0].tickets and Path(again[0].tickets[0]).is_file()

@@ -158,14 +158,26 @@ class _Search:
     plan: list[_PlannedLevel] = field(default_factory=list)
 
     def finish(self, unit: _PlannedLevel, result: LevelResult, cached: bool) -> None:
-        """Tickets written, the level committed (when computed here), then reported."""
-        if self.ticket_dir is not None:
-            changed = self._write_tickets(unit, result, cached)
-            if changed and cached and self.store is not None:
-                self.store.put(unit.key, result.to_payload())
+        """The level committed (when computed here), its tickets written, then reported.
+
+        The level goes into the store before any ticket file is written, so a failing ticket folder (a full disk)
+        costs the tickets, never the trained level; the ticket paths are committed once they are written.
+        """
         if not cached and self.store is not None:
             self.store.put(unit.key, result.to_payload())
             self.store.delete_parts([part_key(unit.key, s) for s in self.seeds])  # the level holds what they held
+        if self.ticket_dir is not None:
+            try:
+                changed = self._write_tickets(unit, result, cached)
+            except OSError as error:
+                raise OSError(
+                    error.errno,
+                    f"level {unit.method.name} round {unit.level.round} is stored, but its tickets could not be "
+                    f"written under {self.ticket_dir} ({error.strerror or error}); free space and rerun the same "
+                    "command: the stored levels are loaded and their tickets written",
+                ) from None
+            if (changed or not cached) and self.store is not None:
+                self.store.put(unit.key, result.to_payload())
         unit.result = replace(result, cached=cached, key=unit.key, label=unit.method.label, materials=[])
         if self.progress is not None:
             self.progress(unit.result)
