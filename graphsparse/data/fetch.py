@@ -73,8 +73,10 @@ def rebase_url(url: str, base_url: str | None) -> str:
 
 
 def free_space_cap(folder: Path, margin: int = 1 << 30) -> int:
-    """The cap of a download whose size nobody records (an OGB zip): what the disk holding ``folder`` has free,
-    less ``margin``, so an endless body never fills it."""
+    """The cap of a download whose size nobody records (an OGB zip).
+
+    It is what the disk holding ``folder`` has free, less ``margin``, so an endless body never fills it.
+    """
     import shutil
 
     folder.mkdir(parents=True, exist_ok=True)

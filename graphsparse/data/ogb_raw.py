@@ -168,7 +168,8 @@ def ogb_folder(name: str, root: Path) -> Path:
 def download_ogb(name: str, root: Path, rebase: Callable[[str], str] | None = None) -> Path:
     """Download and unpack the official OGB zip for ``name`` into ``<root>/ogb/`` (needs internet).
 
-    ``rebase`` maps the official URL (from ogb's master.csv) to the one to download, e.g. a mirror's."""
+    ``rebase`` maps the official URL (from ogb's master.csv) to the one to download, e.g. a mirror's.
+    """
     import pandas as pd
     from ogb.utils.url import extract_zip
 
