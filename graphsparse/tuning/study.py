@@ -50,8 +50,10 @@ def default_storage(results_db: str | Path) -> str:
 
 
 def storage_url(storage: str) -> str:
-    """A SQLAlchemy URL from ``--storage``: an URL is kept (its scheme must be a database's), a plain path
-    becomes a SQLite file (its folder is created)."""
+    """A SQLAlchemy URL from ``--storage``.
+
+    An URL is kept (its scheme must be a database's), a plain path becomes a SQLite file (its folder is created).
+    """
     text = str(storage).strip()
     if not text:
         raise ValueError("--storage is empty: give a SQLite file path or a database URL")
@@ -112,9 +114,11 @@ def _storage(url: str, heartbeat: int) -> Any:
 
 
 def _sqlite_wal(engine: Any) -> None:
-    """WAL journal and ``synchronous=NORMAL`` on every SQLite connection of ``engine``: readers no longer block
-    the writer (several local workers), and a commit costs no fsync of the whole file (a trial commits many
-    times: every report of its validation curve)."""
+    """WAL journal and ``synchronous=NORMAL`` on every SQLite connection of ``engine``.
+
+    Readers no longer block the writer (several local workers), and a commit costs no fsync of the whole file (a
+    trial commits many times: every report of its validation curve).
+    """
     import sqlite3
 
     from sqlalchemy import event
@@ -141,8 +145,10 @@ def open_study(
     warmup: int = 20,
     heartbeat: int = 60,
 ) -> Any:
-    """Create study ``name`` in ``storage`` (an URL), or load it when it exists; ``description`` (JSON-able) is
-    stored on creation and must match when the study is loaded."""
+    """Create study ``name`` in ``storage`` (an URL), or load it when it exists.
+
+    ``description`` (JSON-able) is stored on creation and must match when the study is loaded.
+    """
     import optuna
 
     study = optuna.create_study(
@@ -194,9 +200,11 @@ def optimize(
     progress: bool = True,
     catch: tuple[type[Exception], ...] = (),
 ) -> int:
-    """Run trials until the study holds ``trials`` finished ones (see the module docstring); returns how many
-    this call ran. A trial raising one of ``catch`` (a diverged run) is recorded as failed and the search goes
-    on; it does not count towards ``trials``."""
+    """Run trials until the study holds ``trials`` finished ones (see the module docstring).
+
+    Returns how many this call ran. A trial raising one of ``catch`` (a diverged run) is recorded as failed and the
+    search goes on; it does not count towards ``trials``.
+    """
     from optuna.study import MaxTrialsCallback
     from tqdm.auto import tqdm
 
@@ -229,8 +237,10 @@ def optimize(
 
 
 class _NoInterruptTraceback(logging.Filter):
-    """Drops Optuna's "Trial N failed ... KeyboardInterrupt" record and its traceback: Ctrl-C ends the command with
-    one line (printed by ``graphsparse``'s main), not a logged traceback."""
+    """Drops Optuna's "Trial N failed ... KeyboardInterrupt" record and its traceback.
+
+    Ctrl-C ends the command with one line (printed by ``graphsparse``'s main), not a logged traceback.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -245,8 +255,11 @@ class _NoInterruptTraceback(logging.Filter):
 
 @contextlib.contextmanager
 def _interrupt_safe() -> Iterator[None]:
-    """While trials run: Optuna's heartbeat threads are daemon threads (an interrupted command never waits at exit
-    for one blocked on the storage), and an interrupted trial is not logged with a traceback."""
+    """Quiet interruption while trials run.
+
+    Optuna's heartbeat threads are daemon threads (an interrupted command never waits at exit for one blocked on
+    the storage), and an interrupted trial is not logged with a traceback.
+    """
     quiet = _NoInterruptTraceback()
     logger = logging.getLogger("optuna.study._optimize")
     logger.addFilter(quiet)
