@@ -1,7 +1,7 @@
-"""Run units of work in this process or on Ray workers, behind one small interface.
+r"""Run units of work in this process or on Ray workers, behind one small interface.
 
 A search or a seed grid is a set of units, some depending on others (a UGS round on the round before it, a
-distilled TEDDY level on its seed's teacher). The driver :meth:`~Executor.submit`\\ s each unit as a function and
+distilled TEDDY level on its seed's teacher). The driver :meth:`~Executor.submit`\ s each unit as a function and
 its arguments — an argument may be the handle of another unit, whose result it then receives — and reads
 results with :meth:`~Executor.as_completed`. The driver alone writes results (the store, ticket files): a unit
 returns what it computed and never opens the results database, so a unit killed half-way leaves nothing
@@ -58,6 +58,7 @@ class _Lazy:
         self.value = value
 
     def result(self) -> Any:
+        """The unit's value, computed now (its lazy arguments first) unless it was computed before."""
         if not self.done:
             args = tuple(a.result() if isinstance(a, _Lazy) else a for a in self.args)
             self.value = self.fn(*args)
@@ -81,8 +82,10 @@ class Executor:
         raise NotImplementedError
 
     def as_completed(self, handles: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
-        """``(handle, result)`` for every handle, as results become available; a unit's exception is raised
-        here (the original exception, not a wrapper)."""
+        """``(handle, result)`` for every handle, as results become available.
+
+        A unit's exception is raised here (the original exception, not a wrapper).
+        """
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
@@ -93,9 +96,11 @@ class Executor:
         """Release the workers (a local Ray started here is shut down)."""
 
     def __enter__(self) -> Executor:
+        """The executor itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the executor (see :meth:`close`), also when the block raised."""
         self.close()
 
 
@@ -103,12 +108,37 @@ class SerialExecutor(Executor):
     """Units run in this process, lazily, in the order their results are read."""
 
     def put(self, value: Any) -> _Lazy:
+        """A handle that holds ``value`` itself.
+
+        Args:
+            value: what units receive for the handle.
+
+        Returns:
+            The handle.
+        """
         return _Lazy(None, (), value)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> _Lazy:
+        """A handle to ``fn(*args)``, computed only when its result is read (here or by a dependent unit).
+
+        Args:
+            fn: the unit's function.
+            *args: its arguments; handles are replaced by their values.
+
+        Returns:
+            The handle.
+        """
         return _Lazy(fn, args)
 
     def as_completed(self, handles: Iterable[_Lazy]) -> Iterator[tuple[_Lazy, Any]]:
+        """``(handle, result)`` for every handle in order, each unit computed as it is reached.
+
+        Args:
+            handles: handles from :meth:`submit` or :meth:`put`.
+
+        Yields:
+            The handle and its unit's result; a unit's exception is raised as itself.
+        """
         for handle in handles:
             yield handle, handle.result()
 
@@ -129,8 +159,11 @@ def _signal_handlers() -> dict[int, Any]:
 
 
 def _restore_signal_handlers(handlers: dict[int, Any]) -> None:
-    """``ray.init`` installs its own SIGTERM handler (a core dump and abort): the command's handlers come back, so
-    a terminated command still ends with its one line and status 143 (and shuts the workers down)."""
+    """Put back the command's signal handlers after ``ray.init``.
+
+    ``ray.init`` installs its own SIGTERM handler (a core dump and abort): the command's handlers come back, so a
+    terminated command still ends with its one line and status 143 (and shuts the workers down).
+    """
     import signal
     import threading
 
@@ -142,8 +175,11 @@ def _restore_signal_handlers(handlers: dict[int, Any]) -> None:
 
 
 def _interruptible(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``call(*args)``; a signal handler's exception raised while Ray waits (the command's ``Terminated``, a
-    ``KeyboardInterrupt``) comes out as itself, not as the ``SystemError`` Ray's Cython wait wraps it in."""
+    """``call(*args)``, with a signal handler's exception coming out as itself.
+
+    A signal handler's exception raised while Ray waits (the command's ``Terminated``, a ``KeyboardInterrupt``)
+    comes out as itself, not as the ``SystemError`` Ray's Cython wait wraps it in.
+    """
     try:
         return call(*args, **kwargs)
     except SystemError as err:
@@ -181,8 +217,10 @@ def check_ray_address(address: str) -> tuple[str, int] | None:
 
 
 def _reach(address: str) -> None:
-    """Fail fast, with one clear message, when nothing listens at a Ray head's address (Ray itself retries for
-    minutes, or waits forever, before it gives up)."""
+    """Fail fast, with one clear message, when nothing listens at a Ray head's address.
+
+    Ray itself retries for minutes, or waits forever, before it gives up.
+    """
     where = check_ray_address(address)
     if where is None:
         return
@@ -213,6 +251,19 @@ class RayExecutor(Executor):
         gpus_per_task: float = 0.0,
         retries: int = TASK_RETRIES,
     ) -> None:
+        """Start a local Ray, or join the cluster at ``address`` (unless Ray is already initialised in this process).
+
+        Args:
+            workers: worker slots of a local Ray (None: join ``address``; on a cluster, its CPUs over ``threads``).
+            address: ``'auto'``, ``HOST:PORT`` of a Ray head or ``ray://HOST:PORT`` (see :func:`check_ray_address`).
+            threads: intra-op torch threads, and CPUs reserved, per unit.
+            gpus_per_task: GPUs reserved per unit.
+            retries: how many times a unit whose worker process dies is run again.
+
+        Raises:
+            ValueError: neither ``workers`` nor ``address`` is given, or the address is malformed.
+            WorkerError: Ray is not installed, the head cannot be reached, or Ray fails to start or join.
+        """
         if workers is None and address is None:
             raise ValueError("RayExecutor needs workers=N (a local Ray) or address='auto'|'HOST:PORT'")
         if address is not None:
@@ -257,6 +308,7 @@ class RayExecutor(Executor):
         )
 
     def describe(self) -> dict[str, Any]:
+        """What ran the units: executor, workers, threads per worker, address, Ray version and startup seconds."""
         return {
             "executor": "ray",
             "workers": self.workers,
@@ -267,12 +319,40 @@ class RayExecutor(Executor):
         }
 
     def put(self, value: Any) -> Any:
+        """Put ``value`` in Ray's object store once.
+
+        Args:
+            value: what units receive for the handle.
+
+        Returns:
+            Its object reference.
+        """
         return self._ray.put(value)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Schedule ``fn(*args)`` as a Ray task with this executor's threads, GPUs and retries.
+
+        Args:
+            fn: the unit's function.
+            *args: its arguments; object references are replaced by their values.
+
+        Returns:
+            The task's object reference.
+        """
         return self._remote.remote(fn, self.threads, *args)
 
     def as_completed(self, handles: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        """``(handle, result)`` for every handle, in the order the tasks finish.
+
+        Args:
+            handles: object references from :meth:`submit` or :meth:`put`.
+
+        Yields:
+            The handle and its result.
+
+        Raises:
+            WorkerError: a worker died more often than retried, or Ray failed otherwise.
+        """
         ray = self._ray
         pending = list(handles)
         while pending:
@@ -290,6 +370,7 @@ class RayExecutor(Executor):
             yield handle, value
 
     def close(self) -> None:
+        """Shut down the local Ray if this executor started it (a joined cluster stays up)."""
         if self._started_here and self._ray.is_initialized():
             self._ray.shutdown()
 
