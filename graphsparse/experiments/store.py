@@ -106,8 +106,11 @@ _OPTIONAL_TABLES = ("parts",)
 
 
 class StoreError(ValueError):
-    """A results database that cannot be opened, read or written: the message names the database, the problem and
-    what to do (one line; the ``graphsparse`` command prints it and exits with status 2)."""
+    """A results database that cannot be opened, read or written.
+
+    The message names the database, the problem and what to do (one line; the ``graphsparse`` command prints it
+    and exits with status 2).
+    """
 
 
 def _table_columns(con: sqlite3.Connection) -> dict[str, set[str]]:
@@ -137,8 +140,10 @@ def _schema_problem(columns: dict[str, set[str]], read_only: bool) -> str | None
 
 
 def _migrate(con: sqlite3.Connection) -> None:
-    """Add the columns an older ``runs`` / ``results`` table lacks (another process may add them at the same
-    time)."""
+    """Add the columns an older ``runs`` / ``results`` table lacks.
+
+    Another process may add them at the same time.
+    """
     for table, added in (("runs", _ADDED_RUN_COLUMNS), ("results", _ADDED_RESULT_COLUMNS)):
         present = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
         for column, kind in added:
@@ -155,8 +160,10 @@ def _json_or_none(value: Any) -> str | None:
 
 
 def _finite_or_none(value: Any) -> Any:
-    """``value`` (nested lists/dicts) with every NaN/inf number replaced by None (a curve may end at the
-    non-finite epoch that stopped training; strict JSON has no NaN)."""
+    """``value`` (nested lists/dicts) with every NaN/inf number replaced by None.
+
+    A curve may end at the non-finite epoch that stopped training; strict JSON has no NaN.
+    """
     if isinstance(value, dict):
         return {key: _finite_or_none(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -171,8 +178,10 @@ def _loads_or_none(text: str | None) -> Any:
 
 
 def _decoded(record: dict[str, Any], columns: tuple[str, ...], nullable: tuple[str, ...], where: str) -> None:
-    """Decode the JSON ``columns`` of a stored row in place (``nullable`` ones may be NULL); a StoreError naming
-    the row and column when one is not JSON (a row edited by hand)."""
+    """Decode the JSON ``columns`` of a stored row in place (``nullable`` ones may be NULL).
+
+    A StoreError names the row and column when one is not JSON (a row edited by hand).
+    """
     for column in columns:
         text = record.get(column)
         if text is None and column in nullable:
@@ -204,8 +213,10 @@ _RUN_SCALARS: dict[str, tuple[type, ...]] = {
 
 
 def _check_scalars(record: dict[str, Any], where: str) -> None:
-    """The plain columns of a stored run hold what :meth:`ResultsStore.record_run` writes (a StoreError naming the
-    column otherwise: a row edited by hand)."""
+    """Check that the plain columns of a stored run hold what :meth:`ResultsStore.record_run` writes.
+
+    A StoreError names the column otherwise (a row edited by hand).
+    """
     for column, kinds in _RUN_SCALARS.items():
         value = record.get(column)
         if not isinstance(value, kinds) or isinstance(value, bool):
@@ -235,8 +246,17 @@ def _non_finite(value: Any, where: str) -> str | None:
 
 
 def check_finite(value: Any, where: str) -> None:
-    """Raise ValueError naming the first NaN/inf number in ``value`` (nested dicts/lists): a diverged or empty
-    evaluation must never be stored as a result."""
+    """Raise ValueError naming the first NaN/inf number in ``value`` (nested dicts/lists).
+
+    A diverged or empty evaluation must never be stored as a result.
+
+    Args:
+        value: the numbers to check (nested dicts, lists and tuples; other values are ignored).
+        where: the name of ``value`` in the message (``metrics``, ``payload``).
+
+    Raises:
+        ValueError: ``value`` holds a NaN or infinite number (its path is named).
+    """
     found = _non_finite(value, where)
     if found:
         raise ValueError(f"refusing to store a non-finite result: {found} (nothing was written)")
@@ -248,6 +268,7 @@ def default_db_path() -> Path:
 
 
 def package_versions() -> dict[str, str]:
+    """The versions recorded with every run: Python, torch, numpy, torch_geometric (when installed), graphsparse."""
     import numpy
     import torch
 
@@ -281,6 +302,7 @@ class ResultsStore:
     """
 
     def __init__(self, path: str | Path | None = None, timeout: float = 60.0, *, read_only: bool = False) -> None:
+        """Open the database, or create it when writing (the arguments are described in the class docstring)."""
         self.path = Path(path) if path is not None else default_db_path()
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"results database path {self.path} is a directory, not a file (give --db a file path)")
@@ -440,8 +462,10 @@ class ResultsStore:
         return "failed", "check the file, or give --db another file"
 
     def _error(self, action: str, err: BaseException) -> StoreError:
-        """One StoreError for SQLite's ``err`` while doing ``action`` ('open', 'store a run', ...): the database,
-        what happened in words, SQLite's own message and what to do."""
+        """One StoreError for SQLite's ``err`` while doing ``action`` ('open', 'store a run', ...).
+
+        It names the database, what happened in words, SQLite's own message and what to do.
+        """
         what, todo = self._explain(err, opening=action == "open")
         doing = "" if action == "open" else f" (while trying to {action})"
         return StoreError(f"results database {self.path} {what}{doing}: {err}; {todo}")
@@ -478,12 +502,15 @@ class ResultsStore:
         invocation: dict[str, Any] | None = None,
         curves: list[dict[str, Any]] | None = None,
     ) -> int:
-        """Store one finished run; returns its id. ``graph_fingerprint`` (``Graph.fingerprint()`` of the data the
-        run used) ties the numbers to the exact data; the result schema version is recorded with every run.
+        """Store one finished run; returns its id.
+
+        ``graph_fingerprint`` (``Graph.fingerprint()`` of the data the run used) ties the numbers to the exact data;
+        the result schema version is recorded with every run.
         ``invocation`` (default: :attr:`invocation`) says what ran it (a JSON object); ``curves`` is the run's
         per-epoch history (``[{'epoch', 'loss', 'val_score', ...}, ...]``, non-finite numbers stored as null).
         A NaN or infinite metric is refused (ValueError naming it): nothing is written. A SQLite failure (full
-        disk, lock beyond the timeout, database deleted or damaged) or a read-only store is a StoreError."""
+        disk, lock beyond the timeout, database deleted or damaged) or a read-only store is a StoreError.
+        """
         check_finite(metrics, "metrics")
         row = (
             time.time(),
@@ -519,8 +546,11 @@ class ResultsStore:
         ids: list[int] | None = None,
         limit: int | None = None,
     ) -> list[dict]:
-        """Stored runs, oldest first, optionally filtered: ``since`` (a Unix time: runs created at or after it),
-        ``ids`` (these run ids), ``limit`` (only the newest ``limit`` of those that match, still oldest first)."""
+        """Stored runs, oldest first, optionally filtered.
+
+        ``kind``, ``dataset`` and ``model`` must equal the run's; ``since`` (a Unix time: runs created at or after
+        it), ``ids`` (these run ids), ``limit`` (only the newest ``limit`` of those that match, still oldest first).
+        """
         clauses: list[str] = []
         params: list[Any] = []
         for column, value in (("kind", kind), ("dataset", dataset), ("model", model)):
@@ -559,8 +589,11 @@ class ResultsStore:
         return found[0] if found else None
 
     def units(self, prefix: str = "", since: float | None = None) -> list[dict[str, Any]]:
-        """The committed key/value units whose key starts with ``prefix`` (e.g. ``'glt|'``), oldest first: dicts
-        with ``key``, ``created``, ``payload`` and ``invocation``."""
+        """The committed key/value units whose key starts with ``prefix`` (e.g. ``'glt|'``), oldest first.
+
+        Each is a dict with ``key``, ``created``, ``payload`` and ``invocation``; ``since`` (a Unix time) keeps the
+        units created at or after it.
+        """
         invocation = self._select("results", "invocation")
         query = f"SELECT key, created, payload, {invocation} FROM results WHERE substr(key, 1, ?) = ? AND key != ?"
         params: list[Any] = [len(prefix), prefix, "__graphsparse_write_check__"]
@@ -577,8 +610,10 @@ class ResultsStore:
         return out
 
     def put(self, key: str, payload: dict[str, Any]) -> None:
-        """Commit a finished unit of work under ``key`` (replacing an older one). A payload holding a NaN or
-        infinite number is refused (ValueError naming it): nothing is written."""
+        """Commit a finished unit of work under ``key`` (replacing an older one).
+
+        A payload holding a NaN or infinite number is refused (ValueError naming it): nothing is written.
+        """
         check_finite(payload, "payload")
         self._writable("store a unit")
         with self._sqlite("store a unit"), closing(self._connect()) as con, con:
@@ -629,9 +664,11 @@ class ResultsStore:
                 con.executemany("DELETE FROM parts WHERE key = ?", [(k,) for k in keys])
 
     def check_writable(self) -> None:
-        """Raise ValueError when the database cannot be written (a read-only file or folder, a read-only file
-        system): a write is tried inside a transaction that is rolled back, so nothing changes. Commands call this
-        before their first epoch, so an unwritable database never costs finished training."""
+        """Raise ValueError when the database cannot be written (a read-only file or folder, a read-only file system).
+
+        A write is tried inside a transaction that is rolled back, so nothing changes. Commands call this before
+        their first epoch, so an unwritable database never costs finished training.
+        """
         if self.read_only:
             raise StoreError(f"results database {self.path} is not writable: it was opened read-only")
         try:
