@@ -17,8 +17,10 @@ from typing import Any
 
 
 def _stopped_early(signum: int, frame: object) -> None:
-    """Ctrl-C or SIGTERM while the command's own modules load (before :func:`main` runs): one line, no traceback
-    from inside an import."""
+    """Ctrl-C or SIGTERM while the command's own modules load (before :func:`main` runs).
+
+    One line, no traceback from inside an import.
+    """
     how = "interrupted" if signum == signal.SIGINT else "terminated"
     print(f"graphsparse: {how} before anything was stored", file=sys.stderr)
     raise SystemExit(128 + signum)
@@ -48,6 +50,12 @@ __all__ = ["main", "build_parser", "Terminated"]
 
 
 def build_parser() -> CommandParser:
+    """The ``graphsparse`` argument parser.
+
+    Returns:
+        A parser with ``--version`` and one subparser per subcommand (``train``, ``glt``, ``datasets``, ``runs``,
+        ``ticket``, ``tune``).
+    """
     parser = CommandParser(
         prog="graphsparse", description="Graph neural networks on sparse graphs, and graph lottery tickets."
     )
@@ -74,8 +82,10 @@ def _start_up() -> None:
 
 
 class Terminated(BaseException):
-    """SIGTERM, turned into an exception so ``finally`` blocks and context managers run (like Ctrl-C's
-    KeyboardInterrupt, it is not an Exception: ``except Exception`` does not swallow it)."""
+    """SIGTERM, turned into an exception so ``finally`` blocks and context managers run.
+
+    Like Ctrl-C's KeyboardInterrupt, it is not an Exception: ``except Exception`` does not swallow it.
+    """
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -83,8 +93,10 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def _quiet_stdout() -> None:
-    """After the reader of our stdout went away (``graphsparse datasets | head -1``): point stdout at /dev/null
-    so the interpreter's final flush does not complain again."""
+    """Point stdout at /dev/null after the reader of our stdout went away (``graphsparse datasets | head -1``).
+
+    The interpreter's final flush then does not complain again.
+    """
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -94,8 +106,11 @@ def _quiet_stdout() -> None:
 
 
 def _recovered(command: str) -> int:
-    """When a write to the results store failed during the command (:mod:`.recovery`): print the database's
-    error and where the records that could not be stored are (two lines), and return 1; else 0."""
+    """Report a write to the results store that failed during the command (:mod:`.recovery`), if one did.
+
+    After such a failure, print the database's error and where the records that could not be stored are (two
+    lines), and return 1; else return 0.
+    """
     from .preflight import current
 
     outputs = current()
@@ -109,8 +124,10 @@ def _recovered(command: str) -> int:
 
 
 class _WatchedStream:
-    """stdout as the command writes it, remembering whether a write failed (a full disk or device behind it), so
-    that the failure is told apart from one writing a file."""
+    """stdout as the command writes it, remembering whether a write failed (a full disk or device behind it).
+
+    The failure is thus told apart from one writing a file.
+    """
 
     def __init__(self, stream: object) -> None:
         self._stream = stream
@@ -167,13 +184,19 @@ def _stopped(command: str, how: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; exit status 0, 1 (a results-store write failed: its records are in a recovery file or on
-    stdout, :mod:`.recovery`; or stdout could not take the summary), 2 (one-line error), 130 (Ctrl-C), 143
-    (SIGTERM), 141 (closed pipe).
+    """Run the command and return its exit status.
+
+    The status is 0, 1 (a results-store write failed: its records are in a recovery file or on stdout,
+    :mod:`.recovery`; or stdout could not take the summary), 2 (one-line error), 130 (Ctrl-C), 143 (SIGTERM), 141
+    (closed pipe).
 
     Interruptions end with one line saying what is stored and how to resume, never a traceback: every finished
     unit of work (a run, a GLT level) is committed to the results store as it finishes, so nothing finished is
-    lost."""
+    lost.
+
+    Args:
+        argv: the command line after the program name (None: ``sys.argv[1:]``).
+    """
     import signal
 
     from .preflight import reset

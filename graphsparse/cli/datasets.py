@@ -1,5 +1,8 @@
-"""``graphsparse datasets``: a table of every shipped dataset with its node/edge/feature/class counts;
-``graphsparse datasets fetch NAME``: download a dataset's original files into the data home (sha256-checked)."""
+"""The ``graphsparse datasets`` command.
+
+``graphsparse datasets``: a table of every shipped dataset with its node/edge/feature/class counts;
+``graphsparse datasets fetch NAME``: download a dataset's original files into the data home (sha256-checked).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,11 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``datasets`` subcommand (and its ``fetch`` action) to the ``graphsparse`` parser.
+
+    Args:
+        sub: the ``graphsparse`` parser's subparsers.
+    """
     p = sub.add_parser(
         "datasets",
         help="list the datasets with their counts; 'datasets fetch NAME' downloads one",

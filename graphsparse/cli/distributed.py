@@ -17,6 +17,11 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The per-process command's argument parser (the fields of :class:`graphsparse.distributed.DistributedConfig`).
+
+    Returns:
+        The parser.
+    """
     p = argparse.ArgumentParser(
         prog="python -m graphsparse.cli.distributed",
         description="Data-parallel Cluster-GCN training over torch.distributed (launch with torchrun).",
@@ -66,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run this process's rank as torchrun set it up; rank 0 prints its result as one JSON line.
+
+    Args:
+        argv: the command line after the program name (None: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0, or 2 after a one-line error (a bad option, dataset or output folder).
+    """
     from ..distributed import DistributedConfig, launch
     from ..graph import GraphError
 

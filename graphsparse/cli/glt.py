@@ -82,6 +82,11 @@ def _method_options() -> dict[str, Any]:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``glt`` subcommand, with the options every registered method declares, to the ``graphsparse`` parser.
+
+    Args:
+        sub: the ``graphsparse`` parser's subparsers.
+    """
     from ..sparsify.methods import method_names
 
     p = sub.add_parser(
@@ -238,8 +243,11 @@ def resolve_glt(args: argparse.Namespace, dataset: str, methods: list[str]) -> d
 
 
 def run(args: argparse.Namespace) -> None:
-    """Run the search of every (dataset, model) of the grid (one pair: one search), each printing its table (or
-    one JSON object per line) and writing its plot; with ``--workers``/``--ray-address`` the units run on Ray."""
+    """Run the search of every (dataset, model) of the grid (one pair: one search).
+
+    Each prints its table (or one JSON object per line) and writes its plot; with ``--workers``/``--ray-address``
+    the units run on Ray.
+    """
     from ..utils import resolve_device
     from .grid import run_grid, split_list
 
@@ -259,9 +267,11 @@ def run(args: argparse.Namespace) -> None:
 
 
 def grid_protocol(args: argparse.Namespace) -> dict[str, Any] | None:
-    """What a grid compares between its rows (checked options): the preset and the training settings that make
-    scores comparable; None for link prediction (one protocol for every model). Raises ValueError when the row's
-    preset is not registered for its model and dataset."""
+    """What a grid compares between its rows (checked options).
+
+    That is the preset and the training settings that make scores comparable; None for link prediction (one
+    protocol for every model). Raises ValueError when the row's preset is not registered for its model and dataset.
+    """
     from ..data import canonical_name
     from .train import protocol_fields
 
@@ -476,8 +486,10 @@ def _search(
 
 
 def _level_json(result: Any) -> dict[str, Any]:
-    """A level as the JSON document lists it: its summary (scores under the metric's name) and the keys of
-    ``_KEYS`` (``tickets`` only when saved)."""
+    """A level as the JSON document lists it.
+
+    Its summary (scores under the metric's name) and the keys of ``_KEYS`` (``tickets`` only when saved).
+    """
     summary = result.summary()
     return {k: v for k, v in summary.items() if k in _KEYS or k.startswith("test_")}
 

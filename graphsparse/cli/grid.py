@@ -1,5 +1,6 @@
-"""Grids and workers shared by ``train`` and ``glt``: ``--dataset a,b --model x,y`` and ``--workers`` /
-``--ray-address``.
+"""Grids and workers shared by ``train`` and ``glt``.
+
+That is ``--dataset a,b --model x,y`` and ``--workers`` / ``--ray-address``.
 
 A grid runs its (dataset, model) combinations one after the other, each exactly as the single command would;
 with workers, each combination's units (seeds, or GLT levels × seeds) spread over the same Ray workers, started
@@ -76,7 +77,8 @@ def make_cli_executor(args: argparse.Namespace, device: Any) -> Any:
 
     Each task gets ``--threads`` torch threads (default 1) and as many CPUs of Ray's; with a CUDA device, local
     workers share the visible GPUs evenly (``num_gpus`` = GPUs / workers, at most 1 per task) and a cluster's
-    tasks take one GPU each."""
+    tasks take one GPU each.
+    """
     workers, address = getattr(args, "workers", None), getattr(args, "ray_address", None)
     if workers is None and address is None:
         return None
@@ -134,8 +136,9 @@ def run_grid(
     protocol: Callable[[argparse.Namespace], dict[str, Any] | None] | None = None,
     command: str = "graphsparse",
 ) -> list[Any]:
-    """Check every combination, start the workers (if asked), then ``run_one(combo, executor)`` for each; the
-    workers are released at the end, however it ends.
+    """Check every combination, start the workers (if asked), then ``run_one(combo, executor)`` for each.
+
+    The workers are released at the end, however it ends.
 
     Args:
         args: the command's options (``--dataset``/``--model`` may be comma-separated lists).

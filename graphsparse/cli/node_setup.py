@@ -1,6 +1,7 @@
-"""Node-classification set-up shared by the full-batch, Cluster-GCN and GAug paths of ``train`` (and ``glt``):
-the metric a dataset is scored by, the training config and model options (preset, then explicit options),
-and metric-named rows, summaries and store records.
+"""Node-classification set-up shared by the full-batch, Cluster-GCN and GAug paths of ``train`` (and ``glt``).
+
+The metric a dataset is scored by, the training config and model options (preset, then explicit options), and
+metric-named rows, summaries and store records.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ _REGISTRY_TO_NODE_METRIC = {"accuracy": "acc", "acc": "acc", "roc_auc": "roc_auc
 
 
 def dataset_metric(name: str, override: str | None = None) -> str:
-    """``override`` (``--metric``), else the metric the dataset's registry entry names (``'acc'`` or
-    ``'roc_auc'``; accuracy for datasets the registry does not know)."""
+    """The metric a dataset is scored by: ``override`` (``--metric``), else its registry entry's.
+
+    The registry entry names ``'acc'`` or ``'roc_auc'``; accuracy for datasets the registry does not know.
+    """
     if override is not None:
         return override
     from ..data import dataset_info
@@ -38,9 +41,12 @@ def dataset_metric(name: str, override: str | None = None) -> str:
 
 
 def node_config(args: argparse.Namespace, preset_train: dict[str, Any], metric: str) -> Any:
-    """Preset training options overridden by explicit --epochs/--lr/--weight-decay/--sparse-features and
-    --normalize-features/--no-normalize-features (row-normalised features) and --decay first-layer|all (L2 on
-    the first layer only, Kipf & Welling's setting, or on every parameter)."""
+    """Preset training options overridden by explicit options, as a ``NodeTrainConfig``.
+
+    The explicit options are --epochs/--lr/--weight-decay/--sparse-features and
+    --normalize-features/--no-normalize-features (row-normalised features) and --decay first-layer|all (L2 on the
+    first layer only, Kipf & Welling's setting, or on every parameter).
+    """
     from ..tasks.node import NodeTrainConfig
 
     options = dict(preset_train)
@@ -71,8 +77,11 @@ def model_options(args: argparse.Namespace, preset_model: dict[str, Any]) -> dic
 
 
 def resolved_model_options(factory: Any, options: dict[str, Any], skip: int = 2) -> dict[str, Any]:
-    """``options`` with the defaults of ``factory``'s keyword parameters filled in (the first ``skip`` parameters,
-    the channel counts, left out): the model options a run really used, for the JSON document."""
+    """``options`` with the defaults of ``factory``'s keyword parameters filled in.
+
+    The first ``skip`` parameters, the channel counts, are left out: the result is the model options a run really
+    used, for the JSON document.
+    """
     import inspect
 
     resolved: dict[str, Any] = {}
@@ -88,8 +97,11 @@ def resolved_model_options(factory: Any, options: dict[str, Any], skip: int = 2)
 
 
 def runtime_config(device: Any) -> dict[str, Any]:
-    """Where a command ran: the device, torch's intra-op thread count and where that count came from
-    (``--threads``, ``OMP_NUM_THREADS`` or the policy of :mod:`graphsparse.threads`)."""
+    """Where a command ran.
+
+    The device, torch's intra-op thread count and where that count came from (``--threads``, ``OMP_NUM_THREADS`` or
+    the policy of :mod:`graphsparse.threads`).
+    """
     import torch
 
     from ..threads import last_choice
@@ -103,8 +115,10 @@ def runtime_config(device: Any) -> dict[str, Any]:
 
 
 def metric_row(row: dict[str, Any], metric: str) -> dict[str, Any]:
-    """``row`` with its scores keyed by ``metric`` (``test_roc_auc``, ...); results that still name every score
-    ``*_acc`` whatever was measured are renamed."""
+    """``row`` with its scores keyed by ``metric`` (``test_roc_auc``, ...).
+
+    Results that still name every score ``*_acc`` whatever was measured are renamed.
+    """
     out = dict(row)
     if metric != "acc":
         for part in ("train", "val", "test"):
@@ -115,6 +129,7 @@ def metric_row(row: dict[str, Any], metric: str) -> dict[str, Any]:
 
 
 def score_keys(metric: str) -> tuple[str, str, str]:
+    """The train, validation and test score keys of ``metric`` (``train_acc``, ``val_acc``, ``test_acc``)."""
     return f"train_{metric}", f"val_{metric}", f"test_{metric}"
 
 
@@ -128,8 +143,11 @@ def record_node_run(
     config: dict[str, Any],
     curves: list[dict[str, Any]] | None = None,
 ) -> None:
-    """One run of ``graph`` (the dataset as loaded: its content fingerprint is recorded) in the results store: its
-    scores and best epoch; timing and memory as extras; ``curves`` its per-epoch history when given."""
+    """Record one run of ``graph`` in the results store.
+
+    ``graph`` is the dataset as loaded (its content fingerprint is recorded); the run's scores and best epoch are
+    stored, timing and memory as extras, ``curves`` its per-epoch history when given.
+    """
     scores = {k: row[k] for k in (*score_keys(metric), "best_epoch") if k in row}
     extra = {k: row[k] for k in ("seconds", "epoch_seconds", "peak_rss_mb") if k in row}
     store.record_run(

@@ -1,5 +1,7 @@
-"""What every subcommand shares: the parser class (one-line errors), the common options, the checks of option
-values (through :mod:`graphsparse.validation`) and the refusal of options that do not apply.
+"""What every subcommand shares.
+
+The parser class (one-line errors), the common options, the checks of option values (through
+:mod:`graphsparse.validation`) and the refusal of options that do not apply.
 
 Every option of a subcommand defaults to None (flags to False), so "given" means "not None / not False"; the
 library and preset defaults are filled in after the checks, never with ``x or default`` (which would turn
@@ -47,10 +49,20 @@ class CommandParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line, ``<prog>: error: ...``, exit status 2."""
 
     def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message>`` as one line on standard error and exit with status 2.
+
+        Args:
+            message: argparse's description of the usage error.
+        """
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
+    """Add the options of :data:`COMMON`: ``--db``, ``--device``, ``--json``, ``--no-progress`` and ``--threads``.
+
+    Args:
+        parser: the subcommand's parser.
+    """
     parser.add_argument("--db", default=None, help="results database (default: $GRAPHSPARSE_DB or runs/graphsparse.db)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default: cpu)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -65,11 +77,13 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def apply_thread_option(args: argparse.Namespace) -> Any:
-    """Set torch's thread count for the command (:mod:`graphsparse.threads`): ``--threads``, else
-    ``$OMP_NUM_THREADS``, else the policy for the size of ``--dataset`` as the dataset registry records it
-    (the largest of a comma-separated list; unknown sizes count as large). Returns the applied ThreadChoice;
-    ValueError (one line) for a bad ``--threads``: not an integer, below 1 or above
-    :func:`graphsparse.threads.max_threads` (an extreme count would end in a segmentation fault)."""
+    """Set torch's thread count for the command (:mod:`graphsparse.threads`).
+
+    The count is ``--threads``, else ``$OMP_NUM_THREADS``, else the policy for the size of ``--dataset`` as the
+    dataset registry records it (the largest of a comma-separated list; unknown sizes count as large). Returns the
+    applied ThreadChoice; ValueError (one line) for a bad ``--threads``: not an integer, below 1 or above
+    :func:`graphsparse.threads.max_threads` (an extreme count would end in a segmentation fault).
+    """
     from ..config import omp_threads
     from ..threads import apply_threads, graph_work, resolve_threads
 
@@ -96,15 +110,22 @@ def apply_thread_option(args: argparse.Namespace) -> Any:
 
 
 def lower(text: str) -> str:
-    """argparse ``type=`` for case-insensitive choices."""
+    """Argparse ``type=`` for case-insensitive choices."""
     return text.lower()
 
 
 class LazyChoices:
-    """argparse ``choices`` read from a registry on first use (``--help``, or when the option is given), so
-    building the parser imports no model code (the command starts before torch loads)."""
+    """argparse ``choices`` read from a registry on first use (``--help``, or when the option is given).
+
+    Building the parser thus imports no model code (the command starts before torch loads).
+    """
 
     def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        """Remember ``load``; it is called once, on first use.
+
+        Args:
+            load: returns the valid names.
+        """
         self._load = load
         self._names: tuple[str, ...] | None = None
 
@@ -114,12 +135,15 @@ class LazyChoices:
         return self._names
 
     def __contains__(self, value: object) -> bool:
+        """Whether ``value`` is one of the names."""
         return value in self._get()
 
     def __iter__(self):  # type: ignore[no-untyped-def]
+        """The names, in the order ``load`` gave them."""
         return iter(self._get())
 
     def __len__(self) -> int:
+        """How many names there are."""
         return len(self._get())
 
 
@@ -145,19 +169,26 @@ class ListChoices(LazyChoices):
     """Choices for a comma-separated list option (``--model gcn,gat``): a value is valid when each item is."""
 
     def __contains__(self, value: object) -> bool:
+        """Whether every comma-separated item of ``value`` is one of the names (an empty item is not)."""
         items = [item.strip() for item in str(value).split(",")]
         return all(item and item in self._get() for item in items)
 
 
 def model_choices() -> LazyChoices:
-    """Every model name ``--model`` accepts: the node models of :data:`graphsparse.nn.MODELS` and the link models
-    of :data:`graphsparse.nn.gae.LINK_MODELS` (each task still refuses the other's names)."""
+    """Every model name ``--model`` accepts.
+
+    These are the node models of :data:`graphsparse.nn.MODELS` and the link models of
+    :data:`graphsparse.nn.gae.LINK_MODELS` (each task still refuses the other's names).
+    """
     return LazyChoices(_model_names)
 
 
 def add_tensorboard_option(parser: argparse.ArgumentParser) -> None:
-    """``--tensorboard DIR`` (``train`` and ``glt``): every stored run or GLT level also written as TensorBoard
-    event files under DIR (:class:`graphsparse.experiments.tracking.TensorBoardWriter`)."""
+    """Add ``--tensorboard DIR`` (``train`` and ``glt``).
+
+    Every stored run or GLT level is also written as TensorBoard event files under DIR
+    (:class:`graphsparse.experiments.tracking.TensorBoardWriter`).
+    """
     parser.add_argument(
         "--tensorboard",
         default=None,
@@ -169,8 +200,10 @@ def add_tensorboard_option(parser: argparse.ArgumentParser) -> None:
 
 
 def tensorboard_writer(args: argparse.Namespace) -> Any:
-    """The :class:`~graphsparse.experiments.tracking.TensorBoardWriter` ``--tensorboard`` asks for, else None;
-    a ValueError (one line) when the tensorboard package is missing, before anything is created."""
+    """The :class:`~graphsparse.experiments.tracking.TensorBoardWriter` ``--tensorboard`` asks for, else None.
+
+    A ValueError (one line) when the tensorboard package is missing, before anything is created.
+    """
     folder = getattr(args, "tensorboard", None)
     if folder is None:
         return None
@@ -180,8 +213,11 @@ def tensorboard_writer(args: argparse.Namespace) -> Any:
 
 
 def add_model_option(parser: argparse.ArgumentParser) -> None:
-    """``--model``, shared by ``train`` and ``glt``: every registered name, listed in ``--help``; a
-    comma-separated list runs one after the other (a grid with ``--dataset a,b``)."""
+    """Add ``--model``, shared by ``train`` and ``glt``.
+
+    Every registered name is accepted and listed in ``--help``; a comma-separated list runs one after the other (a
+    grid with ``--dataset a,b``).
+    """
     parser.add_argument(
         "--model",
         default="gcn",
@@ -218,22 +254,82 @@ Check = Callable[[str, Any], Any]
 
 
 def positive_int(name: str, value: Any) -> int:
+    """``value`` as an integer >= 1.
+
+    Args:
+        name: the option, named in the error.
+        value: the value given.
+
+    Returns:
+        The checked integer.
+
+    Raises:
+        ValueError: ``value`` is not an integer, or is below 1.
+    """
     return check_int(name, value, 1)
 
 
 def nonnegative_int(name: str, value: Any) -> int:
+    """``value`` as an integer >= 0.
+
+    Args:
+        name: the option, named in the error.
+        value: the value given.
+
+    Returns:
+        The checked integer.
+
+    Raises:
+        ValueError: ``value`` is not an integer, or is negative.
+    """
     return check_int(name, value, 0)
 
 
 def positive_float(name: str, value: Any) -> float:
+    """``value`` as a finite float > 0.
+
+    Args:
+        name: the option, named in the error.
+        value: the value given.
+
+    Returns:
+        The checked float.
+
+    Raises:
+        ValueError: ``value`` is not a finite number, or is not above 0.
+    """
     return check_float(name, value, 0.0, include_minimum=False)
 
 
 def nonnegative_float(name: str, value: Any) -> float:
+    """``value`` as a finite float >= 0.
+
+    Args:
+        name: the option, named in the error.
+        value: the value given.
+
+    Returns:
+        The checked float.
+
+    Raises:
+        ValueError: ``value`` is not a finite number, or is negative.
+    """
     return check_float(name, value, 0.0)
 
 
 def probability(name: str, value: Any) -> float:
+    """``value`` as a probability, a finite float in ``[0, 1)``.
+
+    Args:
+        name: the option, named in the error.
+        value: the value given.
+
+    Returns:
+        The checked float.
+
+    Raises:
+        ValueError: ``value`` is not a finite number in ``[0, 1)``.
+    """
     return check_probability(name, value)
 
 
@@ -253,10 +349,12 @@ def parse_int_list(name: str, text: str) -> tuple[int, ...]:
 
 
 def flag(dest: str) -> str:
+    """The command-line flag of the option stored in ``dest`` (``weight_decay`` -> ``--weight-decay``)."""
     return "--" + dest.replace("_", "-")
 
 
 def given(args: argparse.Namespace, dest: str) -> bool:
+    """Whether the option stored in ``dest`` was given (neither None nor False, nor missing from ``args``)."""
     value = getattr(args, dest, None)
     return value is not None and value is not False
 

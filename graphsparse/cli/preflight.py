@@ -48,14 +48,26 @@ class PreflightError(ValueError):
 
 
 class Outputs:
-    """What the running command writes: its open results store (None for read-only commands) and what to call
-    the units it stores (``"runs"``, ``"levels"``) when reporting an interruption."""
+    """What the running command writes.
+
+    Its open results store (None for read-only commands) and what to call the units it stores (``"runs"``,
+    ``"levels"``) when reporting an interruption.
+    """
 
     def __init__(self, command: str, store: Any = None, unit: str = "runs", resume: str = "") -> None:
+        """Hold the command's outputs; no unit is counted as resumed yet.
+
+        Args:
+            command: the command's name.
+            store: its open results store (None for read-only commands).
+            unit: what the stored units are called (``"runs"``, ``"levels"``).
+            resume: how to go on after an interruption (appended to the interruption line; empty: nothing).
+        """
         self.command, self.store, self.unit, self.resume = command, store, unit, resume
         self.loaded = 0  # units found already stored (resumed), counted by the command
 
     def stored(self) -> int:
+        """How many units are stored: those this command wrote plus those it found already stored."""
         if self.store is None:
             return 0
         return (self.store.written_units if self.unit == "levels" else self.store.written_runs) + self.loaded
@@ -84,6 +96,7 @@ def current() -> Outputs | None:
 
 
 def reset() -> None:
+    """Forget the outputs of the previous command (:func:`current` gives None until the next preflight)."""
     global _CURRENT
     _CURRENT = None
 
@@ -116,8 +129,10 @@ def _probe_folder(what: str, path: Path, folder: Path) -> None:
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """Whether paths ``a`` and ``b`` name the same file: by device and inode when both exist (hard links and
-    symbolic links included), else by their resolved absolute paths.
+    """Whether paths ``a`` and ``b`` name the same file.
+
+    They are compared by device and inode when both exist (hard links and symbolic links included), else by their
+    resolved absolute paths.
 
     Args:
         a: one path.
@@ -170,8 +185,11 @@ def check_distinct(outputs: Named, inputs: Named = ()) -> None:
 
 
 def check_output_file(path: str | os.PathLike[str], what: str = "output file") -> Path:
-    """``path`` can be written as a file: not a folder, its folder exists (created if missing) and is writable,
-    and an existing file opens for writing (it is not changed)."""
+    """Check that ``path`` can be written as a file; returns it as a Path.
+
+    It is not a folder, its folder exists (created if missing) and is writable, and an existing file opens for
+    writing (it is not changed).
+    """
     path = Path(path)
     if path.is_dir():
         raise _fail(what, path, "is a folder, not a file")
@@ -224,8 +242,11 @@ def check_plot_path(path: str | os.PathLike[str], option: str = "--plot") -> Pat
 
 
 def check_datasets(names: Iterable[str]) -> None:
-    """Each dataset name must be registered and its files found on the dataset search path (synthetic ones need
-    none); else the registry's DatasetError (naming where it looked and the fetch command). Nothing is loaded."""
+    """Check that each dataset name is registered and its files are found on the dataset search path.
+
+    Synthetic ones need none; else the registry's DatasetError (naming where it looked and the fetch command).
+    Nothing is loaded.
+    """
     from ..data import load_dataset, locate_dataset
 
     for name in names:
@@ -234,8 +255,10 @@ def check_datasets(names: Iterable[str]) -> None:
 
 
 def check_database(path: str | os.PathLike[str] | None) -> Any:
-    """Open the results database at ``path`` (default: $GRAPHSPARSE_DB or runs/graphsparse.db) and check that it
-    can be written; returns the :class:`~graphsparse.experiments.ResultsStore`."""
+    """Open the results database at ``path`` (default: $GRAPHSPARSE_DB or runs/graphsparse.db), checked writable.
+
+    Returns the :class:`~graphsparse.experiments.ResultsStore`.
+    """
     from ..experiments.store import ResultsStore, default_db_path
 
     what = "results database"
@@ -268,13 +291,16 @@ def preflight(
     unit: str = "runs",
     resume: str = "",
 ) -> Outputs:
-    """Check every output of the command (results database from ``args.db``, ``plot``, other ``files`` and
-    ``folders`` as (what, path)) before any work, after setting torch's thread count (``--threads`` or the policy
-    of :mod:`graphsparse.threads`); returns the command's :class:`Outputs` (its ``store`` open) and
+    """Check every output of the command before any work.
+
+    The outputs are the results database from ``args.db``, ``plot``, other ``files`` and ``folders`` as (what,
+    path); they are checked after setting torch's thread count (``--threads`` or the policy of
+    :mod:`graphsparse.threads`). Returns the command's :class:`Outputs` (its ``store`` open) and
     makes them :func:`current`. Raises PreflightError (exit 2) naming the first path that cannot be written, or
     an output that is the same file as one of the ``inputs`` (what, path) or as another output. The ``datasets``
     the command reads must be found (:func:`check_datasets`) before anything is created: a missing dataset
-    leaves no empty results database behind."""
+    leaves no empty results database behind.
+    """
     global _CURRENT
     files = list(files)
     written: list[tuple[str, Any]] = [("--plot", plot)] if plot is not None else []

@@ -48,6 +48,7 @@ class GuardedStore:
     _OWN = ("_store", "_command", "_folders", "error", "records", "recovery_path", "printed", "_started")
 
     def __init__(self, store: Any, command: str = "", folders: list[Path] | None = None) -> None:
+        """Wrap ``store``; nothing has failed yet (the arguments are described in the class docstring)."""
         object.__setattr__(self, "_store", store)
         object.__setattr__(self, "_command", command)
         object.__setattr__(self, "_folders", folders)
@@ -58,9 +59,11 @@ class GuardedStore:
         object.__setattr__(self, "_started", time.time())
 
     def __getattr__(self, name: str) -> Any:
+        """The wrapped store's attribute ``name``."""
         return getattr(self._store, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        """Set the wrapper's own attribute ``name``, or else the wrapped store's."""
         if name in self._OWN:
             object.__setattr__(self, name, value)
         else:
@@ -90,8 +93,11 @@ class GuardedStore:
         invocation: dict[str, Any] | None = None,
         curves: list[dict[str, Any]] | None = None,
     ) -> int | None:
-        """Store one finished run (see ``ResultsStore.record_run``); returns its id, or None when it went to the
-        recovery file. A non-finite metric is still refused (ValueError) as the store refuses it."""
+        """Store one finished run (see ``ResultsStore.record_run``).
+
+        Returns its id, or None when it went to the recovery file. A non-finite metric is still refused (ValueError)
+        as the store refuses it.
+        """
         args = {
             "kind": kind,
             "dataset": dataset,
@@ -189,8 +195,10 @@ class GuardedStore:
 
 
 def _write_atomically(path: Path, document: dict[str, Any]) -> bool:
-    """Write ``document`` as JSON to ``path`` through a temporary file renamed over it; False (and nothing left
-    behind) when the folder cannot take it (full disk, read-only, missing)."""
+    """Write ``document`` as JSON to ``path`` through a temporary file renamed over it.
+
+    Returns False (and leaves nothing behind) when the folder cannot take it (full disk, read-only, missing).
+    """
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -223,8 +231,11 @@ def _print_record(document: dict[str, Any]) -> None:
 
 
 def report(store: Any, command: str) -> list[str]:
-    """The lines ``main`` prints when ``store`` (a :class:`GuardedStore`) failed: the database's error, then
-    where the records that could not be stored are and how to store them; [] when nothing failed."""
+    """The lines ``main`` prints when ``store`` (a :class:`GuardedStore`) failed.
+
+    The database's error, then where the records that could not be stored are and how to store them; [] when
+    nothing failed.
+    """
     if not isinstance(store, GuardedStore) or not store.failed:
         return []
     prog = f"graphsparse {command}" if command else "graphsparse"
@@ -284,8 +295,10 @@ def _check_entry(entry: Any, where: str) -> dict[str, Any]:
 
 
 def load_recovery(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The records of a recovery file: one JSON document, or JSON lines (stdout saved to a file; lines that are
-    not recovery documents, such as a summary, are skipped).
+    """The records of a recovery file.
+
+    It is one JSON document, or JSON lines (stdout saved to a file; lines that are not recovery documents, such as
+    a summary, are skipped).
 
     Args:
         path: the file.
@@ -334,9 +347,11 @@ def _run_identity(kind: Any, dataset: Any, model: Any, seed: Any, invocation: An
 
 
 def import_records(store: Any, records: list[dict[str, Any]]) -> dict[str, int]:
-    """Store ``records`` (from :func:`load_recovery`) in ``store``; returns how many runs, units and parts were
-    stored, and how many runs were ``skipped`` (already stored: importing a file twice stores each run once;
-    units and parts replace what their key held)."""
+    """Store ``records`` (from :func:`load_recovery`) in ``store``.
+
+    Returns how many runs, units and parts were stored, and how many runs were ``skipped`` (already stored:
+    importing a file twice stores each run once; units and parts replace what their key held).
+    """
     counts = {"run": 0, "unit": 0, "part": 0, "skipped": 0}
     seen = {
         _run_identity(r["kind"], r["dataset"], r["model"], r["seed"], r.get("invocation"), r["metrics"])

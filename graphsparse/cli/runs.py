@@ -34,8 +34,11 @@ _INVOCATION: dict[str, Any] | None = None
 
 
 def start_invocation(argv: Sequence[str] | None = None) -> str:
-    """Begin a new invocation (a fresh id) with its command line: ``sys.argv`` when ``argv`` is None, else
-    ``['graphsparse', *argv]`` (``main`` called in-process). Returns the id."""
+    """Begin a new invocation (a fresh id) with its command line.
+
+    The command line is ``sys.argv`` when ``argv`` is None, else ``['graphsparse', *argv]`` (``main`` called
+    in-process). Returns the id.
+    """
     global _INVOCATION
     command = list(sys.argv) if argv is None else ["graphsparse", *(str(a) for a in argv)]
     _INVOCATION = {
@@ -48,9 +51,12 @@ def start_invocation(argv: Sequence[str] | None = None) -> str:
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
-    """``git rev-parse HEAD`` of the checkout graphsparse is imported from, or None (an installed package, no git,
-    any failure): the package folder must be the top level's ``graphsparse`` folder, so a wheel installed in a
-    virtual environment inside some other repository reports nothing rather than that repository's commit."""
+    """``git rev-parse HEAD`` of the checkout graphsparse is imported from, or None.
+
+    None for an installed package, no git, any failure: the package folder must be the top level's ``graphsparse``
+    folder, so a wheel installed in a virtual environment inside some other repository reports nothing rather than
+    that repository's commit.
+    """
     package = Path(__file__).resolve().parents[1]
     try:
         top = subprocess.run(
@@ -68,8 +74,10 @@ def git_commit() -> str | None:
 
 
 def installed_version() -> str:
-    """The installed distribution's version (``importlib.metadata``: what ``pip`` installed), else the package's
-    ``__version__`` (a checkout imported without installing)."""
+    """The installed distribution's version (``importlib.metadata``: what ``pip`` installed).
+
+    Else the package's ``__version__`` (a checkout imported without installing).
+    """
     from importlib import metadata
 
     from .. import __version__
@@ -88,11 +96,13 @@ def _thread_choice() -> dict[str, Any] | None:
 
 
 def invocation_record(device: Any = None) -> dict[str, Any]:
-    """What the store records with each run of this invocation (GLT levels too): ``id``, ``argv``, ``started``,
-    ``git_commit`` (None outside a checkout), ``package_version`` (the installed graphsparse's,
-    :func:`installed_version`: what identifies the code when there is no commit), ``versions`` (python, torch,
-    numpy, torch_geometric, graphsparse), ``device``, ``torch_threads``, ``thread_choice`` (how the count was
-    chosen, :mod:`graphsparse.threads`), ``hostname``, ``cwd``."""
+    """What the store records with each run of this invocation (GLT levels too).
+
+    That is ``id``, ``argv``, ``started``, ``git_commit`` (None outside a checkout), ``package_version`` (the
+    installed graphsparse's, :func:`installed_version`: what identifies the code when there is no commit),
+    ``versions`` (python, torch, numpy, torch_geometric, graphsparse), ``device``, ``torch_threads``,
+    ``thread_choice`` (how the count was chosen, :mod:`graphsparse.threads`), ``hostname``, ``cwd``.
+    """
     import torch
 
     from ..experiments.store import package_versions
@@ -114,8 +124,11 @@ def invocation_record(device: Any = None) -> dict[str, Any]:
 
 
 def parse_since(text: str, now: float | None = None) -> float:
-    """``--since``: a Unix time from a date, a date and time (UTC unless it has an offset) or an age
-    (``30m``, ``12h``, ``7d``, ``2w``)."""
+    """``--since``: a Unix time from a date, a date and time or an age.
+
+    A date and time is UTC unless it has an offset; an age (``30m``, ``12h``, ``7d``, ``2w``) counts back from
+    ``now`` (default: the current time). A ValueError names the forms accepted when ``text`` has none of them.
+    """
     text = str(text).strip()
     age = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([mhdw])", text)
     if age:
@@ -133,6 +146,11 @@ def parse_since(text: str, now: float | None = None) -> float:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``runs`` subcommand and its actions to the ``graphsparse`` parser.
+
+    Args:
+        sub: the ``graphsparse`` parser's subparsers.
+    """
     p = sub.add_parser(
         "runs",
         help="list, show, compare and export stored runs and GLT levels",

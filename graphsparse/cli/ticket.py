@@ -24,6 +24,11 @@ __all__ = ["add_parser", "run_eval", "run_compact"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``ticket`` subcommand and its ``eval`` and ``compact`` actions to the ``graphsparse`` parser.
+
+    Args:
+        sub: the ``graphsparse`` parser's subparsers.
+    """
     p = sub.add_parser(
         "ticket",
         help="evaluate or compact a ticket saved by `glt --save-tickets`",
@@ -77,8 +82,10 @@ def _json_field(path: Path, provenance: dict[str, Any], name: str) -> dict[str, 
 
 
 def _check_model_options(path: Path, model: str, options: dict[str, Any], factory: Any, skip: int) -> None:
-    """Every model option read from a ticket is one the model takes, of a plain type and within bounds (widths
-    and depths bounded before anything is allocated)."""
+    """Check that every model option read from a ticket is one the model takes, of a plain type and within bounds.
+
+    Widths and depths are bounded before anything is allocated.
+    """
     import inspect
 
     from ..validation import check_int, check_probability
@@ -114,9 +121,11 @@ def _check_model_options(path: Path, model: str, options: dict[str, Any], factor
 
 
 def _check_shapes(path: Path, ticket: Any, factory: Any) -> None:
-    """The model the provenance describes, built without memory (on torch's meta device), has exactly the
-    parameters and shapes of the ticket's θ0: a width in the file that does not match is refused before the
-    real model is allocated."""
+    """Check that the model the provenance describes has exactly the parameters and shapes of the ticket's θ0.
+
+    The model is built without memory (on torch's meta device): a width in the file that does not match is refused
+    before the real model is allocated.
+    """
     import torch
 
     try:
@@ -142,8 +151,11 @@ def _check_shapes(path: Path, ticket: Any, factory: Any) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
-    """Ticket, graph, task and model factory from the ticket's provenance, every value read from the file
-    checked (types, ranges, widths before allocation) and unknown values refused, never defaulted."""
+    """Ticket, graph, task and model factory from the ticket's provenance.
+
+    Every value read from the file is checked (types, ranges, widths before allocation) and unknown values are
+    refused, never defaulted.
+    """
     from ..data import load_dataset
     from ..sparsify import Ticket
     from ..validation import check_choice, check_int, check_probability
@@ -246,8 +258,10 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
 
 
 def _trained_path(path: Path, ticket: Any) -> Path | None:
-    """The trained weights the ticket names (``provenance['trained']``), confined to the ticket's folder; None
-    when it names none."""
+    """The trained weights the ticket names (``provenance['trained']``), confined to the ticket's folder.
+
+    None when it names none.
+    """
     from ..validation import confined_path
 
     named = ticket.provenance.get("trained")
@@ -264,8 +278,11 @@ def _retrain(args: argparse.Namespace, ticket: Any, task: Any, factory: Any) -> 
 
 
 def _load_trained(model: Any, trained: Path) -> None:
-    """Load the trained weights file into ``model``: a dict of tensors with exactly the model's names and shapes
-    (checked before loading, every problem naming the file)."""
+    """Load the trained weights file into ``model``.
+
+    The file holds a dict of tensors with exactly the model's names and shapes (checked before loading, every
+    problem naming the file).
+    """
     import torch
 
     from ..validation import FileProblem, load_torch_file

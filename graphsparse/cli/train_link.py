@@ -39,6 +39,23 @@ def link_setup(args: argparse.Namespace) -> dict[str, Any]:
 def run_link_command(
     args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any, executor: Any = None
 ) -> dict:
+    """Train and evaluate a link-prediction model on ``graph`` over ``seeds``, storing every run.
+
+    Args:
+        args: the ``train --task link`` options (checked values).
+        graph: the dataset as loaded.
+        seeds: one run per seed.
+        store: the results store each finished run is recorded in.
+        device: the torch device the runs use.
+        executor: the executor the seeds run on (None: serially in this process).
+
+    Returns:
+        The summary: mean ± std of the validation and test scores (AUC, AP, Hits@K) and of the epoch time, one
+        short entry per run and the configuration used.
+
+    Raises:
+        ValueError: an unknown model or an invalid model option, before anything trains.
+    """
     from ..nn.gae import build_link_model
     from ..presets import LINK_DEFAULTS
     from ..tasks.link import LinkTrainConfig, run_link

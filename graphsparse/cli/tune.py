@@ -63,6 +63,11 @@ HINTS = {"gaug": "--augment gaug-m and gaug-o", "glt_rounds": "--method (a GLT m
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tune`` subcommand to the ``graphsparse`` parser.
+
+    Args:
+        sub: the ``graphsparse`` parser's subparsers.
+    """
     p = sub.add_parser(
         "tune",
         help="tune hyperparameters with Optuna on validation only, then test the choice once",
@@ -150,8 +155,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _space(args: argparse.Namespace, method: str) -> tuple[Any, dict[str, Any], int | None]:
-    """The search space (built-in, the --space file, then options that fix a parameter), the fixed GAug
-    options that are no parameter of the space, and the trial seeds GAug-M's ep_select_seeds asks for."""
+    """The search space and what goes with it.
+
+    The search space (built-in, the --space file, then options that fix a parameter), the fixed GAug options that
+    are no parameter of the space, and the trial seeds GAug-M's ep_select_seeds asks for.
+    """
     from ..tuning import load_space_overrides, space_for
     from ..tuning.setup import FIXED_GAUG_M_ONLY
     from ..validation import check_int
