@@ -156,13 +156,13 @@ print("matplotlib" in sys.modules, calls)
 
 
 def test_citeseer_gcn_defaults_to_the_paper_preset():
-    from graphsparse.cli import train
+    from graphsparse.cli import train, train_node
     from graphsparse.presets import PRESETS, resolve_preset
     from graphsparse.tasks.node import NodeTrainConfig
 
     args = build_parser().parse_args(["train", "--dataset", "citeseer", "--model", "gcn"])
     assert train.check(args) == "full"
-    setup = train.resolved_node_setup(args, "citeseer")
+    setup = train_node.resolved_node_setup(args, "citeseer")
     paper = PRESETS[("gcn", "citeseer")]["paper"]
     assert setup["preset"] == "paper"
     assert vars(setup["config"]) == vars(NodeTrainConfig(**paper["train"]))
@@ -171,10 +171,10 @@ def test_citeseer_gcn_defaults_to_the_paper_preset():
     # an explicit option overrides the preset; --preset none gives the bare library defaults
     args = build_parser().parse_args(["train", "--dataset", "citeseer", "--lr", "0.05"])
     train.check(args)
-    assert train.resolved_node_setup(args, "citeseer")["config"].lr == 0.05
+    assert train_node.resolved_node_setup(args, "citeseer")["config"].lr == 0.05
     args = build_parser().parse_args(["train", "--dataset", "citeseer", "--preset", "none"])
     train.check(args)
-    bare = train.resolved_node_setup(args, "citeseer")
+    bare = train_node.resolved_node_setup(args, "citeseer")
     assert vars(bare["config"]) == vars(NodeTrainConfig()) and bare["model_options"] == {}
     # GCN on a dataset without its own preset: Kipf's model and optimiser, features as they are
     generic = resolve_preset("gcn", "texas", "paper")

@@ -529,7 +529,7 @@ def test_non_finite_store_error_is_one_line(tmp_path, capsys, monkeypatch):
         real(store, kind, graph, model, {**row, "test_acc": math.nan}, metric, config, **options)
 
     monkeypatch.setattr(node_setup, "record_node_run", nan_scores)
-    import graphsparse.cli.train as train_cli
+    import graphsparse.cli.train_node as train_cli  # where the full-batch path imported it
 
     monkeypatch.setattr(train_cli, "record_node_run", nan_scores)
     db = tmp_path / "g.db"

@@ -13,11 +13,11 @@ from graphsparse.train import first_layer, make_optimizer
 
 
 def _setup(argv: list[str]) -> dict:
-    from graphsparse.cli import train
+    from graphsparse.cli import train, train_node
 
     args = build_parser().parse_args(["train", *argv])
     train.check(args)
-    return train.resolved_node_setup(args, args.dataset)
+    return train_node.resolved_node_setup(args, args.dataset)
 
 
 def test_pyg_gcn_gets_the_gcn_paper_preset():
@@ -54,7 +54,7 @@ def test_feature_and_decay_options_are_refused_where_they_do_not_apply(tmp_path,
     assert main(["train", "--dataset", "cora", "--task", "link", "--no-normalize-features", "--db", db]) == 2
     assert "--normalize-features applies to node classification" in capsys.readouterr().err
     # a model whose first layer cannot be found is refused rather than decayed everywhere
-    from graphsparse.cli.train import check_decay
+    from graphsparse.cli.train_node import check_decay
     from graphsparse.tasks.node import NodeTrainConfig
 
     config = NodeTrainConfig(weight_decay=5e-4, decay_first_layer_only=True)

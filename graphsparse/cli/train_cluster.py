@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .node_setup import metric_row, record_node_run, resolved_model_options, summarize_node
+from .train_node import resolved_node_setup
 
 __all__ = ["run_cluster_command", "run_cluster_disk_command"]
 
@@ -95,7 +96,6 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
     from ..nn import build_model
     from ..tasks.node import row_normalize_features, split_for_seed
     from ..utils import seed_everything
-    from .train import resolved_node_setup
 
     if graph.num_classes < 2:
         raise GraphError(f"dataset {graph.name!r} has no class labels for Cluster-GCN node classification")
@@ -214,7 +214,6 @@ def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: 
     from ..graph import GraphError
     from ..nn import build_model
     from ..utils import seed_everything
-    from .train import resolved_node_setup
 
     data = _disk_source(args)
     setup = resolved_node_setup(args, data.name)
