@@ -132,6 +132,7 @@ def _levels(stdout: str) -> dict[tuple[str, int], list[float]]:
 
 
 @pytest.mark.integration  # ends on two Ray workers
+@pytest.mark.timeout(900)
 def test_out_of_package_method_through_glt_serial_resume_tickets_runs_and_workers(tmp_path):
     spec = "glt_plugin_demo.degree_prune:HubPrune"
     argv = (*SEARCH, "--method", f"{spec},random", "--json", "--db", str(tmp_path / "r.db"))
