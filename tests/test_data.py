@@ -289,9 +289,10 @@ def test_restricted_unpickler_refuses_code(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_checksum_table_matches_source_md_and_files() -> None:
-    """The hard-coded table is the SOURCE.md tables, and every shipped file matches it."""
+    """The shipped checksums.json is the SOURCE.md tables, and every shipped file matches it."""
     import re
 
+    from graphsparse.data import checksums
     from graphsparse.data.checksums import KNOWN_FILES
 
     table = {}
@@ -301,7 +302,9 @@ def test_checksum_table_matches_source_md_and_files() -> None:
             m = re.match(r"\|\s*`([^`]+)`\s*\|\s*(\d+)\s*\|\s*`([0-9a-f]{64})`", line)
             if m:
                 table[(base / m.group(1)).as_posix()] = (int(m.group(2)), m.group(3))
-    assert table == KNOWN_FILES
+    shipped = json.loads((Path(checksums.__file__).parent / "checksums.json").read_text())
+    assert {rel: (entry["bytes"], entry["sha256"]) for rel, entry in shipped.items()} == table
+    assert len(table) > 100 and table == KNOWN_FILES
     for rel in KNOWN_FILES:
         _io.verify_file(ROOT, rel)
 

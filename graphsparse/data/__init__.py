@@ -29,11 +29,12 @@ from .registry import (
     list_datasets,
     load_dataset,
     locate_dataset,
+    shipped_files,
 )
 from .splits import fraction_split, stratified_split, stratified_splits
 from .summary import dataset_rows
 from .synthetic import synthetic_dcsbm
-from .verify import VerifyResult, shipped_files, verify_datasets
+from .verify import VerifyResult, verify_datasets
 
 __all__ = [
     "DatasetError",

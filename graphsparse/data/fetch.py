@@ -32,9 +32,8 @@ from ..config import dataset_home, download_mirror
 from ._io import DatasetError, sha256_file
 from .checksums import KNOWN_FILES
 from .ogb_raw import download_ogb
-from .registry import _SPECS, canonical_name
+from .registry import _SPECS, canonical_name, shipped_files
 from .sources import FILE_SOURCES
-from .verify import shipped_files
 from .yandex import YANDEX_DOWNLOAD_ONLY, YANDEX_URL
 
 __all__ = ["dataset_sources", "fetch_dataset", "rebase_url"]

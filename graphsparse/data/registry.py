@@ -15,6 +15,7 @@ from typing import Any
 from ..config import dataset_home
 from ..graph import Graph, GraphError
 from ._io import DatasetError, dataset_roots
+from .checksums import KNOWN_FILES
 from .geom_gcn import load_geom_gcn
 from .npz_benchmarks import NPZ_DATASETS, load_npz_benchmark
 from .ogb_raw import OGB_DATASETS, load_ogb
@@ -32,6 +33,7 @@ __all__ = [
     "canonical_name",
     "locate_dataset",
     "fetch_command",
+    "shipped_files",
 ]
 
 
@@ -375,6 +377,27 @@ def locate_dataset(name: str) -> Path | None:
     return None
 
 
+def shipped_files(name: str) -> list[str]:
+    """Paths (relative to the dataset root) of the shipped files of dataset ``name`` that have a known sha256.
+
+    Args:
+        name: a dataset name or alias.
+
+    Returns:
+        The paths, sorted (SEAL: the graph's ``.mat`` and edge list in the shared folder); empty when the dataset
+        is not shipped.
+    """
+    spec = _SPECS[canonical_name(name)]
+    if not spec.shipped:
+        return []
+    if spec.family == "seal":  # all SEAL graphs share one folder: the .mat the loader reads, and the edge list
+        stem = SEAL_DATASETS[spec.name]
+        candidates = [f"seal_link_prediction/mat/{stem}.mat", f"seal_link_prediction/txt/{stem}.txt"]
+        return [rel for rel in candidates if rel in KNOWN_FILES]
+    prefix = spec.path.rstrip("/") + "/"
+    return sorted(rel for rel in KNOWN_FILES if rel.startswith(prefix))
+
+
 def fetch_command(name: str) -> str | None:
     """``graphsparse datasets fetch NAME`` when the dataset can be downloaded, else None."""
     spec = _SPECS[canonical_name(name)]
@@ -382,8 +405,6 @@ def fetch_command(name: str) -> str | None:
         return f"graphsparse datasets fetch {spec.name}" if spec.family == "ogb" else None
     if not spec.shipped:  # the Yandex sets that were never shipped download from PyG's URL
         return f"graphsparse datasets fetch {spec.name}"
-    from .verify import shipped_files
-
     files = shipped_files(spec.name)
     if files and all(rel in FILE_SOURCES for rel in files):
         return f"graphsparse datasets fetch {spec.name}"

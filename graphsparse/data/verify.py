@@ -1,7 +1,8 @@
 """``verify_datasets``: check every shipped file of the registered datasets against its recorded sha256.
 
 Used by ``graphsparse datasets --verify``. Checksums come from :data:`~graphsparse.data.checksums.KNOWN_FILES` (the
-SOURCE.md tables); every file is hashed again (nothing is taken from a cache, see :mod:`graphsparse.data._io`).
+package's ``checksums.json``, the SOURCE.md tables); every file is hashed again (nothing is taken from a cache,
+see :mod:`graphsparse.data._io`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ import os
 from dataclasses import dataclass, field
 
 from ._io import DatasetError, default_root, resolve_root, verify_file
-from .checksums import KNOWN_FILES
-from .registry import _SPECS, canonical_name, list_datasets, locate_dataset
-from .seal import SEAL_DATASETS
+from .registry import canonical_name, list_datasets, locate_dataset, shipped_files
 
-__all__ = ["VerifyResult", "shipped_files", "verify_datasets"]
+__all__ = ["VerifyResult", "verify_datasets"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,7 @@ class VerifyResult:
 
     @property
     def ok(self) -> bool:
+        """Whether every file matched its recorded sha256."""
         return not self.problems
 
     def line(self) -> str:
@@ -37,24 +37,18 @@ class VerifyResult:
         return f"{self.name}: FAILED: {self.problems[0]}{more}"
 
 
-def shipped_files(name: str) -> list[str]:
-    """Paths (relative to the dataset root) of the shipped files of dataset ``name`` that have a known sha256."""
-    spec = _SPECS[canonical_name(name)]
-    if not spec.shipped:
-        return []
-    if spec.family == "seal":  # all SEAL graphs share one folder: the .mat the loader reads, and the edge list
-        stem = SEAL_DATASETS[spec.name]
-        candidates = [f"seal_link_prediction/mat/{stem}.mat", f"seal_link_prediction/txt/{stem}.txt"]
-        return [rel for rel in candidates if rel in KNOWN_FILES]
-    prefix = spec.path.rstrip("/") + "/"
-    return sorted(rel for rel in KNOWN_FILES if rel.startswith(prefix))
-
-
 def verify_datasets(names: list[str] | None = None, root: str | os.PathLike[str] | None = None) -> list[VerifyResult]:
     """Check every shipped file of ``names`` (default: every shipped dataset) against its recorded sha256.
 
-    Missing files and mismatches are reported, not raised: one :class:`VerifyResult` per dataset. Without
-    ``root``, each dataset is checked where :func:`~graphsparse.data.registry.locate_dataset` finds it.
+    Missing files and mismatches are reported, not raised. Without ``root``, each dataset is checked where
+    :func:`~graphsparse.data.registry.locate_dataset` finds it.
+
+    Args:
+        names: dataset names or aliases (default: every shipped dataset).
+        root: the dataset root to check (default: each dataset's own, or the default root).
+
+    Returns:
+        One :class:`VerifyResult` per dataset, in the order of ``names``.
     """
     results = []
     for name in names or list_datasets(shipped_only=True):
