@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from graphsparse.data import DatasetError, fetch_dataset
-from graphsparse.data import fetch as fetch_module
+from graphsparse.data import download as download_module
 from graphsparse.data.checksums import KNOWN_FILES
 
 
@@ -92,8 +92,8 @@ def _leftovers(root: Path) -> list[Path]:
     indirect=["hostile"],
 )
 def test_a_hostile_server_is_cut_off_and_leaves_nothing(hostile, problem, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(fetch_module, "DEADLINE_SECONDS", 1.0)
-    monkeypatch.setattr(fetch_module, "TIMEOUT_SECONDS", 5)
+    monkeypatch.setattr(download_module, "DEADLINE_SECONDS", 1.0)
+    monkeypatch.setattr(download_module, "TIMEOUT_SECONDS", 5)
     start = time.monotonic()
     with pytest.raises(DatasetError, match=problem):
         fetch_dataset("texas", to=tmp_path / "data", base_url=hostile.url)
@@ -105,16 +105,16 @@ def test_a_hostile_server_is_cut_off_and_leaves_nothing(hostile, problem, tmp_pa
 def test_the_cap_is_the_size_the_manifest_records(hostile, tmp_path) -> None:
     target = tmp_path / "f.bin"
     with pytest.raises(DatasetError, match="more than the 1234 bytes the manifest records"):
-        fetch_module._download(hostile.url + "/x", target, 1234)
+        download_module.download_file(hostile.url + "/x", target, 1234)
     assert _leftovers(tmp_path) == []
     assert all(size > 0 for size, _ in KNOWN_FILES.values())
 
 
 @pytest.mark.parametrize("hostile", ["endless"], indirect=True)
 def test_a_file_without_a_recorded_size_is_capped_too(hostile, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(fetch_module, "UNKNOWN_MAX_BYTES", 200_000)
+    monkeypatch.setattr(download_module, "UNKNOWN_MAX_BYTES", 200_000)
     with pytest.raises(DatasetError, match="200000-byte cap"):
-        fetch_module._download(hostile.url + "/x", tmp_path / "f.npz")
+        download_module.download_file(hostile.url + "/x", tmp_path / "f.npz")
     assert _leftovers(tmp_path) == []
 
 
@@ -133,7 +133,7 @@ def test_ctrl_c_during_a_download_leaves_no_partial_file(hostile, tmp_path, monk
 
     monkeypatch.setattr(http.client.HTTPResponse, "read1", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        fetch_module._download(hostile.url + "/x", tmp_path / "f.bin", 100000)
+        download_module.download_file(hostile.url + "/x", tmp_path / "f.bin", 100000)
     assert _leftovers(tmp_path) == []
 
 
@@ -147,7 +147,7 @@ def test_a_full_disk_during_a_download_leaves_no_partial_file(tmp_path, monkeypa
         def read1(self, n: int = -1) -> bytes:  # type: ignore[override]
             return super().read1(n)
 
-    monkeypatch.setattr(fetch_module.urllib.request, "urlopen", lambda *a, **k: Response(b"x" * 5000))
+    monkeypatch.setattr(download_module.urllib.request, "urlopen", lambda *a, **k: Response(b"x" * 5000))
     real_open = open
 
     class Full:
@@ -163,9 +163,9 @@ def test_a_full_disk_during_a_download_leaves_no_partial_file(tmp_path, monkeypa
         def write(self, data: bytes) -> int:
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fetch_module, "open", Full, raising=False)
+    monkeypatch.setattr(download_module, "open", Full, raising=False)
     with pytest.raises(DatasetError, match="No space left"):
-        fetch_module._download("http://mirror.invalid/f", tmp_path / "f.bin", 5000)
+        download_module.download_file("http://mirror.invalid/f", tmp_path / "f.bin", 5000)
     assert _leftovers(tmp_path) == []
 
 
@@ -210,8 +210,8 @@ def test_an_ogb_zip_comes_through_the_same_downloader(tmp_path) -> None:
 @pytest.mark.parametrize("hostile", ["endless", "cut short"], indirect=True)
 def test_a_hostile_ogb_server_leaves_nothing(hostile, tmp_path, monkeypatch) -> None:
     pytest.importorskip("ogb")
-    monkeypatch.setattr(fetch_module, "DEADLINE_SECONDS", 1.0)
-    monkeypatch.setattr(fetch_module, "free_space_cap", lambda folder, margin=0: 300_000)
+    monkeypatch.setattr(download_module, "DEADLINE_SECONDS", 1.0)
+    monkeypatch.setattr(download_module, "free_space_cap", lambda folder, margin=0: 300_000)
     with pytest.raises(DatasetError, match="cannot download"):
         fetch_dataset("ogbn-arxiv", to=tmp_path / "d", base_url=hostile.url)
     assert _leftovers(tmp_path / "d") == []

@@ -173,7 +173,7 @@ def download_ogb(name: str, root: Path, rebase: Callable[[str], str] | None = No
     import pandas as pd
     from ogb.utils.url import extract_zip
 
-    from .fetch import _download, free_space_cap
+    from .download import download_file, free_space_cap
 
     kind = "nodeproppred" if name.startswith("ogbn-") else "linkproppred"
     import importlib
@@ -190,7 +190,7 @@ def download_ogb(name: str, root: Path, rebase: Callable[[str], str] | None = No
     # our downloader, not ogb's: an overall deadline, a cap (the disk's free space), no partial file left, and no
     # interactive "proceed? (y/N)" prompt for large zips
     archive = target / Path(urllib.parse.urlsplit(url).path).name
-    _download(url, archive, cap=free_space_cap(target))
+    download_file(url, archive, cap=free_space_cap(target))
     try:
         extract_zip(str(archive), str(target))
     except Exception as err:  # noqa: BLE001 - a damaged or foreign zip: one error naming it
