@@ -1,7 +1,9 @@
 """The one graph abstraction every part of graphsparse speaks.
 
 :class:`Graph` (:mod:`.core`: storage, validation, derived caches, pruning and subgraphs) and its conversions to
-and from PyG, networkx and scipy (:mod:`.convert`).
+and from PyG, networkx and scipy (:mod:`.convert`). :mod:`.convert` imports :mod:`.core` and, on import, registers
+its functions as the ones the ``Graph.to_pyg`` / ``Graph.from_pyg`` / ... methods call (``core`` never imports
+``convert``); importing it here puts them in place before anyone can reach a Graph.
 """
 
 from .convert import keep_pyg_edges, pyg_edge_graph

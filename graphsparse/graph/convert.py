@@ -1,9 +1,13 @@
 """Lossless conversions between :class:`~graphsparse.graph.Graph` and PyTorch Geometric ``Data``, networkx and scipy.
 
-``Graph.to_pyg`` / ``Graph.from_pyg`` (and the networkx and scipy pairs) call these. A round trip keeps the edges,
-their weights, ``x``, ``y``, every named split in its order, the link-prediction edge split and the name; what a
-target cannot hold (PyG ``edge_attr``, parallel networkx edges) is refused with a :class:`GraphError`, never
-dropped without a word.
+A round trip keeps the edges, their weights, ``x``, ``y``, every named split in its order, the link-prediction edge
+split and the name; what a target cannot hold (PyG ``edge_attr``, parallel networkx edges) is refused with a
+:class:`GraphError`, never dropped without a word.
+
+``Graph.to_pyg`` / ``Graph.from_pyg`` (and the networkx and scipy pairs) call these functions. This module builds
+Graphs, so it imports :mod:`.core`; :mod:`.core` does not import it back: the functions are registered there
+(:func:`~.core.register_converters`, at the end of this module) when this module is imported, which
+:mod:`graphsparse.graph` always does.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 import torch
 
 from .checks import as_long_edge_index
-from .core import Graph, GraphError, Split
+from .core import Graph, GraphError, Split, register_converters
 
 __all__ = [
     "to_pyg",
@@ -697,3 +701,13 @@ def from_scipy(matrix: Any, weighted: bool | None = None, **kwargs: Any) -> Grap
         weighted = bool(values.size) and not bool(np.all(values == 1))
     edge_weight = torch.from_numpy(values.copy()) if weighted else None
     return Graph(edges, num_nodes=coo.shape[0], edge_weight=edge_weight, **kwargs)
+
+
+register_converters(
+    to_pyg=to_pyg,
+    from_pyg=from_pyg,
+    to_networkx=to_networkx,
+    from_networkx=from_networkx,
+    to_scipy=to_scipy,
+    from_scipy=from_scipy,
+)

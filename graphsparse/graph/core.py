@@ -15,6 +15,11 @@ result stale: operators derived from a graph (normalised adjacency, CSR features
 private cache whose entries remember the ``_version`` counters (bumped by torch on every in-place write) of the
 graph's tensors and of the cached value itself, and an entry whose counters moved is recomputed. The library reaches
 that cache only through :meth:`Graph._cached` / :meth:`Graph._set_cached`.
+
+**Conversions.** ``Graph.to_pyg`` / ``Graph.from_pyg`` and the networkx and scipy pairs delegate to
+:mod:`.convert`, which builds Graphs and so imports this module; this module never imports it back (no import
+circle): :mod:`.convert` registers its functions here (:func:`register_converters`) when it is imported, and
+:mod:`graphsparse.graph` imports it before anyone can reach a Graph.
 """
 
 from __future__ import annotations
@@ -44,7 +49,16 @@ from .checks import (
 )
 from .csr import quiet_csr
 
-__all__ = ["Graph", "GraphError", "Split", "csr_select_rows", "SCHEMA_VERSION", "MAX_NUM_NODES", "MAX_LABEL_FLOOR"]
+__all__ = [
+    "Graph",
+    "GraphError",
+    "Split",
+    "csr_select_rows",
+    "register_converters",
+    "SCHEMA_VERSION",
+    "MAX_NUM_NODES",
+    "MAX_LABEL_FLOOR",
+]
 
 # Version of what stored results mean: the layout of result keys and payloads and the format of
 # Graph.fingerprint(). Stored result keys and recorded runs carry it; bump it when a change makes results stored
@@ -57,6 +71,30 @@ SCHEMA_VERSION = 2
 # the dense product, so results on Cora, CiteSeer and PubMed are those of the dense path.
 SPARSE_X_MIN_ELEMENTS = 1 << 25
 SPARSE_X_MAX_DENSITY = 0.05
+
+
+# The conversion methods of Graph (to_pyg, from_pyg, ...) delegate to the functions of :mod:`.convert`, which builds
+# Graphs and so imports this module. This module does not import it back: convert registers its functions here when
+# it is imported (graphsparse.graph's __init__ imports it, so they are in place whenever Graph can be reached).
+_CONVERTERS: dict[str, Callable[..., Any]] = {}
+
+
+def register_converters(**functions: Callable[..., Any]) -> None:
+    """Install the functions that :class:`Graph`'s conversion methods call (done by :mod:`.convert` on import).
+
+    Args:
+        **functions: name (``to_pyg``, ``from_pyg``, ``to_networkx``, ``from_networkx``, ``to_scipy``,
+            ``from_scipy``) to function.
+    """
+    _CONVERTERS.update(functions)
+
+
+def _converter(name: str) -> Callable[..., Any]:
+    """The registered conversion function ``name``; a RuntimeError when :mod:`.convert` was never imported."""
+    try:
+        return _CONVERTERS[name]
+    except KeyError:
+        raise RuntimeError(f"Graph.{name}: graphsparse.graph.convert is not imported") from None
 
 
 @quiet_csr()
@@ -572,44 +610,73 @@ class Graph:
     def to_pyg(self, **options: Any) -> Any:
         """A PyTorch Geometric ``Data`` of the graph: :func:`graphsparse.graph.convert.to_pyg`.
 
-        ``minimal=True``: only what :meth:`from_pyg` reads.
-        """
-        from .convert import to_pyg
+        Args:
+            **options: ``minimal=True`` (only what :meth:`from_pyg` reads), ``sort_by_row``.
 
-        return to_pyg(self, **options)
+        Returns:
+            A ``torch_geometric.data.Data``.
+        """
+        return _converter("to_pyg")(self, **options)
 
     @classmethod
     def from_pyg(cls, data: Any, *args: Any, **kwargs: Any) -> Graph:
-        """Build from a PyG ``Data``: :func:`graphsparse.graph.convert.from_pyg` (splits, weights, direction)."""
-        from .convert import from_pyg
+        """Build from a PyG ``Data``: :func:`graphsparse.graph.convert.from_pyg` (splits, weights, direction).
 
-        return from_pyg(data, *args, **kwargs)
+        Args:
+            data: a ``torch_geometric.data.Data`` (or any object with its fields).
+            *args: passed on to :func:`~graphsparse.graph.convert.from_pyg`.
+            **kwargs: passed on to :func:`~graphsparse.graph.convert.from_pyg`.
+
+        Returns:
+            The Graph.
+        """
+        return _converter("from_pyg")(data, *args, **kwargs)
 
     def to_networkx(self, node_attrs: bool = True) -> Any:
-        """A networkx graph with nodes ``0..n-1``: :func:`graphsparse.graph.convert.to_networkx`."""
-        from .convert import to_networkx
+        """A networkx graph with nodes ``0..n-1``: :func:`graphsparse.graph.convert.to_networkx`.
 
-        return to_networkx(self, node_attrs)
+        Args:
+            node_attrs: whether to attach ``x`` and ``y`` as node attributes.
+
+        Returns:
+            A ``networkx.Graph`` (``DiGraph`` when directed).
+        """
+        return _converter("to_networkx")(self, node_attrs)
 
     @classmethod
     def from_networkx(cls, g: Any, **kwargs: Any) -> Graph | tuple[Graph, dict[Any, int]]:
-        """Build from a networkx graph (any hashable node labels): :func:`graphsparse.graph.convert.from_networkx`."""
-        from .convert import from_networkx
+        """Build from a networkx graph (any hashable node labels): :func:`graphsparse.graph.convert.from_networkx`.
 
-        return from_networkx(g, **kwargs)
+        Args:
+            g: the networkx graph.
+            **kwargs: passed on to :func:`~graphsparse.graph.convert.from_networkx`.
+
+        Returns:
+            The Graph (with the node-label mapping when asked for).
+        """
+        return _converter("from_networkx")(g, **kwargs)
 
     def to_scipy(self) -> Any:
-        """A scipy CSR adjacency: :func:`graphsparse.graph.convert.to_scipy`."""
-        from .convert import to_scipy
+        """A scipy CSR adjacency: :func:`graphsparse.graph.convert.to_scipy`.
 
-        return to_scipy(self)
+        Returns:
+            A ``scipy.sparse.csr_matrix`` of shape ``(num_nodes, num_nodes)``.
+        """
+        return _converter("to_scipy")(self)
 
     @classmethod
     def from_scipy(cls, matrix: Any, weighted: bool | None = None, **kwargs: Any) -> Graph:
-        """Build from a square scipy sparse adjacency: :func:`graphsparse.graph.convert.from_scipy`."""
-        from .convert import from_scipy
+        """Build from a square scipy sparse adjacency: :func:`graphsparse.graph.convert.from_scipy`.
 
-        return from_scipy(matrix, weighted, **kwargs)
+        Args:
+            matrix: the square sparse adjacency.
+            weighted: keep its values as edge weights (None: when they are not all one).
+            **kwargs: passed on to :func:`~graphsparse.graph.convert.from_scipy`.
+
+        Returns:
+            The Graph.
+        """
+        return _converter("from_scipy")(matrix, weighted, **kwargs)
 
     def __repr__(self) -> str:
         """One line: name, nodes, edges, features, classes, splits (and whether weighted)."""
