@@ -794,13 +794,14 @@ class _Hostile:
 
 def _download_case(mode: str) -> Run:
     def run(scratch: Path) -> tuple[str, str]:
+        from graphsparse.data import download as download_module
         from graphsparse.data import fetch as fetch_module
 
         api = _R.api
 
         server = _Hostile(mode)
         try:
-            with patched(fetch_module, "DEADLINE_SECONDS", 1.0), patched(fetch_module, "TIMEOUT_SECONDS", 5):
+            with patched(download_module, "DEADLINE_SECONDS", 1.0), patched(download_module, "TIMEOUT_SECONDS", 5):
                 start = time.monotonic()
                 outcome, detail = api(
                     lambda: fetch_module.fetch_dataset("texas", to=scratch / "d", base_url=server.url)
