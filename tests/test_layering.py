@@ -63,6 +63,7 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
 
 
 def test_the_module_reader_resolves_relative_imports() -> None:
+    """The reader sees relative imports, at module level and inside functions."""
     modules = _module_names()
     assert "graphsparse.graph.core" in modules and "graphsparse.cli" in modules
     imports = _imports("graphsparse.graph.convert", modules["graphsparse.graph.convert"], modules)
@@ -72,6 +73,7 @@ def test_the_module_reader_resolves_relative_imports() -> None:
 
 
 def test_no_two_modules_import_each_other() -> None:
+    """No pair of graphsparse modules where each imports the other."""
     modules = _module_names()
     graph = {name: _imports(name, path, modules) for name, path in modules.items()}
     circles = sorted({tuple(sorted((a, b))) for a, targets in graph.items() for b in targets if a in graph[b]})

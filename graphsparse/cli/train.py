@@ -94,6 +94,11 @@ HINTS = {
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``train`` subcommand and its options.
+
+    Args:
+        sub: the ``graphsparse`` parser's subcommands.
+    """
     p = sub.add_parser(
         "train",
         help="train and evaluate a model over several seeds",
@@ -274,9 +279,18 @@ def check(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any] | None:
-    """Train every (dataset, model) of the grid. One pair: returns its document (printed by the command); a
-    grid prints each combination's document as it finishes (one JSON object per line with ``--json``) and
-    returns None. ``--workers``/``--ray-address`` run the seeds on Ray."""
+    """Train every (dataset, model) of the grid; ``--workers``/``--ray-address`` run the seeds on Ray.
+
+    Args:
+        args: the parsed ``train`` options.
+
+    Returns:
+        One pair: its document (printed by the command). A grid prints each combination's document as it
+        finishes (one JSON object per line with ``--json``) and returns None.
+
+    Raises:
+        ValueError: an option does not apply to the chosen path, or a value is out of range.
+    """
     from ..experiments.tables import print_summary
     from ..utils import resolve_device
     from .grid import combinations, run_grid, split_list
@@ -354,8 +368,16 @@ def _run_mode(mode: str, args: argparse.Namespace, seeds: list[int], store: Any,
 
 
 def train_document(summary: dict[str, Any], seeds: list[int], device: Any) -> dict[str, Any]:
-    """A path's summary (its flat keys, ``runs`` and its resolved ``config``) as the shared JSON document
-    (:func:`graphsparse.experiments.document.command_document`); the device and thread count join ``config``."""
+    """A path's summary as the shared JSON document (:func:`graphsparse.experiments.document.command_document`).
+
+    Args:
+        summary: the path's flat keys, ``runs`` and its resolved ``config``.
+        seeds: the seeds trained.
+        device: the torch device (it and the thread count join ``config``).
+
+    Returns:
+        The command's JSON document.
+    """
     from ..experiments.document import STD_SAMPLE, command_document, metric_summary
     from .node_setup import runtime_config
 
@@ -379,10 +401,18 @@ _PROTOCOL_FIELDS = ("normalize_features", "weight_decay", "decay_first_layer_onl
 
 
 def grid_protocol(args: argparse.Namespace) -> dict[str, Any] | None:
-    """What a grid compares between its rows (checked options): the preset's name and the training settings
-    that make scores comparable (feature normalisation, weight decay and where it applies, learning rate,
-    epochs); None for link prediction (one protocol for every model). Raises ValueError when the row's preset
-    is not registered for its model and dataset."""
+    """What a grid compares between its rows: the preset's name and the settings that make scores comparable.
+
+    Args:
+        args: one row's checked options.
+
+    Returns:
+        The preset and the training settings (feature normalisation, weight decay and where it applies, learning
+        rate, epochs); None for link prediction (one protocol for every model).
+
+    Raises:
+        ValueError: the row's preset is not registered for its model and dataset.
+    """
     if _mode(argparse.Namespace(**vars(args))) == "link":
         return None
     from ..data import canonical_name

@@ -21,8 +21,11 @@ __all__ = ["run_cluster_command", "run_cluster_disk_command"]
 
 
 def _cluster_config(args: argparse.Namespace, num_nodes: int, parts: int | None = None) -> Any:
-    """--parts (``parts`` when the data fixes it; default from the graph's size) and --clusters-per-batch (the
-    default is capped at the number of parts, an explicit value above it refused)."""
+    """The Cluster-GCN config of ``args``: --parts and --clusters-per-batch.
+
+    --parts is ``parts`` when the data fixes it, by default from the graph's size; the default --clusters-per-batch
+    is capped at the number of parts, an explicit value above it refused (ValueError).
+    """
     from ..batching import DEFAULT_CLUSTERS_PER_BATCH, ClusterConfig, default_parts
 
     if parts is None:
@@ -91,6 +94,21 @@ def _record_run(
 
 
 def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], store: Any, device: Any) -> dict:
+    """Cluster-GCN in memory over seeds, each seed's run recorded in ``store`` as it finishes.
+
+    Args:
+        args: the checked ``train`` options.
+        graph: the loaded dataset.
+        seeds: the seeds to train.
+        store: the results store.
+        device: the torch device.
+
+    Returns:
+        The command's summary (flat scores, ``runs``, the resolved ``config`` with its ``cluster`` settings).
+
+    Raises:
+        GraphError: the dataset has no class labels.
+    """
     from ..batching import ClusterLoader, cluster_parts, train_cluster_gcn
     from ..graph import GraphError
     from ..nn import build_model
@@ -135,8 +153,11 @@ class _DataIdentity:
 
 @dataclasses.dataclass
 class _DiskSource:
-    """The data of an on-disk run: a Graph (``--on-disk``) or a disk graph folder (``--disk``), what it holds, and
-    the ``--disk`` folder's part count (1 when it is still to be partitioned)."""
+    """The data of an on-disk run.
+
+    A Graph (``--on-disk``) or a disk graph folder (``--disk``), what it holds, and the ``--disk`` folder's part
+    count (1 when it is still to be partitioned).
+    """
 
     source: Any
     name: str
@@ -190,8 +211,10 @@ def _seed_splits(args: argparse.Namespace, data: _DiskSource, count: int) -> lis
 
 
 def _disk_parts(args: argparse.Namespace, data: _DiskSource) -> int | None:
-    """The part count a partitioned ``--disk`` folder fixes (None: METIS runs with --parts); --parts and
-    --train-only cannot re-partition it."""
+    """The part count a partitioned ``--disk`` folder fixes (None: METIS runs with --parts).
+
+    --parts and --train-only cannot re-partition it (ValueError).
+    """
     if data.folder_parts <= 1:
         return None
     if args.parts is not None and args.parts != data.folder_parts:
@@ -207,8 +230,20 @@ def _disk_parts(args: argparse.Namespace, data: _DiskSource) -> int | None:
 
 
 def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: Any, device: Any) -> dict:
-    """Cluster-GCN from a part-ordered disk graph (``--on-disk`` / ``--disk``), each seed's run recorded in
-    ``store`` as it finishes; the in-memory path's summary plus ``on_disk`` and the disk graph folder(s)."""
+    """Cluster-GCN from a part-ordered disk graph (``--on-disk`` / ``--disk``) over seeds.
+
+    Args:
+        args: the checked ``train`` options.
+        seeds: the seeds to train; each seed's run is recorded in ``store`` as it finishes.
+        store: the results store.
+        device: the torch device.
+
+    Returns:
+        The in-memory path's summary plus ``on_disk`` and the disk graph folder(s).
+
+    Raises:
+        ValueError: an option the disk path cannot honour (a metric other than accuracy, a re-partition).
+    """
     from ..batching import DiskClusterLoader, cluster_disk_graph, train_cluster_gcn_disk
     from ..data.diskgraph import DiskGraph
     from ..graph import GraphError
