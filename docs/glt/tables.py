@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 
 def _seed_count(data: dict) -> int:
@@ -102,7 +103,21 @@ def plot(data: dict, path: Path, kd: list[dict] | None = None) -> None:
     for run in kd or []:
         rows += [{**r, "method": kd_label(run)} for r in run["levels"] if r["method"] == "teddy"]
     title = f"{data['dataset']} / {data['model']}{_backbone(data)} ({_seed_count(data)} seeds)"
-    plot_glt(data["dense"], rows, path, title=title, metric=data.get("metric", "acc"))
+    metric = data.get("metric", "acc")
+    plot_glt(_level(data["dense"], metric), [_level(r, metric) for r in rows], path, title=title, metric=metric)
+
+
+def _level(row: dict, metric: str) -> SimpleNamespace:
+    """A level of a JSON document as :func:`plot_glt` reads it (method, label, sparsities, mean ± std)."""
+    return SimpleNamespace(
+        method=row["method"],
+        label=row["method"],
+        round=row["round"],
+        graph_sparsity=row["graph_sparsity"],
+        weight_sparsity=row["weight_sparsity"],
+        test_mean=row[f"test_{metric}_mean"],
+        test_std=row[f"test_{metric}_std"],
+    )
 
 
 if __name__ == "__main__":
