@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from graphsparse.data import load_dataset  # noqa: E402
 from graphsparse.graph import Graph  # noqa: E402
 from graphsparse.nn import build_model  # noqa: E402
-from graphsparse.nn.presets import resolve_preset  # noqa: E402
+from graphsparse.presets import resolve_preset  # noqa: E402
 from graphsparse.tasks.node import row_normalize_features  # noqa: E402
 
 
