@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -42,10 +43,10 @@ def test_cli_glt_backbone(model, tmp_path, capsys, monkeypatch):
 
 def test_search_timing_counts_all_ugs_rounds():
     rows = [
-        {"method": "teddy", "round": 1, "seconds": 1.0},
-        {"method": "teddy", "round": 2, "seconds": 2.0},
-        {"method": "ugs", "round": 2, "seconds": 5.0},
-        {"method": "ugs", "round": 1, "seconds": 4.0},
+        SimpleNamespace(method="teddy", round=1, seconds=1.0),
+        SimpleNamespace(method="teddy", round=2, seconds=2.0),
+        SimpleNamespace(method="ugs", round=2, seconds=5.0),
+        SimpleNamespace(method="ugs", round=1, seconds=4.0),
     ]
     timing = search_timing(rows)
     assert timing["teddy"] == {"sweep_seconds": 3.0, "final_ticket_seconds": 2.0}

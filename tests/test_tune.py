@@ -308,7 +308,7 @@ def test_two_processes_share_one_sqlite_study(tmp_path, capsys):
 
 def test_a_killed_study_resumes(tmp_path, capsys):
     storage = f"sqlite:///{tmp_path / 'killed.db'}"
-    trials = 6
+    trials = 12  # enough that the kill after the second finished trial lands before the last one, however fast
     space = _space_file(tmp_path)
     proc = _worker([*_argv(tmp_path / "a.db", storage, trials, space), "--heartbeat", "1"])
     _wait_for(storage, 2, proc)
