@@ -1150,13 +1150,13 @@ def _pipe_case(kind: str) -> Callable[[Path], tuple[str, str]]:
 
 
 def issue30_cases(quick: bool = False) -> list[Case]:
-    """The second probe's families (issue 30): store failures, outputs that are inputs, ticket and space files,
+    """The second hostile probe's families: store failures, outputs that are inputs, ticket and space files,
     checksums and downloads, store rows and recovery files, Ray addresses and output streams
-    (``benchmarks/reliability_issue30.py``)."""
+    (``benchmarks/reliability_probe2.py``)."""
     import importlib.util
 
-    path = Path(__file__).resolve().with_name("reliability_issue30.py")
-    spec = importlib.util.spec_from_file_location("graphsparse_reliability_issue30", path)
+    path = Path(__file__).resolve().with_name("reliability_probe2.py")
+    spec = importlib.util.spec_from_file_location("graphsparse_reliability_probe2", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""The Python API under hostile inputs (issue 30): feature dtypes are cast to float32, labels are integers, the
+"""The Python API under hostile inputs: feature dtypes are cast to float32, labels are integers, the
 nodes that are scored have known labels, empty evaluation parts are refused instead of scoring NaN, and extreme
 ``--threads`` values are refused in one line instead of crashing torch."""
 
@@ -86,7 +86,7 @@ def test_float64_features_train_a_gcn_exactly_as_their_float32_copy(sbm) -> None
 def test_float16_features_train_a_gcn(sbm) -> None:
     half = sbm.replace(x=sbm.x.half())
     val, test = _gcn_accuracy(half)
-    assert 0.0 <= test <= 1.0 and not math.isnan(val)
+    assert test > 0.5 and val > 0.5  # three classes: it learned something (chance is 1/3)
 
 
 def test_float64_features_beyond_float32_range_are_refused_naming_the_dtype() -> None:
@@ -187,7 +187,7 @@ def test_unlabelled_nodes_outside_validation_and_test_still_train(sbm) -> None:
         splits={"s": tuple(torch.cat([m, torch.tensor([False])]) for m in split)},
     )
     val, test = _gcn_accuracy(extra)
-    assert 0.0 <= val <= 1.0 and 0.0 <= test <= 1.0
+    assert val > 0.5 and test > 0.5  # three classes: it learned something (chance is 1/3)
 
 
 def test_empty_test_split_is_refused_instead_of_scoring_nan(sbm) -> None:

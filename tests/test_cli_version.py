@@ -1,4 +1,4 @@
-"""``graphsparse --version`` and the choices listed in ``--help`` (issue 21)."""
+"""``graphsparse --version`` and the choices listed in ``--help``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contracts of the data abstraction (issue 18): a Graph owns its data, its derived operators can never go stale,
+"""Contracts of the data abstraction: a Graph owns its data, its derived operators can never go stale,
 primary data are explicit fields, and stored results are keyed by the content of the data they came from."""
 
 from __future__ import annotations

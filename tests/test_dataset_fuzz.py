@@ -255,7 +255,7 @@ def test_verdicts_are_remembered_in_the_process_only(tmp_path: Path, monkeypatch
 
 @pytest.mark.parametrize("where", ["cache", "working folder"])
 def test_a_forged_cache_file_vouches_for_nothing(where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 30: an altered file with a cache entry claiming its (path, size, mtime) hashes to the known sha256
+    """An altered file with a cache entry claiming its (path, size, mtime) hashes to the known sha256
     is still refused, by loading and by ``datasets --verify``."""
     from graphsparse.cli import main
 

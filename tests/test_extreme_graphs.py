@@ -3,7 +3,7 @@
 Graphs without edges, with isolated nodes and with a single node must work everywhere: a GCN without edges is a
 self-loop-only propagation (``D^-1/2 (A + I) D^-1/2 = I`` for ``A = 0``), so it is its linear layers applied to
 ``x``; a search whose pruning reaches zero edges must finish. Hostile graph input gets one GraphError naming the
-field (issue 19).
+field.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Downloads under a hostile server (issue 30): an overall deadline however the server paces its bytes, a size cap
+"""Downloads under a hostile server: an overall deadline however the server paces its bytes, a size cap
 from the manifest (announced or sent), a body cut short, and no partial file left behind whatever ends the download.
 A local server only: the tests never touch the network."""
 

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the files graphsparse reads from users (issue 30): ticket files, ``--space`` files and
+"""Property-based fuzzing of the files graphsparse reads from users: ticket files, ``--space`` files and
 results-store rows. Whatever the bytes or the structure, the reader returns a valid object or raises its one
 documented error type (``ValueError``: FileProblem, StoreError) naming the file; never another exception."""
 

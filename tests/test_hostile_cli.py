@@ -1,4 +1,4 @@
-"""Hostile input to the command and the configs (issue 19): one clear error, never a traceback, and nothing
+"""Hostile input to the command and the configs: one clear error, never a traceback, and nothing
 finished lost.
 
 - preflight: every output (results database, ``--plot``) is checked before the first epoch; a bad one is exit 2

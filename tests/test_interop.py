@@ -1,4 +1,4 @@
-"""Faithful conversions (issue 21): PyG ``Data``, networkx and scipy round trips keep everything — edges, edge
+"""Faithful conversions: PyG ``Data``, networkx and scipy round trips keep everything — edges, edge
 weights, x, y, every split and its order, the name and directedness — whatever the hash seed."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Our layers carry names of their own where their signatures differ from PyG's (issue 21)."""
+"""Our layers carry names of their own where their signatures differ from PyG's."""
 
 from __future__ import annotations
 

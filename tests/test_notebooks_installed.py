@@ -1,4 +1,4 @@
-"""Every notebook runs from a non-editable install outside the checkout (issue 31): graphsparse is built and
+"""Every notebook runs from a non-editable install outside the checkout: graphsparse is built and
 installed into a folder of its own (no ``datasets/`` beside the package), each notebook is copied to an empty
 folder and executed there, and the datasets come through the data search path (``$GRAPHSPARSE_DATA``, as after
 ``graphsparse datasets fetch``), never from a path relative to the package."""

@@ -1,4 +1,4 @@
-"""No command overwrites what it reads (issue 30): an output that is the same file as an input, or as another
+"""No command overwrites what it reads: an output that is the same file as an input, or as another
 output, by path, symbolic link or hard link, is refused before any work, with one line naming both and exit 2;
 the input is left byte for byte as it was."""
 

@@ -1,4 +1,4 @@
-"""PyG conversions a PyG user meets (issue 31): a train mask alone (KarateClub) is completed or refused naming the
+"""PyG conversions a PyG user meets: a train mask alone (KarateClub) is completed or refused naming the
 split helpers; dropped self-loops and duplicate edges are counted in a warning; ``to_pyg(minimal=True)`` gives back
 exactly the attributes that came in; :func:`pyg_edge_graph` numbers a Data's edges as ``from_pyg`` does."""
 

@@ -1,4 +1,4 @@
-"""A PyG user's side issues (issue 31): a failed ``train`` creates nothing, the Python API keeps torch's CSR beta
+"""A PyG user's side issues: a failed ``train`` creates nothing, the Python API keeps torch's CSR beta
 warning to itself (locally, not by a global filter), and the notebooks find their data through the package."""
 
 from __future__ import annotations

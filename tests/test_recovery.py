@@ -1,4 +1,4 @@
-"""A finished run is always committed or printed (issue 30): a results store that fails while ``train`` or
+"""A finished run is always committed or printed: a results store that fails while ``train`` or
 ``glt`` runs (the disk fills up, the database is deleted or stays locked) loses nothing. What the store could not
 take goes to a recovery file named on stderr (or, with every disk full, to stdout as JSON lines), the command exits
 1 with one line naming the database, and ``graphsparse runs import`` stores the records once the database works."""

@@ -1,4 +1,4 @@
-"""``graphsparse runs`` (list / show / compare / export) and what every run records about how it ran (issue 21)."""
+"""``graphsparse runs`` (list / show / compare / export) and what every run records about how it ran."""
 
 from __future__ import annotations
 

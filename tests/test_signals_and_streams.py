@@ -1,4 +1,4 @@
-"""Resources and signals (issue 30): a closed or full stdout after the runs are stored ends quietly (nothing lost),
+"""Resources and signals: a closed or full stdout after the runs are stored ends quietly (nothing lost),
 an unreachable or malformed ``--ray-address`` is one line within seconds, Ctrl-C during ``tune`` is one line (no
 Optuna traceback) and Optuna's heartbeat threads never keep the process alive."""
 

@@ -1,4 +1,4 @@
-"""The results store under hostile conditions (issue 30): read-only opens work on read-only files and folders
+"""The results store under hostile conditions: read-only opens work on read-only files and folders
 without changing a byte, the schema is checked on open, and every SQLite failure (full disk, lock beyond the
 timeout, database deleted, replaced, truncated or damaged, rows edited by hand) is one StoreError naming the
 database and what to do."""

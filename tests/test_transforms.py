@@ -1,4 +1,4 @@
-"""A PyG user prunes without leaving PyG (issue 31): ``graphsparse.transforms`` in a ``Compose`` on the shipped Cora
+"""A PyG user prunes without leaving PyG: ``graphsparse.transforms`` in a ``Compose`` on the shipped Cora
 trains a PyG GCN; the pruned Data is symmetric with exactly the expected edges removed and every other attribute
 carried; ``ApplyTicket`` equals the Graph round trip; ``Ticket.apply`` takes a Data; ``load_compact`` gives back
 the compacted model."""

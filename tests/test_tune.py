@@ -73,7 +73,7 @@ def test_tuning_graph_refuses_a_split_without_validation(cora):
 
 
 def test_same_study_chooses_the_same_parameters_with_random_test_labels(cora, tmp_path):
-    """The acceptance test of issue 22: replace every test label by a random one, rerun the same study (same
+    """Honest tuning: replace every test label by a random one, rerun the same study (same
     sampler seed): every trial's value and the chosen parameters are identical, while the final test accuracy
     (read once, after the choice) does change — so the test labels matter to the score but not to the choice."""
     generator = torch.Generator().manual_seed(1)

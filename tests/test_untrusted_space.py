@@ -1,4 +1,4 @@
-"""``tune --space`` files are untrusted input (issue 30): the file is read by one loader that names what is wrong
+"""``tune --space`` files are untrusted input: the file is read by one loader that names what is wrong
 with it, and every value a trial could suggest is checked before Optuna starts (no study is created, no trial
 runs): one line naming the file, the parameter and its value."""
 

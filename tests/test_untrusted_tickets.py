@@ -1,4 +1,4 @@
-"""Ticket and trained-weight files are untrusted input (issue 30): a damaged or foreign file (empty, truncated, a
+"""Ticket and trained-weight files are untrusted input: a damaged or foreign file (empty, truncated, a
 JSON file, a pickle, a database, a crafted archive) and every provenance value read from it (types, ranges, widths
 before allocation, paths confined to the ticket's folder, unknown values) are checked, and each problem is one line
 naming the file and the field, never a traceback."""

@@ -1,4 +1,4 @@
-"""The second hostile probe's families (issue 30), added to ``benchmarks/reliability.py``'s cases.
+"""The second hostile probe's families, added to ``benchmarks/reliability.py``'s cases.
 
 - **Store failures**: the results database fails while ``train``/``glt`` run (a full disk, the file deleted, a lock
   held beyond the timeout, the file replaced, every folder full): every finished run must be committed or kept
