@@ -158,7 +158,7 @@ def _run_rank_disk(config: DistributedConfig, rank: int, world: int, accumulate:
         raise ValueError(f"disk graph {folder} has no split {args.split!r} (it has {splits})")
     if not splits:
         raise ValueError(f"disk graph {folder} has no splits")
-    split_name = args.split or ("public" if "public" in splits else splits[0])
+    split_name = args.split if args.split is not None else ("public" if "public" in splits else splits[0])
     loader = DiskClusterLoader(
         disk, args.clusters_per_batch, seed=args.seed, ranks=(rank, world), batch_multiple=accumulate
     )

@@ -65,7 +65,7 @@ def run_fetch(args: argparse.Namespace) -> None:
     except DatasetError as err:
         print(f"graphsparse datasets fetch: error: {err}", file=sys.stderr)
         raise SystemExit(1) from err
-    root = args.to or dataset_home()
+    root = args.to if args.to is not None else dataset_home()
     print(f"{args.name}: {len(paths)} file{'s' if len(paths) != 1 else ''} in {root}")
 
 

@@ -378,7 +378,7 @@ def _check_export(args: argparse.Namespace) -> None:
 def _export_mlflow(args: argparse.Namespace) -> None:
     from ..experiments.tracking import MLFLOW_EXPERIMENT, check_mlflow, export_mlflow
 
-    uri = args.tracking_uri or ""
+    uri = args.tracking_uri if args.tracking_uri is not None else ""
     if uri.startswith("sqlite:///") or uri.startswith("file:") or (uri and "://" not in uri):
         from ..experiments.store import default_db_path
         from .preflight import check_distinct
@@ -390,7 +390,7 @@ def _export_mlflow(args: argparse.Namespace) -> None:
     records = _records(args, _open(args))
     experiment = args.experiment if args.experiment is not None else MLFLOW_EXPERIMENT
     counts = export_mlflow(records, tracking_uri=args.tracking_uri, experiment=experiment)
-    where = args.tracking_uri or "MLflow's default tracking store"
+    where = args.tracking_uri if args.tracking_uri is not None else "MLflow's default tracking store"
     print(
         f"{counts['runs']} run{'s' if counts['runs'] != 1 else ''} and {counts['glt_series']} GLT "
         f"series exported to experiment {experiment!r} in {where}"

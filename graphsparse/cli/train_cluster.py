@@ -264,6 +264,8 @@ def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: 
     if data.num_classes < 2:
         raise GraphError(f"{data.name!r} has no class labels for Cluster-GCN node classification")
     config = _cluster_config(args, data.num_nodes, _disk_parts(args, data))
+    given = args.eval_clusters_per_batch
+    eval_clusters = given if given is not None else config.clusters_per_batch  # what evaluation batches take
     build_model(args.model, data.num_features, data.num_classes, **options)  # fail fast on bad options
     split_names = _seed_splits(args, data, len(seeds))
     # every disk graph the seeds need is written (or found in the cache) before any training; a folder's METIS
@@ -300,14 +302,14 @@ def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: 
         on_disk = {
             "on_disk": True,
             "disk": _disk_record(disk),
-            "eval_clusters_per_batch": args.eval_clusters_per_batch or config.clusters_per_batch,
+            "eval_clusters_per_batch": eval_clusters,
         }
         rows.append(_record_run(store, identity, args.model, result, seed, split_name, setup, config, on_disk))
     summary = _summary(args, data.name, seeds, rows, setup, config)
     summary["on_disk"] = True
     summary["disk"] = [str(folder) for folder in dict.fromkeys(folders.values())]
     summary["config"]["on_disk"] = True
-    summary["config"]["eval_clusters_per_batch"] = args.eval_clusters_per_batch or config.clusters_per_batch
+    summary["config"]["eval_clusters_per_batch"] = eval_clusters
     summary["config"]["disk"] = [_disk_record(DiskGraph.open(folder)) for folder in dict.fromkeys(folders.values())]
     return summary
 
