@@ -1,7 +1,8 @@
 """``graphsparse glt``: graph lottery ticket search from the command line (table or JSON, plus a plot).
 
 Defaults are the GLT papers' protocol (the published TEDDY-protocol tables in docs/glt/README.md): the 512-wide
-GCN of the TEDDY/UGS reference code where it is registered ('teddy' preset: Cora, CiteSeer, PubMed), TEDDY with
+GCN of the TEDDY/UGS reference code where it is registered ('teddy' preset: Cora, CiteSeer, PubMed; 'teddy-ogb' on
+ogbn-arxiv, which also sets the schedule: 20 rounds of pg = pw = 0.1, and TEDDY's λ = 0.1), TEDDY with
 its distillation λ = 10 (``--distill 0`` switches it off; it applies to the teddy method only) and UGS with
 s1 = s2 = 1e-4 on that backbone. ``--preset paper`` is Kipf & Welling's 16-wide GCN (with the UGS reference's
 coefficients), ``--preset none`` the library defaults.
@@ -17,7 +18,7 @@ from typing import Any
 
 from . import options as opt
 
-__all__ = ["add_parser", "run", "CHECKS", "resolve_glt"]
+__all__ = ["add_parser", "run", "CHECKS", "resolve_glt", "glt_schedule"]
 
 CHECKS: dict[str, opt.Check] = {
     "rounds": opt.positive_int,
@@ -108,22 +109,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated GLT methods: {', '.join(method_names())}, or package.module:Class of a method "
         f"defined elsewhere (default: {DEFAULT_METHODS})",
     )
-    p.add_argument("--rounds", type=int, default=None, help="pruning rounds / levels (default: 20)")
+    p.add_argument("--rounds", type=int, default=None, help="pruning rounds / levels (default: the preset's, else 20)")
     p.add_argument(
         "--levels",
         default=None,
         help="only these rounds of the schedule, e.g. '15-20' or '1,10,20' (one-shot methods: teddy, random; "
         "UGS needs every round up to its last). Default: all 1..--rounds",
     )
-    p.add_argument("--pg", type=float, default=None, help="graph pruning rate per round, in [0, 1) (default: 0.05)")
-    p.add_argument("--pw", type=float, default=None, help="weight pruning rate per round, in [0, 1) (default: 0.2)")
+    p.add_argument(
+        "--pg",
+        type=float,
+        default=None,
+        help="graph pruning rate per round, in [0, 1) (default: the preset's, else 0.05)",
+    )
+    p.add_argument(
+        "--pw",
+        type=float,
+        default=None,
+        help="weight pruning rate per round, in [0, 1) (default: the preset's, else 0.2)",
+    )
     p.add_argument("--seeds", type=int, default=None, help="number of seeds, 0..N-1 (default: 3)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's or 200)")
     p.add_argument(
         "--preset",
         default=None,
         help="hyperparameter preset: 'teddy' (the TEDDY/UGS code's 512-wide GCN; UGS s1 = s2 = 1e-4; the default "
-        "when one exists for model/dataset), 'paper' (Kipf & Welling's 16-wide GCN), 'none' (library defaults)",
+        "when one exists for model/dataset), 'teddy-ogb' (ogbn-arxiv: the TEDDY code's main_teddy_ogb.py settings, "
+        "512-wide 2-layer GCN, 200 epochs, 20 rounds of pg = pw = 0.1, λ = 0.1; the default there), "
+        "'paper' (Kipf & Welling's 16-wide GCN), 'none' (library defaults)",
     )
     p.add_argument("--hidden", type=int, default=None, help="hidden channels (default: the preset's or model's)")
     p.add_argument("--split", default=None, help="split name (default: 'public' if present)")
@@ -206,15 +219,56 @@ def _option_owners(dest: str) -> list[str]:
     return [n for n in method_names() if any(o.name == dest for o in method_class(n).options)]
 
 
-def configured_methods(args: argparse.Namespace, methods: list[str], setup: Any) -> list[Any]:
-    """The methods with their defaults for ``setup`` (dataset, preset, task) and the options given."""
+def configured_methods(
+    args: argparse.Namespace, methods: list[str], setup: Any, defaults: dict[str, Any] | None = None
+) -> list[Any]:
+    """The methods with their defaults for ``setup`` (dataset, preset, task) and the options given.
+
+    Args:
+        args: the parsed options (a method's option not given is None).
+        methods: method names.
+        setup: the search's :class:`~graphsparse.sparsify.methods.MethodSetup`.
+        defaults: option values a preset fixes (its ``glt.method_options``), used where an option is not given.
+
+    Returns:
+        The configured method objects, in order.
+    """
     from ..sparsify.methods import method_class
 
+    defaults = defaults or {}
     out = []
     for name in methods:
         cls = method_class(name)
-        out.append(cls.configure(setup, **{o.name: getattr(args, o.name, None) for o in cls.options}))
+        values = {}
+        for o in cls.options:
+            value = getattr(args, o.name, None)
+            values[o.name] = defaults.get(o.name) if value is None else value
+        out.append(cls.configure(setup, **values))
     return out
+
+
+def glt_schedule(args: argparse.Namespace, task: str) -> tuple[int, float, float]:
+    """``(rounds, pg, pw)`` of a search: the options given, else the node preset's (``teddy-ogb``), else 20/0.05/0.2.
+
+    Args:
+        args: the parsed options of one (dataset, model) search.
+        task: ``'node'`` or ``'link'`` (link searches have no preset).
+
+    Returns:
+        The number of rounds and the graph and weight pruning rates per round.
+    """
+    schedule: dict[str, Any] = {}
+    if task == "node":
+        from ..data import canonical_name
+        from ..presets import default_preset, resolve_preset
+
+        dataset = canonical_name(args.dataset)
+        name = args.preset if args.preset is not None else default_preset(args.model, dataset, "glt")
+        schedule = resolve_preset(args.model, dataset, name)["glt"]
+    rounds = args.rounds if args.rounds is not None else int(schedule.get("rounds", 20))
+    pg = args.pg if args.pg is not None else float(schedule.get("pg", 0.05))
+    pw = args.pw if args.pw is not None else float(schedule.get("pw", 0.2))
+    return rounds, pg, pw
 
 
 def resolve_glt(args: argparse.Namespace, dataset: str, methods: list[str]) -> dict[str, Any]:
@@ -233,12 +287,14 @@ def resolve_glt(args: argparse.Namespace, dataset: str, methods: list[str]) -> d
     model_options = dict(preset["model"])
     if args.hidden is not None:
         model_options["hidden_channels"] = args.hidden
+    method_defaults = preset["glt"].get("method_options", {})
     preset = None if preset_name is None or preset_name.lower() == "none" else preset_name
+    setup = MethodSetup(dataset=dataset, preset=preset, task="node")
     return {
         "preset": preset,
         "config": NodeTrainConfig(**train),
         "model_options": model_options,
-        "methods": configured_methods(args, methods, MethodSetup(dataset=dataset, preset=preset, task="node")),
+        "methods": configured_methods(args, methods, setup, method_defaults),
     }
 
 
@@ -292,8 +348,8 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
     from .preflight import preflight
 
     task_name, method_names = check(args)
-    rounds = args.rounds if args.rounds is not None else 20
-    levels = glt_levels(rounds, 0.05 if args.pg is None else args.pg, 0.2 if args.pw is None else args.pw)
+    rounds, pg, pw = glt_schedule(args, task_name)
+    levels = glt_levels(rounds, pg, pw)
     if args.levels is not None:
         from ..sparsify.methods import method_class
 
@@ -356,7 +412,7 @@ def _search(
     from ..sparsify.search import glt_search
 
     seeds = args.seeds if args.seeds is not None else 3
-    rounds = args.rounds if args.rounds is not None else 20
+    rounds, pg, pw = glt_schedule(args, task_name)
     parallel = store.invocation["parallel"]
     graph = load_dataset(args.dataset)
     model_options: dict[str, Any] = {}
@@ -444,8 +500,8 @@ def _search(
             "methods": method_names,
             "method_options": method_options,
             "rounds": rounds,
-            "pg": 0.05 if args.pg is None else args.pg,
-            "pw": 0.2 if args.pw is None else args.pw,
+            "pg": pg,
+            "pw": pw,
             "levels": args.levels,
             "save_tickets": args.save_tickets,
             "parallel": parallel,

@@ -5,7 +5,8 @@ Geom-GCN heterophily graphs (``texas``, ``cornell``, ``wisconsin``, ``actor``), 
 (``minesweeper``, ``tolokers``, ``chameleon-filtered``, ``yandex-squirrel`` ...), Amazon/Coauthor
 (``amazon-computers``, ``amazon-photo``, ``coauthor-cs``, ``coauthor-physics``), the SEAL link-prediction graphs
 (``usair``, ``ns``, ``pb``, ``yeast``, ``celegans``, ``power``, ``router``, ``ecoli``), OGB raw folders
-(:func:`load_ogb_raw`) and a synthetic degree-corrected SBM (``"synthetic"`` / :func:`synthetic_dcsbm`).
+(:func:`load_ogb_raw`; :func:`ogb_to_disk_graph` writes one straight into a disk graph) and a synthetic
+degree-corrected SBM (``"synthetic"`` / :func:`synthetic_dcsbm`).
 
 Datasets are searched (:func:`dataset_roots`) in the ``$GRAPHSPARSE_DATA`` entries (``os.pathsep``-separated), then
 the data home's ``datasets/`` folder (``platformdirs``; ``$GRAPHSPARSE_HOME``), then the source checkout's shipped
@@ -20,7 +21,8 @@ from __future__ import annotations
 
 from ._io import DatasetError, dataset_roots, default_root
 from .fetch import dataset_sources, fetch_dataset
-from .ogb_raw import download_ogb, load_ogb_raw
+from .ogb_disk import ogb_to_disk_graph
+from .ogb_raw import download_ogb, load_ogb_raw, ogb_accuracy
 from .registry import (
     DatasetSpec,
     canonical_name,
@@ -54,6 +56,8 @@ __all__ = [
     "load_dataset",
     "load_ogb_raw",
     "locate_dataset",
+    "ogb_accuracy",
+    "ogb_to_disk_graph",
     "stratified_split",
     "shipped_files",
     "stratified_splits",

@@ -18,7 +18,7 @@ from ._io import DatasetError, dataset_roots
 from .checksums import KNOWN_FILES
 from .geom_gcn import load_geom_gcn
 from .npz_benchmarks import NPZ_DATASETS, load_npz_benchmark
-from .ogb_raw import OGB_DATASETS, load_ogb
+from .ogb_raw import OGB_DATASETS, OGB_INFO, load_ogb, ogb_folder_candidates
 from .planetoid import load_planetoid
 from .seal import SEAL_DATASETS, load_seal
 from .sources import FILE_SOURCES
@@ -241,6 +241,10 @@ def _build() -> None:
         )
     for name in OGB_DATASETS:
         task = "node-classification" if name.startswith("ogbn-") else "link-prediction"
+        info = OGB_INFO[name]
+        notes = "not shipped: graphsparse datasets fetch NAME, or ogb's folder (e.g. ogbn_arxiv/) under <root>/ogb/"
+        if name == "ogbn-arxiv":
+            notes += "; directed citations in OGB, loaded symmetrised (as the TEDDY/UGS code does)"
         _register(
             DatasetSpec(
                 name,
@@ -248,10 +252,13 @@ def _build() -> None:
                 _with_root(load_ogb, name),
                 task=task,
                 metric="accuracy" if task != "link-prediction" else "hits@k",
-                splits="ogb (official)",
+                num_nodes=info.get("nodes"),
+                num_features=info.get("features"),
+                num_classes=info.get("classes"),
+                splits=f"ogb (official: split/{info['split']})",
                 path=f"ogb/{name.replace('-', '_')}",
                 shipped=False,
-                notes="not shipped: graphsparse datasets fetch NAME, or the unzipped OGB folder under <root>/ogb/",
+                notes=notes,
             )
         )
     _register(
@@ -350,6 +357,14 @@ def load_dataset(name: str, root: str | os.PathLike[str] | None = None, **option
     return graph if graph.name == spec.name else graph.replace(name=spec.name)
 
 
+def _markers(spec: DatasetSpec) -> list[str]:
+    """Every path (relative to a root) whose presence means a root holds ``spec``'s dataset, in the order tried."""
+    if spec.family == "ogb":  # ogb's folder under ogb/, ogb's own root, or the official zip unpacked as it is
+        return [path.as_posix() for path in ogb_folder_candidates(spec.name, Path())]
+    marker = _marker(spec)
+    return [] if marker is None else [marker]
+
+
 def _marker(spec: DatasetSpec) -> str | None:
     """The path (relative to a root) whose presence means a root holds ``spec``'s dataset; None: needs no files."""
     if spec.family == "synthetic":
@@ -368,11 +383,11 @@ def locate_dataset(name: str) -> Path | None:
     """
     spec = _SPECS[canonical_name(name)]
     roots = dataset_roots()
-    marker = _marker(spec)
-    if marker is None:
+    markers = _markers(spec)
+    if not markers:
         return roots[0]
     for root in roots:
-        if (root / marker).exists():
+        if any((root / marker).exists() for marker in markers):
             return root
     return None
 

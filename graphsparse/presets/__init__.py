@@ -10,9 +10,11 @@ from .gaug import GAUG_PRESETS, default_gaug_preset, resolve_gaug_preset
 from .node import (
     ANY_DATASET,
     GLT_DISTILL,
+    GLT_PRESETS,
     LINK_DEFAULTS,
     NO_PRESET,
     PRESETS,
+    TEDDY_OGB_SOURCE,
     default_preset,
     resolve_preset,
 )
@@ -22,9 +24,11 @@ __all__ = [
     "ANY_DATASET",
     "GAUG_PRESETS",
     "GLT_DISTILL",
+    "GLT_PRESETS",
     "LINK_DEFAULTS",
     "NO_PRESET",
     "PRESETS",
+    "TEDDY_OGB_SOURCE",
     "TWIRLS_PRESETS",
     "default_gaug_preset",
     "default_preset",
