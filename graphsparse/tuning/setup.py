@@ -87,7 +87,10 @@ def build_setup(
             from ..sparsify.methods import MethodSetup, method_class
 
             preset_name = None if name is None or name.lower() == "none" else name
-            defaults = method_class(method).configure(MethodSetup(dataset=dataset, preset=preset_name, task="node"))
+            cls = method_class(method)
+            fixed = chosen["glt"].get("method_options", {})  # a GLT preset's option defaults (teddy-ogb's λ)
+            values = {o.name: fixed[o.name] for o in cls.options if o.name in fixed}
+            defaults = cls.configure(MethodSetup(dataset=dataset, preset=preset_name, task="node"), **values)
             base["method"] = defaults.describe()
     return TuneSetup(
         method=method,
