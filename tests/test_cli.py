@@ -17,8 +17,16 @@ from graphsparse.cli import build_parser, main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _status(argv: list[str]) -> int:
+    """The command's exit status: main's return value, or argparse's when it refuses the command line."""
+    try:
+        return main(argv)
+    except SystemExit as stop:  # a usage error: an option the chosen mode does not take, a bad choice
+        return int(stop.code)
+
+
 def _refused(argv: list[str], option: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> str:
-    code = main([*argv, "--no-progress", "--db", str(tmp_path / "r.db")])
+    code = _status([*argv, "--no-progress", "--db", str(tmp_path / "r.db")])
     err = capsys.readouterr().err
     assert code == 2, err
     lines = err.strip().splitlines()

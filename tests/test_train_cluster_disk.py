@@ -20,6 +20,15 @@ from graphsparse.nn import build_model
 from graphsparse.tasks.node import NodeTrainConfig
 from graphsparse.utils import seed_everything
 
+
+def _status(argv: list[str]) -> int:
+    """The command's exit status: main's return value, or argparse's when it refuses the command line."""
+    try:
+        return main(argv)
+    except SystemExit as stop:  # a usage error: an option the chosen mode does not take, a bad choice
+        return int(stop.code)
+
+
 SBM = dict(num_nodes=600, num_edges=3000, num_features=6, num_classes=3, seed=2)
 CORA = ["--dataset", "cora", "--batching", "cluster", "--on-disk", "--parts", "8", "--clusters-per-batch", "2"]
 
@@ -180,7 +189,7 @@ def test_refusals_are_one_line_naming_the_problem(
 ) -> None:
     places = {"RAW": str(raw), "PARTED": str(parted), "EMPTY": str(tmp_path)}
     argv = [places.get(a, a) for a in argv]
-    code = main(["train", *argv, "--epochs", "1", "--seeds", "1", "--no-progress", "--db", str(tmp_path / "r.db")])
+    code = _status(["train", *argv, "--epochs", "1", "--seeds", "1", "--no-progress", "--db", str(tmp_path / "r.db")])
     err = capsys.readouterr().err
     assert code == 2, err
     lines = err.strip().splitlines()
@@ -212,6 +221,6 @@ def test_eval_clusters_per_batch_reaches_the_evaluation(
 
 def test_eval_clusters_per_batch_needs_the_disk_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["train", "--dataset", "cora", "--batching", "cluster", "--eval-clusters-per-batch", "4", "--epochs", "1"]
-    assert main([*argv, "--db", str(tmp_path / "r.db")]) == 2
+    assert _status([*argv, "--db", str(tmp_path / "r.db")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--eval-clusters-per-batch" in err[0] and "--on-disk" in err[0]

@@ -11,13 +11,16 @@ library and preset defaults are filled in after the checks, never with ``x or de
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from ..validation import check_float, check_int, check_probability
 
 __all__ = [
     "CommandParser",
+    "Refuse",
+    "RefusingAdder",
     "add_common",
     "apply_thread_option",
     "add_parallel_options",
@@ -46,7 +49,47 @@ _INTERNAL = ("command", "handler")
 
 
 class CommandParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line, ``<prog>: error: ...``, exit status 2."""
+    """An ArgumentParser whose usage errors are one line, ``<prog>: error: ...``, exit status 2.
+
+    With ``dispatch``, the command line is parsed by the parser ``dispatch`` picks for it (``graphsparse train``:
+    the parser of the mode its ``--task``/``--batching``/``--augment`` select, which knows only that mode's
+    options); ``dispatch`` returning this parser parses with this one.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        dispatch: Callable[[CommandParser, list[str]], argparse.ArgumentParser] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Create the parser.
+
+        Args:
+            *args: passed on to :class:`argparse.ArgumentParser`.
+            dispatch: picks the parser for a command line (``(this parser, arguments) -> parser``); None: this one.
+            **kwargs: passed on to :class:`argparse.ArgumentParser`.
+        """
+        super().__init__(*args, **kwargs)
+        self.dispatch = dispatch
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse ``args`` with this parser, or with the one ``dispatch`` picks for them.
+
+        Args:
+            args: the arguments (None: ``sys.argv[1:]``).
+            namespace: the namespace to fill (None: a new one).
+
+        Returns:
+            The namespace and the arguments no option took.
+        """
+        if self.dispatch is not None:
+            arguments = list(sys.argv[1:] if args is None else args)
+            parser = self.dispatch(self, arguments)
+            if parser is not self:
+                return parser.parse_known_args(arguments, namespace)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
         """Print ``<prog>: error: <message>`` as one line on standard error and exit with status 2.
@@ -55,6 +98,80 @@ class CommandParser(argparse.ArgumentParser):
             message: argparse's description of the usage error.
         """
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class Refuse(argparse.Action):
+    """An option a parser knows but does not take: giving it is a usage error that names it and says ``why``.
+
+    Hidden from ``--help``; it consumes the value the option would take, so the error names this option, not the
+    value as a stray argument.
+    """
+
+    def __init__(self, option_strings: Sequence[str], dest: str, why: str, **kwargs: Any) -> None:
+        """Create the action.
+
+        Args:
+            option_strings: the option's flags.
+            dest: where the option would be stored (it keeps its default).
+            why: completes ``"<flag> <why>"``, e.g. ``"applies to link prediction only, not to GAug-M"``.
+            **kwargs: ``nargs`` and ``default`` of the option refused.
+        """
+        super().__init__(
+            option_strings, dest, nargs=kwargs.get("nargs"), default=kwargs.get("default"), help=argparse.SUPPRESS
+        )
+        self.why = why
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option_string: Any = None) -> None:
+        """Refuse the option (argparse's usage error, exit status 2)."""
+        parser.error(f"{option_string} {self.why}")
+
+
+_FLAG_ACTIONS = ("store_true", "store_false", "store_const", "append_const", "count")
+
+
+class RefusingAdder:
+    """Stands in for a parser in ``add_argument`` calls: every option added becomes a :class:`Refuse` action.
+
+    The options a parser does not take are thus declared by the same code that declares them where they apply.
+    """
+
+    def __init__(self, parser: argparse.ArgumentParser, why: str) -> None:
+        """Refuse options on ``parser``, each saying ``why``.
+
+        Args:
+            parser: the parser the refusing actions are added to.
+            why: completes ``"<flag> <why>"`` in the error.
+        """
+        self.parser = parser
+        self.why = why
+
+    def add_argument(self, *flags: str, **kwargs: Any) -> argparse.Action:
+        """Add ``flags`` as an option ``parser`` refuses (same destination, default and number of values).
+
+        Args:
+            *flags: the option's flags.
+            **kwargs: the option's ``add_argument`` keywords (``dest``, ``default``, ``action``, ``nargs``).
+
+        Returns:
+            The :class:`Refuse` action added.
+        """
+        flag_action = kwargs.get("action") in _FLAG_ACTIONS
+        default = kwargs.get("default", False if kwargs.get("action") in ("store_true", "store_false") else None)
+        if kwargs.get("action") == "store_false":
+            default = True
+        extra = {"dest": kwargs["dest"]} if "dest" in kwargs else {}
+        return self.parser.add_argument(
+            *flags,
+            action=Refuse,
+            why=self.why,
+            nargs=0 if flag_action else kwargs.get("nargs"),
+            default=default,
+            **extra,
+        )
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> RefusingAdder:
+        """Groups only arrange help, which refused options are hidden from: the options go to the same parser."""
+        return self
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -71,8 +188,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         "--threads",
         default=None,
         metavar="N",
-        help="torch intra-op threads, 1 to 4 x the machine's cores (default: $OMP_NUM_THREADS if set, else chosen "
-        "from the graph's size and the free cores: one for small graphs such as Cora; recorded with every run)",
+        help="torch intra-op threads, from 1 to the machine's cores x graphsparse.threads.MAX_THREADS_PER_CORE "
+        "(default: $OMP_NUM_THREADS if set, else chosen from the graph's size: one thread for tiny graphs such as "
+        "the WebKB ones, every free core for larger ones such as Cora; recorded with every run)",
     )
 
 
@@ -224,14 +342,19 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
         type=lower,
         choices=ListChoices(_model_names),
         metavar="MODEL",
-        help="model, or a comma-separated list of models (a grid): %(choices)s (default: gcn; gae/vgae are for "
-        "--task link)",
+        help="model, or a comma-separated list of models (a grid): %(choices)s (default: %(default)s; gae/vgae are "
+        "for --task link)",
     )
 
 
-def add_parallel_options(parser: argparse.ArgumentParser) -> None:
-    """``--workers`` / ``--ray-address``: run the command's work units on Ray (imported only when given)."""
-    group = parser.add_argument_group("parallel runs (Ray)")
+def add_parallel_options(parser: argparse.ArgumentParser, title: str = "parallel runs (Ray)") -> None:
+    """``--workers`` / ``--ray-address``: run the command's work units on Ray (imported only when given).
+
+    Args:
+        parser: the subcommand's parser.
+        title: the title of their group in ``--help``.
+    """
+    group = parser.add_argument_group(title)
     group.add_argument(
         "--workers",
         type=int,

@@ -1,271 +1,466 @@
 """``graphsparse train``: train and evaluate over seeds; print mean ± std and store every run.
 
-Paths: full-batch node classification (here), Cluster-GCN (:mod:`.train_cluster`; in memory, or from a disk graph
-through memory maps with ``--on-disk`` / ``--disk FOLDER``), GAug-M / GAug-O
-(:mod:`.train_augment`) and link prediction (:mod:`.train_link`). Each path accepts only the options it uses;
-any other option given is refused with an error naming it. Without ``--preset``, the paper's preset of
-(model, dataset) is used when one is registered (:mod:`graphsparse.presets`); ``--preset none`` gives the bare
-library defaults.
+Paths (modes): full-batch node classification (:mod:`.train_node`), Cluster-GCN (:mod:`.train_cluster`; in memory,
+or from a disk graph through memory maps with ``--on-disk`` / ``--disk FOLDER``), GAug-M / GAug-O
+(:mod:`.train_augment`) and link prediction (:mod:`.train_link`).
+
+Every option is declared once, in :data:`OPTIONS`, with the modes it applies to. ``--task``, ``--batching``,
+``--augment``, ``--on-disk`` and ``--disk`` select the mode (:data:`MODES`); the command line is then parsed by
+that mode's parser, built from the table: it takes the options of the mode, and argparse refuses any other one
+with a usage error naming the option, where it applies and the mode chosen. ``--help`` lists the options grouped
+by where they apply; ``graphsparse train --task link --help`` (or any mode's selectors with ``--help``) lists one
+mode's options only.
+
+Without ``--preset``, the paper's preset of (model, dataset) is used when one is registered
+(:mod:`graphsparse.presets`); ``--preset none`` gives the bare library defaults. An option left out takes the
+preset's value; the defaults that do not depend on a preset are declared in argparse (``%(default)s`` in help).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import options as opt
 from .train_node import resolved_node_setup, run_node_command
 
-__all__ = ["add_parser", "run", "CHECKS", "train_document"]
-
-CHECKS: dict[str, opt.Check] = {
-    "seeds": opt.positive_int,
-    "seed_offset": opt.nonnegative_int,
-    "epochs": opt.positive_int,
-    "lr": opt.positive_float,
-    "weight_decay": opt.nonnegative_float,
-    "hidden": opt.positive_int,
-    "layers": opt.positive_int,
-    "dropout": opt.probability,
-    "parts": opt.positive_int,
-    "clusters_per_batch": opt.positive_int,
-    "eval_clusters_per_batch": opt.positive_int,
-    "eval_negatives": opt.positive_int,
-    "hits": opt.parse_int_list,
-}
-
-_BASE = (
-    "dataset",
-    "model",
-    "task",
-    "seeds",
-    "seed_offset",
-    "epochs",
-    "lr",
-    "weight_decay",
-    "hidden",
-    "dropout",
-    "tensorboard",
-)
-_NODE = (*_BASE, "split", "preset", "layers", "metric", "batching", "augment")
-_PROTOCOL = ("normalize_features", "decay")  # the preset's feature normalisation and weight-decay placement
-_PARALLEL = ("workers", "ray_address")
-_CLUSTER = (*_NODE, "parts", "clusters_per_batch")
-ACCEPTED: dict[str, tuple[str, ...]] = {
-    "full": (*_NODE, *_PROTOCOL, "sparse_features", *_PARALLEL),
-    "cluster": (*_CLUSTER, *_PROTOCOL),
-    "cluster-disk": (*_CLUSTER, *_PROTOCOL, "on_disk", "disk", "train_only", "eval_clusters_per_batch"),
-    "gaug-m": (*_NODE, *_PROTOCOL, "gaug", "sparse_features"),
-    "gaug-o": (*_NODE, "gaug", "gaug_mode"),
-    "link": (*_BASE, "hits", "decoder", "eval_negatives", *_PARALLEL),
-}
-MODE_NAMES = {
-    "full": "full-batch node training",
-    "cluster": "--batching cluster",
-    "cluster-disk": "--batching cluster on disk",
-    "gaug-m": "--augment gaug-m",
-    "gaug-o": "--augment gaug-o",
-    "link": "--task link",
-}
-HINTS = {
-    "parts": "--batching cluster",
-    "clusters_per_batch": "--batching cluster",
-    "on_disk": "--batching cluster",
-    "disk": "--batching cluster",
-    "train_only": "--batching cluster with --on-disk or --disk",
-    "eval_clusters_per_batch": "--batching cluster with --on-disk or --disk",
-    "hits": "--task link",
-    "decoder": "--task link",
-    "eval_negatives": "--task link",
-    "gaug": "--augment gaug-m and gaug-o",
-    "gaug_mode": "--augment gaug-o",
-    "sparse_features": "full-batch node training and GAug-M",
-    "normalize_features": "node classification (full-batch, Cluster-GCN and GAug-M)",
-    "decay": "node classification (full-batch, Cluster-GCN and GAug-M)",
-    "metric": "node classification",
-    "split": "node classification",
-    "preset": "node classification",
-    "layers": "node classification",
-    "augment": "node classification with full batches",
-    "batching": "node classification without --augment",
-    "workers": "full-batch node training and --task link (and `graphsparse glt`)",
-    "ray_address": "full-batch node training and --task link (and `graphsparse glt`)",
-}
+__all__ = ["add_parser", "run", "check", "mode_of", "where", "CHECKS", "MODES", "OPTIONS", "train_document"]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the ``train`` subcommand and its options.
+@dataclass(frozen=True)
+class Mode:
+    """One path of ``train``: what it is called and the options that select it."""
+
+    label: str
+    selector: str | None  # None: the default mode
+
+
+MODES: dict[str, Mode] = {
+    "full": Mode("full-batch node training", None),
+    "cluster": Mode("Cluster-GCN", "--batching cluster"),
+    "cluster-disk": Mode("Cluster-GCN on disk", "--batching cluster with --on-disk or --disk FOLDER"),
+    "gaug-m": Mode("GAug-M", "--augment gaug-m"),
+    "gaug-o": Mode("GAug-O", "--augment gaug-o"),
+    "link": Mode("link prediction", "--task link"),
+}
+ALL = tuple(MODES)
+NODE = ("full", "cluster", "cluster-disk", "gaug-m", "gaug-o")
+CLUSTER = ("cluster", "cluster-disk")
+PROTOCOL = ("full", "cluster", "cluster-disk", "gaug-m")  # the preset's feature normalisation and decay placement
+PARALLEL = ("full", "link")  # seeds side by side on Ray
+SELECTORS = ("task", "batching", "augment", "on_disk", "disk")
+
+
+def _named(mode: str) -> str:
+    """``'GAug-M (--augment gaug-m)'``: a mode's label and how it is chosen."""
+    m = MODES[mode]
+    return m.label if m.selector is None else f"{m.label} ({m.selector})"
+
+
+def where(modes: Iterable[str]) -> str:
+    """Where options of ``modes`` apply, in words (``'node classification'``, ``'GAug-O (--augment gaug-o)'``).
 
     Args:
-        sub: the ``graphsparse`` parser's subcommands.
+        modes: names of :data:`MODES`.
+
+    Returns:
+        The modes named, the node modes together as ``node classification`` and both Cluster-GCN modes as one.
     """
-    p = sub.add_parser(
-        "train",
-        help="train and evaluate a model over several seeds",
-        description="Train a model on a dataset over several seeds; print mean ± std and store every run. "
-        "Options that do not apply to the chosen --task/--batching/--augment are refused.",
-    )
-    p.add_argument(
+    rest = set(modes)
+    if rest >= set(ALL):
+        return "every mode"
+    names = []
+    if rest >= set(NODE):
+        names.append("node classification")
+        rest -= set(NODE)
+    for mode in ALL:
+        if mode == "cluster" and rest >= set(CLUSTER):
+            names.append("Cluster-GCN (--batching cluster)")
+            rest -= set(CLUSTER)
+        elif mode in rest:
+            names.append(_named(mode))
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ``train`` option: its ``add_argument`` call, the modes it applies to and the check of its value.
+
+    ``add`` (instead of ``flags``/``kwargs``) adds options shared with other commands (``--model``, ``--workers``).
+    """
+
+    modes: tuple[str, ...]
+    flags: tuple[str, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    check: opt.Check | None = None
+    add: Callable[..., Any] | None = None
+
+    @property
+    def dest(self) -> str:
+        """Where the value is stored (``--weight-decay`` -> ``weight_decay``)."""
+        return self.kwargs.get("dest", self.flags[0].lstrip("-").replace("-", "_")) if self.flags else ""
+
+    def add_to(self, parser: Any) -> None:
+        """Add the option to ``parser`` (a parser, an argument group or a :class:`~.options.RefusingAdder`)."""
+        if self.add is not None:
+            self.add(parser)
+        else:
+            parser.add_argument(*self.flags, **self.kwargs)
+
+
+def _arg(modes: tuple[str, ...], *flags: str, check: opt.Check | None = None, **kwargs: Any) -> Option:
+    return Option(modes, flags, kwargs, check)
+
+
+def _link_default(part: str, key: str) -> Any:
+    from ..presets import LINK_DEFAULTS  # plain data: no torch
+
+    value = LINK_DEFAULTS[part][key]
+    return ",".join(map(str, value)) if isinstance(value, tuple) else value
+
+
+_PRESET = "the preset's; without one, the library's"
+OPTIONS: tuple[Option, ...] = (
+    _arg(
+        ALL,
         "--dataset",
         default=None,
         help="dataset name (see `graphsparse datasets`), or a comma-separated list: with --model x,y a grid, "
         "trained one combination after the other (with --workers, each combination's seeds side by side); "
         "required unless --disk FOLDER is given",
-    )
-    opt.add_model_option(p)
-    p.add_argument(
+    ),
+    Option(ALL, add=opt.add_model_option),
+    _arg(
+        ALL,
         "--task",
-        default=None,
+        default="node",
         type=opt.lower,
         choices=["node", "link"],
-        help="node classification (default) or link prediction",
-    )
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds, seed-offset.. (default: 10)")
-    p.add_argument("--seed-offset", type=int, default=None, help="first seed (default: 0)")
-    p.add_argument("--split", default=None, help="split name (default: 'public' if present, else one split per seed)")
-    p.add_argument(
+        help="node classification or link prediction (default: %(default)s)",
+    ),
+    _arg(ALL, "--seeds", type=int, default=10, check=opt.positive_int, help="number of seeds (default: %(default)s)"),
+    _arg(
+        ALL,
+        "--seed-offset",
+        type=int,
+        default=0,
+        check=opt.nonnegative_int,
+        help="first seed; the runs use --seed-offset .. --seed-offset + --seeds - 1 (default: %(default)s)",
+    ),
+    _arg(ALL, "--epochs", type=int, default=None, check=opt.positive_int, help=f"training epochs (default: {_PRESET})"),
+    _arg(
+        ALL, "--lr", type=float, default=None, check=opt.positive_float, help=f"learning rate > 0 (default: {_PRESET})"
+    ),
+    _arg(
+        ALL,
+        "--weight-decay",
+        type=float,
+        default=None,
+        check=opt.nonnegative_float,
+        help=f"L2 weight decay >= 0 (default: {_PRESET})",
+    ),
+    _arg(
+        ALL,
+        "--hidden",
+        type=int,
+        default=None,
+        check=opt.positive_int,
+        help=f"hidden channels >= 1 (default: {_PRESET})",
+    ),
+    _arg(
+        ALL,
+        "--dropout",
+        type=float,
+        default=None,
+        check=opt.probability,
+        help=f"dropout probability in [0, 1) (default: {_PRESET})",
+    ),
+    Option(ALL, add=opt.add_tensorboard_option),
+    _arg(NODE, "--split", default=None, help="split name (default: 'public' if present, else one split per seed)"),
+    _arg(
+        NODE,
         "--preset",
         default=None,
         help="hyperparameter preset, e.g. 'paper' (the default when one is registered for model/dataset; "
         "GCN: Kipf & Welling's setting) or 'none' (library defaults)",
-    )
-    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's or 200)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate > 0 (default: the preset's or 0.01)")
-    p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay >= 0 (default: the preset's)")
-    p.add_argument(
+    ),
+    _arg(
+        NODE,
+        "--layers",
+        type=int,
+        default=None,
+        check=opt.positive_int,
+        help="number of layers (default: the model's)",
+    ),
+    _arg(
+        NODE,
+        "--metric",
+        default=None,
+        type=opt.lower,
+        choices=["acc", "roc_auc"],
+        help="node selection/report metric (default: the dataset's registered one)",
+    ),
+    _arg(
+        NODE,
+        "--batching",
+        default="full",
+        type=opt.lower,
+        choices=["full", "cluster"],
+        help="full-batch training or Cluster-GCN mini-batches (default: %(default)s)",
+    ),
+    _arg(
+        NODE,
+        "--augment",
+        default="none",
+        type=opt.lower,
+        choices=["none", "gaug-m", "gaug-o"],
+        help="edge augmentation, with full batches (default: %(default)s)",
+    ),
+    _arg(
+        PROTOCOL,
         "--normalize-features",
         dest="normalize_features",
         action="store_const",
         const="on",
         default=None,
         help="row-normalise the node features (each row sums to 1), as Kipf & Welling do on Planetoid (default: "
-        "the preset's; GCN and pyg-gcn on Cora/CiteSeer/PubMed: on)",
-    )
-    p.add_argument(
+        "the preset's; off without one)",
+    ),
+    _arg(
+        PROTOCOL,
         "--no-normalize-features",
         dest="normalize_features",
         action="store_const",
         const="off",
         help="use the features as loaded (default: the preset's; off without one)",
-    )
-    p.add_argument(
+    ),
+    _arg(
+        PROTOCOL,
         "--decay",
         default=None,
         type=opt.lower,
         choices=["first-layer", "all"],
         help="where --weight-decay applies: 'first-layer' (Kipf & Welling's setting: the first layer's parameters "
-        "only) or 'all' parameters (default: the preset's; GCN and pyg-gcn: first-layer; all without one)",
-    )
-    p.add_argument(
+        "only) or 'all' parameters (default: the preset's; all without one)",
+    ),
+    _arg(
+        ("full", "gaug-m"),
         "--sparse-features",
         action="store_true",
-        help="give the model its features as a CSR tensor (faster for sparse bag-of-words features; full-batch "
-        "node training and GAug-M)",
-    )
-    p.add_argument("--hidden", type=int, default=None, help="hidden channels >= 1 (default: the preset's/model's)")
-    p.add_argument("--layers", type=int, default=None, help="number of layers (default: the model's)")
-    p.add_argument("--dropout", type=float, default=None, help="dropout probability in [0, 1)")
-    p.add_argument(
-        "--metric",
+        help="give the model its features as a CSR tensor (faster for sparse bag-of-words features)",
+    ),
+    _arg(
+        CLUSTER,
+        "--parts",
+        type=int,
         default=None,
-        type=opt.lower,
-        choices=["acc", "roc_auc"],
-        help="node selection/report metric (default: the dataset's registered one)",
-    )
-    p.add_argument(
-        "--augment",
+        check=opt.positive_int,
+        help="number of METIS parts (default: from the graph's size; a partitioned --disk folder: its parts)",
+    ),
+    _arg(
+        CLUSTER,
+        "--clusters-per-batch",
+        type=int,
         default=None,
-        type=opt.lower,
-        choices=["none", "gaug-m", "gaug-o"],
-        help="edge augmentation: %(choices)s (default: none)",
-    )
-    p.add_argument("--gaug-mode", default=None, choices=["auto", "dense", "sparse"], help="GAug-O: force a mode")
-    p.add_argument(
-        "--gaug",
-        default=None,
-        help="GAug options key=value,... (alpha, beta, temperature, rm_pct, ...); GAug-M with "
-        "ep_draws=K also takes grids like rm_pct=0|2|5, chosen on validation",
-    )
-    p.add_argument(
-        "--batching",
-        default=None,
-        type=opt.lower,
-        choices=["full", "cluster"],
-        help="full-batch (default) or Cluster-GCN",
-    )
-    p.add_argument("--parts", type=int, default=None, help="Cluster-GCN: number of METIS parts")
-    p.add_argument("--clusters-per-batch", type=int, default=None, help="Cluster-GCN: clusters per batch (default 20)")
-    p.add_argument(
+        check=opt.positive_int,
+        help="clusters per batch (default: graphsparse.batching.DEFAULT_CLUSTERS_PER_BATCH, the Cluster-GCN "
+        "paper's q, capped at --parts)",
+    ),
+    _arg(
+        ("cluster-disk",),
         "--on-disk",
         action="store_true",
-        help="Cluster-GCN: write the dataset once as a disk graph ordered by its METIS parts (cached under "
-        "$GRAPHSPARSE_CACHE, default runs/partitions; row-normalised first if the preset says so) and train from "
-        "memory maps, one batch of clusters in memory at a time. Evaluation is batched too (q clusters at a time): "
-        "edges between evaluation batches are not used, so scores can differ slightly from the in-memory path",
-    )
-    p.add_argument(
+        help="write the dataset once as a disk graph ordered by its METIS parts (cached under $GRAPHSPARSE_CACHE, "
+        "default runs/partitions; row-normalised first if the preset says so) and train from memory maps, one "
+        "batch of clusters in memory at a time. Evaluation is batched too (q clusters at a time): edges between "
+        "evaluation batches are not used, so scores can differ slightly from the in-memory path",
+    ),
+    _arg(
+        ("cluster-disk",),
         "--disk",
         default=None,
         metavar="FOLDER",
-        help="Cluster-GCN: train on a disk graph folder instead of --dataset (e.g. written by "
+        help="train on a disk graph folder instead of --dataset (e.g. written by "
         "graphsparse.data.diskgraph.write_disk_graph or synthetic_dcsbm_to_disk; its features are used as stored); "
         "a one-part folder is first partitioned into --parts (METIS in a child process, cached), a partitioned one "
         "is used as it is. Evaluation is batched as with --on-disk (edges between evaluation batches are not used)",
-    )
-    p.add_argument(
+    ),
+    _arg(
+        ("cluster-disk",),
         "--train-only",
         action="store_true",
-        help="Cluster-GCN with --on-disk or --disk: METIS partitions only the subgraph of the split's training nodes "
-        "(as the Cluster-GCN authors' code does); every other node joins the part most of its training neighbours "
-        "are in. Evaluation stays batched (edges between evaluation batches are not used)",
-    )
-    p.add_argument(
+        help="METIS partitions only the subgraph of the split's training nodes (as the Cluster-GCN authors' code "
+        "does); every other node joins the part most of its training neighbours are in. Evaluation stays batched "
+        "(edges between evaluation batches are not used)",
+    ),
+    _arg(
+        ("cluster-disk",),
         "--eval-clusters-per-batch",
         type=int,
         default=None,
         metavar="N",
-        help="Cluster-GCN with --on-disk or --disk: clusters per evaluation batch (default: --clusters-per-batch). "
-        "Larger batches drop fewer edges between evaluation batches (all parts: the full-graph evaluation) and map "
-        "more of the graph at once",
-    )
-    p.add_argument("--hits", default=None, help="link task: comma-separated K of Hits@K (default: 20,50,100)")
-    p.add_argument("--decoder", default=None, choices=["dot", "hadamard"], help="link task: pair decoder")
-    p.add_argument(
+        check=opt.positive_int,
+        help="clusters per evaluation batch (default: --clusters-per-batch). Larger batches drop fewer edges "
+        "between evaluation batches (all parts: the full-graph evaluation) and map more of the graph at once",
+    ),
+    _arg(
+        ("gaug-m", "gaug-o"),
+        "--gaug",
+        default=None,
+        help="GAug options key=value,... (alpha, beta, temperature, rm_pct, ...); GAug-M with "
+        "ep_draws=K also takes grids like rm_pct=0|2|5, chosen on validation (default: the GAug preset's)",
+    ),
+    _arg(
+        ("gaug-o",),
+        "--gaug-mode",
+        default=None,
+        choices=["auto", "dense", "sparse"],
+        help="force GAug-O's edge predictor mode (default: auto, by the graph's size)",
+    ),
+    _arg(
+        ("link",),
+        "--hits",
+        default=_link_default("train", "hits"),
+        check=opt.parse_int_list,
+        help="comma-separated K of Hits@K (default: %(default)s)",
+    ),
+    _arg(
+        ("link",),
+        "--decoder",
+        default=None,
+        choices=["dot", "hadamard"],
+        help=f"pair decoder (default: {_link_default('model', 'decoder')})",
+    ),
+    _arg(
+        ("link",),
         "--eval-negatives",
         type=int,
-        default=None,
-        help="link task: negatives per val/test positive (default: 1; MRR is reported from 50 up)",
+        default=_link_default("split", "neg_ratio"),
+        check=opt.positive_int,
+        help="negatives per val/test positive (default: %(default)s; MRR is reported from 50 up)",
+    ),
+    Option(PARALLEL, add=lambda parser: opt.add_parallel_options(parser, f"parallel runs on Ray ({where(PARALLEL)})")),
+    Option(ALL, add=opt.add_common),
+)
+CHECKS: dict[str, opt.Check] = {o.dest: o.check for o in OPTIONS if o.check is not None}
+_DESCRIPTION = "Train a model on a dataset over several seeds; print mean ± std and store every run."
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``train`` subcommand: every option of :data:`OPTIONS`, parsed by the chosen mode's parser.
+
+    Args:
+        sub: the ``graphsparse`` parser's subcommands.
+    """
+    parser = sub.add_parser(
+        "train",
+        help="train and evaluate a model over several seeds",
+        description=f"{_DESCRIPTION} --task, --batching and --augment choose the mode; options are grouped below by "
+        "the modes they apply to, and an option the chosen mode does not use is refused. With a mode's options, "
+        "--help lists that mode's options only.",
+        allow_abbrev=False,
+        dispatch=_dispatch,
     )
-    opt.add_tensorboard_option(p)
-    opt.add_parallel_options(p)
-    opt.add_common(p)
-    p.set_defaults(handler=run)
+    groups: dict[str, Any] = {}
+    for option in OPTIONS:
+        if option.add is not None and option.modes != ALL:  # --workers, --ray-address: a group of their own
+            option.add_to(parser)
+            continue
+        title = where(option.modes)
+        if title not in groups:
+            groups[title] = parser.add_argument_group(f"options of {title}")
+        option.add_to(groups[title])
+    parser.set_defaults(handler=run)
 
 
-def _mode(args: argparse.Namespace) -> str:
-    """Which path runs; ``--augment none`` / ``--batching full`` are the defaults and count as not given."""
-    if args.augment == "none":
-        args.augment = None
-    if args.batching == "full":
-        args.batching = None
+_MODE_PARSERS: dict[tuple[str, str], opt.CommandParser] = {}
+
+
+def mode_parser(mode: str, prog: str = "graphsparse train") -> opt.CommandParser:
+    """The parser of one mode: the options of :data:`OPTIONS` that apply to it; every other one refused.
+
+    Args:
+        mode: a name of :data:`MODES`.
+        prog: the program name its messages start with.
+
+    Returns:
+        The parser (built once per mode).
+    """
+    key = (mode, prog)
+    if key not in _MODE_PARSERS:
+        parser = opt.CommandParser(
+            prog=prog, description=f"{_DESCRIPTION} Options of {_named(mode)}.", allow_abbrev=False
+        )
+        for option in OPTIONS:
+            if mode in option.modes:
+                option.add_to(parser)
+            else:
+                why = f"applies to {where(option.modes)} only, not to {_named(mode)}"
+                option.add_to(opt.RefusingAdder(parser, why))
+        parser.set_defaults(handler=run)
+        _MODE_PARSERS[key] = parser
+    return _MODE_PARSERS[key]
+
+
+def _dispatch(parser: opt.CommandParser, arguments: list[str]) -> argparse.ArgumentParser:
+    """The parser for ``arguments``: the mode their selectors choose (``--help`` alone: every option)."""
+    selectors = opt.CommandParser(prog=parser.prog, add_help=False, allow_abbrev=False)
+    for option in OPTIONS:
+        if option.dest in SELECTORS:
+            option.add_to(selectors)
+    chosen, _ = selectors.parse_known_args(arguments)
+    try:
+        mode = mode_of(chosen)
+    except ValueError as err:
+        selectors.error(str(err))
+    if mode == "full" and ("-h" in arguments or "--help" in arguments):
+        return parser
+    return mode_parser(mode, parser.prog)
+
+
+def mode_of(args: argparse.Namespace) -> str:
+    """Which path runs, from the selectors (``--augment none`` / ``--batching full`` are the defaults).
+
+    Args:
+        args: the parsed options (at least ``task``, ``batching``, ``augment``, ``on_disk``, ``disk``).
+
+    Returns:
+        A name of :data:`MODES`.
+
+    Raises:
+        ValueError: ``--augment`` with ``--batching cluster`` (GAug trains on full batches).
+    """
+    augment = None if args.augment in (None, "none") else args.augment
+    cluster = args.batching == "cluster"
     if args.task == "link":
         return "link"
-    if args.augment is not None:
-        if args.batching is not None:
+    if augment is not None:
+        if cluster:
             raise ValueError(
-                f"--augment {args.augment} runs full-batch training: it does not combine with --batching cluster"
+                f"--augment {augment} runs full-batch training: it does not combine with --batching cluster"
             )
-        return args.augment
-    if args.batching == "cluster":
+        return augment
+    if cluster:
         return "cluster-disk" if args.on_disk or args.disk is not None else "cluster"
     return "full"
 
 
 def check(args: argparse.Namespace) -> str:
-    """Check every option value and refuse those the chosen path does not use; returns the path's name."""
+    """Check every option value and the combinations a mode needs.
+
+    Args:
+        args: the parsed ``train`` options (their mode's parser took only the options of the mode).
+
+    Returns:
+        The mode's name (:data:`MODES`).
+
+    Raises:
+        ValueError: a value out of range (naming its option), or neither or both of --dataset and --disk.
+    """
     opt.check_values(args, CHECKS)
-    mode = _mode(args)
-    opt.refuse_inapplicable(args, ACCEPTED[mode], MODE_NAMES[mode], HINTS)
+    mode = mode_of(args)
     if args.disk is not None and args.dataset is not None:
         raise ValueError(f"--disk {args.disk}: give either --dataset or --disk FOLDER, not both")
     if args.disk is None and args.dataset is None:
@@ -332,8 +527,7 @@ def run_one(args: argparse.Namespace, device: Any, executor: Any = None) -> dict
     ).store
     store.invocation = invocation_record(device)  # command line, git commit, device, threads, invocation id
     store.invocation["parallel"] = executor.describe() if executor is not None else {"executor": "serial", "workers": 1}
-    offset = args.seed_offset if args.seed_offset is not None else 0
-    seeds = list(range(offset, offset + (args.seeds if args.seeds is not None else 10)))
+    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
     try:  # every run stored is written to TensorBoard too (--tensorboard)
         return _run_mode(mode, args, seeds, tracked(store, writer), device, executor)
     finally:
@@ -413,7 +607,7 @@ def grid_protocol(args: argparse.Namespace) -> dict[str, Any] | None:
     Raises:
         ValueError: the row's preset is not registered for its model and dataset.
     """
-    if _mode(argparse.Namespace(**vars(args))) == "link":
+    if mode_of(args) == "link":
         return None
     from ..data import canonical_name
 
