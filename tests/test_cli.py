@@ -255,3 +255,36 @@ def test_table_prints_fixed_decimals(capsys):
     )
     out = capsys.readouterr().out
     assert "80.00" in out and "1.00" in out and "0.5000" in out
+
+
+_SELECT = {
+    "full": [],
+    "cluster": ["--batching", "cluster"],
+    "cluster-disk": ["--batching", "cluster", "--on-disk"],
+    "gaug-m": ["--augment", "gaug-m"],
+    "gaug-o": ["--augment", "gaug-o"],
+    "link": ["--task", "link"],
+}
+
+
+@pytest.mark.parametrize("mode", list(_SELECT))
+def test_each_mode_parser_refuses_every_option_the_table_gives_other_modes(mode, capsys):
+    from graphsparse.cli import options, train
+
+    args = build_parser().parse_args(["train", "--dataset", "cora", *_SELECT[mode]])
+    assert train.check(args) == mode
+    # the selectors of other modes choose those modes (--on-disk) or are refused in tests above (--task link --augment)
+    parser = train.mode_parser(mode)
+    refused = [a for a in parser._actions if isinstance(a, options.Refuse) and a.dest not in train.SELECTORS]
+    assert len(refused) >= 5  # full-batch training takes the most options, yet not --parts or --hits
+    for action in refused:
+        flag = action.option_strings[0]
+        value = [] if action.nargs == 0 else ["1"]
+        with pytest.raises(SystemExit) as stop:
+            build_parser().parse_args(["train", "--dataset", "cora", *_SELECT[mode], flag, *value])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"graphsparse train: error: {flag} applies to "), err
+        assert err.endswith(f"not to {train.where([mode])}"), err
+    taken = {a.dest for a in parser._actions if not isinstance(a, options.Refuse)}
+    assert taken >= {o.dest for o in train.OPTIONS if mode in o.modes and o.flags}
