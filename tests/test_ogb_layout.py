@@ -286,3 +286,15 @@ def test_glt_help_lists_teddy_ogb(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         main(["glt", "--help"])
     assert "teddy-ogb" in capsys.readouterr().out
+
+
+def test_the_disk_folder_trains_with_cluster_gcn(arxiv: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """What the how-to promises: `train --batching cluster --disk FOLDER` partitions and trains the written folder."""
+    from graphsparse.cli import main
+
+    folder = ogb_to_disk_graph("ogbn-arxiv", None, tmp_path / "disk")
+    argv = ["train", "--model", "gcn", "--batching", "cluster", "--disk", str(folder), "--parts", "4"]
+    argv += ["--clusters-per-batch", "2", "--epochs", "2", "--seeds", "1", "--json", "--no-progress"]
+    assert main([*argv, "--db", str(tmp_path / "r.db")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["dataset"] == "ogbn-arxiv"
