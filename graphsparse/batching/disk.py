@@ -16,6 +16,12 @@ a time. Step ``k`` of an epoch consumes batch ``k`` of every shard. Under DDP wi
 batch's induced subgraph in evaluation mode; correct counts and losses are summed per shard and, under DDP,
 all-reduced, so every rank sees the numbers one process sees. Unlike the in-memory trainer's full-graph
 evaluation, edges between evaluation batches are not used.
+
+**Pruned graphs.** ``keep`` (a :class:`~graphsparse.data.edgemask.PackedEdgeMask` over undirected edge ids) drops
+the edges it prunes from every batch, for training and evaluation alike: the pruned graph is trained and evaluated.
+Batches of a folder with edge ids (format 2) carry ``edge_ids`` (the undirected id of each batch edge, aligned with
+``batch.graph.edges``), so per-edge values over the whole graph (learnable edge masks) are
+``values[batch.edge_ids]``; :func:`evaluate_disk` takes them through ``edge_values_of``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.diskgraph import DiskGraph
+from ..data.edgemask import PackedEdgeMask
 from ..graph import GraphError
 from ..tasks.node import NodeTrainConfig
 from ..train import RunResult, Validation, fit, make_optimizer
@@ -64,6 +71,7 @@ class DiskClusterLoader:
         progress: bool = False,
         ranks: tuple[int, int] = (0, 1),
         batch_multiple: int = 1,
+        keep: PackedEdgeMask | None = None,
     ) -> None:
         """Cut the parts into shards and check that ``disk`` holds this loader's.
 
@@ -75,10 +83,12 @@ class DiskClusterLoader:
             progress: show the epoch's batches on a transient bar.
             ranks: ``(rank, world size)``.
             batch_multiple: shards interleaved in one process (for ``accumulate``).
+            keep: keep-bits over the graph's undirected edge ids: pruned edges leave every batch (None: all kept).
 
         Raises:
             ValueError: a count below 1, a rank outside the world, or ``batch_multiple`` with several ranks.
-            GraphError: more shards than parts, a shard without nodes, or a shard's parts missing from ``disk``.
+            GraphError: more shards than parts, a shard without nodes, a shard's parts missing from ``disk``, or
+                ``keep`` on a folder without edge ids or over another number of edges.
         """
         self.q = check_int("clusters_per_batch", clusters_per_batch, 1)
         batch_multiple = check_int("batch_multiple", batch_multiple, 1)
@@ -109,6 +119,29 @@ class DiskClusterLoader:
         if min(len(p) for p in self._shard_parts) == 0:
             raise GraphError(f"{disk.folder}: a shard of {num_parts} parts over {self.shards} shards has no nodes")
         self._generator = torch.Generator().manual_seed(int(seed))
+        if keep is not None:
+            disk.require_edge_ids("a keep-mask")
+            if keep.num_edges != disk.num_edges:
+                raise GraphError(
+                    f"{disk.folder}: keep-bits over {keep.num_edges} edges, the graph has {disk.num_edges}"
+                )
+        self.keep = keep
+
+    def batch(self, clusters: np.ndarray) -> ClusterBatch:
+        """The batch of ``clusters`` (their induced subgraph minus the edges ``keep`` prunes).
+
+        Args:
+            clusters: part ids.
+
+        Returns:
+            The batch; ``edge_ids`` is None when the folder stores no edge ids (format 1).
+        """
+        tensor = torch.from_numpy(np.asarray(clusters, dtype=np.int64))
+        if self.disk.has_edge_ids:
+            graph, nodes, edge_ids = self.disk.cut(clusters, self.keep)
+            return ClusterBatch(graph, nodes, tensor, edge_ids)
+        graph, nodes = self.disk.subgraph(clusters)
+        return ClusterBatch(graph, nodes, tensor)
 
     def steps(self) -> int:
         """Steps per epoch: every shard runs the same number (DDP all-reduces each one), the smallest shard's."""
@@ -134,8 +167,7 @@ class DiskClusterLoader:
             groups[s] = [mine[i * self.q : (i + 1) * self.q] for i in range(steps)]
         plan = [(s, groups[s][k]) for k in range(steps) for s in self.my_shards]
         for _, clusters in tqdm(plan, desc="cluster batches", unit="batch", disable=not self.progress, leave=False):
-            graph, nodes = self.disk.subgraph(clusters)
-            yield ClusterBatch(graph, nodes, torch.from_numpy(np.asarray(clusters, dtype=np.int64)))
+            yield self.batch(clusters)
 
     def eval_groups(self, clusters_per_batch: int | None = None) -> list[tuple[int, np.ndarray]]:
         """(shard, parts) of the evaluation batches: each of this loader's shards, parts ascending, q at a time."""
@@ -157,15 +189,35 @@ def evaluate_disk(
     split_name: str,
     metric: str = "acc",
     clusters_per_batch: int | None = None,
+    edge_values_of: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[dict[str, float], float]:
     """``({"train_acc", "val_acc", "test_acc"}, validation loss)`` over the evaluation batches of every shard.
 
-    Under DDP each rank scores its shard and the sums are all-reduced: every rank gets the same numbers.
+    Under DDP each rank scores its shard and the sums are all-reduced: every rank gets the same numbers. The
+    batches are the loader's: edges its ``keep`` prunes are left out (the pruned graph is evaluated).
+
+    Args:
+        model: the model (called as ``model(graph)``, or ``model(graph, edge_values=...)``).
+        loader: the loader whose shards, keep-bits and clusters per batch are evaluated.
+        split_name: the split whose train/val/test nodes are scored.
+        metric: ``"acc"`` (the only one computed on disk).
+        clusters_per_batch: parts per evaluation batch (None: the loader's).
+        edge_values_of: maps a batch's undirected edge ids (int64, aligned with ``batch.graph.edges``) to the
+            per-edge values passed to the model (learnable edge masks); needs a folder with edge ids.
+
+    Returns:
+        The scores and the validation loss.
+
+    Raises:
+        ValueError: a metric other than accuracy.
+        GraphError: the split is missing, or ``edge_values_of`` on a folder without edge ids.
     """
     if metric != "acc":
         raise ValueError(f"evaluation on a disk graph computes accuracy only, got metric {metric!r}")
     if split_name not in loader.disk.splits:
         raise GraphError(f"{loader.disk.folder}: no split {split_name!r} (it has {loader.disk.splits})")
+    if edge_values_of is not None:
+        loader.disk.require_edge_ids("evaluating with edge values")
     device = next(model.parameters()).device
     # [shard, part, (correct, count, loss sum)]: each shard's rows are summed in the same order by whichever
     # process scores it, and shards are combined in shard order, so DDP and one process agree bit for bit
@@ -173,8 +225,12 @@ def evaluate_disk(
     model.eval()
     with torch.no_grad():
         for shard, clusters in loader.eval_groups(clusters_per_batch):
-            graph, _ = loader.disk.subgraph(clusters)
-            logits = model(graph)
+            batch = loader.batch(clusters)
+            graph = batch.graph
+            if edge_values_of is None:
+                logits = model(graph)
+            else:
+                logits = model(graph, edge_values=edge_values_of(batch.edge_ids))
             y = graph.y.to(logits.device)
             split = graph.split(split_name)
             for j, part in enumerate(_PARTS):

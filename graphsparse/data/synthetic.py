@@ -231,11 +231,11 @@ def synthetic_dcsbm(
 
 
 def _write_csr_from_keys(folder: Path, keys: np.ndarray, n: int) -> tuple[dict[str, list], int]:
-    """``indptr.npy``/``indices.npy`` of the directed view of the undirected edges ``keys``, built out of core.
+    """``indptr.npy``/``indices.npy``/``edge_ids.npy`` of the directed view of the undirected edges ``keys``.
 
-    ``keys`` are sorted ``u * n + v``, u < v. Counts come first, then each chunk of keys is scattered into a
-    memory-mapped ``indices.npy`` (row ``v`` receives ``u`` in key order, i.e. ascending; row ``u`` then receives
-    ``v``).
+    Built out of core. ``keys`` are sorted ``u * n + v``, u < v, so a key's position is its edge's id. Counts come
+    first, then each chunk of keys is scattered into memory-mapped ``indices.npy`` and ``edge_ids.npy`` (row ``v``
+    receives ``u`` in key order, i.e. ascending; row ``u`` then receives ``v``).
     """
     backward = np.zeros(n, dtype=np.int64)  # entries v -> u (u < v): the neighbours of v below it
     forward = np.zeros(n, dtype=np.int64)
@@ -256,21 +256,33 @@ def _write_csr_from_keys(folder: Path, keys: np.ndarray, n: int) -> tuple[dict[s
     writer.write(indptr)
     writer.close()
     del indptr
+    id_type = index_dtype(int(keys.size))
     indices = np.lib.format.open_memmap(folder / "indices.npy", mode="w+", dtype=index_type, shape=(nnz,))
+    edge_ids = np.lib.format.open_memmap(folder / "edge_ids.npy", mode="w+", dtype=id_type, shape=(nnz,))
     for start in range(0, keys.size, _CHUNK):
         chunk = keys[start : start + _CHUNK]
         u, v = chunk // n, chunk % n
         at = np.arange(start, start + chunk.size, dtype=np.int64)
-        indices[forward_at[u] + at - first_key[u]] = v
+        forward_pos = forward_at[u] + at - first_key[u]
+        indices[forward_pos] = v
+        edge_ids[forward_pos] = at
+        del forward_pos
         order = np.argsort(v, kind="stable")  # keeps u ascending inside each v
         v_sorted = v[order]
         run_start = np.flatnonzero(np.r_[True, v_sorted[1:] != v_sorted[:-1]])
         rank = np.arange(v_sorted.size) - np.repeat(run_start, np.diff(np.r_[run_start, v_sorted.size]))
-        indices[cursor[v_sorted] + rank] = u[order]
+        backward_pos = cursor[v_sorted] + rank
+        indices[backward_pos] = u[order]
+        edge_ids[backward_pos] = at[order]
         cursor += np.bincount(v, minlength=n)
     indices.flush()
-    del indices
-    files = {"indptr": [index_dtype(nnz).str, [n + 1]], "indices": [np.dtype(index_type).str, [nnz]]}
+    edge_ids.flush()
+    del indices, edge_ids
+    files = {
+        "indptr": [index_dtype(nnz).str, [n + 1]],
+        "indices": [np.dtype(index_type).str, [nnz]],
+        "edge_ids": [np.dtype(id_type).str, [nnz]],
+    }
     return files, nnz
 
 
@@ -326,6 +338,7 @@ def synthetic_dcsbm_to_disk(folder: str | os.PathLike[str], **options: Any) -> P
         "nnz": nnz,
         "num_parts": 1,
         "num_features": f,
+        "features": "dense" if f > 0 else None,
         "num_classes": int(y.max()) + 1,
         "splits": sorted(splits),
         "files": files,
