@@ -16,6 +16,7 @@ The folder holds exactly the graph :func:`load_ogb_raw` loads (node ``i`` is row
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import GraphError
-from ._io import DatasetError, dataset_roots
+from ._io import DatasetError, dataset_roots, parsing
 from .diskgraph import FORMAT, NpyWriter, finish_disk_graph, index_dtype
 from .ogb_raw import (
     _CSV_CHUNK_ROWS,
@@ -42,6 +43,8 @@ from .ogb_raw import (
 from .synthetic import _write_csr_from_keys
 
 __all__ = ["ogb_to_disk_graph", "ogb_edge_keys"]
+
+_FEATURE_VALUES = 1 << 23  # feature values parsed per chunk (pandas' temporaries: a few times 32 MB)
 
 
 def _source_folder(name: str, root: str | os.PathLike[str] | None) -> Path:
@@ -103,12 +106,19 @@ def ogb_edge_keys(raw: Path, num_nodes: int, num_edges: int, chunk_rows: int = _
     return keys[distinct]
 
 
+def _feature_rows(path: Path, chunk_rows: int) -> int:
+    """Rows per feature chunk: ``chunk_rows``, fewer for wide rows (about ``_FEATURE_VALUES`` values a chunk)."""
+    with parsing(path, "OGB csv file"), gzip.open(path, "rt") as f:
+        width = f.readline().count(",") + 1
+    return max(1, min(chunk_rows, _FEATURE_VALUES // width))
+
+
 def _write_features(path: Path, target: Path, num_nodes: int, chunk_rows: int) -> int:
     """Copy ``node-feat.csv.gz`` into ``target`` (float32 ``[N, F]``) chunk by chunk; returns F."""
     writer: NpyWriter | None = None
     rows = 0
     try:
-        for chunk in _iter_csv(path, np.float32, chunk_rows):
+        for chunk in _iter_csv(path, np.float32, _feature_rows(path, chunk_rows)):
             if writer is None:
                 writer = NpyWriter(target, np.float32, (num_nodes, chunk.shape[1]))
             if chunk.shape[1] != writer.shape[1]:
@@ -145,7 +155,8 @@ def ogb_to_disk_graph(
         root: the OGB folder itself (the one holding ``raw/``), or a dataset root holding it as ``ogb/ogbn_products``
             (or ``ogbn_products``, ``ogb/products``); None: the dataset search path (the data home first).
         folder: the disk graph folder to write (replaced if it exists; written under a temporary name first).
-        chunk_rows: csv rows read per step (bounds pandas' temporaries).
+        chunk_rows: csv rows read per step (bounds pandas' temporaries; feature chunks hold at most about 8 M
+            values whatever this says).
 
     Returns:
         ``folder``: ``meta.json`` plus ``indptr``/``indices`` (the symmetrised edges), ``x``, ``y`` (int64), the
