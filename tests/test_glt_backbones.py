@@ -36,7 +36,10 @@ def test_cli_glt_backbone(model, tmp_path, capsys, monkeypatch):
         k = lv["round"]
         assert lv["graph_sparsity"] == pytest.approx(1 - 0.9**k, abs=1e-3)
         assert lv["weight_sparsity"] == pytest.approx(1 - 0.7**k, abs=1e-3)
-        assert 0.0 <= lv["test_acc_mean"] <= 1.0
+
+    # seed 0, two epochs: GIN still predicts one class for all (a third of the 30 test nodes), GAT learns
+    expected = {"gin": [10, 10, 10, 10, 10, 10], "gat": [28, 26, 21, 8, 29, 26]}[model]
+    assert [lv["test_acc_mean"] for lv in data["levels"]] == pytest.approx([n / 30 for n in expected])
     assert set(data["timing"]) == {"teddy", "ugs", "random"}
     assert plot.exists()
 

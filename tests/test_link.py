@@ -132,7 +132,7 @@ def test_gae_learns_and_is_deterministic(sbm: Graph) -> None:
     a = run_link(sbm, factory, [0], config)[0]
     b = run_link(sbm, factory, [0], config)[0]
     assert a.test == b.test and a.best_epoch == b.best_epoch
-    assert a.scores["test_auc"] > 0.65 and 0 <= a.scores["test_hits@10"] <= 1
+    assert a.scores["test_auc"] > 0.7 and a.scores["test_hits@10"] == pytest.approx(43 / 150)  # seed 0
 
 
 @pytest.mark.parametrize("name,decoder", [("vgae", "dot"), ("sage", "hadamard")])
@@ -141,7 +141,7 @@ def test_other_encoders_and_decoders_train(sbm: Graph, name: str, decoder: str) 
     seed_everything(0)
     model = build_link_model(name, sbm.num_features, sbm.num_nodes, decoder=decoder)
     result = train_link(split, model, LinkTrainConfig(epochs=30), seed=0)
-    assert 0.5 < result.scores["test_auc"] <= 1.0
+    assert result.scores["test_auc"] > 0.7 and result.scores["test_hits@100"] > 0.8  # chance: 0.5, and far below
 
 
 def test_featureless_graph_gets_embeddings() -> None:
@@ -214,7 +214,7 @@ def test_ogb_link_folder_end_to_end(tmp_path: Path) -> None:
     result = run_link(
         graph, lambda: build_link_model("gae", 8, graph.num_nodes), [0], LinkTrainConfig(epochs=20, hits=(50,))
     )[0]
-    assert 0.0 <= result.scores["test_hits@50"] <= 1.0 and result.scores["test_auc"] > 0.5
+    assert result.scores["test_hits@50"] == pytest.approx(29 / 30) and result.scores["test_auc"] > 0.65  # seed 0
 
 
 def test_link_glt_never_prunes_held_out_edges(sbm: Graph, tmp_path: Path) -> None:
@@ -248,7 +248,7 @@ def test_link_glt_never_prunes_held_out_edges(sbm: Graph, tmp_path: Path) -> Non
         payload = store.get(r.key)  # stored under the metric's name
         assert payload["test_auc_mean"] == r.test_mean and "test_acc_mean" not in payload
     for r in results[1:]:
-        assert r.graph_sparsity == pytest.approx(0.2, abs=0.01) and 0.0 <= r.test_mean <= 1.0
+        assert r.graph_sparsity == pytest.approx(0.2, abs=0.01) and r.test_mean > 0.7  # AUC; chance is 0.5
     # distillation is defined for node classification only: refused by the method's setup and by the trainer
     with pytest.raises(ValueError, match="node classification only"):
         Teddy.configure(MethodSetup(task="link"), distill=1.0)
@@ -292,6 +292,6 @@ def test_glt_cli_link_task(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert out["metric"] == "auc" and {r["method"] for r in out["levels"]} == {"teddy", "random"}
     assert out["method_options"] == {"teddy": {"distill": 0.0}, "random": {}}  # no distillation for links
     for level in [out["dense"], *out["levels"]]:
-        assert 0.0 <= level["test_auc_mean"] <= 1.0 and level["test_aucs"] == [level["test_auc_mean"]]
+        assert level["test_auc_mean"] > 0.75 and level["test_aucs"] == [level["test_auc_mean"]]  # chance: 0.5
         assert "test_acc_mean" not in level
     assert (tmp_path / "p.png").is_file()
