@@ -134,6 +134,12 @@ def test_disk_graph_equals_the_in_memory_graph(arxiv: dict, home: Path, tmp_path
     assert np.array_equal(disk.indptr, indptr) and np.array_equal(disk.indices, indices)
     assert np.array_equal(disk.x, graph.x.numpy()) and np.array_equal(disk.y, graph.y.numpy())
     assert disk.y.dtype == np.int64 and disk.num_classes == C and disk.num_features == F
+    if disk.has_edge_ids:  # disk format 2: each CSR entry's undirected edge id is the in-memory graph's
+        u, v = graph.edges.numpy()
+        rows = np.repeat(np.arange(N), np.diff(indptr))
+        ids = {(int(a), int(b)): i for i, (a, b) in enumerate(zip(u, v))}
+        expected = [ids[(min(r, c), max(r, c))] for r, c in zip(rows.tolist(), np.asarray(disk.indices).tolist())]
+        assert np.asarray(disk.edge_ids).tolist() == expected
     meta = json.loads((out / "meta.json").read_text())
     assert meta["num_edges"] == graph.num_edges and meta["num_parts"] == 1 and meta["splits"] == ["ogb"]
     whole, nodes = disk.subgraph([0])

@@ -159,7 +159,8 @@ def ogb_to_disk_graph(
             values whatever this says).
 
     Returns:
-        ``folder``: ``meta.json`` plus ``indptr``/``indices`` (the symmetrised edges), ``x``, ``y`` (int64), the
+        ``folder``: ``meta.json`` plus ``indptr``/``indices`` (the symmetrised edges; ``edge_ids`` too, from the
+            shared CSR writer, when the disk format has them), ``x``, ``y`` (int64), the
         official split as ``split-ogb.npy`` and the identity ``perm``/``part_ptr``; readable by
         :class:`~graphsparse.data.diskgraph.DiskGraph`.
 
@@ -208,6 +209,7 @@ def ogb_to_disk_graph(
             "nnz": nnz,
             "num_parts": 1,
             "num_features": num_features,
+            "features": "dense" if num_features else None,
             "num_classes": int(labels.max()) + 1 if labels is not None and labels.size else 0,
             "splits": sorted(splits),
             "files": files,
