@@ -16,6 +16,11 @@ A GLT search on a graph larger than memory scores and prunes its edges here, ove
   keys of the float bit patterns (16 bits per pass: 65,536-bin histograms counted a chunk at a time; two passes
   for float32, four for float64), then settle the ties in one pass in id order, writing packed keep-bits.
   Scores may be any 1-D array-like: a numpy array or memory map, or a CPU tensor.
+
+At scale (a 2M-node / 30M-edge ``synthetic_dcsbm_to_disk`` graph reordered into 64 random parts, on the shared
+2-core development machine, one thread, each step in its own process): TEDDY scores 29.7 s at 0.66 GB peak RSS,
+random scores 2.5 s / 0.36 GB, ``keep_mask_lowest_pruned(teddy, 0.3)`` 2.4 s / 0.46 GB, ``keep_top_among`` of
+half the kept edges 4.5 s / 0.47 GB (the generator itself peaks at 1.30 GB, the reordering at 0.82 GB).
 """
 
 from __future__ import annotations
