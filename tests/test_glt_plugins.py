@@ -236,23 +236,6 @@ def test_glt_on_cluster_gcn_batches_beats_chance(tmp_path, capsys):
     assert doc["dense"]["test_acc_mean"] > 0.6 and scores["teddy"] > 0.6 and scores["ugs"] > 0.45  # chance: 0.14
 
 
-def test_disk_batches_carry_the_pruned_graphs_edges_and_ids(tmp_path):
-    from graphsparse.batching import ClusterConfig
-    from graphsparse.batching.glt import DiskClusterGLTTask
-    from graphsparse.sparsify.edges import edge_keep_mask, teddy_edge_scores
-
-    graph = load_dataset("cora")
-    task = DiskClusterGLTTask(graph, NodeTrainConfig(epochs=1), ClusterConfig(20, 5), cache_dir=tmp_path)
-    pruned = task.graph.keep_edges(edge_keep_mask(teddy_edge_scores(task.graph), 0.4))
-    seen = 0
-    for batch in task.batches(pruned, 0, 0):
-        original = batch.nodes[batch.graph.edges]
-        expected = pruned.edges[:, batch.edge_ids]
-        assert torch.equal(torch.sort(original, dim=0).values, torch.sort(expected, dim=0).values)
-        seen += batch.graph.num_edges
-    assert 0 < seen <= pruned.num_edges  # edges between batches are not in any batch
-
-
 def _branches_on(node: ast.AST, names: set[str]) -> bool:
     if not isinstance(node, ast.Compare):
         return False

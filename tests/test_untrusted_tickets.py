@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -166,7 +167,37 @@ def _bytes_as_bool(mask: torch.Tensor) -> torch.Tensor:
 
 
 def _payload(path: Path) -> dict[str, Any]:
-    return torch.load(path, weights_only=True)
+    """The saved ticket as a version-1 payload (its edge mask a bool tensor), which every reader still takes."""
+    p = torch.load(path, weights_only=True)
+    bits, count = p.pop("edge_keep_bits"), p.pop("num_edges")
+    mask = np.unpackbits(bits.numpy(), count=count, bitorder="little").astype(bool)
+    return {**p, "version": 1, "edge_keep_mask": torch.from_numpy(mask)}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("bits as bool", lambda p: {**p, "edge_keep_bits": p["edge_keep_bits"].bool()}),
+        ("bits 2-D", lambda p: {**p, "edge_keep_bits": p["edge_keep_bits"].view(1, -1)}),
+        ("edges too many", lambda p: {**p, "num_edges": p["num_edges"] + 64}),
+        ("edges negative", lambda p: {**p, "num_edges": -1}),
+        ("edges as text", lambda p: {**p, "num_edges": "5278"}),
+        ("no bits", lambda p: {k: v for k, v in p.items() if k != "edge_keep_bits"}),
+    ],
+    ids=lambda c: c[0],
+)
+def test_a_packed_edge_mask_that_does_not_fit_is_named(change, ticket_dir) -> None:
+    path = ticket_dir / "ticket.pt"
+    torch.save(change[1](torch.load(path, weights_only=True)), path)
+    with pytest.raises(ValueError, match="ticket.pt"):
+        Ticket.load(path)
+
+
+def test_a_version_1_ticket_still_loads(ticket_dir) -> None:
+    path = ticket_dir / "ticket.pt"
+    packed = Ticket.load(path)
+    torch.save(_payload(path), path)
+    assert torch.equal(Ticket.load(path).edge_keep_mask, packed.edge_keep_mask)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +205,7 @@ def _payload(path: Path) -> dict[str, Any]:
     [
         ("not a dict", lambda p: [p]),
         ("no format", lambda p: {k: v for k, v in p.items() if k != "format"}),
-        ("version 2", lambda p: {**p, "version": 2}),
+        ("version 3", lambda p: {**p, "version": 3}),
         ("missing field", lambda p: {k: v for k, v in p.items() if k != "init_state"}),
         ("unknown field", lambda p: {**p, "extra": 1}),
         ("mask as list", lambda p: {**p, "edge_keep_mask": p["edge_keep_mask"].tolist()}),

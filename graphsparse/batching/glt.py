@@ -11,10 +11,8 @@ get gradients. The epoch is selected on the full graph's validation nodes, as :f
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,13 +23,11 @@ from ..graph import Graph
 from ..tasks.glt import OutputLoss, Teacher, distillation_loss
 from ..tasks.node import NodeTrainConfig, evaluate_node, node_metric, row_normalize_features, split_for_seed
 from ..train import Validation, fit, make_optimizer
-from .disk import DiskClusterLoader
 from .loader import ClusterBatch, ClusterLoader
-from .partition import cluster_disk_graph
 from .parts import cluster_parts
 from .train import ClusterConfig
 
-__all__ = ["ClusterGLTTask", "DiskClusterGLTTask"]
+__all__ = ["ClusterGLTTask"]
 
 
 class ClusterGLTTask:
@@ -96,7 +92,7 @@ class ClusterGLTTask:
         """The model's node logits on the full ``graph`` in evaluation mode (a distillation teacher's outputs)."""
         model.eval()
         with torch.no_grad():
-            return model(graph).detach()
+            return model(graph).detach().cpu()
 
     def fit(
         self,
@@ -177,85 +173,3 @@ class ClusterGLTTask:
             "best_epoch": run.best_epoch,
             "best_state": run.best_state,
         }
-
-
-class DiskClusterGLTTask(ClusterGLTTask):
-    """Cluster-GCN batches read from a part-ordered disk graph (memory maps) as a GLT trainer.
-
-    The graph is written once to a disk graph partitioned into ``cluster.num_parts`` parts (cached by content,
-    :func:`~graphsparse.batching.partition.cluster_disk_graph`); every epoch reads its batches from there
-    (:class:`~graphsparse.batching.disk.DiskClusterLoader`). A level's pruning is applied while a batch is cut: the
-    batch's edges are looked up among the pruned graph's undirected edges (original node ids), those removed are
-    dropped and the others carry their edge ids (learnable edge values index by them). Evaluation runs on the
-    whole pruned graph, which this trainer holds in memory; graphs beyond memory are the subject of the scale
-    path (packed keep-bits and edge ids on disk).
-
-    Args:
-        graph: the (undirected, unweighted) graph.
-        config: training options.
-        cluster: METIS parts and clusters per batch.
-        split: split name.
-        cache_dir: where the disk graph is written (default: the partition cache).
-    """
-
-    def __init__(
-        self,
-        graph: Graph,
-        config: NodeTrainConfig | None = None,
-        cluster: ClusterConfig | None = None,
-        split: str | None = None,
-        *,
-        cache_dir: str | os.PathLike[str] | None = None,
-    ) -> None:
-        """Hold the options; the disk graph is written on first use (see the class docstring)."""
-        super().__init__(graph, config, cluster, split)
-        self.cache_dir = cache_dir
-        self._folder: Path | None = None
-
-    def describe(self) -> dict[str, Any]:
-        """The in-memory task's hyperparameters, with ``batching`` set to ``"cluster-disk"``."""
-        return {**super().describe(), "batching": "cluster-disk"}
-
-    def __getstate__(self) -> dict[str, Any]:
-        """The task to pickle for a worker, without the disk graph's folder (found again there)."""
-        return {**self.__dict__, "_folder": None}
-
-    def folder(self) -> Path:
-        """The disk graph (written on first use, then found in the cache)."""
-        if self._folder is None:
-            self._folder = cluster_disk_graph(self.graph, self.cluster.num_parts, cache_dir=self.cache_dir)
-        return self._folder
-
-    def batches(self, graph: Graph, seed_index: int, seed: int) -> Iterable[ClusterBatch]:
-        """One epoch's batches read from the disk graph, restricted to ``graph``'s edges (a pruned graph)."""
-        from ..data.diskgraph import DiskGraph
-
-        loader = DiskClusterLoader(DiskGraph.open(self.folder()), self.cluster.clusters_per_batch, seed=seed)
-        return _PrunedBatches(loader, graph)
-
-
-class _PrunedBatches:
-    """Disk batches with the edges of ``graph`` (a pruned graph over the same nodes) only, and their edge ids."""
-
-    def __init__(self, loader: DiskClusterLoader, graph: Graph) -> None:
-        self.loader, self.graph = loader, graph
-        n = graph.num_nodes
-        u, v = graph.edges[0].to(torch.int64), graph.edges[1].to(torch.int64)
-        keys = torch.minimum(u, v) * n + torch.maximum(u, v)
-        self.order = torch.argsort(keys)
-        self.keys = keys[self.order]
-
-    def __len__(self) -> int:
-        return len(self.loader)
-
-    def __iter__(self) -> Iterator[ClusterBatch]:
-        n = self.graph.num_nodes
-        for batch in self.loader:
-            b = batch.graph
-            original = batch.nodes[b.edges]  # the batch's edges in original node ids
-            keys = torch.minimum(original[0], original[1]) * n + torch.maximum(original[0], original[1])
-            position = torch.searchsorted(self.keys, keys).clamp_max(max(self.keys.numel() - 1, 0))
-            present = self.keys[position] == keys if self.keys.numel() else torch.zeros_like(keys, dtype=torch.bool)
-            pruned = b if bool(present.all()) else b.keep_edges(present)
-            ids = self.order[position[present]]
-            yield ClusterBatch(pruned, batch.nodes, batch.clusters, ids)

@@ -49,7 +49,7 @@ _BASE = (
     "ray_address",
 )
 ACCEPTED = {
-    "node": (*_BASE, "preset", "split", "batching", "parts", "clusters_per_batch", "on_disk"),
+    "node": (*_BASE, "preset", "split", "batching", "parts", "clusters_per_batch", "on_disk", "disk"),
     "link": _BASE,
 }
 HINTS = {
@@ -59,6 +59,7 @@ HINTS = {
     "parts": "--batching cluster",
     "clusters_per_batch": "--batching cluster",
     "on_disk": "--batching cluster",
+    "disk": "--task node",
 }
 DEFAULT_METHODS = "teddy,random"
 _KEYS = (
@@ -98,9 +99,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--dataset",
-        required=True,
+        default=None,
         help="dataset name (see `graphsparse datasets`), or a comma-separated list: with --model x,y a grid, "
-        "searched one combination after the other",
+        "searched one combination after the other; required unless --disk FOLDER is given",
     )
     opt.add_model_option(p)
     p.add_argument(
@@ -165,7 +166,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--on-disk",
         action="store_true",
-        help="--batching cluster: read every batch from a part-ordered disk graph (memory maps; written once, cached)",
+        help="--batching cluster: read every batch from a part-ordered disk graph (memory maps; written once, cached); "
+        "the level's pruning is applied as each batch is cut, evaluation is batched",
+    )
+    p.add_argument(
+        "--disk",
+        default=None,
+        metavar="FOLDER",
+        help="search a disk graph folder instead of --dataset, never loading it whole (implies --batching cluster; "
+        "e.g. written by graphsparse.data.synthetic_dcsbm_to_disk or ogb_to_disk_graph; a one-part folder is "
+        "partitioned with METIS first, cached; its features are used as stored)",
     )
     p.add_argument(
         "--save-tickets",
@@ -307,6 +317,19 @@ def run(args: argparse.Namespace) -> None:
     from ..utils import resolve_device
     from .grid import run_grid, split_list
 
+    if args.disk is not None:
+        from ..data.diskgraph import DiskGraph
+
+        if args.dataset is not None:
+            raise ValueError(f"--disk {args.disk}: give either --dataset or --disk FOLDER, not both")
+        if args.batching == "full":
+            raise ValueError(
+                f"--disk {args.disk}: a disk graph is searched on Cluster-GCN batches, not --batching full"
+            )
+        args.batching = "cluster"
+        args.dataset = str(DiskGraph.read_meta(args.disk)["name"])  # names the search; nothing is loaded by it
+    elif args.dataset is None:
+        raise ValueError("--dataset is required (or --disk FOLDER)")
     grid = len(split_list("--dataset", args.dataset)) * len(split_list("--model", args.model)) > 1
     if grid and args.plot:
         raise ValueError(
@@ -374,7 +397,7 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
             for flag, path in (("--save-tickets", args.save_tickets), ("--tensorboard", args.tensorboard))
             if path is not None
         ],
-        datasets=[args.dataset],  # found before the database is created
+        datasets=[] if args.disk is not None else [args.dataset],  # found before the database is created
         unit="levels",
         resume="rerun the same command to resume (stored levels are loaded, not retrained)",
     )
@@ -414,7 +437,7 @@ def _search(
     seeds = args.seeds if args.seeds is not None else 3
     rounds, pg, pw = glt_schedule(args, task_name)
     parallel = store.invocation["parallel"]
-    graph = load_dataset(args.dataset)
+    graph = _disk_graph(args) if args.disk is not None else load_dataset(args.dataset)
     model_options: dict[str, Any] = {}
     ticket_model = args.model
     if task_name == "link":
@@ -434,6 +457,8 @@ def _search(
             return build_model(args.model, graph.num_features, graph.num_classes, **model_options)
 
         task = _node_trainer(args, graph, config)
+        if args.disk is not None or args.on_disk:
+            graph = task.graph_for_seed(0, 0)  # written or partitioned here, once, before any unit runs
     from tqdm.auto import tqdm
 
     bar = tqdm(
@@ -559,16 +584,29 @@ def _node_trainer(args: argparse.Namespace, graph: Any, config: Any) -> Any:
     from ..batching import DEFAULT_CLUSTERS_PER_BATCH, ClusterConfig, default_parts
     from ..batching.glt import ClusterGLTTask
 
-    parts = args.parts if args.parts is not None else default_parts(graph.num_nodes)
+    if args.disk is not None and args.parts is None and int(graph.meta["num_parts"]) > 1:
+        parts = int(graph.meta["num_parts"])  # a partitioned folder is used as it is
+    else:
+        parts = args.parts if args.parts is not None else default_parts(graph.num_nodes)
     q = args.clusters_per_batch if args.clusters_per_batch is not None else min(DEFAULT_CLUSTERS_PER_BATCH, parts)
     if q > parts:
         raise ValueError(f"--clusters-per-batch ({q}) must be <= the number of parts ({parts})")
     cluster = ClusterConfig(num_parts=parts, clusters_per_batch=q)
-    if args.on_disk:
-        from ..batching.glt import DiskClusterGLTTask
+    if args.on_disk or args.disk is not None:
+        from ..batching.disk_glt import DiskClusterGLTTask
 
-        return DiskClusterGLTTask(graph, config, cluster, args.split)
+        source = graph.folder if args.disk is not None else graph
+        return DiskClusterGLTTask(source, config, cluster, args.split)
     return ClusterGLTTask(graph, config, cluster, args.split)
+
+
+def _disk_graph(args: argparse.Namespace) -> Any:
+    """The ``--disk`` folder as the search's graph (its meta only: nothing of the graph is read)."""
+    from ..data.diskview import DiskGLTGraph
+
+    if args.task == "link":
+        raise ValueError(f"--disk {args.disk}: a disk graph is searched for node classification only")
+    return DiskGLTGraph(args.disk)
 
 
 def _link_setup(args: argparse.Namespace, graph: Any) -> tuple[Any, Any, Any]:

@@ -57,7 +57,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="ticket file (DIR/<method>/round<k>/seed<s>/ticket.pt)")
-    p.add_argument("--dataset", required=True, help="the dataset the ticket was found on")
+    p.add_argument("--dataset", default=None, help="the dataset the ticket was found on (or --disk FOLDER)")
+    p.add_argument(
+        "--disk",
+        default=None,
+        metavar="FOLDER",
+        help="the disk graph folder a `glt --disk FOLDER` search found the ticket on (instead of --dataset)",
+    )
     p.add_argument("--device", default="cpu", help="device (default: cpu; the search's numbers are reproduced on cpu)")
 
 
@@ -197,9 +203,17 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     train = described.get("train")
     if not isinstance(train, dict):
         raise ValueError(f"{path}: provenance task_config has no 'train' object")
-    graph = load_dataset(args.dataset)
+    if (args.dataset is None) == (args.disk is None):
+        raise ValueError("give the graph the ticket was found on: --dataset NAME or --disk FOLDER (one of them)")
+    if args.disk is not None:
+        from ..data.diskview import DiskGLTGraph
+
+        graph = DiskGLTGraph(args.disk)
+    else:
+        graph = load_dataset(args.dataset)
     if p.get("dataset") not in (None, graph.name):
-        raise ValueError(f"{path} was found on dataset {p['dataset']!r}, not {graph.name!r} (--dataset)")
+        flag = "--disk" if args.disk is not None else "--dataset"
+        raise ValueError(f"{path} was found on dataset {p['dataset']!r}, not {graph.name!r} ({flag})")
 
     def configured(kind: Any, values: Any, field: str) -> Any:
         if not isinstance(values, dict):
@@ -220,12 +234,27 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         split = described.get("split")
         if not isinstance(split, (str, type(None))):
             raise ValueError(f"{path}: provenance task_config 'split' must be a split name, got {split!r}")
+        if args.disk is not None and batching != "cluster-disk":
+            raise ValueError(f"{path} was not found by a search on a disk graph (batching {batching!r}); use --dataset")
         if batching in ("cluster", "cluster-disk"):  # retrained on the batches the search trained it on
             from ..batching import ClusterConfig
-            from ..batching.glt import ClusterGLTTask, DiskClusterGLTTask
 
-            trainer = DiskClusterGLTTask if batching == "cluster-disk" else ClusterGLTTask
-            task = trainer(graph, config, configured(ClusterConfig, described.get("cluster"), "cluster"), split)
+            cluster = configured(ClusterConfig, described.get("cluster"), "cluster")
+            if batching == "cluster-disk":
+                from ..batching.disk_glt import DiskClusterGLTTask
+
+                eval_q = check_int(
+                    f"{path}: provenance task_config 'eval_clusters_per_batch'",
+                    described.get("eval_clusters_per_batch", cluster.clusters_per_batch),
+                    1,
+                    cluster.num_parts,
+                )
+                source = graph.folder if args.disk is not None else graph
+                task = DiskClusterGLTTask(source, config, cluster, split, eval_clusters_per_batch=eval_q)
+            else:
+                from ..batching.glt import ClusterGLTTask
+
+                task = ClusterGLTTask(graph, config, cluster, split)
         else:
             task = NodeGLTTask(graph, config, split)
 
@@ -349,6 +378,11 @@ def run_compact(args: argparse.Namespace) -> None:
     from ..sparsify.compact import compact_gcn
     from .preflight import check_distinct, check_output_file
 
+    if args.disk is not None:
+        raise ValueError(
+            f"--disk {args.disk}: ticket compact checks the compact model against the full graph in memory; "
+            "evaluate a disk graph's ticket with `ticket eval --disk` instead"
+        )
     ticket_path = Path(args.path)
     beside = [("the ticket", ticket_path), ("its trained weights", ticket_path.parent / "trained.pt")]
     check_distinct([("--out", args.out)], beside)  # writing --out never overwrites what this command reads

@@ -20,10 +20,16 @@ so edges between low-degree nodes (whose messages matter most) score high and ar
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
 from numbers import Real
+from pathlib import Path
 
+import numpy as np
 import torch
 
+from ..data.diskview import DiskGLTGraph, work_folder
+from ..data.edgemask import PackedEdgeMask
 from ..graph import Graph
 
 __all__ = [
@@ -51,12 +57,40 @@ def _check_undirected(graph: Graph, scorer: str) -> None:
         raise ValueError(f"{scorer} needs an undirected graph; graph {graph.name!r} is directed")
 
 
-def teddy_edge_scores(graph: Graph) -> torch.Tensor:
+def _disk_scores(graph: DiskGLTGraph, name: str, compute: Callable[[Path], object]) -> np.memmap:
+    """Scores of a disk graph's edges in a file beside it, computed once (``compute(path)`` writes the file)."""
+    path = work_folder(graph.folder) / f"{name}-{graph.fingerprint()[:16]}.npy"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+        compute(tmp)
+        os.replace(tmp, path)  # complete or absent: a concurrent worker writes the same values
+    scores = np.load(path, mmap_mode="r")
+    if scores.shape != (graph.total_edges,):
+        raise ValueError(f"{path}: holds {list(scores.shape)} scores for {graph.total_edges} edges; delete it")
+    return scores
+
+
+def teddy_edge_scores(graph: Graph | DiskGLTGraph) -> torch.Tensor | np.memmap:
     r"""TEDDY edge scores :math:`s_{ij} = (g_i/d_i)(g_j/d_j)`, one per edge id, computed in O(E).
 
     :math:`g_i` is the mean of :math:`d_k^{-1/2}` over the neighbours :math:`k` of :math:`i` (degrees without
     self-loops). Low scores are pruned first.
+
+    Args:
+        graph: an undirected graph, or a disk graph (its scores are streamed from its CSR into a file beside it,
+            the same values as in memory).
+
+    Returns:
+        ``float32 [M]`` scores by edge id (a read-only memory map for a disk graph).
+
+    Raises:
+        ValueError: the graph is directed.
     """
+    if isinstance(graph, DiskGLTGraph):
+        from ..data.disk_scores import disk_teddy_edge_scores
+
+        return _disk_scores(graph, "teddy", lambda out: disk_teddy_edge_scores(graph.folder, out))
     _check_undirected(graph, "teddy_edge_scores")
     row, col = graph.edge_index  # both directions
     deg = torch.zeros(graph.num_nodes, dtype=torch.float64)
@@ -70,8 +104,21 @@ def teddy_edge_scores(graph: Graph) -> torch.Tensor:
     return (g_hat[u] * g_hat[v]).float()
 
 
-def random_edge_scores(graph: Graph, seed: int = 0) -> torch.Tensor:
-    """Uniform random scores in ``[0, 1)`` from a private generator seeded with ``seed`` (random pruning)."""
+def random_edge_scores(graph: Graph | DiskGLTGraph, seed: int = 0) -> torch.Tensor | np.memmap:
+    """Uniform random scores in ``[0, 1)`` from a private generator seeded with ``seed`` (random pruning).
+
+    Args:
+        graph: the graph, or a disk graph (numpy's PCG64 stream, drawn in chunks into a file beside it).
+        seed: the generator's seed.
+
+    Returns:
+        ``[M]`` scores by edge id (a read-only memory map for a disk graph).
+    """
+    if isinstance(graph, DiskGLTGraph):
+        from ..data.disk_scores import disk_random_edge_scores
+
+        edges = graph.total_edges
+        return _disk_scores(graph, f"random-seed{int(seed)}", lambda out: disk_random_edge_scores(edges, seed, out))
     generator = torch.Generator().manual_seed(int(seed))
     return torch.rand(graph.num_edges, generator=generator)
 
@@ -84,13 +131,27 @@ def degree_product_scores(graph: Graph) -> torch.Tensor:
     return (1.0 / (deg[u] * deg[v])).float()
 
 
-def edge_keep_mask(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
+def edge_keep_mask(scores: torch.Tensor | np.memmap, sparsity: float) -> torch.Tensor | PackedEdgeMask:
     """Boolean keep-mask removing the ``round(sparsity * M)`` lowest-scoring edges.
 
     Ties are broken by edge id (the lower id is pruned first), so the result is deterministic and masks for
     increasing sparsity from the same scores are nested.
+
+    Args:
+        scores: one score per edge id; a memory map (a disk graph's scores) is selected out of core.
+        sparsity: the fraction removed, in [0, 1).
+
+    Returns:
+        A boolean tensor, or for memory-mapped scores the same decisions as keep-bits.
+
+    Raises:
+        ValueError: a sparsity out of range, scores that are not a real vector, or NaN scores.
     """
     sparsity = check_sparsity(sparsity)
+    if isinstance(scores, np.memmap):
+        from ..data.disk_scores import keep_mask_lowest_pruned
+
+        return keep_mask_lowest_pruned(scores, sparsity)
     scores = torch.as_tensor(scores)
     if scores.dim() != 1:
         raise ValueError(f"edge scores must be a vector [M] over edge ids, got shape {list(scores.shape)}")

@@ -13,17 +13,37 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from ..data.diskview import DiskGLTGraph
+from ..data.edgemask import PackedEdgeMask
 from ..graph import Graph, GraphError
 from .weights import apply_weight_masks, check_masks
 
 __all__ = ["Ticket"]
 
 _FORMAT = "graphsparse.ticket"
-_VERSION = 1
+_VERSION = 2  # 2: the edge mask bit-packed (one bit per undirected edge); version 1 files (bool) still load
+_BITORDER = "little"
 _PROVENANCE_TYPES = (str, int, float, bool, type(None))
+
+
+def _unpacked(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A version-2 payload with its bit-packed edge mask as the boolean ``edge_keep_mask`` of version 1."""
+    from ..validation import FileProblem
+
+    missing = [k for k in ("edge_keep_bits", "num_edges") if k not in payload]
+    if missing:
+        raise FileProblem(f"{name}: ticket file lacks fields {', '.join(missing)}")
+    bits, count = payload.pop("edge_keep_bits"), payload.pop("num_edges")
+    if not isinstance(bits, torch.Tensor) or bits.dtype != torch.uint8 or bits.dim() != 1:
+        raise FileProblem(f"{name}: edge_keep_bits must be a uint8 vector (the packed edge mask)")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0 or bits.numel() != (count + 7) // 8:
+        raise FileProblem(f"{name}: num_edges {count!r} does not fit {bits.numel()} bytes of edge_keep_bits")
+    mask = np.unpackbits(bits.numpy(), count=count, bitorder=_BITORDER).astype(bool)
+    return {**payload, "edge_keep_mask": torch.from_numpy(mask)}
 
 
 def _check_structure(name: str, payload: dict[str, Any]) -> None:
@@ -79,7 +99,8 @@ class Ticket:
             ValueError: a mask that is not boolean (the edge mask not a vector), or a provenance value that is not
                 a str, int, float, bool or None.
         """
-        mask = torch.as_tensor(self.edge_keep_mask)
+        mask = self.edge_keep_mask
+        mask = mask.to_bool() if isinstance(mask, PackedEdgeMask) else torch.as_tensor(mask)
         if mask.dtype != torch.bool or mask.dim() != 1:
             raise ValueError(
                 f"edge_keep_mask must be a boolean vector over edge ids, got {mask.dtype} {list(mask.shape)}"
@@ -114,12 +135,21 @@ class Ticket:
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the ticket as a ``.pt`` file loadable with ``torch.load(path, weights_only=True)``."""
+        """Write the ticket as a ``.pt`` file loadable with ``torch.load(path, weights_only=True)``.
+
+        The edge mask is bit-packed (``edge_keep_bits``, one bit per undirected edge, little bit order, and
+        ``num_edges``): a ticket of a 30M-edge graph holds 3.75 MB of edge bits.
+
+        Args:
+            path: the file to write.
+        """
+        bits = np.packbits(self.edge_keep_mask.numpy(), bitorder=_BITORDER)
         torch.save(
             {
                 "format": _FORMAT,
                 "version": _VERSION,
-                "edge_keep_mask": self.edge_keep_mask,
+                "edge_keep_bits": torch.from_numpy(bits),
+                "num_edges": int(self.edge_keep_mask.numel()),
                 "weight_masks": dict(self.weight_masks),
                 "init_state": dict(self.init_state),
                 "provenance": dict(self.provenance),
@@ -149,11 +179,13 @@ class Ticket:
         payload = load_torch_file(name, "ticket file", hint)
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
             raise FileProblem(f"{name} is not a graphsparse ticket file (no format={_FORMAT!r} field); {hint}")
-        if payload.get("version") != _VERSION:
+        if payload.get("version") not in (1, _VERSION):
             raise FileProblem(
                 f"{name}: unsupported ticket version {payload.get('version')!r} (this graphsparse "
-                f"reads version {_VERSION})"
+                f"reads versions 1 and {_VERSION})"
             )
+        if payload["version"] == _VERSION:
+            payload = _unpacked(name, payload)
         missing = [k for k in ("edge_keep_mask", "weight_masks", "init_state", "provenance") if k not in payload]
         if missing:
             raise FileProblem(f"{name}: ticket file lacks fields {', '.join(missing)}")
@@ -190,6 +222,13 @@ class Ticket:
         Raises:
             GraphError: the ticket's edge mask does not match the graph's number of edges (a different graph).
         """
+        if isinstance(graph, DiskGLTGraph):  # the disk graph's view with the ticket's keep-bits
+            if self.edge_keep_mask.numel() != graph.total_edges:
+                raise GraphError(
+                    f"ticket edge mask has {self.edge_keep_mask.numel()} entries but disk graph {graph.folder} has "
+                    f"{graph.total_edges} edges; the ticket was found on a different graph"
+                )
+            return graph.keep_edges(PackedEdgeMask.from_bool(self.edge_keep_mask))
         if isinstance(graph, Graph):
             if self.edge_keep_mask.numel() != graph.num_edges:
                 raise GraphError(
@@ -246,13 +285,15 @@ class Ticket:
     @classmethod
     def from_model(
         cls,
-        edge_keep_mask: torch.Tensor,
+        edge_keep_mask: torch.Tensor | PackedEdgeMask,
         weight_masks: Mapping[str, torch.Tensor],
         init_state: Mapping[str, torch.Tensor],
         **provenance: Any,
     ) -> Ticket:
         """Build a ticket and fill ``graph_sparsity``/``weight_sparsity`` in its provenance from the masks."""
-        ticket = cls(torch.as_tensor(edge_keep_mask), dict(weight_masks), dict(init_state), dict(provenance))
+        if not isinstance(edge_keep_mask, PackedEdgeMask):
+            edge_keep_mask = torch.as_tensor(edge_keep_mask)
+        ticket = cls(edge_keep_mask, dict(weight_masks), dict(init_state), dict(provenance))
         ticket.provenance.setdefault("graph_sparsity", ticket.graph_sparsity)
         ticket.provenance.setdefault("weight_sparsity", ticket.weight_sparsity)
         return ticket

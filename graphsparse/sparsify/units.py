@@ -77,7 +77,7 @@ class SearchContext:
         graph: Graph = self.task.graph_for_seed(seed_index, seed)
         model = self.build(seed)
         self.task.fit(graph, model, seed=seed, seed_index=seed_index)
-        return self.task.predict(graph, model).detach().cpu()
+        return self.task.predict(graph, model)
 
 
 @dataclass(frozen=True)

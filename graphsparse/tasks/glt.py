@@ -92,8 +92,12 @@ class GLTTask(Protocol):
         """
         ...
 
-    def predict(self, graph: Graph, model: nn.Module) -> torch.Tensor:
-        """The model's outputs used as a distillation teacher (node logits)."""
+    def predict(self, graph: Graph, model: nn.Module) -> torch.Tensor | Any:
+        """The model's outputs used as a distillation teacher (node logits), detached and on the CPU.
+
+        A trainer of a graph beyond memory returns a handle whose ``rows(nodes)`` reads them from disk
+        (:class:`graphsparse.data.diskview.DiskArray`).
+        """
         ...
 
 
@@ -186,7 +190,7 @@ class NodeGLTTask:
             graph = with_sparse_features(graph)
         model.eval()
         with torch.no_grad():
-            return model(graph).detach()
+            return model(graph).detach().cpu()
 
     def fit(
         self,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 from torch import nn
 
+from ...data.edgemask import PackedEdgeMask
 from ...graph import Graph
 from ...validation import check_float, check_int
 from ..edges import edge_keep_mask
@@ -260,8 +261,11 @@ class OneShotMethod(GLTMethod):
         """How the level's weights are pruned (called at θ0, only when its weight sparsity is > 0)."""
         return WeightRule()
 
-    def edge_keep(self, ctx: SearchContext, graph: Graph, job: SeedJob) -> torch.Tensor:
-        """The level's keep-mask over the edge ids of ``graph`` (all kept at graph sparsity 0)."""
+    def edge_keep(self, ctx: SearchContext, graph: Graph, job: SeedJob) -> torch.Tensor | PackedEdgeMask:
+        """The level's keep-mask over the edge ids of ``graph`` (all kept at graph sparsity 0).
+
+        Keep-bits when the scores are a disk graph's (memory-mapped).
+        """
         return edge_keep_mask(self.edge_scores(ctx, graph, job), job.level.graph_sparsity)
 
     def train_seed(self, ctx: SearchContext, job: SeedJob) -> SeedOutcome:
@@ -287,7 +291,7 @@ class OneShotMethod(GLTMethod):
             material = TicketMaterial(
                 job.seed,
                 job.seed_index,
-                keep.detach().cpu().bool(),
+                _cpu_keep(keep),
                 _bool_masks(masks),
                 theta0,
                 rule.kind,
@@ -295,7 +299,7 @@ class OneShotMethod(GLTMethod):
                 run=run,
                 test=run.test,
             )
-        outputs = ctx.task.predict(graph, model).detach().cpu() if job.want_outputs else None
+        outputs = ctx.task.predict(graph, model) if job.want_outputs else None
         return SeedOutcome(run=run, material=material, teacher_logits=outputs)
 
     def rederive(self, ctx: SearchContext, job: SeedJob) -> TicketMaterial:
@@ -307,7 +311,12 @@ class OneShotMethod(GLTMethod):
         rule = self.weight_rule(model, job) if job.level.weight_sparsity > 0 else WeightRule()
         # an l0 ticket's masks are the trained model's non-zeros, which only retraining gives
         masks = rule.masks or {}
-        return TicketMaterial(job.seed, job.seed_index, keep.cpu().bool(), _bool_masks(masks), theta0, rule.kind)
+        return TicketMaterial(job.seed, job.seed_index, _cpu_keep(keep), _bool_masks(masks), theta0, rule.kind)
+
+
+def _cpu_keep(keep: torch.Tensor | PackedEdgeMask) -> torch.Tensor | PackedEdgeMask:
+    """A level's edge keep-mask as a ticket holds it: a CPU bool tensor, or keep-bits as they are (a disk graph)."""
+    return keep if isinstance(keep, PackedEdgeMask) else keep.detach().cpu().bool()
 
 
 def _bool_masks(masks: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -1,0 +1,169 @@
+"""GLT search on Cluster-GCN batches of a disk graph: pruning as bits, tickets, resume, the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from graphsparse.batching import ClusterConfig
+from graphsparse.batching.disk_glt import DiskClusterGLTTask, batches_of
+from graphsparse.cli import main
+from graphsparse.data.edgemask import PackedEdgeMask
+from graphsparse.data.synthetic import synthetic_dcsbm, synthetic_dcsbm_to_disk
+from graphsparse.sparsify.edges import edge_keep_mask, random_edge_scores, teddy_edge_scores
+from graphsparse.sparsify.ticket import Ticket
+from graphsparse.tasks.node import NodeTrainConfig
+
+# a planted partition: 4 classes, homophilous, well-separated features; chance is 0.25
+OPTIONS = dict(num_nodes=1200, num_edges=6000, num_features=16, num_classes=4, homophily=0.9, seed=3)
+
+
+@pytest.fixture(scope="module")
+def raw_folder(tmp_path_factory):
+    return synthetic_dcsbm_to_disk(tmp_path_factory.mktemp("glt-disk") / "raw", **OPTIONS)
+
+
+@pytest.fixture(scope="module")
+def task(raw_folder, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("glt-disk-cache")
+    return DiskClusterGLTTask(raw_folder, NodeTrainConfig(epochs=30), ClusterConfig(12, 4), cache_dir=cache)
+
+
+def test_disk_scores_and_masks_are_the_in_memory_ones(task):
+    graph = synthetic_dcsbm(**OPTIONS)
+    view = task.graph_for_seed(0, 0)
+    assert view.total_edges == graph.num_edges
+    disk_scores = teddy_edge_scores(view)
+    assert np.array_equal(np.asarray(disk_scores), teddy_edge_scores(graph).numpy())
+    for sparsity in (0.05, 0.4, 0.9):
+        bits = edge_keep_mask(disk_scores, sparsity)
+        assert isinstance(bits, PackedEdgeMask)
+        assert torch.equal(bits.to_bool(), edge_keep_mask(teddy_edge_scores(graph), sparsity))
+    random_bits = edge_keep_mask(random_edge_scores(view, seed=1), 0.3)
+    assert random_bits.count() == graph.num_edges - round(0.3 * graph.num_edges)
+
+
+def test_pruned_batches_hold_the_pruned_graphs_edges_with_their_ranks(task):
+    graph = synthetic_dcsbm(**OPTIONS)
+    keep = edge_keep_mask(teddy_edge_scores(graph), 0.4)
+    pruned = graph.keep_edges(keep)
+    view = task.graph_for_seed(0, 0).keep_edges(keep)
+    assert view.num_edges == pruned.num_edges
+    seen = 0
+    for batch in batches_of(task, view, seed=0):
+        original = torch.sort(batch.nodes[batch.graph.edges], dim=0).values
+        assert bool(keep[batch.edge_ids].all())
+        assert torch.equal(original, graph.edges[:, batch.edge_ids])
+        # the rank of a kept id is the pruned in-memory graph's edge id (a learnable mask's position)
+        assert torch.equal(original, pruned.edges[:, view.kept_rank(batch.edge_ids)])
+        seen += batch.graph.num_edges
+    assert 0 < seen <= pruned.num_edges
+
+
+def test_the_task_pickles_as_a_path(task):
+    blob = pickle.dumps(task)
+    assert len(blob) < 20_000  # no graph, features or edges travel to a worker
+    again = pickle.loads(blob)
+    assert again.folder() == task.folder()
+    view = again.graph_for_seed(0, 0)
+    assert pickle.loads(pickle.dumps(view.keep_edges(torch.ones(view.total_edges, dtype=torch.bool)))).num_edges == (
+        view.total_edges
+    )
+
+
+def test_teacher_logits_go_to_disk_and_back(task):
+    from graphsparse.nn import build_model
+
+    view = task.graph_for_seed(0, 0)
+    torch.manual_seed(0)
+    model = build_model("gcn", view.num_features, view.num_classes, hidden_channels=8)
+    logits = task.predict(view, model)
+    nodes = torch.tensor([0, 5, 1199])
+    rows = logits.rows(nodes)
+    assert rows.shape == (3, view.num_classes) and logits.path.endswith(".npy")
+    assert bool(torch.isfinite(rows).all()) and float(rows.abs().sum()) > 0
+
+
+def _glt_argv(folder, tmp_path, *extra):
+    return [
+        "glt", "--disk", str(folder), "--model", "gcn", "--hidden", "16", "--method", "teddy,random,ugs",
+        "--rounds", "2", "--seeds", "1", "--epochs", "25", "--parts", "12", "--clusters-per-batch", "4",
+        "--db", str(tmp_path / "glt.db"), "--plot", str(tmp_path / "glt.png"), "--json", "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+def test_glt_on_a_disk_graph_resumes_and_its_tickets_retrain(raw_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GRAPHSPARSE_CACHE", str(tmp_path / "cache"))
+    assert main(_glt_argv(raw_folder, tmp_path, "--save-tickets", str(tmp_path / "tickets"))) == 0
+    doc = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert doc["config"]["batching"] == "cluster-disk"
+    scores = {(r["method"], r["round"]): r for r in doc["levels"]}
+    assert doc["dense"]["test_acc_mean"] > 0.6  # chance: 0.25
+    assert scores[("teddy", 2)]["test_acc_mean"] > 0.5
+    assert abs(scores[("teddy", 2)]["graph_sparsity"] - (1 - 0.95**2)) < 1e-3
+    # a rerun loads every level from the store: the same numbers
+    assert main(_glt_argv(raw_folder, tmp_path, "--save-tickets", str(tmp_path / "tickets"))) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["levels"] == doc["levels"]
+    ticket_path = tmp_path / "tickets" / "teddy" / "round2" / "seed0" / "ticket.pt"
+    raw = torch.load(ticket_path, weights_only=True)
+    assert raw["edge_keep_bits"].dtype == torch.uint8 and raw["num_edges"] == OPTIONS["num_edges"]
+    ticket = Ticket.load(ticket_path)
+    argv = ["ticket", "eval", str(ticket_path), "--disk", str(raw_folder), "--json"]
+    assert main(argv) == 0
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluated["test"] == pytest.approx(ticket.provenance["test"], abs=1e-6)
+
+
+def test_glt_disk_refuses_what_does_not_apply(raw_folder, tmp_path, capsys):
+    assert main(["glt", "--disk", str(raw_folder), "--dataset", "cora", "--db", str(tmp_path / "x.db")]) == 2
+    assert "either --dataset or --disk" in capsys.readouterr().err
+    assert main(["glt", "--disk", str(raw_folder), "--batching", "full", "--db", str(tmp_path / "x.db")]) == 2
+    assert "not --batching full" in capsys.readouterr().err
+    assert main(["glt", "--disk", str(tmp_path / "nowhere"), "--db", str(tmp_path / "x.db")]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+def _levels(db) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+            return con.execute("SELECT COUNT(*) FROM results WHERE key LIKE 'glt|%'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_killed_disk_search_resumes_to_the_same_levels(raw_folder, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", GRAPHSPARSE_CACHE=str(tmp_path / "cache"))
+    argv = [sys.executable, "-m", "graphsparse.cli", *_glt_argv(raw_folder, tmp_path)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while _levels(tmp_path / "glt.db") < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the search ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stored = _levels(tmp_path / "glt.db")
+    assert 2 <= stored < 7  # dense + some levels, not all of them
+    resumed = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    doc = json.loads(resumed.stdout.strip().splitlines()[-1])
+    fresh_dir = tmp_path / "fresh"
+    fresh_dir.mkdir()
+    argv_fresh = [sys.executable, "-m", "graphsparse.cli", *_glt_argv(raw_folder, fresh_dir)]
+    fresh = subprocess.run(argv_fresh, env=env, capture_output=True, text=True, check=True)
+    expected = json.loads(fresh.stdout.strip().splitlines()[-1])
+
+    def scores(d):
+        return [(r["method"], r["round"], r["test_accs"], r["graph_sparsity"]) for r in d["levels"]]
+
+    assert scores(doc) == scores(expected)
+    assert doc["dense"]["test_accs"] == expected["dense"]["test_accs"]
