@@ -111,6 +111,9 @@ def test_glt_on_a_disk_graph_resumes_and_its_tickets_retrain(raw_folder, tmp_pat
     assert doc["dense"]["test_acc_mean"] > 0.6  # chance: 0.25
     assert scores[("teddy", 2)]["test_acc_mean"] > 0.5
     assert abs(scores[("teddy", 2)]["graph_sparsity"] - (1 - 0.95**2)) < 1e-3
+    # UGS's edge mask is stepped sparsely on a disk graph (the batch's rows, SparseAdam): its tickets stay good
+    assert scores[("ugs", 2)]["test_acc_mean"] > 0.6
+    assert abs(scores[("ugs", 2)]["graph_sparsity"] - (1 - 0.95**2)) < 1e-3
     # a rerun loads every level from the store: the same numbers
     assert main(_glt_argv(raw_folder, tmp_path, "--save-tickets", str(tmp_path / "tickets"))) == 0
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -167,3 +170,75 @@ def test_a_killed_disk_search_resumes_to_the_same_levels(raw_folder, tmp_path):
 
     assert scores(doc) == scores(expected)
     assert doc["dense"]["test_accs"] == expected["dense"]["test_accs"]
+
+
+def test_a_ugs_step_on_a_disk_graph_touches_only_the_batchs_mask_entries(task):
+    from types import SimpleNamespace
+
+    from graphsparse.nn import build_model
+    from graphsparse.sparsify.methods.ugs import UGS
+    from graphsparse.sparsify.weights import prunable_parameters
+
+    view = task.graph_for_seed(0, 0)
+    level = view.keep_edges(edge_keep_mask(teddy_edge_scores(synthetic_dcsbm(**OPTIONS)), 0.2))
+
+    def build(seed):
+        torch.manual_seed(seed)
+        return build_model("gcn", view.num_features, view.num_classes, hidden_channels=8)
+
+    ctx = SimpleNamespace(task=task, build=build)
+    weight_keep = {n: torch.ones_like(p, dtype=torch.bool) for n, p in prunable_parameters(build(0)).items()}
+    masked = UGS(s1=1e-2, s2=1e-2).masked_model(ctx, level, weight_keep, seed=0)
+    assert masked.sparse_edge_grad and masked.edge_mask.numel() == level.num_edges
+    optimizers = task.optimizers(masked)
+    assert [type(o) for o in optimizers] == [torch.optim.Adam, torch.optim.SparseAdam]
+    assert all(p is not masked.edge_mask for group in optimizers[0].param_groups for p in group["params"])
+    batch = next(iter(batches_of(task, level, seed=0)))
+    before = masked.edge_mask.detach().clone()
+    masked.train()
+    loss = task.train_step(level, masked, batch, optimizers, task.split_name(level, 0), extra_loss=masked.l1_penalty)
+    assert bool(torch.isfinite(loss))
+    grad = masked.edge_mask.grad
+    assert grad is not None and grad.is_sparse
+    rows = level.kept_rank(batch.edge_ids)
+    assert torch.equal(torch.unique(grad.coalesce().indices()[0]), torch.unique(rows))
+    inside = torch.zeros(level.num_edges, dtype=torch.bool)
+    inside[rows] = True
+    assert 0 < int(inside.sum()) < level.num_edges
+    after = masked.edge_mask.detach()
+    assert torch.equal(after[~inside], before[~inside])  # bit-identical outside the batch
+    assert bool((after[inside] != before[inside]).all())  # every entry of the batch moved (l1 alone moves it)
+    # the penalty's edge term is the batch's entries only
+    expected = 1e-2 * after[rows].abs().sum() + 1e-2 * sum(m.abs().sum() for m in masked.weight_masks)
+    masked(batch.graph, edge_ids=rows)
+    assert float(masked.l1_penalty().detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+    # evaluation (no gradients) and the best-state restore work on the sparse mask
+    scores, _ = task._evaluate(level, level.open(), masked, task.split_name(level, 0), None)
+    assert 0.0 <= scores["val_acc"] <= 1.0
+    masked.load_state_dict({k: v.clone() for k, v in masked.state_dict().items()})
+
+
+def _ugs_argv(folder, tmp_path, *extra):
+    return [
+        "glt", "--disk", str(folder), "--model", "gcn", "--hidden", "16", "--method", "ugs", "--rounds", "2",
+        "--seeds", "1", "--epochs", "10", "--parts", "12", "--clusters-per-batch", "4",
+        "--db", str(tmp_path / "ugs.db"), "--json", "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+@pytest.mark.integration  # ends on two Ray workers
+@pytest.mark.timeout(900)
+def test_a_disk_ugs_search_on_two_workers_gives_the_serial_levels(raw_folder, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", GRAPHSPARSE_CACHE=str(tmp_path / "cache"), MPLBACKEND="Agg")
+
+    def run(where, *extra):
+        where.mkdir()
+        argv = [sys.executable, "-m", "graphsparse.cli", *_ugs_argv(raw_folder, where, *extra)]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        doc = json.loads(done.stdout.strip().splitlines()[-1])
+        return [(r["method"], r["round"], r["test_accs"], r["graph_sparsity"]) for r in doc["levels"]]
+
+    serial = run(tmp_path / "serial")
+    assert [(m, r) for m, r, _, _ in serial] == [("ugs", 1), ("ugs", 2)]
+    assert run(tmp_path / "workers", "--workers", "2") == serial

@@ -11,6 +11,11 @@ keep-bits over undirected edge ids); every batch is cut from memory maps with th
   batch (:meth:`predict`);
 - the model, its optimizer state and N-sized vectors of the evaluation.
 
+A learnable edge mask is stepped sparsely: the task sets ``sparse_edge_masks = True``, so a GLT method builds its
+mask with a sparse gradient (the batch's rows only; see :mod:`graphsparse.sparsify.methods.ugs`), and :meth:`fit`
+steps the model's ``sparse_parameters()`` with :class:`torch.optim.SparseAdam` (lazy Adam: only the batch's rows
+of the mask and its two moments are read and written) and every other parameter with the usual Adam.
+
 Evaluation is batched like :func:`~graphsparse.batching.disk.evaluate_disk`: the parts in ascending order, ``q`` at
 a time, each batch's induced subgraph (edges between evaluation batches are not used); accuracy only.
 
@@ -65,6 +70,7 @@ class DiskClusterGLTTask:
     """
 
     name = "node"
+    sparse_edge_masks = True  # a learnable edge mask gets the batch's rows as a sparse gradient (SparseAdam)
 
     def __init__(
         self,
@@ -211,6 +217,82 @@ class DiskClusterGLTTask:
             raise GraphError(f"{graph.folder}: the validation split {split_name!r} has no node")
         return scores, float(sums[1, 2] / sums[1, 1])
 
+    def optimizers(self, model: nn.Module) -> list[torch.optim.Optimizer]:
+        """The optimizers of ``model``: Adam over its dense parameters, SparseAdam over its sparse ones.
+
+        The sparse ones are ``model.sparse_parameters()`` (a learnable edge mask built for this task), when the
+        model has that method and it names any.
+
+        Args:
+            model: the model to train.
+
+        Returns:
+            ``[Adam]`` or ``[Adam, SparseAdam]``.
+        """
+        config = self.config
+        hook = getattr(model, "sparse_parameters", None)
+        sparse = list(hook()) if callable(hook) else []
+        dense = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only, exclude=sparse)
+        return [dense, torch.optim.SparseAdam(sparse, lr=config.lr)] if sparse else [dense]
+
+    def train_step(
+        self,
+        graph: DiskGLTGraph,
+        model: nn.Module,
+        batch: ClusterBatch,
+        optimizers: list[torch.optim.Optimizer],
+        split_name: str,
+        *,
+        edge_values: torch.Tensor | None = None,
+        extra_loss: Callable[[nn.Module], torch.Tensor] | None = None,
+        output_loss: OutputLoss | None = None,
+        after_step: Callable[[nn.Module], None] | None = None,
+        teacher: Teacher | None = None,
+    ) -> torch.Tensor:
+        """One optimizer step of ``model`` on ``batch`` (the model in training mode); every optimizer steps.
+
+        Args:
+            graph: the level's disk graph.
+            model: the model.
+            batch: a training batch of ``graph``'s kept edges.
+            optimizers: from :meth:`optimizers`.
+            split_name: the split whose training nodes give the loss.
+            edge_values: as in :meth:`fit`.
+            extra_loss: as in :meth:`fit`.
+            output_loss: as in :meth:`fit`.
+            after_step: as in :meth:`fit`.
+            teacher: as in :meth:`fit`.
+
+        Returns:
+            The batch's loss, detached.
+        """
+        device = next(model.parameters()).device
+        for optimizer in optimizers:
+            optimizer.zero_grad()
+        g = self._batch_graph(batch.graph)
+        index = g.split(split_name).index("train").to(device)
+        logits = model(g, **self._model_kwargs(graph, model, batch.edge_ids, edge_values))
+        y = g.y.to(device)
+        loss = F.cross_entropy(logits[index], y[index]) if index.numel() else logits.sum() * 0.0
+        if teacher is not None and teacher.weight > 0:
+            logits_of = teacher.logits
+            rows = (
+                logits_of.rows(batch.nodes)
+                if isinstance(logits_of, DiskArray)
+                else logits_of[batch.nodes.to(logits_of.device)]
+            )
+            loss = loss + teacher.weight * distillation_loss(logits, rows.to(device))
+        if output_loss is not None:
+            loss = loss + output_loss(logits)
+        if extra_loss is not None:
+            loss = loss + extra_loss(model)
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+        if after_step is not None:
+            after_step(model)
+        return loss.detach()
+
     def fit(
         self,
         graph: DiskGLTGraph,
@@ -227,42 +309,33 @@ class DiskClusterGLTTask:
         """Train ``model`` on the disk batches of ``graph``'s kept edges and keep its best validated epoch.
 
         The arguments and result are those of :meth:`graphsparse.tasks.glt.GLTTask.fit`; ``edge_values`` and a
-        learnable edge mask are over the kept edges in id order (as a pruned in-memory graph numbers them).
+        learnable edge mask are over the kept edges in id order (as a pruned in-memory graph numbers them). A
+        model's ``sparse_parameters()`` are stepped by SparseAdam (:meth:`optimizers`).
         """
         config = self.config
         split_name = self.split_name(graph, seed_index)
         disk = graph.open()
         loader = DiskClusterLoader(disk, self.cluster.clusters_per_batch, seed=seed, keep=graph.keep)
-        optimizer = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only)
+        optimizers = self.optimizers(model)
         device = next(model.parameters()).device
-
-        def teacher_rows(nodes: torch.Tensor) -> torch.Tensor:
-            assert teacher is not None
-            logits = teacher.logits
-            rows = logits.rows(nodes) if isinstance(logits, DiskArray) else logits[nodes.to(logits.device)]
-            return rows.to(device)
 
         def train_epoch(epoch: int) -> torch.Tensor:
             model.train()
             total, batches = torch.zeros((), device=device), 0
             for batch in loader:
-                optimizer.zero_grad()
-                g = self._batch_graph(batch.graph)
-                index = g.split(split_name).index("train").to(device)
-                logits = model(g, **self._model_kwargs(graph, model, batch.edge_ids, edge_values))
-                y = g.y.to(device)
-                loss = F.cross_entropy(logits[index], y[index]) if index.numel() else logits.sum() * 0.0
-                if teacher is not None and teacher.weight > 0:
-                    loss = loss + teacher.weight * distillation_loss(logits, teacher_rows(batch.nodes))
-                if output_loss is not None:
-                    loss = loss + output_loss(logits)
-                if extra_loss is not None:
-                    loss = loss + extra_loss(model)
-                loss.backward()
-                optimizer.step()
-                if after_step is not None:
-                    after_step(model)
-                total, batches = total + loss.detach(), batches + 1
+                loss = self.train_step(
+                    graph,
+                    model,
+                    batch,
+                    optimizers,
+                    split_name,
+                    edge_values=edge_values,
+                    extra_loss=extra_loss,
+                    output_loss=output_loss,
+                    after_step=after_step,
+                    teacher=teacher,
+                )
+                total, batches = total + loss, batches + 1
             return total / max(batches, 1)
 
         def validate() -> Validation:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import torch
@@ -30,7 +31,12 @@ def first_layer(model: nn.Module) -> nn.Module | None:
     return layers[0] if layers else None
 
 
-def param_groups(model: nn.Module, weight_decay: float, decay_first_layer_only: bool = False) -> list[dict[str, Any]]:
+def param_groups(
+    model: nn.Module,
+    weight_decay: float,
+    decay_first_layer_only: bool = False,
+    exclude: Collection[nn.Parameter] = (),
+) -> list[dict[str, Any]]:
     """Weight decay on every parameter, or — Kipf & Welling's setting — only on the first layer's.
 
     Args:
@@ -40,8 +46,13 @@ def param_groups(model: nn.Module, weight_decay: float, decay_first_layer_only: 
             first layer is unknown (no ``first_layer()``, ``convs`` or ``lins``; e.g. a GLT method's wrapper)
             has every parameter decayed, as before; ``graphsparse train --decay first-layer`` refuses such a
             model up front.
+        exclude: parameters left out of every group (those another optimizer steps, e.g. sparse ones).
+
+    Returns:
+        The parameter groups of :class:`torch.optim.Adam`.
     """
-    params = list(model.parameters())
+    skipped = {id(p) for p in exclude}
+    params = [p for p in model.parameters() if id(p) not in skipped]
     first = first_layer(model) if decay_first_layer_only else None
     if first is None:
         return [{"params": params, "weight_decay": weight_decay}]
@@ -53,7 +64,11 @@ def param_groups(model: nn.Module, weight_decay: float, decay_first_layer_only: 
 
 
 def make_optimizer(
-    model: nn.Module, lr: float, weight_decay: float = 0.0, decay_first_layer_only: bool = False
+    model: nn.Module,
+    lr: float,
+    weight_decay: float = 0.0,
+    decay_first_layer_only: bool = False,
+    exclude: Collection[nn.Parameter] = (),
 ) -> torch.optim.Optimizer:
-    """Adam with :func:`param_groups`."""
-    return torch.optim.Adam(param_groups(model, weight_decay, decay_first_layer_only), lr=lr)
+    """Adam with :func:`param_groups` (``exclude``: parameters another optimizer steps)."""
+    return torch.optim.Adam(param_groups(model, weight_decay, decay_first_layer_only, exclude), lr=lr)

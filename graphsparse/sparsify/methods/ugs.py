@@ -23,6 +23,24 @@ normalised dense adjacency. Masks start at 1 plus uniform ±1e-5 noise, as in th
 mask whose cross-entropy gradient is below the l1 term moves by the same step, so without the noise thousands of
 masks tie exactly and the tie-break (by position) would prune whole blocks — the first input features' weights,
 the first nodes' edges. Defaults ``s1 = s2 = 1e-2`` follow the reference's Cora command.
+
+Sparse edge-mask gradients (disk graphs). A trainer that sets ``sparse_edge_masks = True`` (the disk trainer
+:class:`~graphsparse.batching.disk_glt.DiskClusterGLTTask`) gets a :class:`UGSMasked` with ``sparse_edge_grad``:
+each batch gathers its mask entries with ``torch.gather(..., sparse_grad=True)``, so the mask's gradient is a
+sparse COO tensor over the batch's edges, and the l1 term covers the batch's entries only,
+:math:`s_1 \sum_{e \in \text{batch}} |m_e|` (unscaled; the weight masks' term stays whole). Why unscaled: a
+Cluster-GCN epoch sees each edge in at most one batch, so an entry gets :math:`s_1\,\mathrm{sign}(m_e)` exactly
+at the steps its cross-entropy gradient arrives, as in full-batch UGS where every step carries both; scaling the
+batch's sum up by ``M / |batch|`` would multiply the l1 push against the cross-entropy by the number of batches,
+and summing over every edge (the dense term) would move every mask every step. The trainer steps the mask with
+``torch.optim.SparseAdam`` (lazy Adam: an entry's moments and value change only at the steps its edge is in the
+batch; SparseAdam has no weight decay, so the mask is not decayed there) and everything else with the usual Adam.
+Memory: the mask (4 bytes per kept edge) and SparseAdam's two moments (8 bytes per kept edge) are ordinary
+in-memory tensors, not memory maps; a step reads and writes only the batch's rows of the three. At 30M edges that
+is 120 MB of mask plus 240 MB of moments held in RAM for the whole round (about 360 MB, plus the best epoch's
+120 MB copy of the mask), against 120 MB of gradient and 240 MB of Adam state touched per step by the dense term;
+mapping them to disk would need a row cache and is left undone. In-memory trainers leave the mode off: their
+numbers are those of dense gradients.
 """
 
 from __future__ import annotations
@@ -58,6 +76,7 @@ __all__ = [
     "UGS_S1",
     "UGS_S2",
     "UGS_INIT_NOISE",
+    "sparse_edge_masks",
 ]
 
 UGS_S1 = 1e-2
@@ -92,6 +111,11 @@ class UGSMasked(nn.Module):
     ``forward(graph, x, edge_values)`` runs ``model`` with weights :math:`\theta \odot m_\theta \odot keep` and
     ``edge_values = edge_mask`` (times ``edge_values`` when given). :meth:`l1_penalty` is
     :math:`s_1 \lVert m_g \rVert_1 + s_2 \lVert m_\theta \rVert_1`.
+
+    With ``sparse_edge_grad`` the batch's entries are gathered with a sparse gradient (a COO tensor over the
+    batch's edges; step ``edge_mask`` with :class:`torch.optim.SparseAdam`, see :meth:`sparse_parameters`), and
+    the edge term of :meth:`l1_penalty` covers the entries the last training forward gathered (see the module
+    docstring for the scaling).
     """
 
     def __init__(
@@ -102,6 +126,8 @@ class UGSMasked(nn.Module):
         s1: float = UGS_S1,
         s2: float = UGS_S2,
         init_noise: float = UGS_INIT_NOISE,
+        *,
+        sparse_edge_grad: bool = False,
     ) -> None:
         """Wrap ``model`` with masks at 1 ± ``init_noise`` (0 and frozen where ``weight_keep`` is False).
 
@@ -112,6 +138,8 @@ class UGSMasked(nn.Module):
             s1: l1 coefficient of the edge mask.
             s2: l1 coefficient of the weight masks.
             init_noise: the masks' uniform initial noise, in [0, 0.5).
+            sparse_edge_grad: gather the edge mask with a sparse gradient and penalise only the gathered entries
+                (a batch trainer that steps the mask with ``SparseAdam``).
 
         Raises:
             ValueError: ``num_edges`` below 0, a coefficient or ``init_noise`` out of range, or ``weight_keep``
@@ -124,6 +152,8 @@ class UGSMasked(nn.Module):
         check_float("UGS s2 (l1 coefficient of the weight masks)", s2, 0.0)
         self.base = model
         self.s1, self.s2 = float(s1), float(s2)
+        self.sparse_edge_grad = bool(sparse_edge_grad)
+        self._gathered: torch.Tensor | None = None  # the last training forward's mask entries (sparse mode)
         params = prunable_parameters(model) if weight_keep is None else check_masks(model, weight_keep)
         if weight_keep is not None and set(weight_keep) != set(prunable_parameters(model)):
             raise ValueError("UGS weight_keep must hold a mask for every counted weight of the model")
@@ -183,16 +213,46 @@ class UGSMasked(nn.Module):
         Raises:
             ValueError: the (selected) mask and ``graph`` differ in their number of edges.
         """
-        mask = self.edge_mask if edge_ids is None else self.edge_mask[edge_ids.to(self.edge_mask.device)]
+        if self.sparse_edge_grad:
+            ids = (
+                torch.arange(self.edge_mask.numel(), device=self.edge_mask.device)
+                if edge_ids is None
+                else edge_ids.to(self.edge_mask.device)
+            )
+            mask = torch.gather(self.edge_mask, 0, ids, sparse_grad=True)  # a COO gradient over the batch's rows
+            if torch.is_grad_enabled():
+                self._gathered = mask
+        else:
+            mask = self.edge_mask if edge_ids is None else self.edge_mask[edge_ids.to(self.edge_mask.device)]
         if graph.num_edges != mask.numel():
             raise ValueError(f"UGS edge mask has {mask.numel()} entries, graph has {graph.num_edges} edges")
         values = mask if edge_values is None else mask * edge_values
         return functional_call(self.base, self.masked_weights(), (graph, x), {"edge_values": values})
 
+    def sparse_parameters(self) -> list[nn.Parameter]:
+        """The parameters whose gradients are sparse: ``[edge_mask]`` with ``sparse_edge_grad``, else none."""
+        return [self.edge_mask] if self.sparse_edge_grad else []
+
     def l1_penalty(self, _model: nn.Module | None = None) -> torch.Tensor:
-        """``s1·|m_g|_1 + s2·|m_θ|_1`` (the argument is ignored, so it can be a ``train_node`` ``extra_loss``)."""
+        """``s1·|m_g|_1 + s2·|m_θ|_1`` (the argument is ignored, so it can be a ``train_node`` ``extra_loss``).
+
+        With ``sparse_edge_grad``, :math:`m_g` is the entries the last training forward gathered (its batch).
+
+        Args:
+            _model: ignored.
+
+        Returns:
+            The penalty, a scalar tensor.
+
+        Raises:
+            RuntimeError: ``sparse_edge_grad`` and no training forward has run yet.
+        """
         weight_l1 = sum(m.abs().sum() for m in self.weight_masks)
-        return self.s1 * self.edge_mask.abs().sum() + self.s2 * weight_l1
+        if not self.sparse_edge_grad:
+            return self.s1 * self.edge_mask.abs().sum() + self.s2 * weight_l1
+        if self._gathered is None:
+            raise RuntimeError("UGS l1_penalty with sparse edge gradients needs a training forward first")
+        return self.s1 * self._gathered.abs().sum() + self.s2 * weight_l1
 
 
 def ugs_prune(
@@ -242,6 +302,11 @@ def ugs_prune(
 UGSState = tuple[torch.Tensor, dict[str, torch.Tensor]]
 
 
+def sparse_edge_masks(ctx: SearchContext) -> bool:
+    """Whether the search's trainer steps a learnable edge mask sparsely (its ``sparse_edge_masks`` attribute)."""
+    return bool(getattr(ctx.task, "sparse_edge_masks", False))
+
+
 def pack_ugs_state(state: UGSState) -> dict[str, Any]:
     """One seed's binary masks as JSON-able bit-packed masks: the state a masked-training method stores per round.
 
@@ -278,8 +343,13 @@ class MaskedTrainingMethod(GLTMethod):
     def masked_model(
         self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int
     ) -> UGSMasked:
-        """θ0 of ``seed`` wrapped with soft masks (start at 1 ± noise on the survivors)."""
-        return UGSMasked(ctx.build(seed), graph.num_edges, weight_keep, 0.0, 0.0)
+        """θ0 of ``seed`` wrapped with soft masks (start at 1 ± noise on the survivors).
+
+        The edge mask's gradient is sparse when the trainer asks for it (``ctx.task.sparse_edge_masks``).
+        """
+        return UGSMasked(
+            ctx.build(seed), graph.num_edges, weight_keep, 0.0, 0.0, sparse_edge_grad=sparse_edge_masks(ctx)
+        )
 
     def _initial_state(self, ctx: SearchContext, job: SeedJob) -> UGSState:
         graph = ctx.task.graph_for_seed(job.seed_index, job.seed)
@@ -404,8 +474,14 @@ class UGS(MaskedTrainingMethod):
     def masked_model(
         self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int
     ) -> UGSMasked:
-        """θ0 of ``seed`` wrapped with soft masks and UGS's l1 coefficients."""
-        return UGSMasked(ctx.build(seed), graph.num_edges, weight_keep, self.s1, self.s2)
+        """θ0 of ``seed`` wrapped with soft masks and UGS's l1 coefficients.
+
+        The edge mask's gradient (and its l1 term) is the batch's when the trainer asks for it
+        (``ctx.task.sparse_edge_masks``).
+        """
+        return UGSMasked(
+            ctx.build(seed), graph.num_edges, weight_keep, self.s1, self.s2, sparse_edge_grad=sparse_edge_masks(ctx)
+        )
 
     def train_masks(self, ctx: SearchContext, graph: Graph, masked: UGSMasked, job: SeedJob) -> None:
         """Train the masks and weights on CE plus the masks' l1 penalty (:meth:`UGSMasked.l1_penalty`)."""
