@@ -130,9 +130,17 @@ class DiskClusterGLTTask:
         if self._folder is None:
             if self._source is None:
                 raise GraphError("the disk GLT task lost its source before its folder was written")
-            metis_process = not isinstance(self._source, Graph)  # METIS's memory goes back when its process ends
+            from_folder = not isinstance(self._source, Graph)
+            train_split = None
+            if self.cluster.train_only and from_folder:  # METIS on the training nodes' subgraph (fits in memory)
+                names = list(DiskGraph.read_meta(self._source)["splits"])
+                train_split = self.split or ("public" if "public" in names else (names or [None])[0])
             self._folder = cluster_disk_graph(
-                self._source, self.cluster.num_parts, metis_process=metis_process, cache_dir=self.cache_dir
+                self._source,
+                self.cluster.num_parts,
+                train_split=train_split,
+                metis_process=from_folder,  # METIS's memory goes back to the system when its process ends
+                cache_dir=self.cache_dir,
             )
         return self._folder
 
