@@ -135,6 +135,19 @@ def test_glt_disk_refuses_what_does_not_apply(raw_folder, tmp_path, capsys):
     assert "not --batching full" in capsys.readouterr().err
     assert main(["glt", "--disk", str(tmp_path / "nowhere"), "--db", str(tmp_path / "x.db")]) == 2
     assert "nowhere" in capsys.readouterr().err
+    argv = [
+        "glt",
+        "--dataset",
+        "cora",
+        "--batching",
+        "cluster",
+        "--on-disk",
+        "--train-only",
+        "--db",
+        str(tmp_path / "x.db"),
+    ]
+    assert main(argv) == 2
+    assert "--train-only applies to --disk" in capsys.readouterr().err
 
 
 def _levels(db) -> int:
