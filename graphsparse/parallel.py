@@ -280,8 +280,12 @@ class RayExecutor(Executor):
             options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
             if address is not None:
                 options["address"] = address
-            else:
-                options.update(num_cpus=int(workers) * self.threads, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+            else:  # "local": a Ray of our own, never one found running on this machine (ray.init's default)
+                options.update(
+                    address="local",
+                    num_cpus=int(workers) * self.threads,
+                    object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                )
             if address is not None:
                 _reach(address)
             handlers = _signal_handlers()

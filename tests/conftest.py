@@ -35,3 +35,16 @@ def cora() -> Graph:
     from graphsparse.data import load_dataset
 
     return load_dataset("cora")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that start Ray share one xdist group: ``make test`` (``-n 2 --dist loadgroup``) runs them on one
+    worker, one after another.
+
+    They are test_parallel.py's (one local Ray for the module, a two-node cluster, killed drivers) and those named
+    for ``--workers``; two Ray clusters at once would contend for the cores, and for Ray's ports and session
+    folders. Every other test, torchrun's and the notebooks' included, runs wherever a worker is free.
+    """
+    for item in items:
+        if item.path.name == "test_parallel.py" or "workers" in item.name:
+            item.add_marker(pytest.mark.xdist_group("ray"))

@@ -154,7 +154,7 @@ def test_out_of_package_method_through_glt_serial_resume_tickets_runs_and_worker
     again = _cli(*table_argv, "--plot", str(tmp_path / "p.png"), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("(cached)") == 5  # the dense baseline and the four levels
-    listed = _cli("runs", "list", "--kind", "glt", "--db", str(tmp_path / "r.db"), cwd=tmp_path)
+    listed = _cli("runs", "list", "--kind", "glt", "--wide", "--db", str(tmp_path / "r.db"), cwd=tmp_path)
     assert listed.returncode == 0 and "hub-prune round 2" in listed.stdout
     # two Ray workers give the same numbers
     parallel = _cli(
