@@ -73,4 +73,9 @@ def test_a_good_space_file_still_runs(tmp_path, capsys) -> None:
     space = tmp_path / "space.json"
     space.write_text(json.dumps({"hidden_channels": 8, "dropout": None, "lr": 0.01}))
     code = main([*TUNE, "--space", str(space), "--db", str(tmp_path / "r.db"), "--no-progress", "--json"])
-    assert code == 0, capsys.readouterr().err
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    document = json.loads(out.out)  # the file's entries are the space tuned: fixed values kept, None drops one
+    assert document["space"]["hidden_channels"] == {"fixed": 8, "target": "model", "type": "fixed"}
+    assert document["space"]["lr"]["fixed"] == 0.01 and "dropout" not in document["space"]
+    assert document["chosen"]["hidden_channels"] == 8 and document["chosen"]["lr"] == 0.01
