@@ -133,7 +133,11 @@ def test_guide_pages_have_snippets():
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("code", [code for _, code in PYTHON_BLOCKS], ids=[name for name, _ in PYTHON_BLOCKS])
 def test_guide_snippet_runs(code, tmp_path):
-    """Each block runs in a fresh interpreter in an empty folder (so whatever it writes under runs/ lands there)."""
+    """Each block runs in a fresh interpreter in an empty folder (so whatever it writes under runs/ lands there),
+    its training cut to 10 epochs as the notebooks' is (tests/test_notebooks.py)."""
+    from test_notebooks import _shrunk
+
+    code = _shrunk(code)
     env = dict(
         os.environ,
         GRAPHSPARSE_DATA=str(ROOT / "datasets"),
