@@ -156,7 +156,7 @@ class DiskClusterGLTTask:
         Raises:
             GraphError: the graph has no such split, or none.
         """
-        names = graph.split_names
+        names = graph.splits
         if self.split is not None:
             if self.split not in names:
                 raise GraphError(f"{graph.folder}: no split {self.split!r} (it has {names})")

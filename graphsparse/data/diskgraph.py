@@ -69,6 +69,7 @@ from .edgemask import PackedEdgeMask
 __all__ = [
     "FORMAT",
     "DiskGraph",
+    "DiskGraphFacts",
     "NpyWriter",
     "index_dtype",
     "read_npy_header",
@@ -525,8 +526,44 @@ def _map(path: Path, dtype: np.dtype, shape: tuple[int, ...], start: int, stop: 
     return np.memmap(path, dtype=dtype, mode="r", offset=offset + start * row, shape=rows)
 
 
+class DiskGraphFacts:
+    """What a disk graph's ``meta.json`` states (``self.meta``), shared by every view of a folder."""
+
+    meta: dict
+
+    @property
+    def name(self) -> str:
+        """The graph's name."""
+        return str(self.meta["name"])
+
+    @property
+    def num_nodes(self) -> int:
+        """Nodes of the whole graph (not only of the opened share)."""
+        return int(self.meta["num_nodes"])
+
+    @property
+    def num_parts(self) -> int:
+        """Parts of the whole graph (not only of the opened share)."""
+        return int(self.meta["num_parts"])
+
+    @property
+    def num_features(self) -> int:
+        """Feature columns per node."""
+        return int(self.meta["num_features"])
+
+    @property
+    def num_classes(self) -> int:
+        """Label classes."""
+        return int(self.meta["num_classes"])
+
+    @property
+    def splits(self) -> list[str]:
+        """The names of the stored splits."""
+        return list(self.meta["splits"])
+
+
 @dataclass
-class DiskGraph:
+class DiskGraph(DiskGraphFacts):
     """An opened disk graph, or the share of it holding parts ``parts`` (rows ``row_start:row_stop``).
 
     Only the rows of those parts are memory-mapped: ``x``, ``y``, ``perm``, the split codes and ``indptr`` hold
@@ -589,36 +626,6 @@ class DiskGraph:
                 f"them: rewrite the folder with this version (write_disk_graph, reorder_disk_graph of its source, "
                 f"synthetic_dcsbm_to_disk, or delete a cached partition so it is written again)"
             )
-
-    @property
-    def name(self) -> str:
-        """The graph's name."""
-        return str(self.meta["name"])
-
-    @property
-    def num_nodes(self) -> int:
-        """Nodes of the whole graph (not only of the opened share)."""
-        return int(self.meta["num_nodes"])
-
-    @property
-    def num_parts(self) -> int:
-        """Parts of the whole graph (not only of the opened share)."""
-        return int(self.meta["num_parts"])
-
-    @property
-    def num_features(self) -> int:
-        """Feature columns per node."""
-        return int(self.meta["num_features"])
-
-    @property
-    def num_classes(self) -> int:
-        """Label classes."""
-        return int(self.meta["num_classes"])
-
-    @property
-    def splits(self) -> list[str]:
-        """The names of the stored splits."""
-        return list(self.meta["splits"])
 
     @property
     def mapped_rows(self) -> int:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..graph import GraphError
-from .diskgraph import DiskGraph
+from .diskgraph import DiskGraph, DiskGraphFacts
 from .edgemask import PackedEdgeMask
 
 __all__ = ["DiskGLTGraph", "DiskArray", "work_folder"]
@@ -52,7 +52,7 @@ def _file_digest(path: Path, h: Any) -> None:
             h.update(f.read(_SAMPLE))
 
 
-class DiskGLTGraph:
+class DiskGLTGraph(DiskGraphFacts):
     """A disk graph's nodes and the undirected edges a GLT level keeps of it.
 
     Args:
@@ -95,16 +95,6 @@ class DiskGLTGraph:
         return f"DiskGLTGraph({str(self.folder)!r}, {self.num_edges}/{self.total_edges} edges)"
 
     @property
-    def name(self) -> str:
-        """The graph's name."""
-        return str(self.meta["name"])
-
-    @property
-    def num_nodes(self) -> int:
-        """Nodes of the graph."""
-        return int(self.meta["num_nodes"])
-
-    @property
     def total_edges(self) -> int:
         """Undirected edges of the unpruned graph (the edge id space)."""
         return int(self.meta["num_edges"])
@@ -113,21 +103,6 @@ class DiskGLTGraph:
     def num_edges(self) -> int:
         """Undirected edges kept."""
         return self._num_edges
-
-    @property
-    def num_features(self) -> int:
-        """Feature columns per node."""
-        return int(self.meta["num_features"])
-
-    @property
-    def num_classes(self) -> int:
-        """Label classes."""
-        return int(self.meta["num_classes"])
-
-    @property
-    def split_names(self) -> list[str]:
-        """The names of the stored splits."""
-        return list(self.meta["splits"])
 
     def open(self) -> DiskGraph:
         """The disk graph, memory-mapped."""
