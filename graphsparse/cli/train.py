@@ -360,7 +360,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=f"{_DESCRIPTION} --task, --batching and --augment choose the mode; options are grouped below by "
         "the modes they apply to, and an option the chosen mode does not use is refused. With a mode's options, "
         "--help lists that mode's options only.",
-        allow_abbrev=False,
         dispatch=_dispatch,
     )
     groups: dict[str, Any] = {}
@@ -390,9 +389,7 @@ def mode_parser(mode: str, prog: str = "graphsparse train") -> opt.CommandParser
     """
     key = (mode, prog)
     if key not in _MODE_PARSERS:
-        parser = opt.CommandParser(
-            prog=prog, description=f"{_DESCRIPTION} Options of {_named(mode)}.", allow_abbrev=False
-        )
+        parser = opt.CommandParser(prog=prog, description=f"{_DESCRIPTION} Options of {_named(mode)}.")
         for option in OPTIONS:
             if mode in option.modes:
                 option.add_to(parser)
@@ -406,7 +403,9 @@ def mode_parser(mode: str, prog: str = "graphsparse train") -> opt.CommandParser
 
 def _dispatch(parser: opt.CommandParser, arguments: list[str]) -> argparse.ArgumentParser:
     """The parser for ``arguments``: the mode their selectors choose (``--help`` alone: every option)."""
-    selectors = opt.CommandParser(prog=parser.prog, add_help=False, allow_abbrev=False)
+    # abbreviations (--aug) resolve here as in the mode's parser: a prefix of one selector is that selector there
+    # too, or ambiguous there (--t: --task, --threads, ...) and refused
+    selectors = opt.CommandParser(prog=parser.prog, add_help=False)
     for option in OPTIONS:
         if option.dest in SELECTORS:
             option.add_to(selectors)
