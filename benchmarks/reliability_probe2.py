@@ -419,17 +419,27 @@ def _structure(change: str, payload: dict[str, Any]) -> Any:
         raw[0] = 2
         return raw.view(torch.bool)
 
+    def version1() -> dict[str, Any]:  # the payload as a version-1 file holds it (a bool edge mask)
+        import numpy as np
+
+        bits, count = payload["edge_keep_bits"], payload["num_edges"]
+        mask = torch.from_numpy(np.unpackbits(bits.numpy(), count=count, bitorder="little").astype(bool))
+        rest = {k: v for k, v in payload.items() if k not in ("edge_keep_bits", "num_edges")}
+        return {**rest, "version": 1, "edge_keep_mask": mask}
+
     masks, state = payload["weight_masks"], payload["init_state"]
     return {
         "a list": lambda: [payload],
         "no format": lambda: {k: v for k, v in payload.items() if k != "format"},
-        "version 2": lambda: {**payload, "version": 2},
+        "version 3": lambda: {**payload, "version": 3},
         "no init_state": lambda: {k: v for k, v in payload.items() if k != "init_state"},
         "an unknown field": lambda: {**payload, "extra": 1},
-        "edge mask as a list": lambda: {**payload, "edge_keep_mask": payload["edge_keep_mask"].tolist()},
-        "edge mask of floats": lambda: {**payload, "edge_keep_mask": payload["edge_keep_mask"].float()},
-        "edge mask 2-D": lambda: {**payload, "edge_keep_mask": payload["edge_keep_mask"].view(1, -1)},
-        "edge mask byte 2": lambda: {**payload, "edge_keep_mask": as_bool_bytes(payload["edge_keep_mask"])},
+        "edge bits as a list": lambda: {**payload, "edge_keep_bits": payload["edge_keep_bits"].tolist()},
+        "edge bits of floats": lambda: {**payload, "edge_keep_bits": payload["edge_keep_bits"].float()},
+        "edge bits 2-D": lambda: {**payload, "edge_keep_bits": payload["edge_keep_bits"].view(1, -1)},
+        "edge count past the bits": lambda: {**payload, "num_edges": payload["num_edges"] + 64},
+        "edge count as text": lambda: {**payload, "num_edges": str(payload["num_edges"])},
+        "version 1 mask byte 2": lambda: {**version1(), "edge_keep_mask": as_bool_bytes(version1()["edge_keep_mask"])},
         "weight masks as a list": lambda: {**payload, "weight_masks": list(masks.values())},
         "weight mask of floats": lambda: {**payload, "weight_masks": {k: v.float() for k, v in masks.items()}},
         "weight mask of no parameter": lambda: {
@@ -604,13 +614,15 @@ def ticket_cases(rel: Any) -> list[Any]:
     for change in (
         "a list",
         "no format",
-        "version 2",
+        "version 3",
         "no init_state",
         "an unknown field",
-        "edge mask as a list",
-        "edge mask of floats",
-        "edge mask 2-D",
-        "edge mask byte 2",
+        "edge bits as a list",
+        "edge bits of floats",
+        "edge bits 2-D",
+        "edge count past the bits",
+        "edge count as text",
+        "version 1 mask byte 2",
         "weight masks as a list",
         "weight mask of floats",
         "weight mask of no parameter",
