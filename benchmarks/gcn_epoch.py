@@ -15,6 +15,13 @@ epoch. After warm-up epochs, each repeat runs one epoch of every implementation 
 other processes hits all three alike) and the median per implementation is reported. Before timing, the three
 forwards (eval mode, identical weights) are checked to agree.
 
+Threads follow the project's thread policy (:mod:`graphsparse.threads`) unless ``--threads N`` is given: before
+torch is imported, ``OMP_WAIT_POLICY=PASSIVE`` (OpenMP threads sleep instead of spinning while they wait; kept as
+the caller set it if ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set), and per graph the intra-op thread count is
+``--threads``, else ``$OMP_NUM_THREADS``, else the policy's choice for the graph's size and the cores free just
+before it is timed (one thread on a 2-core machine beside two busy processes). The JSON records the count, where
+it came from and the wait policy.
+
 Usage::
 
     python benchmarks/gcn_epoch.py                         # pubmed and the 200k-node synthetic graph
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import sys
@@ -33,19 +41,31 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import interleaved_times  # noqa: E402
+from graphsparse.threads import passive_wait  # noqa: E402  (imports no torch)
 
+WAIT_POLICY_APPLIED = passive_wait(os.environ)  # before torch is imported: its OpenMP runtime reads it once
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from _timing import interleaved_times  # noqa: E402
+from torch import nn  # noqa: E402
+
+from graphsparse.config import omp_threads  # noqa: E402
 from graphsparse.data import load_dataset  # noqa: E402
 from graphsparse.graph import Graph  # noqa: E402
 from graphsparse.nn import GCN  # noqa: E402
 from graphsparse.sparse import normalized_adjacency  # noqa: E402
+from graphsparse.threads import (  # noqa: E402
+    SPIN_COUNT_ENV,
+    WAIT_POLICY_ENV,
+    apply_threads,
+    check_threads,
+    graph_work,
+    resolve_threads,
+)
 
 IMPLEMENTATIONS = ("graphsparse", "pyg_edge_index", "pyg_csr")
 SYNTHETIC = {"num_nodes": 200_000, "num_edges": 2_000_000, "num_features": 128, "num_classes": 4, "seed": 0}
@@ -138,16 +158,22 @@ def build(
     return epochs
 
 
-def time_graph(graph: Graph, args: argparse.Namespace) -> dict[str, float | int | str]:
+def time_graph(graph: Graph, args: argparse.Namespace) -> dict[str, float | int | str | None]:
+    # --threads, else $OMP_NUM_THREADS, else the policy for this graph and the load just before it is timed
+    choice = apply_threads(resolve_threads(args.threads, omp_threads(), graph_work(graph.num_nodes, graph.num_edges)))
     torch.manual_seed(args.seed)
     epochs = build(graph, args.hidden, args.dropout, args.lr, args.sparse_features)
     times = interleaved_times({name: epochs[name] for name in IMPLEMENTATIONS}, args.repeats, args.warmup, args.seed)
     median = {name: statistics.median(values) for name, values in times.items()}
-    row: dict[str, float | int | str] = {
+    row: dict[str, float | int | str | None] = {
         "num_nodes": graph.num_nodes,
         "num_edges": graph.num_edges,
         "num_features": graph.num_features,
         "num_classes": graph.num_classes,
+        "threads": torch.get_num_threads(),
+        "threads_source": choice.source,
+        "threads_reason": choice.reason,
+        "busy_cores": choice.busy,
     }
     row.update({f"{name}_s": median[name] for name in IMPLEMENTATIONS})
     row.update({f"{name}_min_s": min(times[name]) for name in IMPLEMENTATIONS})  # less noisy on a busy machine
@@ -159,11 +185,22 @@ def time_graph(graph: Graph, args: argparse.Namespace) -> dict[str, float | int 
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Threads: the project's thread policy (graphsparse.threads) unless --threads is given. "
+        "OMP_WAIT_POLICY=PASSIVE is set before torch is imported unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set.",
+    )
     parser.add_argument("--graphs", default="pubmed,synthetic", help="comma-separated: pubmed, synthetic, ...")
     parser.add_argument("--repeats", type=int, default=20, help="timed epochs per implementation (median)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed epochs per implementation first")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads for all")
+    parser.add_argument(
+        "--threads",
+        default=None,
+        metavar="N",
+        help="torch intra-op threads for all three (default: $OMP_NUM_THREADS if set, else the thread policy of "
+        "graphsparse.threads per graph: one thread for tiny graphs, else the cores free just before timing; "
+        f"torch's own default here is {torch.get_num_threads()})",
+    )
     parser.add_argument("--hidden", type=int, default=16)
     parser.add_argument("--dropout", type=float, default=0.5)
     parser.add_argument(
@@ -178,18 +215,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.graphs, args.repeats, args.warmup = "synthetic", min(args.repeats, 3), 1
-    if args.repeats < 1 or args.warmup < 0 or args.threads < 1:
-        parser.error("--repeats and --threads must be >= 1 and --warmup >= 0")
+    if args.repeats < 1 or args.warmup < 0:
+        parser.error("--repeats must be >= 1 and --warmup >= 0")
+    if args.threads is not None:
+        try:
+            args.threads = check_threads(args.threads)
+        except ValueError as err:
+            parser.error(str(err))
     args.graphs = [g.strip() for g in args.graphs.split(",") if g.strip()]
     return args
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
     result = {
         "config": {
-            "threads": torch.get_num_threads(),
+            "threads": args.threads,  # None: each graph's row says what the policy chose
+            "threads_policy": args.threads is None and omp_threads() is None,
+            "omp_wait_policy": os.environ.get(WAIT_POLICY_ENV),
+            "gomp_spincount": os.environ.get(SPIN_COUNT_ENV),
+            "wait_policy_applied": WAIT_POLICY_APPLIED,
             "repeats": args.repeats,
             "warmup": args.warmup,
             "hidden": args.hidden,
@@ -216,13 +261,15 @@ def format_table(result: dict) -> str:
     features = ", ours on CSR x" if cfg.get("sparse_features") else ""
     lines = [
         f"2-layer GCN (hidden {cfg['hidden']}{features}), fwd+bwd+Adam epoch, median of {cfg['repeats']}, "
-        f"{cfg['threads']} thread(s), torch {cfg['torch']}, PyG {cfg['torch_geometric']}",
-        f"{'graph':<10} {'nodes':>8} {'edges':>9} {'feat':>5} {'ours ms':>9} {'pyg ei ms':>10} {'pyg csr ms':>11} "
-        f"{'ours/ei':>8} {'ours/csr':>9} {'peak MiB':>9}",
+        f"threads {'--threads' if cfg['threads'] else 'per graph (policy or $OMP_NUM_THREADS)'}, "
+        f"OMP_WAIT_POLICY {cfg.get('omp_wait_policy') or 'unset'}, torch {cfg['torch']}, PyG {cfg['torch_geometric']}",
+        f"{'graph':<10} {'nodes':>8} {'edges':>9} {'feat':>5} {'thr':>3} {'ours ms':>9} {'pyg ei ms':>10} "
+        f"{'pyg csr ms':>11} {'ours/ei':>8} {'ours/csr':>9} {'peak MiB':>9}",
     ]
     for name, row in result["graphs"].items():
         lines.append(
             f"{name:<10} {row['num_nodes']:>8} {row['num_edges']:>9} {row['num_features']:>5} "
+            f"{row.get('threads', cfg['threads']):>3} "
             f"{1e3 * row['graphsparse_s']:>9.2f} {1e3 * row['pyg_edge_index_s']:>10.2f} "
             f"{1e3 * row['pyg_csr_s']:>11.2f} {row['ratio_vs_pyg_edge_index']:>8.2f} "
             f"{row['ratio_vs_pyg_csr']:>9.2f} {row['process_peak_rss_mib']:>9.0f}"

@@ -6,8 +6,11 @@ For each graph (Cora, PubMed, the 200k-node synthetic DC-SBM of ``benchmarks/gcn
 asked first (:func:`graphsparse.threads.choose_threads` with the graph's size and the cores it measures busy), then
 full-batch epochs (graphsparse's GCN, dropout on, cross-entropy on the training nodes, backward, Adam step) run at
 1 and 2 threads alternately in a shuffled order, so that load from elsewhere hits both alike; the median per
-thread count is reported with whether the policy's pick was the faster one. The machine's load (cores busy just
-before each condition) is recorded: on a shared machine "idle" means only that this script added nothing.
+thread count is reported with whether the policy's pick was the faster one. As the project's entry points do, it
+sets ``OMP_WAIT_POLICY=PASSIVE`` before importing torch unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set
+(``GOMP_SPINCOUNT=300000``, libgomp's default spin, measures spinning threads); the report records both. The
+machine's load (cores busy just before each condition) is recorded: on a shared machine "idle" means only that
+this script added nothing.
 
 Usage::
 
@@ -29,10 +32,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from graphsparse.threads import SPIN_COUNT_ENV, WAIT_POLICY_ENV, passive_wait  # noqa: E402  (imports no torch)
+
+passive_wait(os.environ)  # the project's wait policy, before torch's OpenMP runtime reads it (at import)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 from graphsparse.data import load_dataset  # noqa: E402
 from graphsparse.graph import Graph  # noqa: E402
@@ -146,6 +153,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "warmup": args.warmup,
             "threads": list(THREADS),
             "cpu_count": os.cpu_count(),
+            "omp_wait_policy": os.environ.get(WAIT_POLICY_ENV),
+            "gomp_spincount": os.environ.get(SPIN_COUNT_ENV),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "quick": args.quick,
         },

@@ -18,13 +18,35 @@ at most :func:`max_threads` (the machine's cores times :data:`MAX_THREADS_PER_CO
 state for every thread it is asked for, and an extreme count ends the process in a segmentation fault. The command
 records the choice (threads, where it came from, the work and load it saw) with every run (:func:`last_choice`).
 
+How the threads wait matters as much as how many there are. torch's OpenMP runtime (libgomp in the Linux wheels)
+by default lets a thread that finished its share of a parallel region spin for ~300,000 iterations (milliseconds)
+before it sleeps. On free cores that saves a wake-up; on cores shared with busy processes the spinning thread
+burns the time slice that the thread it waits for (or the next serial code) needs, and every parallel region
+pays. Measured on 2 cores beside two busy single-threaded processes (load ~3.3), a GCN epoch on the 200k-node
+synthetic graph (``benchmarks/threads.py``): 278 ms on one thread, **3,074 ms on two** (11x); with
+``OMP_WAIT_POLICY=PASSIVE`` 289 ms on two (1.01x); ``GOMP_SPINCOUNT=0`` 1.04x, ``=1000`` 1.07x, ``=10000`` 1.75x;
+``MKL_NUM_THREADS=1`` (10.5x) and one inter-op thread (9.9x) change nothing (``benchmarks/README.md``,
+"threads.py"). So:
+
+- the entry points (the ``graphsparse`` command, ``python -m graphsparse.cli``, ``benchmarks/gcn_epoch.py``,
+  ``benchmarks/threads.py``) call :func:`passive_wait` before torch is imported: ``OMP_WAIT_POLICY=PASSIVE``
+  unless the caller set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` (kept: ``OMP_WAIT_POLICY=ACTIVE`` on a
+  dedicated machine), for the process and every worker it starts;
+- the OpenMP runtime reads the variable once, when torch is imported. A program that imported torch before
+  (a library caller, a notebook) keeps spinning threads; for it the remedy is fewer threads on a busy machine:
+  :func:`fit_threads` measures the load again and sets torch's thread count to the free cores (call it between
+  units of work: an epoch loop, a GLT level, a seed), or set ``OMP_WAIT_POLICY=PASSIVE`` in the environment that
+  starts Python.
+
 Bottom layer: imports nothing from graphsparse; the caller reads environment variables (graphsparse.config).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass
 from numbers import Integral
 from typing import Any
@@ -42,6 +64,10 @@ __all__ = [
     "resolve_threads",
     "apply_threads",
     "last_choice",
+    "WAIT_POLICY_ENV",
+    "SPIN_COUNT_ENV",
+    "passive_wait",
+    "fit_threads",
 ]
 
 # below this graph_work one thread is faster (benchmarks/threads.py: Cora 13k, CiteSeer 12k, PubMed 108k, the
@@ -51,6 +77,11 @@ SMALL_GRAPH_WORK = 5_000
 # --threads may oversubscribe the cores a little (a busy-waiting OpenMP pool on hyperthreads, a container whose
 # affinity hides cores), never without bound: torch.set_num_threads(10**6) ends in a segmentation fault
 MAX_THREADS_PER_CORE = 4
+
+# OpenMP's variable (libgomp, LLVM's libomp and Intel's all read it) and libgomp's own spin count: either one set by
+# the caller is a choice :func:`passive_wait` keeps
+WAIT_POLICY_ENV = "OMP_WAIT_POLICY"
+SPIN_COUNT_ENV = "GOMP_SPINCOUNT"
 
 _LAST: ThreadChoice | None = None
 
@@ -261,3 +292,45 @@ def apply_threads(choice: ThreadChoice) -> ThreadChoice:
 def last_choice() -> ThreadChoice | None:
     """The choice :func:`apply_threads` applied last in this process (None before)."""
     return _LAST
+
+
+def passive_wait(environ: MutableMapping[str, str]) -> bool:
+    """Make torch's OpenMP threads sleep instead of spin while they wait: ``OMP_WAIT_POLICY=PASSIVE``.
+
+    Sets ``environ[OMP_WAIT_POLICY] = "PASSIVE"`` unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is already set
+    there (the caller's choice is kept). Entry points call it with ``os.environ`` before they import torch; the
+    processes they start inherit the setting. On cores shared with busy processes spinning threads make a
+    two-thread epoch several times slower than a one-thread one (module docstring).
+
+    Args:
+        environ: the environment to set it in (``os.environ`` for this process and its children).
+
+    Returns:
+        True when torch is not imported yet in this process, so that its OpenMP runtime starts with what
+        ``environ`` says; False when torch is already imported: this process keeps the wait policy it started with
+        (only processes started from now on get the setting); :func:`fit_threads` is the remedy then.
+    """
+    if not any(environ.get(name) for name in (WAIT_POLICY_ENV, SPIN_COUNT_ENV)):
+        environ[WAIT_POLICY_ENV] = "PASSIVE"
+    return "torch" not in sys.modules
+
+
+def fit_threads(work: int | None = None, *, cores: int | None = None, busy: float | None = None) -> ThreadChoice:
+    """Measure the load again and set torch's thread count to the policy's choice now.
+
+    For library callers, notebooks and long runs whose load changes: :func:`choose_threads` (one thread below
+    :data:`SMALL_GRAPH_WORK`, else the cores that are free now, at least one) applied with :func:`apply_threads`.
+    On a busy machine it lowers the count, which is the remedy where torch was imported with spinning OpenMP
+    threads (:func:`passive_wait` came too late); on free cores it raises it again. Call it between units of work
+    (epochs, GLT levels, seeds), not inside one. A different thread count may sum in a different order: results
+    can differ in the last bits between counts.
+
+    Args:
+        work: the graph's size (:func:`graph_work`), or None when unknown (treated as large).
+        cores: the cores to use at most; :func:`available_cores` when None.
+        busy: the cores other processes keep busy; measured (:func:`busy_cores`) when None.
+
+    Returns:
+        The applied choice (also :func:`last_choice`).
+    """
+    return apply_threads(choose_threads(work, cores=cores, busy=busy))

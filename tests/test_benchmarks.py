@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,15 +17,21 @@ IMPLEMENTATIONS = ("graphsparse", "pyg_edge_index", "pyg_csr")
 
 
 def test_gcn_epoch_quick_json() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--quick", "--json", "--threads", "1", "--repeats", "2"],
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)  # stdout is exactly one JSON object
     assert result["config"]["threads"] == 1
+    # the project's thread policy: OpenMP threads that sleep while they wait, set before torch was imported
+    assert result["config"]["omp_wait_policy"] == "PASSIVE" and result["config"]["wait_policy_applied"] is True
+    assert result["graphs"]["synthetic"]["threads"] == 1
+    assert result["graphs"]["synthetic"]["threads_source"] == "--threads"
     assert result["config"]["repeats"] == 2
     assert result["config"]["adam_step_included"] is True
     assert set(result["graphs"]) == {"synthetic"}
@@ -66,6 +73,9 @@ def test_gcn_epoch_table_and_bad_arguments() -> None:
     assert args.graphs == ["synthetic"] and args.repeats <= 3
     with pytest.raises(SystemExit):
         bench.parse_args(["--repeats", "0"])
+    assert bench.parse_args([]).threads is None  # the thread policy decides per graph
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--threads", "0"])
 
 
 TICKET_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ticket_inference.py"

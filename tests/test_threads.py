@@ -122,3 +122,46 @@ def test_threads_benchmark_quick(tmp_path: Path) -> None:
         assert row["epoch_ms_1_thread"] > 0 and row["epoch_ms_2_threads"] > 0
         assert row["faster"] in (1, 2) and row["policy_threads"] in (1, 2)  # 22,000 non-zeros: the free cores
         assert row["policy_picks_faster"] == (row["faster"] == row["policy_threads"])
+
+
+def test_passive_wait_sets_the_policy_and_keeps_a_callers_choice() -> None:
+    environ: dict[str, str] = {}
+    assert threads.passive_wait(environ) is False  # torch is imported in this process: too late for it
+    assert environ == {"OMP_WAIT_POLICY": "PASSIVE"}
+    for given in ({"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "300000"}):
+        environ = dict(given)
+        threads.passive_wait(environ)
+        assert environ == given
+
+
+def test_the_cli_entry_makes_torchs_openmp_threads_wait_passively() -> None:
+    """main() sets the policy before torch is imported: the OpenMP runtime (and a child process) read PASSIVE."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os, subprocess, sys\n"
+        "from graphsparse.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "import torch\n"
+        "child = [sys.executable, '-c', 'import os; print(os.environ.get(\"OMP_WAIT_POLICY\"))']\n"
+        "print('child', subprocess.run(child, capture_output=True, text=True, env={**os.environ,"
+        " 'OMP_DISPLAY_ENV': 'FALSE'}).stdout.strip())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env["OMP_DISPLAY_ENV"] = "TRUE"  # libgomp prints the settings it started with
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "child PASSIVE" in proc.stdout
+    if "OPENMP DISPLAY ENVIRONMENT" not in proc.stderr:
+        pytest.skip("torch's OpenMP runtime does not print its settings (not libgomp)")
+    assert "OMP_WAIT_POLICY = 'PASSIVE'" in proc.stderr, proc.stderr
+
+
+def test_fit_threads_lowers_the_count_on_a_busy_machine_and_raises_it_when_free() -> None:
+    busy = threads.fit_threads(10**9, cores=2, busy=2.0)  # two cores, both kept busy by other processes
+    assert busy.threads == 1 and torch.get_num_threads() == 1 and threads.last_choice() is busy
+    free = threads.fit_threads(10**9, cores=2, busy=0.0)
+    assert free.threads == 2 and torch.get_num_threads() == 2
+    assert threads.fit_threads(1000, cores=2, busy=0.0).threads == 1  # a tiny graph: one thread anyway
