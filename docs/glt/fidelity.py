@@ -1,0 +1,89 @@
+"""Mini-batch against full-batch GLT: the same search with Cluster-GCN batches and on the full graph.
+
+``python docs/glt/fidelity.py run pubmed`` runs ``graphsparse glt`` twice (``--batching full`` and
+``--batching cluster``, the default parts and clusters per batch) with TEDDY + KD, random and UGS over 10 levels and
+3 seeds, and writes ``docs/glt/fidelity/<dataset>_{full,cluster}.json``. ``python docs/glt/fidelity.py table``
+prints one markdown table per dataset from those files: per level and method, both means and their difference
+(mini-batch minus full-batch, in points), with the bar the difference is held to (1 point for TEDDY + KD and
+random, 2 for UGS).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent / "fidelity"
+ROUNDS, SEEDS = 10, 3
+METHODS = "teddy,random,ugs"
+BARS = {"teddy": 1.0, "random": 1.0, "ugs": 2.0}
+
+
+def command(dataset: str, batching: str) -> list[str]:
+    """The ``graphsparse glt`` command of one half of the comparison."""
+    return [
+        "graphsparse", "glt", "--dataset", dataset, "--preset", "paper", "--method", METHODS,
+        "--rounds", str(ROUNDS), "--seeds", str(SEEDS), "--batching", batching,
+        "--db", f"runs/fidelity_{dataset}.db", "--plot", f"runs/fidelity_{dataset}_{batching}.png",
+        "--json", "--no-progress", "--threads", "1",
+    ]  # fmt: skip
+
+
+def run(dataset: str, batchings: list[str]) -> None:
+    """Run the full-batch and mini-batch searches of ``dataset`` and write their JSON documents."""
+    HERE.mkdir(exist_ok=True)
+    Path("runs").mkdir(exist_ok=True)
+    for batching in batchings:
+        out = subprocess.run(command(dataset, batching), check=True, capture_output=True, text=True, env=os.environ)
+        (HERE / f"{dataset}_{batching}.json").write_text(out.stdout)
+        print(f"{dataset} {batching}: written", flush=True)
+
+
+def table(dataset: str) -> str:
+    """The markdown comparison of one dataset's two JSON documents."""
+    full = json.loads((HERE / f"{dataset}_full.json").read_text())
+    mini = json.loads((HERE / f"{dataset}_cluster.json").read_text())
+
+    def by_level(doc: dict) -> dict[tuple[str, int], dict]:
+        return {(r["method"], r["round"]): r for r in doc["levels"]}
+
+    f, m = by_level(full), by_level(mini)
+    labels = full.get("labels", {})
+    lines = [
+        f"**{dataset}** / GCN (preset paper), {len(full['seeds'])} seeds, test accuracy %; dense: full batch "
+        f"{100 * full['dense']['test_acc_mean']:.2f}, Cluster-GCN {100 * mini['dense']['test_acc_mean']:.2f}",
+        "",
+        "| method | round | graph sp % | weight sp % | full batch | Cluster-GCN | Δ (points) | within bar |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key in sorted(f, key=lambda k: (list(BARS).index(k[0]) if k[0] in BARS else 9, k[1])):
+        if key not in m:
+            continue
+        a, b = f[key], m[key]
+        delta = 100 * (b["test_acc_mean"] - a["test_acc_mean"])
+        bar = BARS.get(key[0], 1.0)
+        lines.append(
+            f"| {labels.get(key[0], key[0])} | {key[1]} | {100 * a['graph_sparsity']:.1f} | "
+            f"{100 * a['weight_sparsity']:.1f} | {100 * a['test_acc_mean']:.2f} ± {100 * a['test_acc_std']:.2f} | "
+            f"{100 * b['test_acc_mean']:.2f} ± {100 * b['test_acc_std']:.2f} | {delta:+.2f} | "
+            f"{'yes' if abs(delta) <= bar else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+    """``run DATASET [full|cluster]`` or ``table [DATASET ...]``."""
+    if len(argv) >= 2 and argv[0] == "run":
+        run(argv[1], argv[2:] or ["full", "cluster"])
+    elif argv and argv[0] == "table":
+        names = argv[1:] or sorted({p.stem.rsplit("_", 1)[0] for p in HERE.glob("*_cluster.json")})
+        print("\n\n".join(table(n) for n in names))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
