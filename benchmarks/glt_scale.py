@@ -1,8 +1,9 @@
 """GLT search at two million nodes: TEDDY + KD, random and UGS on Cluster-GCN batches read from disk.
 
 Every step is its own ``graphsparse`` command in its own process(es), so each process's peak RSS is its own. Peak
-RSS is sampled every 0.2 s over the command's whole process tree (METIS's child, Ray workers) with psutil, and
-the resident set of every process is reported.
+RSS is read every 0.2 s over the command's whole process tree (METIS's child, Ray workers): each process's
+high-water mark (``VmHWM`` of ``/proc/<pid>/status``, the kernel's peak, so nothing between samples is missed;
+psutil's current RSS where that file is unreadable), and the peak of every process is reported.
 
 1. ``generate``: the synthetic DC-SBM (default 2,000,000 nodes, 30,000,000 undirected edges, 100 features,
    47 classes; ``synthetic_dcsbm_to_disk``) as a one-part disk graph.
@@ -39,6 +40,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _high_water(pid: int) -> int | None:
+    """The process's peak resident set in bytes (``VmHWM``), or None where /proc does not say."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _tree_peaks(proc: subprocess.Popen, peaks: dict[int, dict], stop: threading.Event) -> None:
     """Sample the RSS of ``proc`` and its descendants until ``stop``; keep each process's peak."""
     import psutil
@@ -54,7 +66,7 @@ def _tree_peaks(proc: subprocess.Popen, peaks: dict[int, dict], stop: threading.
             break
         for p in procs:
             try:
-                rss = p.memory_info().rss
+                rss = _high_water(p.pid) or p.memory_info().rss
                 name = " ".join(p.cmdline()[:4])[:120]
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
@@ -114,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--levels", default="1,5,10", help="levels of TEDDY + KD and random (UGS runs 1..max)")
     p.add_argument("--steps", default="ugs,search,workers", help="which steps to run")
     p.add_argument("--workdir", default=None, help="where the graph, caches and stores go")
+    p.add_argument("--store", default="glt", help="name of the results store in the work folder (default: glt)")
     p.add_argument("--quick", action="store_true", help="hidden 16 instead of 128 (smoke test)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
@@ -142,20 +155,21 @@ def main(argv: list[str] | None = None) -> int:
     glt = [py, "-m", "graphsparse.cli", "glt", "--disk", str(raw), *common]
 
     if "ugs" in steps:  # first: its dense level trains without computing a teacher's logits
-        argv_ugs = [*glt, "--method", "ugs", "--db", str(work / "glt.db"), "--plot", str(work / "ugs.png")]
+        argv_ugs = [*glt, "--method", "ugs", "--db", str(work / f"{args.store}.db"), "--plot", str(work / "ugs.png")]
         doc, procs, seconds = run_step("ugs", argv_ugs, env, work / "ugs.log")
         out["ugs"] = {"seconds": seconds, "levels": _levels(doc)}
         dense = doc["dense"]
         out["dense"] = {"seconds": dense["seconds"], "test_acc": dense["test_acc_mean"]}
         out["processes"]["ugs"] = procs
     if "search" in steps:
-        argv_search = [*glt, "--method", "teddy,random", "--levels", args.levels, "--db", str(work / "glt.db"),
+        db = str(work / f"{args.store}.db")
+        argv_search = [*glt, "--method", "teddy,random", "--levels", args.levels, "--db", db,
                        "--plot", str(work / "glt.png")]  # fmt: skip
         doc, procs, seconds = run_step("search", argv_search, env, work / "search.log")
         out["search"] = {"seconds": seconds, "dense_level": doc["dense"], "levels": _levels(doc)}
         out["processes"]["search"] = procs
     if "workers" in steps:
-        store = work / "glt_workers.db"
+        store = work / f"{args.store}_workers.db"
         store.unlink(missing_ok=True)
         argv_workers = [*glt, "--method", "teddy,random", "--levels", args.levels, "--workers", "2",
                         "--db", str(store), "--plot", str(work / "glt_workers.png")]  # fmt: skip
@@ -163,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         out["workers"] = {"seconds": seconds, "levels": _levels(doc)}
         out["processes"]["workers"] = procs
     summarize(out)
-    (work / "result.json").write_text(json.dumps(out, indent=1, sort_keys=True))
+    (work / f"result_{args.store}.json").write_text(json.dumps(out, indent=1, sort_keys=True))
     if args.json:
         print(json.dumps(out, sort_keys=True))
     else:
