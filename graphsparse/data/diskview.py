@@ -80,7 +80,6 @@ class DiskGLTGraph(DiskGraphFacts):
         self.keep = None if keep is not None and keep.all() else keep
         self._num_edges = total if self.keep is None else self.keep.count()
         self._fingerprint: str | None = None
-        self._rank_table: _RankTable | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """The path, the meta and the bits (what a worker needs to open the graph itself)."""
@@ -88,7 +87,7 @@ class DiskGLTGraph(DiskGraphFacts):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Restore a pickled view."""
-        self.__dict__.update(state, _fingerprint=None, _rank_table=None)
+        self.__dict__.update(state, _fingerprint=None)
 
     def __repr__(self) -> str:
         """The folder and the kept edges."""
@@ -150,9 +149,7 @@ class DiskGLTGraph(DiskGraphFacts):
         """
         if self.keep is None:
             return ids.to(torch.int64)
-        if self._rank_table is None:
-            self._rank_table = _RankTable(self.keep)
-        return torch.from_numpy(self._rank_table.rank(ids.cpu().numpy().astype(np.int64)))
+        return torch.from_numpy(self.keep.rank(ids))
 
     def fingerprint(self) -> str:
         """A content fingerprint: ``meta.json``, samples of every file, and the kept edges' bits."""
@@ -164,31 +161,6 @@ class DiskGLTGraph(DiskGraphFacts):
                 h.update(hashlib.sha256(np.ascontiguousarray(self.keep.bits).tobytes()).digest())
             self._fingerprint = h.hexdigest()
         return self._fingerprint
-
-
-_POPCOUNT = np.array([bin(b).count("1") for b in range(256)], dtype=np.uint8)
-
-
-class _RankTable:
-    """Kept edges before each byte of the bits (uint32 or int64, E/8 entries): O(1) ranks of edge ids."""
-
-    def __init__(self, keep: PackedEdgeMask) -> None:
-        self.bits = np.asarray(keep.bits, dtype=np.uint8)
-        counts = _POPCOUNT[self.bits]
-        dtype = np.uint32 if keep.num_edges < 2**32 else np.int64
-        self.before = np.zeros(self.bits.size + 1, dtype=dtype)
-        np.cumsum(counts, out=self.before[1:], dtype=dtype)
-        probe = PackedEdgeMask.from_bool(np.array([True] + [False] * 7))
-        self.little = int(np.asarray(probe.bits)[0]) == 1  # the bit order of the packing
-
-    def rank(self, ids: np.ndarray) -> np.ndarray:
-        byte, bit = ids >> 3, (ids & 7).astype(np.int16)
-        value = self.bits[byte].astype(np.int16)
-        if self.little:  # bits 0 .. bit-1 of the byte come before the id
-            below = value & ((1 << bit) - 1)
-        else:  # the high bits come first
-            below = (value >> (8 - bit)) & 0xFF
-        return self.before[byte].astype(np.int64) + _POPCOUNT[below].astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ class PackedEdgeMask:
     The bytes are read-only; every operation returns a new mask.
     """
 
-    __slots__ = ("_bits", "_num_edges")
+    __slots__ = ("_bits", "_num_edges", "_before")
     __hash__ = None  # type: ignore[assignment]  # equality is by content; masks are not dictionary keys
 
     def __init__(self, bits: np.ndarray, num_edges: int) -> None:
@@ -73,6 +73,7 @@ class PackedEdgeMask:
             bits = bits.copy()
             bits.flags.writeable = False
         self._bits, self._num_edges = bits, num_edges
+        self._before: np.ndarray | None = None  # kept edges before each byte (built by the first rank())
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -158,6 +159,27 @@ class PackedEdgeMask:
             raise GraphError(f"edge id {bad} outside [0, {self._num_edges}) of the packed edge mask")
         ids = ids.astype(np.int64, copy=False)
         return ((self._bits[ids >> 3] >> (ids & 7).astype(np.uint8)) & 1).astype(bool)
+
+    def rank(self, ids: Any) -> np.ndarray:
+        """Each kept id's position among the kept edges (the edge id it has in a pruned in-memory graph).
+
+        Args:
+            ids: kept edge ids (any shape).
+
+        Returns:
+            ``int64`` array of the shape of ``ids``.
+
+        Raises:
+            GraphError: an id outside ``[0, num_edges)``.
+        """
+        self.take(ids)  # the ids' range, checked
+        if self._before is None:  # one cumulative count per byte: O(1) per id afterwards
+            self._before = np.zeros(self._bits.size + 1, dtype=np.int64)
+            np.cumsum(_POPCOUNT[self._bits], out=self._before[1:])
+        ids = np.asarray(ids.detach().cpu().numpy() if isinstance(ids, torch.Tensor) else ids, dtype=np.int64)
+        byte, bit = ids >> 3, ids & 7
+        below = self._bits[byte].astype(np.int64) & ((1 << bit) - 1)  # little bit order: bits 0..bit-1 come first
+        return self._before[byte] + _POPCOUNT[below]
 
     def count(self) -> int:
         """The number of kept edges.
