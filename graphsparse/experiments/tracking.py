@@ -37,6 +37,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..sparsify.records import DENSE_LEVEL
+
 __all__ = [
     "MLFLOW_EXPERIMENT",
     "export_mlflow",
@@ -99,7 +101,7 @@ def glt_series(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for record in levels:
         config = record["config"]
         search = _glt_search_id(record)
-        if config.get("method") == "dense":
+        if config.get("round") == DENSE_LEVEL.round:  # the search's dense baseline is its round 0
             dense[search] = record
             continue
         parts = str(config["key"]).split("|")

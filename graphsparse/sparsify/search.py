@@ -461,7 +461,8 @@ def retrain_ticket(
     ctx = SearchContext(task, model_factory, device)
     graph = task.graph_for_seed(i, seed)
     pruned = graph if bool(ticket.edge_keep_mask.all()) else ticket.apply_to_graph(graph)
-    method = DenseBaseline() if p.get("method") == DenseBaseline.name else _ticket_method(p)
+    # round 0 is the dense baseline's level: the unregistered DenseBaseline, not a method to look up
+    method = DenseBaseline() if p.get("round") == DENSE_LEVEL.round else _ticket_method(p)
     teacher = None
     if method.teacher_weight > 0:
         teacher = Teacher(ctx.dense_outputs(i, seed).to(device), method.teacher_weight)
