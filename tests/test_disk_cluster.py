@@ -16,7 +16,8 @@ from graphsparse.batching import (
     partitioned_disk_graph,
     shard_parts,
 )
-from graphsparse.data.diskgraph import DiskGraph, graph_csr, write_disk_graph
+from graphsparse.data.diskgraph import DiskGraph
+from graphsparse.data.diskwrite import graph_csr, write_disk_graph
 from graphsparse.data.synthetic import synthetic_dcsbm, synthetic_dcsbm_to_disk
 from graphsparse.graph import Graph, GraphError
 from graphsparse.nn import build_model

@@ -21,7 +21,8 @@ from graphsparse.data.disk_scores import (
     keep_mask_lowest_pruned,
     keep_top_among,
 )
-from graphsparse.data.diskgraph import DiskGraph, reorder_disk_graph, write_disk_graph
+from graphsparse.data.diskgraph import DiskGraph
+from graphsparse.data.diskwrite import reorder_disk_graph, write_disk_graph
 from graphsparse.data.edgemask import PackedEdgeMask
 from graphsparse.data.synthetic import synthetic_dcsbm, synthetic_dcsbm_to_disk
 from graphsparse.graph import Graph, GraphError

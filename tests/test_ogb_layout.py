@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from graphsparse.data import DatasetError, load_dataset, ogb_accuracy, ogb_to_disk_graph
-from graphsparse.data.diskgraph import DiskGraph, graph_csr
+from graphsparse.data.diskgraph import DiskGraph
+from graphsparse.data.diskwrite import graph_csr
 from graphsparse.data.ogb_raw import load_ogb_raw
 
 N, F, C = 300, 8, 5

@@ -13,7 +13,8 @@ import pytest
 
 from graphsparse.batching import DiskClusterLoader, metis_partition, train_cluster_gcn_disk
 from graphsparse.cli import main
-from graphsparse.data.diskgraph import DiskGraph, write_disk_graph
+from graphsparse.data.diskgraph import DiskGraph
+from graphsparse.data.diskwrite import write_disk_graph
 from graphsparse.data.synthetic import synthetic_dcsbm, synthetic_dcsbm_to_disk
 from graphsparse.experiments.store import ResultsStore
 from graphsparse.nn import build_model

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data.diskgraph import FORMAT as DISK_FORMAT
-from ..data.diskgraph import DiskGraph, reorder_disk_graph, write_disk_graph
+from ..data.diskgraph import DiskGraph
+from ..data.diskwrite import reorder_disk_graph, write_disk_graph
 from ..graph import Graph, GraphError
 from .metis import default_cache_dir, metis_partition, metis_partition_csr
 

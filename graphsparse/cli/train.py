@@ -283,7 +283,7 @@ OPTIONS: tuple[Option, ...] = (
         default=None,
         metavar="FOLDER",
         help="train on a disk graph folder instead of --dataset (e.g. written by "
-        "graphsparse.data.diskgraph.write_disk_graph or synthetic_dcsbm_to_disk; its features are used as stored); "
+        "graphsparse.data.diskwrite.write_disk_graph or synthetic_dcsbm_to_disk; its features are used as stored); "
         "a one-part folder is first partitioned into --parts (METIS in a child process, cached), a partitioned one "
         "is used as it is. Evaluation is batched as with --on-disk (edges between evaluation batches are not used)",
     ),

@@ -9,7 +9,7 @@ features) the peak beside pandas' chunk is about two copies of the 62 M keys (1 
 cached) and trains from memory maps.
 
 The folder holds exactly the graph :func:`load_ogb_raw` loads (node ``i`` is row ``i``; the same CSR as
-:func:`graphsparse.data.diskgraph.graph_csr` of the in-memory graph, the same features, labels and official split
+:func:`graphsparse.data.diskwrite.graph_csr` of the in-memory graph, the same features, labels and official split
 ``"ogb"``).
 """
 
@@ -26,7 +26,8 @@ import numpy as np
 
 from ..graph import GraphError
 from ._io import DatasetError, dataset_roots, parsing
-from .diskgraph import FORMAT, NpyWriter, finish_disk_graph, index_dtype
+from .diskgraph import FORMAT, index_dtype
+from .diskwrite import NpyWriter, finish_disk_graph
 from .ogb_raw import (
     _CSV_CHUNK_ROWS,
     OGB_INFO,

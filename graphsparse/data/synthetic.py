@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from ..graph import Graph, GraphError, Split
-from .diskgraph import FORMAT, NpyWriter, finish_disk_graph, index_dtype
+from .diskgraph import FORMAT, index_dtype
+from .diskwrite import NpyWriter, finish_disk_graph
 from .splits import fraction_split, stratified_split
 
 __all__ = ["synthetic_dcsbm", "synthetic_dcsbm_to_disk"]
