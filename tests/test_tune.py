@@ -292,7 +292,7 @@ def _finished(storage):
 
 def test_two_processes_share_one_sqlite_study(tmp_path, capsys):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    trials = 8
+    trials = 60  # enough that the first process is still running trials when the second has started up
     space = _space_file(tmp_path)
     other = _worker(_argv(tmp_path / "a.db", storage, trials, space))
     _wait_for(storage, 1, other)  # the other process is up and running trials: join it from this one
