@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
+import torch
 
 from graphsparse.data import synthetic_dcsbm
 from graphsparse.experiments import ResultsStore
@@ -404,3 +405,47 @@ def test_cli_glt_levels_subset_and_errors(tmp_path, capsys):
     ugs[ugs.index("teddy")] = "ugs"
     assert main(ugs + ["--levels", "2-3"]) == 2
     assert "ugs is iterative" in capsys.readouterr().err
+
+
+def test_penalty_per_step_divides_by_the_epochs_steps():
+    from torch import nn
+
+    from graphsparse.batching.glt import penalty_per_step
+
+    model = nn.Linear(2, 1)
+    assert penalty_per_step(None, 5) is None
+    whole = lambda m: m.weight.abs().sum() + 3.0  # noqa: E731
+    assert float(penalty_per_step(whole, 4)(model)) == pytest.approx(float(whole(model)) / 4)
+    assert float(penalty_per_step(whole, 0)(model)) == pytest.approx(float(whole(model)))
+
+
+def test_cluster_ugs_steps_only_the_batches_edge_masks():
+    """On in-memory Cluster-GCN batches UGS's edge mask gets sparse gradients stepped by SparseAdam: the entries
+    of edges that no batch of the epoch holds (cut between its batches) keep their initial value, while
+    dense gradients with the l1 term would move every entry."""
+    from types import SimpleNamespace
+
+    from graphsparse.batching.glt import ClusterGLTTask
+    from graphsparse.batching.train import ClusterConfig
+    from graphsparse.sparsify.weights import prunable_parameters
+
+    graph = synthetic_dcsbm(num_nodes=300, num_edges=1200, num_features=16, num_classes=3, seed=0)
+    task = ClusterGLTTask(graph, NodeTrainConfig(epochs=1), ClusterConfig(num_parts=6, clusters_per_batch=2))
+    assert task.sparse_edge_masks
+
+    def build(seed):
+        torch.manual_seed(seed)
+        return build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=8)
+
+    ctx = SimpleNamespace(task=task, build=build)
+    keep = {n: torch.ones_like(p, dtype=torch.bool) for n, p in prunable_parameters(build(0)).items()}
+    masked = UGS(s1=1e-2, s2=1e-2).masked_model(ctx, graph, keep, seed=0)
+    before = masked.edge_mask.detach().clone()
+    in_a_batch = torch.zeros(graph.num_edges, dtype=torch.bool)
+    for batch in task.batches(graph, 0, 0):
+        in_a_batch[batch.edge_ids] = True
+    assert 0 < int(in_a_batch.sum()) < graph.num_edges
+    task.fit(graph, masked, seed=0, seed_index=0, extra_loss=masked.l1_penalty)
+    after = masked.edge_mask.detach()
+    assert torch.equal(after[~in_a_batch], before[~in_a_batch])
+    assert bool((after[in_a_batch] != before[in_a_batch]).all())

@@ -41,8 +41,9 @@ from ..data.diskview import DiskArray, DiskGLTGraph, work_folder
 from ..graph import Graph, GraphError
 from ..tasks.glt import OutputLoss, Teacher, distillation_loss
 from ..tasks.node import NodeTrainConfig, row_normalize_features
-from ..train import Validation, fit, make_optimizer
+from ..train import Validation, fit
 from .disk import DiskClusterLoader
+from .glt import batch_optimizers, penalty_per_step
 from .loader import ClusterBatch
 from .partition import cluster_disk_graph
 from .train import ClusterConfig
@@ -237,11 +238,7 @@ class DiskClusterGLTTask:
         Returns:
             ``[Adam]`` or ``[Adam, SparseAdam]``.
         """
-        config = self.config
-        hook = getattr(model, "sparse_parameters", None)
-        sparse = list(hook()) if callable(hook) else []
-        dense = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only, exclude=sparse)
-        return [dense, torch.optim.SparseAdam(sparse, lr=config.lr)] if sparse else [dense]
+        return batch_optimizers(model, self.config)
 
     def train_step(
         self,
@@ -325,6 +322,7 @@ class DiskClusterGLTTask:
         disk = graph.open()
         loader = DiskClusterLoader(disk, self.cluster.clusters_per_batch, seed=seed, keep=graph.keep)
         optimizers = self.optimizers(model)
+        step_loss = penalty_per_step(extra_loss, len(loader))
         device = next(model.parameters()).device
 
         def train_epoch(epoch: int) -> torch.Tensor:
@@ -338,7 +336,7 @@ class DiskClusterGLTTask:
                     optimizers,
                     split_name,
                     edge_values=edge_values,
-                    extra_loss=extra_loss,
+                    extra_loss=step_loss,
                     output_loss=output_loss,
                     after_step=after_step,
                     teacher=teacher,

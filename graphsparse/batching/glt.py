@@ -4,9 +4,11 @@
 computed once, on the seed's unpruned graph (cached), and reused for every pruned graph of the search (a pruned
 graph has the same nodes; its batches just hold fewer edges). Each epoch runs one optimizer step per batch of
 ``clusters_per_batch`` clusters: cross-entropy on the batch's training nodes plus the search's terms restricted to
-the batch (a distillation teacher's outputs on the batch's nodes, a loss on the batch's outputs, an extra loss on
-the model). Learnable edge values (UGS, WD-GLT) are indexed by the batch's edge ids, so only the batch's entries
-get gradients. The epoch is selected on the full graph's validation nodes, as :func:`train_cluster_gcn` does.
+the batch (a distillation teacher's outputs on the batch's nodes, a loss on the batch's outputs, and the extra loss
+on the model divided by the epoch's batches, :func:`penalty_per_step`). Learnable edge values (UGS, WD-GLT) are
+indexed by the batch's edge ids and gathered with sparse gradients (``sparse_edge_masks``, stepped by SparseAdam:
+:func:`batch_optimizers`), so only the batch's entries get gradients and optimizer steps. The epoch is selected on
+the full graph's validation nodes, as :func:`train_cluster_gcn` does.
 """
 
 from __future__ import annotations
@@ -27,7 +29,49 @@ from .loader import ClusterBatch, ClusterLoader
 from .parts import cluster_parts
 from .train import ClusterConfig
 
-__all__ = ["ClusterGLTTask"]
+__all__ = ["ClusterGLTTask", "batch_optimizers", "penalty_per_step"]
+
+
+def penalty_per_step(
+    extra_loss: Callable[[nn.Module], torch.Tensor] | None, steps: int
+) -> Callable[[nn.Module], torch.Tensor] | None:
+    """``extra_loss`` spread over an epoch of ``steps`` batches: each step adds ``extra_loss(model) / steps``.
+
+    A GLT method's ``extra_loss`` is a penalty on the whole model (UGS's l1 norms of its masks), sized for one
+    full-batch step; spread this way an epoch of batches carries the same penalty as a full-batch epoch. Added
+    whole at every step, it would weigh ``steps`` times as much per epoch against the cross-entropy (UGS then
+    prunes the wrong weights: ``docs/glt/fidelity.md``).
+
+    Args:
+        extra_loss: the penalty, or None.
+        steps: the optimizer steps of one epoch (at least 1).
+
+    Returns:
+        The spread penalty, or None when ``extra_loss`` is None.
+    """
+    if extra_loss is None:
+        return None
+    share = 1.0 / max(int(steps), 1)
+    return lambda model: extra_loss(model) * share
+
+
+def batch_optimizers(model: nn.Module, config: NodeTrainConfig) -> list[torch.optim.Optimizer]:
+    """The optimizers of a batch trainer: Adam over ``model``'s dense parameters, SparseAdam over its sparse ones.
+
+    The sparse ones are ``model.sparse_parameters()`` (a learnable edge mask gathered per batch), when the model
+    has that method and it names any.
+
+    Args:
+        model: the model to train.
+        config: the learning rate, weight decay and first-layer-only decay.
+
+    Returns:
+        ``[Adam]`` or ``[Adam, SparseAdam]``.
+    """
+    hook = getattr(model, "sparse_parameters", None)
+    sparse = list(hook()) if callable(hook) else []
+    dense = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only, exclude=sparse)
+    return [dense, torch.optim.SparseAdam(sparse, lr=config.lr)] if sparse else [dense]
 
 
 class ClusterGLTTask:
@@ -44,6 +88,7 @@ class ClusterGLTTask:
     """
 
     name = "node"
+    sparse_edge_masks = True  # a learnable edge mask gets the batch's rows as a sparse gradient (SparseAdam)
 
     def __init__(
         self,
@@ -114,7 +159,8 @@ class ClusterGLTTask:
         config = self.config
         split_name, split = split_for_seed(graph, seed_index, self.split)
         loader = self.batches(graph, seed_index, seed)
-        optimizer = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only)
+        optimizers = batch_optimizers(model, config)
+        extra_loss = penalty_per_step(extra_loss, len(loader))
         device = next(model.parameters()).device
         selects_edges = bool(getattr(model, "selects_edges", False))
 
@@ -122,7 +168,8 @@ class ClusterGLTTask:
             model.train()
             total, batches = torch.zeros((), device=device), 0
             for batch in loader:
-                optimizer.zero_grad()
+                for optimizer in optimizers:
+                    optimizer.zero_grad()
                 index = batch.graph.split(split_name).index("train").to(device)
                 kwargs: dict[str, Any] = {}
                 if selects_edges:  # the model owns values over the full graph's edge ids: it takes the batch's
@@ -140,7 +187,8 @@ class ClusterGLTTask:
                 if extra_loss is not None:
                     loss = loss + extra_loss(model)
                 loss.backward()
-                optimizer.step()
+                for optimizer in optimizers:
+                    optimizer.step()
                 if after_step is not None:
                     after_step(model)
                 total, batches = total + loss.detach(), batches + 1

@@ -78,7 +78,9 @@ class GLTTask(Protocol):
             seed: the run's seed.
             seed_index: its position in the search's seeds.
             edge_values: one differentiable value per undirected edge id of ``graph``.
-            extra_loss: ``extra_loss(model)`` added to the training loss (UGS's l1 penalties).
+            extra_loss: ``extra_loss(model)``, a penalty on the whole model (UGS's l1 norms), added to each
+                full-batch step's loss; a trainer that takes several steps per epoch adds
+                ``extra_loss(model) / steps`` at each (an epoch carries one full-batch step's penalty).
             output_loss: ``output_loss(outputs)`` added to the training loss, given the training forward's
                 outputs of every node the step sees (WD-GLT's class separation).
             after_step: run after every optimizer step (l0 projection, weight masks, clamps).

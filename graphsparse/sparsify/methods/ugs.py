@@ -24,22 +24,26 @@ mask whose cross-entropy gradient is below the l1 term moves by the same step, s
 masks tie exactly and the tie-break (by position) would prune whole blocks — the first input features' weights,
 the first nodes' edges. Defaults ``s1 = s2 = 1e-2`` follow the reference's Cora command.
 
-Sparse edge-mask gradients (disk graphs). A trainer that sets ``sparse_edge_masks = True`` (the disk trainer
+Sparse edge-mask gradients (batch trainers). A trainer that sets ``sparse_edge_masks = True`` (the Cluster-GCN
+trainers :class:`~graphsparse.batching.glt.ClusterGLTTask` and
 :class:`~graphsparse.batching.disk_glt.DiskClusterGLTTask`) gets a :class:`UGSMasked` with ``sparse_edge_grad``:
 each batch gathers its mask entries with ``torch.gather(..., sparse_grad=True)``, so the mask's gradient is a
-sparse COO tensor over the batch's edges, and the l1 term covers the batch's entries only,
-:math:`s_1 \sum_{e \in \text{batch}} |m_e|` (unscaled; the weight masks' term stays whole). Why unscaled: a
-Cluster-GCN epoch sees each edge in at most one batch, so an entry gets :math:`s_1\,\mathrm{sign}(m_e)` exactly
-at the steps its cross-entropy gradient arrives, as in full-batch UGS where every step carries both; scaling the
-batch's sum up by ``M / |batch|`` would multiply the l1 push against the cross-entropy by the number of batches,
-and summing over every edge (the dense term) would move every mask every step. The trainer steps the mask with
-``torch.optim.SparseAdam`` (lazy Adam: an entry's moments and value change only at the steps its edge is in the
-batch; SparseAdam has no weight decay, so the mask is not decayed there) and everything else with the usual Adam.
+sparse COO tensor over the batch's edges, and the edge term is the batch's estimate of the whole mask's norm,
+:math:`s_1 \tfrac{M}{|b|} \sum_{e \in b} |m_e|`. A batch trainer adds ``extra_loss / steps`` at each of an epoch's
+steps (the trainer protocol, :class:`~graphsparse.tasks.glt.GLTTask`), so an epoch carries the penalty of one
+full-batch step, for the weight masks as for the edges, and each edge mask entry gets about :math:`s_1` of l1
+gradient at the one step of the epoch its cross-entropy gradient arrives, as in full-batch UGS. Penalising every
+step with the whole penalty instead (each step a full-batch step) gives the masks the l1 of ``steps`` full-batch
+epochs per epoch: on PubMed's Cluster-GCN batches (about 20 per epoch) UGS then falls from round 3 and predicts
+one class by round 5 (``docs/glt/fidelity.md``); summing the dense term over every edge would also move every
+mask every step. The trainer steps the mask with ``torch.optim.SparseAdam`` (lazy Adam: an entry's moments and value
+change only at the steps its edge is in the batch; SparseAdam has no weight decay, so the mask is not decayed there)
+and everything else with the usual Adam.
 Memory: the mask (4 bytes per kept edge) and SparseAdam's two moments (8 bytes per kept edge) are ordinary
 in-memory tensors, not memory maps; a step reads and writes only the batch's rows of the three. At 30M edges that
 is 120 MB of mask plus 240 MB of moments held in RAM for the whole round (about 360 MB, plus the best epoch's
 120 MB copy of the mask), against 120 MB of gradient and 240 MB of Adam state touched per step by the dense term;
-mapping them to disk would need a row cache and is left undone. In-memory trainers leave the mode off: their
+mapping them to disk would need a row cache and is left undone. Full-batch trainers leave the mode off: their
 numbers are those of dense gradients.
 """
 
@@ -236,7 +240,9 @@ class UGSMasked(nn.Module):
     def l1_penalty(self, _model: nn.Module | None = None) -> torch.Tensor:
         """``s1·|m_g|_1 + s2·|m_θ|_1`` (the argument is ignored, so it can be a ``train_node`` ``extra_loss``).
 
-        With ``sparse_edge_grad``, :math:`m_g` is the entries the last training forward gathered (its batch).
+        With ``sparse_edge_grad``, the edge term is the batch's estimate of the whole mask's norm,
+        ``M / |b|`` times the sum of ``|m_e|`` over the entries ``b`` the last training forward gathered (the
+        trainer spreads the penalty over an epoch's steps).
 
         Args:
             _model: ignored.
@@ -252,7 +258,10 @@ class UGSMasked(nn.Module):
             return self.s1 * self.edge_mask.abs().sum() + self.s2 * weight_l1
         if self._gathered is None:
             raise RuntimeError("UGS l1_penalty with sparse edge gradients needs a training forward first")
-        return self.s1 * self._gathered.abs().sum() + self.s2 * weight_l1
+        batch = self._gathered
+        # the batch's estimate of the whole mask's norm: the trainer spreads the penalty over an epoch's steps
+        edge_l1 = batch.abs().sum() * (self.edge_mask.numel() / batch.numel()) if batch.numel() else batch.sum()
+        return self.s1 * edge_l1 + self.s2 * weight_l1
 
 
 def ugs_prune(
