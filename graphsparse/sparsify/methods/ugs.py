@@ -480,10 +480,12 @@ class UGS(MaskedTrainingMethod):
         return cls(s1=s1 if given_s1 is None else given_s1, s2=s2 if given_s2 is None else given_s2)
 
     def key_tag(self, schedule: Sequence[Level], level: Level) -> str:
-        """The coefficients, the initial noise and every level of the schedule up to this one."""
-        # a round depends on every earlier round: the key names the whole schedule so far
+        """The coefficients, the initial noise, the penalty's scale and every level of the schedule so far."""
+        # a round depends on every earlier round: the key names the whole schedule so far. `l1=epoch`: the
+        # penalty is one full-batch step's per epoch, spread over a batch trainer's steps (results of batch
+        # trainers that added it whole at every step are not these)
         done = ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in schedule if r <= level[0])
-        return f"|s1={self.s1:g}|s2={self.s2:g}|noise={UGS_INIT_NOISE:g}|after={done}"
+        return f"|s1={self.s1:g}|s2={self.s2:g}|noise={UGS_INIT_NOISE:g}|l1=epoch|after={done}"
 
     def masked_model(
         self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int
