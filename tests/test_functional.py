@@ -20,6 +20,36 @@ def test_keep_mask_columns_unbiased():
     assert torch.allclose(keep.float().mean(0), torch.full((4,), 0.5), atol=0.01)
 
 
+@pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 0.8, 1 - 2**-20])
+def test_keep_mask_is_torchs_comparison_of_the_same_draws(p):
+    # on CPU numpy compares the 16-bit draws; the mask must be the one torch.ge gives (the same random stream)
+    torch.manual_seed(4)
+    keep = dropout_keep_mask((300, 77), p)
+    torch.manual_seed(4)
+    n = 300 * 77
+    words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
+    expected = torch.ge(words.view(torch.int16)[:n].view(300, 77), round(p * 65536) - 32768)
+    assert torch.equal(keep, expected)
+
+
+@pytest.mark.parametrize("columns", [3, 7, 16, 32])
+def test_narrow_and_wide_products_match_the_plain_product_and_its_gradients(columns):
+    # narrow outputs (3, 7) run transposed, multiples of 16 as they are: the same sums either way
+    x = torch.randn(2500, 48, dtype=torch.double, requires_grad=True)  # several row chunks at p = 0.5
+    w = torch.randn(48, columns, dtype=torch.double, requires_grad=True)
+    torch.manual_seed(5)
+    fused = dropout_matmul(x, w, 0.5)
+    torch.manual_seed(5)
+    reference = dropout(x, 0.5) @ w
+    assert fused.is_contiguous() and torch.allclose(fused, reference)
+    grad = torch.randn_like(fused)
+    got = torch.autograd.grad(fused, (x, w), grad)
+    want = torch.autograd.grad(reference, (x, w), grad)
+    for a, b in zip(got, want):
+        assert a.is_contiguous() and torch.allclose(a, b)
+    assert torch.allclose(dropout_matmul(x, w, 0.5, training=False), x @ w)
+
+
 def test_dropout_matmul_equals_dropout_then_matmul():
     x, w = torch.randn(300, 9), torch.randn(9, 4)
     torch.manual_seed(3)

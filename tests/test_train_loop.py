@@ -84,6 +84,16 @@ def test_optimizer_decays_only_the_first_layer_when_asked():
     assert len(make_optimizer(model, 0.01, 5e-4).param_groups) == 1
 
 
+def test_optimizer_is_fused_where_torch_has_the_kernel():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    assert make_optimizer(model, lr=0.01).defaults["fused"] is True  # dense CPU floats: one kernel per parameter
+    model.register_buffer("count", torch.zeros(1))  # buffers are not stepped: still fused
+    assert make_optimizer(model, lr=0.01).defaults["fused"] is True
+    complex_model = nn.Module()
+    complex_model.weight = nn.Parameter(torch.zeros(3, dtype=torch.cfloat))
+    assert not make_optimizer(complex_model, lr=0.01).defaults["fused"]  # no fused kernel: the default Adam
+
+
 def test_run_result_names_scores_by_metric_and_run_seeds_records_each():
     seen = []
 
