@@ -92,7 +92,9 @@ class SparseGCNConv(nn.Module):
             out = adj @ dropout_matmul(x, self.weight, p)
         else:
             out = (adj @ fast_dropout(x, p)) @ self.weight
-        return out if self.bias is None else out + self.bias
+        # in place: ``out`` is this layer's own new tensor, which no backward saved (the products keep their
+        # inputs), so the bias costs no second N x out_channels tensor
+        return out if self.bias is None else out.add_(self.bias)
 
     def extra_repr(self) -> str:
         """The widths, as ``in_channels, out_channels``."""

@@ -72,7 +72,7 @@ class GCN(nn.Module):
         for i, conv in enumerate(self.convs):
             x = conv(x, adj, dropout=self.dropout)  # dropout on the layer's input, fused with its product
             if i < len(self.convs) - 1:
-                x = F.relu(x)
+                x = F.relu(x, inplace=True)  # on the layer's fresh output, which no backward needs before the ReLU
         return x
 
 
