@@ -256,3 +256,43 @@ def test_a_disk_ugs_search_on_two_workers_gives_the_serial_levels(raw_folder, tm
     serial = run(tmp_path / "serial")
     assert [(m, r) for m, r, _, _ in serial] == [("ugs", 1), ("ugs", 2)]
     assert run(tmp_path / "workers", "--workers", "2") == serial
+
+
+def test_a_file_backed_ugs_mask_trains_as_the_in_memory_one(tmp_path):
+    """UGSMasked with ``mask_folder`` keeps the edge mask (and batch_optimizers SparseAdam's moments) in unlinked
+    memory-mapped files: the same initial values, and the same values after sparse steps, as in memory."""
+    from graphsparse.batching.glt import batch_optimizers
+    from graphsparse.nn import build_model
+    from graphsparse.sparsify.methods.ugs import UGSMasked
+
+    graph = synthetic_dcsbm(num_nodes=200, num_edges=900, num_features=8, num_classes=3, seed=1)
+
+    def masked(folder):
+        torch.manual_seed(0)
+        model = build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=8)
+        return UGSMasked(model, graph.num_edges, s1=1e-2, s2=1e-2, sparse_edge_grad=True, mask_folder=folder)
+
+    in_memory, mapped = masked(None), masked(tmp_path / "masks")
+    assert torch.equal(in_memory.edge_mask, mapped.edge_mask)
+    assert list((tmp_path / "masks").iterdir()) == []  # unlinked: nothing left behind, even after a kill
+    config = NodeTrainConfig(lr=0.05)
+    moments = []
+    for model in (in_memory, mapped):
+        optimizers = batch_optimizers(model, config)
+        prefilled = dict(optimizers[1].state.get(model.edge_mask, {}))
+        for step in range(3):  # overlapping batches of mask entries, as Cluster-GCN batches touch them
+            ids = torch.arange(step * 100, step * 100 + 300) % graph.num_edges
+            for optimizer in optimizers:
+                optimizer.zero_grad()
+            (torch.gather(model.edge_mask, 0, ids, sparse_grad=True) - 0.5).square().sum().backward()
+            for optimizer in optimizers:
+                optimizer.step()
+        state = optimizers[1].state[model.edge_mask]
+        assert state["step"] == 3
+        moments.append(state["exp_avg_sq"].clone())
+        if prefilled:  # the mapped moments are the ones SparseAdam stepped
+            assert state["exp_avg_sq"] is prefilled["exp_avg_sq"]
+    assert torch.equal(in_memory.edge_mask, mapped.edge_mask) and torch.equal(*moments)
+    assert not torch.equal(in_memory.edge_mask[:500], masked(None).edge_mask[:500])  # the steps moved it
+    with pytest.raises(ValueError, match="mask_folder needs sparse_edge_grad"):
+        UGSMasked(build_model("gcn", 8, 3, hidden_channels=4), 10, mask_folder=tmp_path)

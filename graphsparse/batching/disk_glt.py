@@ -73,6 +73,11 @@ class DiskClusterGLTTask:
     name = "node"
     sparse_edge_masks = True  # a learnable edge mask gets the batch's rows as a sparse gradient (SparseAdam)
 
+    @property
+    def mask_folder(self) -> Path:
+        """Where a learnable edge mask and its optimizer moments are memory-mapped: the graph's work folder."""
+        return work_folder(self.folder())
+
     def __init__(
         self,
         source: Graph | str | os.PathLike[str],

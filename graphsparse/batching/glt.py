@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.diskview import mapped_zeros
 from ..graph import Graph
 from ..tasks.glt import OutputLoss, Teacher, distillation_loss
 from ..tasks.node import NodeTrainConfig, evaluate_node, node_metric, row_normalize_features, split_for_seed
@@ -59,7 +60,8 @@ def batch_optimizers(model: nn.Module, config: NodeTrainConfig) -> list[torch.op
     """The optimizers of a batch trainer: Adam over ``model``'s dense parameters, SparseAdam over its sparse ones.
 
     The sparse ones are ``model.sparse_parameters()`` (a learnable edge mask gathered per batch), when the model
-    has that method and it names any.
+    has that method and it names any. When the model keeps them in a ``mask_folder`` (a file-backed UGS mask),
+    SparseAdam's two moments are memory-mapped files there too: a step reads and writes only the batch's rows.
 
     Args:
         model: the model to train.
@@ -71,7 +73,18 @@ def batch_optimizers(model: nn.Module, config: NodeTrainConfig) -> list[torch.op
     hook = getattr(model, "sparse_parameters", None)
     sparse = list(hook()) if callable(hook) else []
     dense = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only, exclude=sparse)
-    return [dense, torch.optim.SparseAdam(sparse, lr=config.lr)] if sparse else [dense]
+    if not sparse:
+        return [dense]
+    lazy = torch.optim.SparseAdam(sparse, lr=config.lr)
+    folder = getattr(model, "mask_folder", None)
+    if folder is not None:  # the moments beside a file-backed mask: SparseAdam takes state it finds in place
+        for p in sparse:
+            lazy.state[p] = {
+                "step": 0,
+                "exp_avg": mapped_zeros(p.numel(), folder).view_as(p),
+                "exp_avg_sq": mapped_zeros(p.numel(), folder).view_as(p),
+            }
+    return [dense, lazy]
 
 
 class ClusterGLTTask:

@@ -27,7 +27,7 @@ from ..graph import GraphError
 from .diskgraph import DiskGraph, DiskGraphFacts
 from .edgemask import PackedEdgeMask
 
-__all__ = ["DiskGLTGraph", "DiskArray", "work_folder"]
+__all__ = ["DiskGLTGraph", "DiskArray", "mapped_zeros", "work_folder"]
 
 _SAMPLE = 1 << 16  # bytes hashed at each sampled offset of a file (the fingerprint)
 
@@ -40,6 +40,28 @@ def work_folder(folder: str | os.PathLike[str]) -> Path:
     """
     folder = Path(folder).absolute()
     return folder.parent / f"{folder.name}.work"
+
+
+def mapped_zeros(numel: int, folder: str | os.PathLike[str]) -> torch.Tensor:
+    """A float32 tensor of ``numel`` zeros over a memory-mapped file in ``folder``, unlinked at once.
+
+    The file has no name from the start, so it goes away with the last reference to the tensor, also when the
+    process is killed; its pages are the kernel's to write back and drop, not anonymous memory.
+
+    Args:
+        numel: the number of entries.
+        folder: where the file is made (created if missing).
+
+    Returns:
+        A writable, file-backed 1-D tensor.
+    """
+    import tempfile
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder) as handle:  # unlinked already; the mapping keeps the pages
+        handle.truncate(4 * max(int(numel), 1))
+        array = np.memmap(handle, dtype=np.float32, mode="r+", shape=(max(int(numel), 1),))
+    return torch.from_numpy(array)[: int(numel)]
 
 
 def _file_digest(path: Path, h: Any) -> None:

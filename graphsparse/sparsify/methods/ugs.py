@@ -39,25 +39,29 @@ one class by round 5 (``docs/glt/fidelity.md``); summing the dense term over eve
 mask every step. The trainer steps the mask with ``torch.optim.SparseAdam`` (lazy Adam: an entry's moments and value
 change only at the steps its edge is in the batch; SparseAdam has no weight decay, so the mask is not decayed there)
 and everything else with the usual Adam.
-Memory: the mask (4 bytes per kept edge) and SparseAdam's two moments (8 bytes per kept edge) are ordinary
-in-memory tensors, not memory maps; a step reads and writes only the batch's rows of the three. At 30M edges that
-is 120 MB of mask plus 240 MB of moments held in RAM for the whole round (about 360 MB, plus the best epoch's
-120 MB copy of the mask), against 120 MB of gradient and 240 MB of Adam state touched per step by the dense term;
-mapping them to disk would need a row cache and is left undone. Full-batch trainers leave the mode off: their
-numbers are those of dense gradients.
+Memory: a step reads and writes only the batch's rows of the mask (4 bytes per kept edge) and of SparseAdam's two
+moments (8 bytes). The disk trainer names a ``mask_folder`` (the graph's work folder), so the three live in
+unlinked memory-mapped files there (:func:`~graphsparse.data.diskview.mapped_zeros`; 360 MB at 30M edges), pages the
+kernel can write back and drop rather than anonymous memory; the in-memory Cluster-GCN trainer keeps them in RAM.
+What stays in RAM is the best epoch's copy of the mask (the fit loop's snapshot, 4 bytes per kept edge) and the
+binarisation's selection over the mask. Full-batch trainers leave the mode off: their numbers are those of dense
+gradients.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 from torch.func import functional_call
 
+from ...data.diskview import mapped_zeros
 from ...graph import Graph
 from ...validation import check_float
 from ..edges import check_sparsity
@@ -86,6 +90,7 @@ __all__ = [
 UGS_S1 = 1e-2
 UGS_S2 = 1e-2
 UGS_INIT_NOISE = 1e-5
+_MASK_CHUNK = 1 << 22  # entries of a file-backed mask drawn at a time (16 MB of float32)
 # the reference's node-classification GCN commands (VITA-Group/Unified-LTH-GNN, NodeClassification/README.md):
 # s1 = s2 = 1e-2 on Cora and CiteSeer, but s1 = 1e-6, s2 = 1e-3 on PubMed
 _UGS_REFERENCE_L1 = {"pubmed": (1e-6, 1e-3)}
@@ -132,6 +137,7 @@ class UGSMasked(nn.Module):
         init_noise: float = UGS_INIT_NOISE,
         *,
         sparse_edge_grad: bool = False,
+        mask_folder: str | os.PathLike[str] | None = None,
     ) -> None:
         """Wrap ``model`` with masks at 1 ± ``init_noise`` (0 and frozen where ``weight_keep`` is False).
 
@@ -144,10 +150,13 @@ class UGSMasked(nn.Module):
             init_noise: the masks' uniform initial noise, in [0, 0.5).
             sparse_edge_grad: gather the edge mask with a sparse gradient and penalise only the gathered entries
                 (a batch trainer that steps the mask with ``SparseAdam``).
+            mask_folder: with ``sparse_edge_grad``, keep the edge mask in a memory-mapped file there
+                (:func:`~graphsparse.data.diskview.mapped_zeros`; the same values as in memory), and
+                :func:`~graphsparse.batching.glt.batch_optimizers` keeps SparseAdam's moments there too.
 
         Raises:
-            ValueError: ``num_edges`` below 0, a coefficient or ``init_noise`` out of range, or ``weight_keep``
-                not covering every counted weight.
+            ValueError: ``num_edges`` below 0, a coefficient or ``init_noise`` out of range, ``weight_keep``
+                not covering every counted weight, or ``mask_folder`` without ``sparse_edge_grad``.
         """
         super().__init__()
         if num_edges < 0:
@@ -169,7 +178,17 @@ class UGSMasked(nn.Module):
         def noisy_ones(shape: torch.Size) -> torch.Tensor:  # seeded by the caller's torch RNG state
             return 1.0 + (torch.rand(shape) * 2.0 - 1.0).to(device) * init_noise
 
-        self.edge_mask = nn.Parameter(noisy_ones(torch.Size([num_edges])))
+        if mask_folder is not None and not sparse_edge_grad:
+            raise ValueError("UGS mask_folder needs sparse_edge_grad (only a batch trainer steps a mapped mask)")
+        self.mask_folder = None if mask_folder is None else Path(mask_folder)
+        if self.mask_folder is None:
+            self.edge_mask = nn.Parameter(noisy_ones(torch.Size([num_edges])))
+        else:  # drawn in chunks: the same stream of random numbers as one draw, without an M-sized temporary
+            mapped = mapped_zeros(num_edges, self.mask_folder)
+            for start in range(0, num_edges, _MASK_CHUNK):
+                stop = min(start + _MASK_CHUNK, num_edges)
+                mapped[start:stop] = noisy_ones(torch.Size([stop - start])).cpu()
+            self.edge_mask = nn.Parameter(mapped.to(device))
         keeps = [
             (weight_keep[n].to(device) if weight_keep is not None else torch.ones_like(p, dtype=torch.bool))
             for n, p in params.items()
@@ -321,6 +340,12 @@ def sparse_edge_masks(ctx: SearchContext) -> bool:
     return bool(getattr(ctx.task, "sparse_edge_masks", False))
 
 
+def edge_mask_folder(ctx: SearchContext) -> Path | None:
+    """Where the search's trainer keeps a learnable edge mask on disk (its ``mask_folder``), or None (memory)."""
+    folder = getattr(ctx.task, "mask_folder", None) if sparse_edge_masks(ctx) else None
+    return None if folder is None else Path(folder)
+
+
 def pack_ugs_state(state: UGSState) -> dict[str, Any]:
     """One seed's binary masks as JSON-able bit-packed masks: the state a masked-training method stores per round.
 
@@ -362,7 +387,13 @@ class MaskedTrainingMethod(GLTMethod):
         The edge mask's gradient is sparse when the trainer asks for it (``ctx.task.sparse_edge_masks``).
         """
         return UGSMasked(
-            ctx.build(seed), graph.num_edges, weight_keep, 0.0, 0.0, sparse_edge_grad=sparse_edge_masks(ctx)
+            ctx.build(seed),
+            graph.num_edges,
+            weight_keep,
+            0.0,
+            0.0,
+            sparse_edge_grad=sparse_edge_masks(ctx),
+            mask_folder=edge_mask_folder(ctx),
         )
 
     def _initial_state(self, ctx: SearchContext, job: SeedJob) -> UGSState:
@@ -496,7 +527,13 @@ class UGS(MaskedTrainingMethod):
         (``ctx.task.sparse_edge_masks``).
         """
         return UGSMasked(
-            ctx.build(seed), graph.num_edges, weight_keep, self.s1, self.s2, sparse_edge_grad=sparse_edge_masks(ctx)
+            ctx.build(seed),
+            graph.num_edges,
+            weight_keep,
+            self.s1,
+            self.s2,
+            sparse_edge_grad=sparse_edge_masks(ctx),
+            mask_folder=edge_mask_folder(ctx),
         )
 
     def train_masks(self, ctx: SearchContext, graph: Graph, masked: UGSMasked, job: SeedJob) -> None:
