@@ -17,8 +17,8 @@ demo: install
 	$(VENV)/bin/graphsparse glt --dataset cora --model gcn --method teddy,ugs,random --rounds 5 --seeds 2 --epochs 100 --plot runs/glt_cora_gcn.png
 
 # every test but the `slow` ones (pyproject's addopts), each under pytest-timeout's limit, the 25 slowest reported;
-# on TEST_WORKERS pytest-xdist workers of one torch thread each (tests that start whole programs, marked
-# `integration`, share one worker: tests/conftest.py)
+# on TEST_WORKERS pytest-xdist workers of one torch thread each (the tests that share the pytest process's Ray run
+# on one worker: tests/conftest.py)
 TEST_WORKERS ?= 2
 test: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25

@@ -38,13 +38,14 @@ def cora() -> Graph:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that start Ray share one xdist group: ``make test`` (``-n 2 --dist loadgroup``) runs them on one
-    worker, one after another.
+    """The tests that use the pytest process's own Ray share one xdist group: ``make test`` (``-n 2 --dist
+    loadgroup``) runs them on one worker, one after another.
 
-    They are test_parallel.py's (one local Ray for the module, a two-node cluster, killed drivers) and those named
-    for ``--workers``; two Ray clusters at once would contend for the cores, and for Ray's ports and session
-    folders. Every other test, torchrun's and the notebooks' included, runs wherever a worker is free.
+    They are test_parallel.py's in-process ones (one local Ray for the module, the two-node test cluster): a
+    process joins one Ray at a time. Tests that start Ray in a child process (``--workers N``, the killed
+    driver) start a Ray of their own (``address="local"``: its own ports and session folder) and run wherever a
+    worker is free, as every other test does.
     """
     for item in items:
-        if item.path.name == "test_parallel.py" or "workers" in item.name:
+        if item.path.name == "test_parallel.py" and "killed_driver" not in item.name:
             item.add_marker(pytest.mark.xdist_group("ray"))

@@ -255,13 +255,13 @@ def test_terminated_or_killed_driver_resumes(tmp_path):
 
 @pytest.mark.integration  # Ray
 def test_two_node_cluster_runs_a_grid(tmp_path, capsys):
-    """A grid (2 datasets x 2 models x 2 seeds) through ``--ray-address`` on Ray's local two-node test
-    cluster: the same numbers as the serial grid."""
+    """A grid (2 models x 2 seeds on Cora) through ``--ray-address`` on Ray's local two-node test cluster: the
+    same numbers as the serial grid, in the grid's order."""
     from ray.cluster_utils import Cluster
 
     from graphsparse.cli import main
 
-    common = ["train", "--dataset", "cora,citeseer", "--model", "gcn,sage", "--seeds", "2", "--epochs", "20"]
+    common = ["train", "--dataset", "cora", "--model", "gcn,sage", "--seeds", "2", "--epochs", "20"]
     common += ["--no-progress", "--json"]
     assert main([*common, "--db", str(tmp_path / "serial.db")]) == 0
     serial = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
@@ -278,16 +278,11 @@ def test_two_node_cluster_runs_a_grid(tmp_path, capsys):
     finally:
         ray.shutdown()
         cluster.shutdown()
-    assert [(d["dataset"], d["model"]) for d in parallel] == [
-        ("cora", "gcn"),
-        ("cora", "sage"),
-        ("citeseer", "gcn"),
-        ("citeseer", "sage"),
-    ]
+    assert [(d["dataset"], d["model"]) for d in parallel] == [("cora", "gcn"), ("cora", "sage")]
     for a, b in zip(serial, parallel):
         assert [r["test_acc"] for r in a["runs"]] == [r["test_acc"] for r in b["runs"]]
     stored = ResultsStore(tmp_path / "cluster.db").runs()
-    assert len(stored) == 8 and all(r["invocation"]["parallel"]["executor"] == "ray" for r in stored)
+    assert len(stored) == 4 and all(r["invocation"]["parallel"]["executor"] == "ray" for r in stored)
 
 
 def test_serial_commands_never_import_ray(tmp_path):
