@@ -136,6 +136,35 @@ def test_sparse_features_gradient_uses_the_dropped_out_values():
     assert torch.allclose(weight.grad, kept.t() @ upstream, atol=1e-4)
 
 
+@pytest.mark.parametrize("density", [0.01, 0.2])  # below / above the density where X^T G goes dense-chunked
+def test_sparse_dropout_product_over_the_kept_entries_gives_the_same_sums(density):
+    # training skips the dropped entries instead of multiplying their zeros: the output and the weight gradient
+    # must be those of the product over the whole dropped-out CSR, bit for bit (the same terms, in the same order)
+    from graphsparse.nn.functional import _csr_backward_plan, dropout_keep_mask, sparse_dropout_matmul
+    from graphsparse.sparse import csr_matmul
+
+    gen = torch.Generator().manual_seed(1)
+    x = (torch.rand(400, 300, generator=gen) * (torch.rand(400, 300, generator=gen) < density)).to_sparse_csr()
+    weight = torch.randn(300, 64, generator=gen, requires_grad=True)
+    upstream = torch.randn(400, 64, generator=gen)
+    torch.manual_seed(8)
+    out = sparse_dropout_matmul(x, weight, p=0.5)
+    (out * upstream).sum().backward()
+    torch.manual_seed(8)
+    values = x.values() * dropout_keep_mask(x.values().shape, 0.5) / 0.5
+    whole = torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, x.shape)
+    assert torch.equal(out, csr_matmul(whole, weight.detach()))
+    plan = _csr_backward_plan(x)
+    if "perm" in plan:  # the sparse transpose (the dense-chunked gradient writes the same dense blocks either way)
+        whole_t = torch.sparse_csr_tensor(plan["t_crow"], plan["t_col"], values[plan["perm"]], (300, 400))
+        assert torch.equal(weight.grad, csr_matmul(whole_t, upstream))
+    else:
+        assert torch.allclose(weight.grad, whole.to_dense().t() @ upstream, atol=1e-4)
+    with torch.no_grad():  # the no-gradient path drops the same entries
+        torch.manual_seed(8)
+        assert torch.equal(sparse_dropout_matmul(x, weight, p=0.5), out)
+
+
 def test_csr_matmul_equals_the_dense_product():
     from graphsparse.sparse import csr_matmul
 
