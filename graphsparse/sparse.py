@@ -194,12 +194,12 @@ def csr_matmul(matrix: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
 
     On CPU torch's own product zero-fills its output and then copies a temporary into it; asking for the product
     straight into an uninitialised output (``beta=0`` ignores its contents) skips both, ~15-20% of a 512-column
-    product's time.
+    product's time. The in-place form: ``addmm(out, ..., out=out)`` still copies its input into its output.
     """
     if matrix.device.type != "cpu" or dense.dtype != matrix.dtype or dense.numel() == 0 or matrix.size(0) == 0:
         return torch.sparse.mm(matrix, dense)
     out = torch.empty(matrix.size(0), dense.size(1), dtype=dense.dtype)
-    return torch.addmm(out, matrix, dense, beta=0, out=out)
+    return out.addmm_(matrix, dense, beta=0)
 
 
 class _SpMM(torch.autograd.Function):

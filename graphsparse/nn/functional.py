@@ -63,6 +63,18 @@ def _as_factor(keep: torch.Tensor) -> torch.Tensor:
     return keep.view(torch.uint8)
 
 
+def _mask_into(x: torch.Tensor, keep: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out = x * keep`` (``keep`` read as 0/1; ``out`` may be ``x``), the same products as ``x * keep``.
+
+    On CPU numpy multiplies float by bool in cache-sized blocks, where torch first copies the whole mask to floats
+    (a 2708 x 512 temporary per product of a 512-wide layer).
+    """
+    if out.device.type == "cpu" and out.dtype in (torch.float32, torch.float64) and x.dtype == out.dtype:
+        np.multiply(x.detach().numpy(), keep.numpy(), out=out.detach().numpy())
+        return out
+    return torch.mul(x, _as_factor(keep), out=out)
+
+
 def dropout_keep_mask(shape: tuple[int, ...], p: float, device: torch.device | str = "cpu") -> torch.Tensor:
     """A boolean mask of ``shape`` whose entries are True (kept) with probability ``1 - p``."""
     p = _check_p(p)
@@ -146,7 +158,7 @@ class _DropoutMatmul(torch.autograd.Function):
             if masked is None:
                 chunk = x[start:stop] * _as_factor(mask)
             else:
-                chunk = torch.mul(x[start:stop], _as_factor(mask), out=masked[start:stop])
+                chunk = _mask_into(x[start:stop], mask, masked[start:stop])
             if out_t is not None:
                 torch.mm(weight.t(), chunk.t(), out=out_t[:, start:stop])
             else:
@@ -165,7 +177,8 @@ class _DropoutMatmul(torch.autograd.Function):
         grad_out = grad_out.contiguous() * ctx.scale
         grad_x = grad_weight = None
         if ctx.needs_input_grad[0]:
-            grad_x = (grad_out @ weight.t()).mul_(_as_factor(keep))
+            grad_x = grad_out @ weight.t()
+            grad_x = _mask_into(grad_x, keep, grad_x)
         if ctx.needs_input_grad[1]:
             grad_weight = _weight_gradient(masked, grad_out)
         return grad_x, grad_weight, None
