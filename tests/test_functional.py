@@ -50,6 +50,24 @@ def test_narrow_and_wide_products_match_the_plain_product_and_its_gradients(colu
     assert torch.allclose(dropout_matmul(x, w, 0.5, training=False), x @ w)
 
 
+def test_weight_gradient_of_a_transposed_weight_view_keeps_its_layout():
+    # twirls and Cluster-GCN pass lin.weight.t(): its gradient comes back column-major, as the view is (no copy)
+    from graphsparse.nn.functional import _weight_gradient
+
+    lin_weight = torch.randn(7, 48, dtype=torch.double, requires_grad=True)
+    x = torch.randn(500, 48, dtype=torch.double)
+    torch.manual_seed(2)
+    out = dropout_matmul(x, lin_weight.t(), 0.5)
+    torch.manual_seed(2)
+    reference = dropout(x, 0.5) @ lin_weight.t()
+    grad = torch.randn_like(out)
+    assert torch.allclose(
+        torch.autograd.grad(out, lin_weight, grad)[0], torch.autograd.grad(reference, lin_weight, grad)[0]
+    )
+    assert _weight_gradient(x, grad, lin_weight.t()).stride() == lin_weight.t().stride()
+    assert _weight_gradient(x, grad, lin_weight.t().contiguous()).is_contiguous()
+
+
 def test_dropout_matmul_equals_dropout_then_matmul():
     x, w = torch.randn(300, 9), torch.randn(9, 4)
     torch.manual_seed(3)

@@ -126,16 +126,17 @@ def _product(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return x @ weight
 
 
-def _weight_gradient(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
-    """``x^T grad_out`` (``[F_in, F_out]``, contiguous), as ``(grad_out^T x)^T`` on CPU.
+def _weight_gradient(x: torch.Tensor, grad_out: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``x^T grad_out`` (``[F_in, F_out]``) in ``weight``'s memory layout, as ``(grad_out^T x)^T`` on CPU.
 
     The transposed orientation is as fast or faster for every width measured (2708 x 512 inputs: 7 columns 3.9 ms
-    -> 0.49 ms, 128 columns 4.2 -> 4.0 ms); the copy back to the parameter's layout is ``F_in x F_out``, small
-    next to the product.
+    -> 0.49 ms, 128 columns 4.2 -> 4.0 ms). Its result is column-major: kept so for a weight that is itself a
+    transposed view (``lin.weight.t()``), else copied to row-major (``F_in x F_out``, small next to the product).
     """
-    if x.device.type == "cpu":
-        return torch.mm(grad_out.t(), x).t().contiguous()
-    return x.t() @ grad_out
+    if x.device.type != "cpu":
+        return x.t() @ grad_out
+    grad = torch.mm(grad_out.t(), x).t()
+    return grad if grad.stride() == weight.stride() else grad.contiguous()
 
 
 class _DropoutMatmul(torch.autograd.Function):
@@ -180,7 +181,7 @@ class _DropoutMatmul(torch.autograd.Function):
             grad_x = grad_out @ weight.t()
             grad_x = _mask_into(grad_x, keep, grad_x)
         if ctx.needs_input_grad[1]:
-            grad_weight = _weight_gradient(masked, grad_out)
+            grad_weight = _weight_gradient(masked, grad_out, weight)
         return grad_x, grad_weight, None
 
 
