@@ -72,8 +72,8 @@ def test_only_summation_order_moved_since_the_redesign(monkeypatch):
     import graphsparse.nn.functional as functional
     import graphsparse.train.optim as optim
 
-    def chunked_weight_gradient(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
-        grad_weight = torch.zeros(x.size(1), grad_out.size(1), dtype=grad_out.dtype)
+    def chunked_weight_gradient(x: torch.Tensor, grad_out: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        grad_weight = torch.zeros_like(weight)
         rows = functional._row_chunk(x)
         for start in range(0, x.size(0), rows):
             grad_weight.addmm_(x[start : start + rows].t(), grad_out[start : start + rows])
