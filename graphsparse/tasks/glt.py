@@ -119,12 +119,38 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     Raises:
         ValueError: the shapes differ.
     """
-    if student_logits.shape != teacher_logits.shape:
+    _check_distillation_shapes(student_logits, teacher_logits)
+    return _distillation_to(student_logits, F.softmax(teacher_logits.detach(), -1))
+
+
+def _check_distillation_shapes(student_logits: torch.Tensor, teacher: torch.Tensor) -> None:
+    """Raise ValueError unless the student's logits and the teacher's outputs have one shape."""
+    if student_logits.shape != teacher.shape:
         raise ValueError(
             f"distillation: student logits {list(student_logits.shape)} and teacher logits "
-            f"{list(teacher_logits.shape)} differ in shape"
+            f"{list(teacher.shape)} differ in shape"
         )
-    return F.kl_div(F.log_softmax(student_logits, -1), F.softmax(teacher_logits.detach(), -1), reduction="batchmean")
+
+
+def _distillation_to(student_logits: torch.Tensor, teacher_probs: torch.Tensor) -> torch.Tensor:
+    """:func:`distillation_loss` given the teacher's soft labels (its softmax) rather than its logits."""
+    return F.kl_div(F.log_softmax(student_logits, -1), teacher_probs, reduction="batchmean")
+
+
+def _soft_labels(teacher: Teacher) -> Callable[[torch.device], torch.Tensor]:
+    """``device -> softmax(teacher.logits)`` on that device, computed once per device.
+
+    The teacher is fixed for a whole fit; a softmax over a few classes is a slow kernel on CPU (the last dimension
+    is too short to vectorise), so it is not worth recomputing at every step.
+    """
+    cache: dict[torch.device, torch.Tensor] = {}
+
+    def on(device: torch.device) -> torch.Tensor:
+        if device not in cache:
+            cache[device] = F.softmax(teacher.logits.to(device).detach(), -1)
+        return cache[device]
+
+    return on
 
 
 def node_loss(
@@ -137,11 +163,15 @@ def node_loss(
     """
     if teacher is None and output_loss is None:
         return None
+    weight = teacher.weight if teacher is not None else 0.0
+    soft_labels = _soft_labels(teacher) if teacher is not None and weight > 0 else None
 
     def loss_fn(logits: torch.Tensor, train_idx: torch.Tensor) -> torch.Tensor:
         loss = F.cross_entropy(logits[train_idx], y.to(logits.device)[train_idx])
-        if teacher is not None and teacher.weight > 0:
-            loss = loss + teacher.weight * distillation_loss(logits, teacher.logits.to(logits.device))
+        if soft_labels is not None:
+            probs = soft_labels(logits.device)
+            _check_distillation_shapes(logits, probs)
+            loss = loss + weight * _distillation_to(logits, probs)
         if output_loss is not None:
             loss = loss + output_loss(logits)
         return loss
