@@ -449,3 +449,28 @@ def test_cluster_ugs_steps_only_the_batches_edge_masks():
     after = masked.edge_mask.detach()
     assert torch.equal(after[~in_a_batch], before[~in_a_batch])
     assert bool((after[in_a_batch] != before[in_a_batch]).all())
+
+
+def test_batch_optimizers_step_ugs_weight_masks_at_a_full_batch_pace():
+    """A batch trainer steps UGS's weight masks at lr / steps (each keeping its group's weight decay) and every
+    other dense parameter at lr; with one step per epoch nothing is slowed."""
+    from graphsparse.batching.glt import batch_optimizers
+    from graphsparse.sparsify.methods.ugs import UGSMasked
+
+    model = UGSMasked(build_model("gcn", 8, 3, hidden_channels=4), 10, sparse_edge_grad=True)
+    config = NodeTrainConfig(lr=0.02, weight_decay=5e-4, decay_first_layer_only=True)
+    adam, lazy = batch_optimizers(model, config, steps=20)
+    masks = {id(p) for p in model.weight_masks}
+    lr_of = {id(p): g["lr"] for g in adam.param_groups for p in g["params"]}
+    assert {lr_of[i] for i in masks} == {0.02 / 20}
+    assert {lr for i, lr in lr_of.items() if i not in masks} == {0.02}
+    assert id(model.edge_mask) not in lr_of and lazy.param_groups[0]["lr"] == 0.02
+    decay_of = {id(p): g["weight_decay"] for g in adam.param_groups for p in g["params"]}
+    first = {id(p) for p in model.base.convs[0].parameters()}
+    assert {decay_of[i] for i in first} == {5e-4} and {decay_of[i] for i in masks} == {0.0}
+    (single, _) = batch_optimizers(model, config, steps=1)
+    assert {g["lr"] for g in single.param_groups} == {0.02}
+    with pytest.raises(ValueError, match="slowdown must be >= 1"):
+        from graphsparse.train.optim import make_optimizer
+
+        make_optimizer(model, 0.1, slowed=list(model.weight_masks), slowdown=0.5)

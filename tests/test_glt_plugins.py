@@ -113,7 +113,7 @@ def test_method_options_are_checked_and_keyed():
     assert Teddy(distill=10).label == "teddy + KD (λ = 10)" and Teddy().label == "teddy"
     levels = glt_levels(2, 0.1, 0.1)
     assert Teddy(distill=2).key_tag(levels, levels[0]) == "|distill=2" and Teddy().key_tag(levels, levels[0]) == ""
-    assert "l1=epoch|after=0.100000/0.100000,0.190000/0.190000" in UGS().key_tag(levels, levels[1])
+    assert "pace=epoch|after=0.100000/0.100000,0.190000/0.190000" in UGS().key_tag(levels, levels[1])
     with pytest.raises(ValueError, match="rounds in order"):
         UGS().check_levels(levels[1:])
 

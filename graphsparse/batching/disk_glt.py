@@ -231,7 +231,7 @@ class DiskClusterGLTTask:
             raise GraphError(f"{graph.folder}: the validation split {split_name!r} has no node")
         return scores, float(sums[1, 2] / sums[1, 1])
 
-    def optimizers(self, model: nn.Module) -> list[torch.optim.Optimizer]:
+    def optimizers(self, model: nn.Module, *, steps: int = 1) -> list[torch.optim.Optimizer]:
         """The optimizers of ``model``: Adam over its dense parameters, SparseAdam over its sparse ones.
 
         The sparse ones are ``model.sparse_parameters()`` (a learnable edge mask built for this task), when the
@@ -239,11 +239,12 @@ class DiskClusterGLTTask:
 
         Args:
             model: the model to train.
+            steps: the optimizer steps of one epoch (:func:`~graphsparse.batching.glt.batch_optimizers`).
 
         Returns:
             ``[Adam]`` or ``[Adam, SparseAdam]``.
         """
-        return batch_optimizers(model, self.config)
+        return batch_optimizers(model, self.config, steps=steps)
 
     def train_step(
         self,
@@ -326,7 +327,7 @@ class DiskClusterGLTTask:
         split_name = self.split_name(graph, seed_index)
         disk = graph.open()
         loader = DiskClusterLoader(disk, self.cluster.clusters_per_batch, seed=seed, keep=graph.keep)
-        optimizers = self.optimizers(model)
+        optimizers = self.optimizers(model, steps=len(loader))
         step_loss = penalty_per_step(extra_loss, len(loader))
         device = next(model.parameters()).device
 

@@ -56,23 +56,38 @@ def penalty_per_step(
     return lambda model: extra_loss(model) * share
 
 
-def batch_optimizers(model: nn.Module, config: NodeTrainConfig) -> list[torch.optim.Optimizer]:
+def batch_optimizers(model: nn.Module, config: NodeTrainConfig, *, steps: int = 1) -> list[torch.optim.Optimizer]:
     """The optimizers of a batch trainer: Adam over ``model``'s dense parameters, SparseAdam over its sparse ones.
 
     The sparse ones are ``model.sparse_parameters()`` (a learnable edge mask gathered per batch), when the model
-    has that method and it names any. When the model keeps them in a ``mask_folder`` (a file-backed UGS mask),
+    has that method and it names any. The model's ``per_epoch_parameters()`` (UGS's weight masks), when it has
+    them, are stepped at ``lr / steps``: over an epoch of ``steps`` batches they move as far as in one full-batch
+    step. Adam moves a parameter by about the learning rate each step whatever its gradient's size, so at the full
+    rate the masks would drift ``steps`` times as far per epoch, and UGS's ranking of them would carry that drift
+    (``docs/glt/fidelity.md``). A sparse edge mask needs no such scaling: each entry is stepped only in the one
+    batch of the epoch that holds its edge. When the model keeps them in a ``mask_folder`` (a file-backed UGS mask),
     SparseAdam's two moments are memory-mapped files there too: a step reads and writes only the batch's rows.
 
     Args:
         model: the model to train.
         config: the learning rate, weight decay and first-layer-only decay.
+        steps: the optimizer steps of one epoch.
 
     Returns:
         ``[Adam]`` or ``[Adam, SparseAdam]``.
     """
     hook = getattr(model, "sparse_parameters", None)
     sparse = list(hook()) if callable(hook) else []
-    dense = make_optimizer(model, config.lr, config.weight_decay, config.decay_first_layer_only, exclude=sparse)
+    per_epoch = getattr(model, "per_epoch_parameters", None)
+    dense = make_optimizer(
+        model,
+        config.lr,
+        config.weight_decay,
+        config.decay_first_layer_only,
+        exclude=sparse,
+        slowed=list(per_epoch()) if callable(per_epoch) else (),
+        slowdown=float(max(int(steps), 1)),
+    )
     if not sparse:
         return [dense]
     lazy = torch.optim.SparseAdam(sparse, lr=config.lr)
@@ -172,7 +187,7 @@ class ClusterGLTTask:
         config = self.config
         split_name, split = split_for_seed(graph, seed_index, self.split)
         loader = self.batches(graph, seed_index, seed)
-        optimizers = batch_optimizers(model, config)
+        optimizers = batch_optimizers(model, config, steps=len(loader))
         extra_loss = penalty_per_step(extra_loss, len(loader))
         device = next(model.parameters()).device
         selects_edges = bool(getattr(model, "selects_edges", False))

@@ -84,6 +84,9 @@ def make_optimizer(
     weight_decay: float = 0.0,
     decay_first_layer_only: bool = False,
     exclude: Collection[nn.Parameter] = (),
+    *,
+    slowed: Collection[nn.Parameter] = (),
+    slowdown: float = 1.0,
 ) -> torch.optim.Optimizer:
     """Adam with :func:`param_groups`, fused into one kernel per parameter where torch has one.
 
@@ -98,9 +101,26 @@ def make_optimizer(
         weight_decay: the L2 coefficient.
         decay_first_layer_only: decay only the first layer's parameters (:func:`param_groups`).
         exclude: parameters another optimizer steps (sparse ones).
+        slowed: parameters stepped at ``lr / slowdown`` (each keeps the weight decay of its group).
+        slowdown: the divisor of their learning rate (at least 1).
 
     Returns:
         The Adam optimizer.
+
+    Raises:
+        ValueError: ``slowdown`` below 1.
     """
+    if not slowdown >= 1.0:
+        raise ValueError(f"slowdown must be >= 1, got {slowdown}")
     groups = param_groups(model, weight_decay, decay_first_layer_only, exclude)
+    slow_ids = {id(p) for p in slowed}
+    if slow_ids and slowdown > 1.0:
+        split = []
+        for group in groups:
+            fast = [p for p in group["params"] if id(p) not in slow_ids]
+            slow = [p for p in group["params"] if id(p) in slow_ids]
+            split.append({**group, "params": fast})
+            if slow:
+                split.append({**group, "params": slow, "lr": lr / slowdown})
+        groups = [g for g in split if g["params"]]
     return torch.optim.Adam(groups, lr=lr, fused=True if _can_fuse(groups) else None)

@@ -27,18 +27,20 @@ the first nodes' edges. Defaults ``s1 = s2 = 1e-2`` follow the reference's Cora 
 Sparse edge-mask gradients (batch trainers). A trainer that sets ``sparse_edge_masks = True`` (the Cluster-GCN
 trainers :class:`~graphsparse.batching.glt.ClusterGLTTask` and
 :class:`~graphsparse.batching.disk_glt.DiskClusterGLTTask`) gets a :class:`UGSMasked` with ``sparse_edge_grad``:
-each batch gathers its mask entries with ``torch.gather(..., sparse_grad=True)``, so the mask's gradient is a
-sparse COO tensor over the batch's edges, and the edge term is the batch's estimate of the whole mask's norm,
-:math:`s_1 \tfrac{M}{|b|} \sum_{e \in b} |m_e|`. A batch trainer adds ``extra_loss / steps`` at each of an epoch's
-steps (the trainer protocol, :class:`~graphsparse.tasks.glt.GLTTask`), so an epoch carries the penalty of one
-full-batch step, for the weight masks as for the edges, and each edge mask entry gets about :math:`s_1` of l1
-gradient at the one step of the epoch its cross-entropy gradient arrives, as in full-batch UGS. Penalising every
-step with the whole penalty instead (each step a full-batch step) gives the masks the l1 of ``steps`` full-batch
-epochs per epoch: on PubMed's Cluster-GCN batches (about 20 per epoch) UGS then falls from round 3 and predicts
-one class by round 5 (``docs/glt/fidelity.md``); summing the dense term over every edge would also move every
-mask every step. The trainer steps the mask with ``torch.optim.SparseAdam`` (lazy Adam: an entry's moments and value
-change only at the steps its edge is in the batch; SparseAdam has no weight decay, so the mask is not decayed there)
-and everything else with the usual Adam.
+each batch gathers its mask entries with ``torch.gather(..., sparse_grad=True)``, so the mask's gradient is a sparse
+COO tensor over the batch's edges, and the edge term is the batch's estimate of the whole mask's norm, :math:`s_1
+\tfrac{M}{|b|} \sum_{e \in b} |m_e|`. A batch trainer adds ``extra_loss / steps`` at each of an epoch's steps (the
+trainer protocol, :class:`~graphsparse.tasks.glt.GLTTask`), so an epoch carries the penalty of one full-batch step,
+for the weight masks as for the edges, and each edge mask entry gets about :math:`s_1` of l1 gradient at the one
+step of the epoch its cross-entropy gradient arrives, as in full-batch UGS. Penalising every step with the whole
+penalty instead (each step a full-batch step) gives the masks the l1 of ``steps`` full-batch epochs per epoch: on
+PubMed's Cluster-GCN batches (about 20 per epoch) UGS then falls from round 3 and predicts one class by round 5
+(``docs/glt/fidelity.md``); summing the dense term over every edge would also move every mask every step. For the
+same reason a batch trainer steps the weight masks at ``lr / steps`` (:meth:`UGSMasked.per_epoch_parameters`): Adam
+moves a parameter by about the learning rate each step, so at the full rate the masks would drift ``steps`` times as
+far per epoch as in full batch. The trainer steps the mask with ``torch.optim.SparseAdam`` (lazy Adam: an entry's
+moments and value change only at the steps its edge is in the batch; SparseAdam has no weight decay, so the mask is
+not decayed there) and everything else with the usual Adam.
 Memory: a step reads and writes only the batch's rows of the mask (4 bytes per kept edge) and of SparseAdam's two
 moments (8 bytes). The disk trainer names a ``mask_folder`` (the graph's work folder), so the three live in
 unlinked memory-mapped files there (:func:`~graphsparse.data.diskview.mapped_zeros`; 360 MB at 30M edges), pages the
@@ -251,6 +253,10 @@ class UGSMasked(nn.Module):
             raise ValueError(f"UGS edge mask has {mask.numel()} entries, graph has {graph.num_edges} edges")
         values = mask if edge_values is None else mask * edge_values
         return functional_call(self.base, self.masked_weights(), (graph, x), {"edge_values": values})
+
+    def per_epoch_parameters(self) -> list[nn.Parameter]:
+        """The weight masks: a batch trainer steps them at ``lr / steps`` (one full-batch step's pace per epoch)."""
+        return list(self.weight_masks)
 
     def sparse_parameters(self) -> list[nn.Parameter]:
         """The parameters whose gradients are sparse: ``[edge_mask]`` with ``sparse_edge_grad``, else none."""
@@ -512,11 +518,11 @@ class UGS(MaskedTrainingMethod):
 
     def key_tag(self, schedule: Sequence[Level], level: Level) -> str:
         """The coefficients, the initial noise, the penalty's scale and every level of the schedule so far."""
-        # a round depends on every earlier round: the key names the whole schedule so far. `l1=epoch`: the
-        # penalty is one full-batch step's per epoch, spread over a batch trainer's steps (results of batch
-        # trainers that added it whole at every step are not these)
+        # a round depends on every earlier round: the key names the whole schedule so far. `pace=epoch`: a batch
+        # trainer gives an epoch one full-batch step's penalty and weight-mask movement (results of batch
+        # trainers that penalised and stepped the masks at the full rate every step are not these)
         done = ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in schedule if r <= level[0])
-        return f"|s1={self.s1:g}|s2={self.s2:g}|noise={UGS_INIT_NOISE:g}|l1=epoch|after={done}"
+        return f"|s1={self.s1:g}|s2={self.s2:g}|noise={UGS_INIT_NOISE:g}|pace=epoch|after={done}"
 
     def masked_model(
         self, ctx: SearchContext, graph: Graph, weight_keep: dict[str, torch.Tensor], seed: int
