@@ -1,0 +1,76 @@
+"""Per-level paired comparison of two runs of the same GLT protocol: the code before a change against after it.
+
+``python docs/glt/paired.py OLD.json NEW.json [--bar 0.5]`` reads two ``graphsparse glt --json`` documents of the
+same command (same dataset, method, levels and seeds) and prints a markdown table: per level, both means over the
+seeds, the difference of the means (new minus old, in points), the mean and spread of the per-seed differences
+(each seed trains from the same initial weights in both runs, so its difference isolates the change), and whether
+the difference of the means is within the bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+
+def paired_rows(old: dict, new: dict) -> list[dict]:
+    """One row per level present in both documents (the dense level first), with both runs' per-seed scores.
+
+    Raises:
+        SystemExit: the documents ran different seeds.
+    """
+    if old["seeds"] != new["seeds"]:
+        raise SystemExit(f"paired.py: the runs have different seeds ({old['seeds']} and {new['seeds']})")
+    rows = [{"method": "dense", "round": 0, "old": old["dense"]["test_accs"], "new": new["dense"]["test_accs"]}]
+    newer = {(lv["method"], lv["round"]): lv for lv in new["levels"]}
+    for lv in old["levels"]:
+        match = newer.get((lv["method"], lv["round"]))
+        if match is not None:
+            rows.append(
+                {"method": lv["method"], "round": lv["round"], "old": lv["test_accs"], "new": match["test_accs"]}
+            )
+    return rows
+
+
+def table(old: dict, new: dict, bar: float) -> str:
+    """The markdown table of :func:`paired_rows`, scores in percent."""
+    lines = [
+        "| method | level | old mean | new mean | Δ mean (points) | per-seed Δ (mean ± std) | seeds equal | within ±"
+        f"{bar:g} |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    within = 0
+    rows = paired_rows(old, new)
+    for row in rows:
+        a = [100 * x for x in row["old"]]
+        b = [100 * x for x in row["new"]]
+        deltas = [y - x for x, y in zip(a, b, strict=True)]
+        delta = statistics.fmean(b) - statistics.fmean(a)
+        ok = abs(delta) <= bar + 1e-9
+        within += ok
+        spread = statistics.pstdev(deltas) if len(deltas) > 1 else 0.0
+        equal = sum(x == y for x, y in zip(row["old"], row["new"], strict=True))
+        lines.append(
+            f"| {row['method']} | {row['round']} | {statistics.fmean(a):.2f} | {statistics.fmean(b):.2f} | "
+            f"{delta:+.2f} | {statistics.fmean(deltas):+.2f} ± {spread:.2f} | {equal}/{len(deltas)} | "
+            f"{'yes' if ok else 'no'} |"
+        )
+    lines.append("")
+    lines.append(f"{within} of {len(rows)} levels within ±{bar:g} points.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Parse the arguments and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("old", type=Path, help="the glt --json document of the code before")
+    parser.add_argument("new", type=Path, help="the glt --json document of the code after")
+    parser.add_argument("--bar", type=float, default=0.5, help="the bar on the difference of means, in points")
+    args = parser.parse_args()
+    print(table(json.loads(args.old.read_text()), json.loads(args.new.read_text()), args.bar))
+
+
+if __name__ == "__main__":
+    main()
