@@ -146,19 +146,23 @@ class PackedEdgeMask:
         Raises:
             GraphError: an id outside ``[0, num_edges)``.
         """
+        ids = self._checked_ids(ids)
+        return ((self._bits[ids >> 3] >> (ids & 7).astype(np.uint8)) & 1).astype(bool)
+
+    def _checked_ids(self, ids: Any) -> np.ndarray:
+        """``ids`` as an ``int64`` array, each in ``[0, num_edges)`` (else a GraphError naming the first bad one)."""
         if isinstance(ids, torch.Tensor):
             ids = ids.detach().cpu().numpy()
         ids = np.asarray(ids)
         if ids.size == 0:
-            return np.zeros(ids.shape, dtype=bool)
+            return ids.astype(np.int64)
         if not np.issubdtype(ids.dtype, np.integer):
             raise GraphError(f"edge ids must be integers, got {ids.dtype}")
         low, high = int(ids.min()), int(ids.max())
         if low < 0 or high >= self._num_edges:
             bad = low if low < 0 else high
             raise GraphError(f"edge id {bad} outside [0, {self._num_edges}) of the packed edge mask")
-        ids = ids.astype(np.int64, copy=False)
-        return ((self._bits[ids >> 3] >> (ids & 7).astype(np.uint8)) & 1).astype(bool)
+        return ids.astype(np.int64, copy=False)
 
     def rank(self, ids: Any) -> np.ndarray:
         """Each kept id's position among the kept edges (the edge id it has in a pruned in-memory graph).
@@ -172,11 +176,10 @@ class PackedEdgeMask:
         Raises:
             GraphError: an id outside ``[0, num_edges)``.
         """
-        self.take(ids)  # the ids' range, checked
+        ids = self._checked_ids(ids)
         if self._before is None:  # one cumulative count per byte: O(1) per id afterwards
             self._before = np.zeros(self._bits.size + 1, dtype=np.int64)
             np.cumsum(_POPCOUNT[self._bits], out=self._before[1:])
-        ids = np.asarray(ids.detach().cpu().numpy() if isinstance(ids, torch.Tensor) else ids, dtype=np.int64)
         byte, bit = ids >> 3, ids & 7
         below = self._bits[byte].astype(np.int64) & ((1 << bit) - 1)  # little bit order: bits 0..bit-1 come first
         return self._before[byte] + _POPCOUNT[below]
