@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import pickle
@@ -102,10 +104,22 @@ def _glt_argv(folder, tmp_path, *extra):
     ]  # fmt: skip
 
 
-def test_glt_on_a_disk_graph_resumes_and_its_tickets_retrain(raw_folder, tmp_path, capsys, monkeypatch):
+@pytest.fixture(scope="module")
+def disk_search(raw_folder, tmp_path_factory):
+    """One uninterrupted search with tickets, in this process: ``(its JSON document, its folder)``.
+
+    The resume and the killed-run tests compare with it, so the search is trained once per module.
+    """
+    where = tmp_path_factory.mktemp("disk-search")
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as out:
+        patch.setenv("GRAPHSPARSE_CACHE", str(where / "cache"))
+        assert main(_glt_argv(raw_folder, where, "--save-tickets", str(where / "tickets"))) == 0
+    return json.loads(out.getvalue().strip().splitlines()[-1]), where
+
+
+def test_glt_on_a_disk_graph_resumes_and_its_tickets_retrain(raw_folder, disk_search, capsys, monkeypatch):
+    doc, tmp_path = disk_search
     monkeypatch.setenv("GRAPHSPARSE_CACHE", str(tmp_path / "cache"))
-    assert main(_glt_argv(raw_folder, tmp_path, "--save-tickets", str(tmp_path / "tickets"))) == 0
-    doc = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert doc["config"]["batching"] == "cluster-disk"
     scores = {(r["method"], r["round"]): r for r in doc["levels"]}
     assert doc["dense"]["test_acc_mean"] > 0.6  # chance: 0.25
@@ -158,7 +172,7 @@ def _levels(db) -> int:
         return 0
 
 
-def test_a_killed_disk_search_resumes_to_the_same_levels(raw_folder, tmp_path):
+def test_a_killed_disk_search_resumes_to_the_same_levels(raw_folder, disk_search, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", GRAPHSPARSE_CACHE=str(tmp_path / "cache"))
     argv = [sys.executable, "-m", "graphsparse.cli", *_glt_argv(raw_folder, tmp_path)]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -172,11 +186,7 @@ def test_a_killed_disk_search_resumes_to_the_same_levels(raw_folder, tmp_path):
     assert 2 <= stored < 7  # dense + some levels, not all of them
     resumed = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
     doc = json.loads(resumed.stdout.strip().splitlines()[-1])
-    fresh_dir = tmp_path / "fresh"
-    fresh_dir.mkdir()
-    argv_fresh = [sys.executable, "-m", "graphsparse.cli", *_glt_argv(raw_folder, fresh_dir)]
-    fresh = subprocess.run(argv_fresh, env=env, capture_output=True, text=True, check=True)
-    expected = json.loads(fresh.stdout.strip().splitlines()[-1])
+    expected = disk_search[0]  # the same search, uninterrupted (its tickets change no number)
 
     def scores(d):
         return [(r["method"], r["round"], r["test_accs"], r["graph_sparsity"]) for r in d["levels"]]
@@ -236,24 +246,30 @@ def _ugs_argv(folder, tmp_path, *extra):
     return [
         "glt", "--disk", str(folder), "--model", "gcn", "--hidden", "16", "--method", "ugs", "--rounds", "2",
         "--seeds", "1", "--epochs", "10", "--parts", "12", "--clusters-per-batch", "4",
-        "--db", str(tmp_path / "ugs.db"), "--json", "--no-progress", *extra,
+        "--db", str(tmp_path / "ugs.db"), "--plot", str(tmp_path / "ugs.png"), "--json", "--no-progress", *extra,
     ]  # fmt: skip
 
 
 @pytest.mark.integration  # ends on two Ray workers
 @pytest.mark.timeout(900)
-def test_a_disk_ugs_search_on_two_workers_gives_the_serial_levels(raw_folder, tmp_path):
+def test_a_disk_ugs_search_on_two_workers_gives_the_serial_levels(raw_folder, tmp_path, capsys, monkeypatch):
     env = dict(os.environ, OMP_NUM_THREADS="1", GRAPHSPARSE_CACHE=str(tmp_path / "cache"), MPLBACKEND="Agg")
+
+    def levels(stdout):
+        doc = json.loads(stdout.strip().splitlines()[-1])
+        return [(r["method"], r["round"], r["test_accs"], r["graph_sparsity"]) for r in doc["levels"]]
 
     def run(where, *extra):
         where.mkdir()
         argv = [sys.executable, "-m", "graphsparse.cli", *_ugs_argv(raw_folder, where, *extra)]
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
-        doc = json.loads(done.stdout.strip().splitlines()[-1])
-        return [(r["method"], r["round"], r["test_accs"], r["graph_sparsity"]) for r in doc["levels"]]
+        return levels(done.stdout)
 
-    serial = run(tmp_path / "serial")
+    (tmp_path / "serial").mkdir()  # the serial search in this process: only the Ray run needs one of its own
+    monkeypatch.setenv("GRAPHSPARSE_CACHE", env["GRAPHSPARSE_CACHE"])
+    assert main(_ugs_argv(raw_folder, tmp_path / "serial")) == 0
+    serial = levels(capsys.readouterr().out)
     assert [(m, r) for m, r, _, _ in serial] == [("ugs", 1), ("ugs", 2)]
     assert run(tmp_path / "workers", "--workers", "2") == serial
 

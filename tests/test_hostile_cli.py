@@ -475,9 +475,9 @@ def _created(db: Path) -> dict[str, float]:
 )
 def test_signal_during_glt_keeps_finished_levels_and_rerun_resumes(tmp_path, signum, code, word):
     db, plot = tmp_path / "g.db", tmp_path / "glt.png"
-    # 40 epochs a level: the 19 levels left take seconds, so the signal lands mid-search (at 5 epochs a level the
+    # 40 epochs a level: the 5 levels left take seconds, so the signal lands mid-search (at 5 epochs a level the
     # whole search could finish between the poll that sees level 1 and the signal)
-    argv = [SCRIPT, *TINY_GLT, "--epochs", "40", "--rounds", "20", "--db", str(db), "--plot", str(plot)]
+    argv = [SCRIPT, *TINY_GLT, "--epochs", "40", "--rounds", "6", "--db", str(db), "--plot", str(plot)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
     _wait_for_levels(db, proc, 1)
     proc.send_signal(signum)
@@ -497,7 +497,7 @@ def test_signal_during_glt_keeps_finished_levels_and_rerun_resumes(tmp_path, sig
     cached = [line for line in rerun.stdout.splitlines() if line.endswith("(cached)")]
     assert len(cached) == len(stored), rerun.stdout
     after = _created(db)
-    assert len(after) == 21 and all(after[key] == created for key, created in stored.items())
+    assert len(after) == 7 and all(after[key] == created for key, created in stored.items())
     assert plot.is_file()
 
 

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ from graphsparse.tasks.node import NodeTrainConfig
 
 ray = pytest.importorskip("ray")  # in the dev extra: `make install` always has it
 
-CONFIG = NodeTrainConfig(epochs=30, lr=0.01, weight_decay=5e-4, normalize_features=True)
+# bag-of-words features as CSR (the 512-wide presets' setting): the same protocol at a fraction of the dense cost
+CONFIG = NodeTrainConfig(epochs=30, lr=0.01, weight_decay=5e-4, normalize_features=True, sparse_features=True)
 METHODS = (Teddy(distill=1.0), "ugs", "random")  # TEDDY levels wait for their seed's dense teacher unit
 LEVELS = glt_levels(2, 0.2, 0.3)
 SEEDS = (0, 1)
@@ -59,7 +61,7 @@ def comparable(results):
     return [{k: getattr(r, k) for k in keep} for r in results]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # the Ray group's tests may run between other modules' tests on their worker
 def serial_reference(cora):
     return comparable(search(cora))
 
@@ -188,6 +190,14 @@ def _ray_leftovers(temp_root: str) -> list:
     return found
 
 
+def _created(db: Path) -> dict[str, float]:
+    """When each stored unit was committed, by key (a unit trained again gets a new time)."""
+    import sqlite3
+
+    with closing(sqlite3.connect(db)) as con:
+        return dict(con.execute("SELECT key, created FROM results"))
+
+
 def _start_and_wait(command, env, store, units):
     """Start the command; return it once ``units`` keys are committed (it must still be running)."""
     driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT, text=True)
@@ -199,24 +209,20 @@ def _start_and_wait(command, env, store, units):
 
 
 @pytest.mark.integration  # Ray
-def test_terminated_or_killed_driver_resumes(tmp_path):
-    """``graphsparse glt --workers 2`` terminated (SIGTERM: one line, status 143, workers shut down), then
-    killed (SIGKILL) after more committed units: each rerun loads what is stored and the last one finishes with
-    a serial run's numbers."""
+def test_terminated_or_killed_driver_resumes(tmp_path, capsys):
+    """``graphsparse glt --workers 2`` terminated (SIGTERM: one line, status 143, workers shut down), rerun and
+    killed (SIGKILL) after more committed units: the Ray rerun loaded what the first run stored, and a last
+    (serial) rerun loads both runs' units and finishes with an uninterrupted run's numbers."""
+    from graphsparse.cli import main
+
     common = (
         "glt --dataset cora --method teddy,random --rounds 3 --seeds 2 --epochs 30 --preset paper --distill 0 "
-        "--no-progress --json"
+        "--no-progress --json --threads 1"
     ).split()
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    serial = subprocess.run(
-        _cli(*common, "--db", str(tmp_path / "serial.db"), "--plot", str(tmp_path / "s.png")),
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert serial.returncode == 0, serial.stderr
+    # the reference and the last rerun in this process (one thread, as the workers); the Ray runs need processes
+    assert main([*common, "--db", str(tmp_path / "serial.db"), "--plot", str(tmp_path / "s.png")]) == 0
+    want = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     db = tmp_path / "parallel.db"
     temp_root = tempfile.mkdtemp(prefix="gsray", dir="/tmp")  # short: Ray's socket paths live under it
     env_ray = dict(env, RAY_TMPDIR=temp_root)
@@ -228,10 +234,12 @@ def test_terminated_or_killed_driver_resumes(tmp_path):
         _, err = driver.communicate(timeout=120)
         assert driver.returncode == 143, err[-2000:]
         assert "terminated:" in err and "rerun the same command to resume" in err and "Traceback" not in err
-        time.sleep(2)
+        deadline = time.monotonic() + 10
+        while [p for p in _ray_leftovers(temp_root) if p.is_running()] and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert not [p for p in _ray_leftovers(temp_root) if p.is_running()], "Ray outlived a terminated command"
-        before = len(store.keys())
-        driver = _start_and_wait(command, env_ray, store, before + 2)
+        before = _created(db)
+        driver = _start_and_wait(command, env_ray, store, len(before) + 2)
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=60)
     finally:
@@ -242,15 +250,15 @@ def test_terminated_or_killed_driver_resumes(tmp_path):
                 proc.kill()
             except Exception:
                 pass
-    rerun = subprocess.run(command, capture_output=True, text=True, env=env_ray, cwd=ROOT, timeout=600)
-    for proc in _ray_leftovers(temp_root):
-        proc.kill()
-    assert rerun.returncode == 0, rerun.stderr
-    got, want = json.loads(rerun.stdout), json.loads(serial.stdout)
+    stored = _created(db)
+    assert set(before) < set(stored) and len(stored) < 7  # the Ray rerun added units, and was killed before the end
+    assert all(stored[key] == created for key, created in before.items())  # it loaded the first run's units
+    assert main([*common, "--db", str(db), "--plot", str(tmp_path / "p.png")]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert [lv["test_accs"] for lv in got["levels"]] == [lv["test_accs"] for lv in want["levels"]]
     assert got["dense"]["test_acc_mean"] == want["dense"]["test_acc_mean"]
     assert len(ResultsStore(db).units("glt|")) == 7 and ResultsStore(db).part_keys() == []
-    assert got["config"]["parallel"]["executor"] == "ray" and got["config"]["parallel"]["workers"] == 2
+    assert all(_created(db)[key] == created for key, created in stored.items())  # loaded, not trained again
 
 
 @pytest.mark.integration  # Ray

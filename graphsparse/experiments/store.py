@@ -25,6 +25,7 @@ beyond the timeout, a full disk, a database deleted, replaced or damaged, a read
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import os
@@ -273,11 +274,10 @@ def package_versions() -> dict[str, str]:
     import torch
 
     versions = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
+    # read from the installed metadata: importing torch_geometric only to ask costs two seconds a command
     try:
-        import torch_geometric
-
-        versions["torch_geometric"] = torch_geometric.__version__
-    except ImportError:  # optional at run time
+        versions["torch_geometric"] = importlib.metadata.version("torch_geometric")
+    except importlib.metadata.PackageNotFoundError:  # optional at run time
         pass
     from .. import __version__
 
