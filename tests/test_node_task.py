@@ -2,7 +2,7 @@ import json
 import sqlite3
 import subprocess
 import sys
-from multiprocessing import Pool
+from multiprocessing import get_context
 
 import pytest
 import torch
@@ -74,16 +74,13 @@ def test_bad_config_and_model():
         build_model("transformer9000", 3, 2)
 
 
-def _write(args):
-    path, i = args
-    ResultsStore(path).record_run("node", "d", "m", i, {"i": i}, {"test_acc": i / 100})
-    return i
-
-
 def test_store_concurrent_writers(tmp_path):
+    from _store_writer import write_run
+
     path = tmp_path / "runs.db"
-    with Pool(4) as pool:
-        pool.map(_write, [(path, i) for i in range(40)])
+    # fresh processes, not forks: a fork of a pytest worker that ran Ray or torch threads before can hang
+    with get_context("spawn").Pool(4) as pool:
+        pool.map(write_run, [(str(path), i) for i in range(40)])
     runs = ResultsStore(path).runs(kind="node")
     assert sorted(r["seed"] for r in runs) == list(range(40))
     assert "torch" in runs[0]["versions"]
