@@ -16,8 +16,9 @@ other processes hits all three alike) and the median per implementation is repor
 forwards (eval mode, identical weights) are checked to agree.
 
 Threads follow the project's thread policy (:mod:`graphsparse.threads`) unless ``--threads N`` is given: before
-torch is imported, ``OMP_WAIT_POLICY=PASSIVE`` (OpenMP threads sleep instead of spinning while they wait; kept as
-the caller set it if ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set), and per graph the intra-op thread count is
+torch is imported, the wait policy of :func:`graphsparse.threads.choose_wait_policy` (``OMP_WAIT_POLICY=PASSIVE``,
+OpenMP threads that sleep instead of spinning while they wait, when other processes keep the machine busy; kept
+as the caller set it if ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set), and per graph the intra-op thread count is
 ``--threads``, else ``$OMP_NUM_THREADS``, else the policy's choice for the graph's size and the cores free just
 before it is timed (one thread on a 2-core machine beside two busy processes). The JSON records the count, where
 it came from and the wait policy.
@@ -44,9 +45,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from graphsparse.threads import passive_wait  # noqa: E402  (imports no torch)
+from graphsparse.threads import choose_wait_policy  # noqa: E402  (imports no torch)
 
-WAIT_POLICY_APPLIED = passive_wait(os.environ)  # before torch is imported: its OpenMP runtime reads it once
+WAIT_POLICY_APPLIED = choose_wait_policy(os.environ)  # before torch is imported: its OpenMP runtime reads it once
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -188,7 +189,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog="Threads: the project's thread policy (graphsparse.threads) unless --threads is given. "
-        "OMP_WAIT_POLICY=PASSIVE is set before torch is imported unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set.",
+        "OMP_WAIT_POLICY=PASSIVE is set before torch is imported when the machine is busy, unless OMP_WAIT_POLICY or "
+        "GOMP_SPINCOUNT is set.",
     )
     parser.add_argument("--graphs", default="pubmed,synthetic", help="comma-separated: pubmed, synthetic, ...")
     parser.add_argument("--repeats", type=int, default=20, help="timed epochs per implementation (median)")

@@ -39,9 +39,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
-from graphsparse.threads import passive_wait  # noqa: E402  (imports no torch)
+from graphsparse.threads import choose_wait_policy  # noqa: E402  (imports no torch)
 
-passive_wait(os.environ)  # the project's wait policy, before torch's OpenMP runtime reads it (at import)
+choose_wait_policy(os.environ)  # the project's wait policy, before torch's OpenMP runtime reads it (at import)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

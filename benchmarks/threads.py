@@ -7,7 +7,8 @@ asked first (:func:`graphsparse.threads.choose_threads` with the graph's size an
 full-batch epochs (graphsparse's GCN, dropout on, cross-entropy on the training nodes, backward, Adam step) run at
 1 and 2 threads alternately in a shuffled order, so that load from elsewhere hits both alike; the median per
 thread count is reported with whether the policy's pick was the faster one. As the project's entry points do, it
-sets ``OMP_WAIT_POLICY=PASSIVE`` before importing torch unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set
+chooses the wait policy before importing torch (:func:`graphsparse.threads.choose_wait_policy`: PASSIVE when
+the machine is busy at the start) unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set
 (``GOMP_SPINCOUNT=300000``, libgomp's default spin, measures spinning threads); the report records both. The
 machine's load (cores busy just before each condition) is recorded: on a shared machine "idle" means only that
 this script added nothing.
@@ -34,9 +35,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from graphsparse.threads import SPIN_COUNT_ENV, WAIT_POLICY_ENV, passive_wait  # noqa: E402  (imports no torch)
+from graphsparse.threads import SPIN_COUNT_ENV, WAIT_POLICY_ENV, choose_wait_policy  # noqa: E402  (imports no torch)
 
-passive_wait(os.environ)  # the project's wait policy, before torch's OpenMP runtime reads it (at import)
+choose_wait_policy(os.environ)  # the project's wait policy, before torch's OpenMP runtime reads it (at import)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

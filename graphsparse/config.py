@@ -14,8 +14,8 @@ Every setting has a default that needs no environment; the variables below overr
 ``OMP_NUM_THREADS``               torch's own variable: an intra-op thread count the commands keep instead of
                                   choosing one (:mod:`graphsparse.threads`; ``--threads`` overrides both)
 ``OMP_WAIT_POLICY``               OpenMP's variable, read when torch is imported; the command and the benchmarks
-``GOMP_SPINCOUNT``                set ``OMP_WAIT_POLICY=PASSIVE`` unless either is set
-                                  (:func:`graphsparse.threads.passive_wait`)
+``GOMP_SPINCOUNT``                set ``OMP_WAIT_POLICY=PASSIVE`` on a busy machine unless either is set
+                                  (:func:`graphsparse.threads.choose_wait_policy`)
 ================================  ==========================================================================
 
 The dataset search path (:func:`dataset_search_path`) is: the ``$GRAPHSPARSE_DATA`` entries, then the data home's

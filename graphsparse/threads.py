@@ -28,15 +28,20 @@ synthetic graph (``benchmarks/threads.py``): 278 ms on one thread, **3,074 ms on
 ``MKL_NUM_THREADS=1`` (10.5x) and one inter-op thread (9.9x) change nothing (``benchmarks/README.md``,
 "threads.py"). So:
 
+On an idle machine the spin pays instead: PASSIVE's wake-ups made the Cora TEDDY demo (two threads) 113 s
+against 98 s with spinning threads. So:
+
 - the entry points (the ``graphsparse`` command, ``python -m graphsparse.cli``, ``benchmarks/gcn_epoch.py``,
-  ``benchmarks/threads.py``) call :func:`passive_wait` before torch is imported: ``OMP_WAIT_POLICY=PASSIVE``
-  unless the caller set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` (kept: ``OMP_WAIT_POLICY=ACTIVE`` on a
-  dedicated machine), for the process and every worker it starts;
-- the OpenMP runtime reads the variable once, when torch is imported. A program that imported torch before
-  (a library caller, a notebook) keeps spinning threads; for it the remedy is fewer threads on a busy machine:
-  :func:`fit_threads` measures the load again and sets torch's thread count to the free cores (call it between
-  units of work: an epoch loop, a GLT level, a seed), or set ``OMP_WAIT_POLICY=PASSIVE`` in the environment that
-  starts Python.
+  ``benchmarks/threads.py``, ``benchmarks/glt_epoch_parts.py``) call :func:`choose_wait_policy` before torch is
+  imported: ``OMP_WAIT_POLICY=PASSIVE`` when other processes keep at least :data:`BUSY_CORES_FOR_PASSIVE`
+  cores busy, the runtime's default spin on an idle machine, and the caller's ``OMP_WAIT_POLICY`` or
+  ``GOMP_SPINCOUNT`` whenever set (``OMP_WAIT_POLICY=ACTIVE`` on a dedicated machine, ``PASSIVE`` on a shared one
+  whose load comes and goes), for the process and every worker it starts;
+- the OpenMP runtime reads the variable once, when torch is imported. Load that arrives later meets the policy
+  chosen at the start, and a program that imported torch before (a library caller, a notebook) keeps spinning
+  threads; for both the remedy is fewer threads on a busy machine: :func:`fit_threads` measures the load again
+  and sets torch's thread count to the free cores (call it between units of work: an epoch loop, a GLT level, a
+  seed), or set ``OMP_WAIT_POLICY=PASSIVE`` in the environment that starts Python.
 
 Bottom layer: imports nothing from graphsparse; the caller reads environment variables (graphsparse.config).
 """
@@ -66,7 +71,8 @@ __all__ = [
     "last_choice",
     "WAIT_POLICY_ENV",
     "SPIN_COUNT_ENV",
-    "passive_wait",
+    "choose_wait_policy",
+    "BUSY_CORES_FOR_PASSIVE",
     "fit_threads",
 ]
 
@@ -79,8 +85,12 @@ SMALL_GRAPH_WORK = 5_000
 MAX_THREADS_PER_CORE = 4
 
 # OpenMP's variable (libgomp, LLVM's libomp and Intel's all read it) and libgomp's own spin count: either one set by
-# the caller is a choice :func:`passive_wait` keeps
+# the caller is a choice :func:`choose_wait_policy` keeps
 WAIT_POLICY_ENV = "OMP_WAIT_POLICY"
+
+# cores kept busy by other processes from which a new process's OpenMP threads wait passively (half a core: a
+# machine that is not idle, where a spinning thread may take the time slice the thread it waits for needs)
+BUSY_CORES_FOR_PASSIVE = 0.5
 SPIN_COUNT_ENV = "GOMP_SPINCOUNT"
 
 _LAST: ThreadChoice | None = None
@@ -294,25 +304,44 @@ def last_choice() -> ThreadChoice | None:
     return _LAST
 
 
-def passive_wait(environ: MutableMapping[str, str]) -> bool:
-    """Make torch's OpenMP threads sleep instead of spin while they wait: ``OMP_WAIT_POLICY=PASSIVE``.
+def choose_wait_policy(
+    environ: MutableMapping[str, str], *, busy: float | None = None, sample_seconds: float = 0.1
+) -> bool:
+    """Choose how torch's OpenMP threads wait, from how busy the machine is when the process starts.
 
-    Sets ``environ[OMP_WAIT_POLICY] = "PASSIVE"`` unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is already set
-    there (the caller's choice is kept). Entry points call it with ``os.environ`` before they import torch; the
-    processes they start inherit the setting. On cores shared with busy processes spinning threads make a
-    two-thread epoch several times slower than a one-thread one (module docstring).
+    Nothing changes when the caller set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` (their choice is kept), or set
+    ``OMP_NUM_THREADS=1`` (one thread never waits for another). Otherwise:
+
+    - torch already imported (a library caller, a notebook): ``OMP_WAIT_POLICY=PASSIVE`` for the processes it
+      starts from now on (its own runtime started with what it had; :func:`fit_threads` is its remedy);
+    - other processes keep at least :data:`BUSY_CORES_FOR_PASSIVE` cores busy (:func:`busy_cores`):
+      ``OMP_WAIT_POLICY=PASSIVE``, so a waiting thread sleeps instead of taking the time slice of the thread it
+      waits for (two threads 11x slower than one beside two busy processes, module docstring);
+    - an idle machine: left unset, so the runtime's default short spin saves a wake-up per parallel region
+      (the Cora TEDDY demo: 98 s against 113 s with PASSIVE on two threads, ``benchmarks/README.md``).
+
+    Entry points call it with ``os.environ`` before they import torch; the processes they start inherit it.
 
     Args:
         environ: the environment to set it in (``os.environ`` for this process and its children).
+        busy: the cores other processes keep busy (None: measured with :func:`busy_cores`, only when needed).
+        sample_seconds: how long :func:`busy_cores` samples the machine when ``busy`` is None.
 
     Returns:
         True when torch is not imported yet in this process, so that its OpenMP runtime starts with what
-        ``environ`` says; False when torch is already imported: this process keeps the wait policy it started with
-        (only processes started from now on get the setting); :func:`fit_threads` is the remedy then.
+        ``environ`` says; False when it is already imported.
     """
-    if not any(environ.get(name) for name in (WAIT_POLICY_ENV, SPIN_COUNT_ENV)):
+    fresh = "torch" not in sys.modules
+    if any(environ.get(name) for name in (WAIT_POLICY_ENV, SPIN_COUNT_ENV)) or environ.get("OMP_NUM_THREADS") == "1":
+        return fresh
+    if not fresh:
         environ[WAIT_POLICY_ENV] = "PASSIVE"
-    return "torch" not in sys.modules
+        return False
+    if busy is None:
+        busy = busy_cores(sample_seconds)
+    if busy is None or busy >= BUSY_CORES_FOR_PASSIVE:
+        environ[WAIT_POLICY_ENV] = "PASSIVE"
+    return True
 
 
 def fit_threads(work: int | None = None, *, cores: int | None = None, busy: float | None = None) -> ThreadChoice:
@@ -321,7 +350,7 @@ def fit_threads(work: int | None = None, *, cores: int | None = None, busy: floa
     For library callers, notebooks and long runs whose load changes: :func:`choose_threads` (one thread below
     :data:`SMALL_GRAPH_WORK`, else the cores that are free now, at least one) applied with :func:`apply_threads`.
     On a busy machine it lowers the count, which is the remedy where torch was imported with spinning OpenMP
-    threads (:func:`passive_wait` came too late); on free cores it raises it again. Call it between units of work
+    threads (:func:`choose_wait_policy` came too late); on free cores it raises it again. Call it between units of work
     (epochs, GLT levels, seeds), not inside one. A different thread count may sum in a different order: results
     can differ in the last bits between counts.
 

@@ -124,39 +124,50 @@ def test_threads_benchmark_quick(tmp_path: Path) -> None:
         assert row["policy_picks_faster"] == (row["faster"] == row["policy_threads"])
 
 
-def test_passive_wait_sets_the_policy_and_keeps_a_callers_choice() -> None:
+def test_wait_policy_keeps_a_callers_choice_and_is_passive_once_torch_is_imported() -> None:
     environ: dict[str, str] = {}
-    assert threads.passive_wait(environ) is False  # torch is imported in this process: too late for it
-    assert environ == {"OMP_WAIT_POLICY": "PASSIVE"}
-    for given in ({"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "300000"}):
+    assert threads.choose_wait_policy(environ, busy=0.0) is False  # torch is imported here: too late for it
+    assert environ == {"OMP_WAIT_POLICY": "PASSIVE"}  # for the processes it starts, whatever the load
+    for given in ({"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "300000"}, {"OMP_NUM_THREADS": "1"}):
         environ = dict(given)
-        threads.passive_wait(environ)
-        assert environ == given
+        threads.choose_wait_policy(environ, busy=3.0)
+        assert environ == given  # the caller's choice, or one thread that never waits for another
 
 
-def test_the_cli_entry_makes_torchs_openmp_threads_wait_passively() -> None:
-    """main() sets the policy before torch is imported: the OpenMP runtime (and a child process) read PASSIVE."""
+_ENTRY = (
+    "import os, subprocess, sys\n"
+    "import graphsparse.threads\n"
+    "graphsparse.threads.busy_cores = lambda *a, **k: {busy}  # the load main() sees at start\n"
+    "from graphsparse.cli import main\n"
+    "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+    "import torch\n"
+    "child = [sys.executable, '-c', 'import os; print(os.environ.get(\"OMP_WAIT_POLICY\"))']\n"
+    "print('child', subprocess.run(child, capture_output=True, text=True, env={{**os.environ,"
+    " 'OMP_DISPLAY_ENV': 'FALSE'}}).stdout.strip())\n"
+)
+
+
+@pytest.mark.parametrize(("busy", "policy"), [(2.0, "PASSIVE"), (0.0, None)])
+def test_the_cli_entry_chooses_the_wait_policy_from_the_load_before_torch_starts(busy, policy) -> None:
+    """main() decides before torch is imported: on a busy machine the OpenMP runtime (and a child process) read
+    PASSIVE; on an idle one nothing is set and the runtime keeps its default (a short spin)."""
     import os
     import subprocess
     import sys
 
-    code = (
-        "import os, subprocess, sys\n"
-        "from graphsparse.cli import main\n"
-        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-        "import torch\n"
-        "child = [sys.executable, '-c', 'import os; print(os.environ.get(\"OMP_WAIT_POLICY\"))']\n"
-        "print('child', subprocess.run(child, capture_output=True, text=True, env={**os.environ,"
-        " 'OMP_DISPLAY_ENV': 'FALSE'}).stdout.strip())\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    env["OMP_DISPLAY_ENV"] = "TRUE"  # libgomp prints the settings it started with
+    drop = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["OMP_DISPLAY_ENV"] = "VERBOSE"  # libgomp prints the settings it started with, its spin count too
+    code = _ENTRY.format(busy=busy)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "child PASSIVE" in proc.stdout
+    assert f"child {policy}" in proc.stdout
     if "OPENMP DISPLAY ENVIRONMENT" not in proc.stderr:
         pytest.skip("torch's OpenMP runtime does not print its settings (not libgomp)")
-    assert "OMP_WAIT_POLICY = 'PASSIVE'" in proc.stderr, proc.stderr
+    # libgomp shows an unset policy as PASSIVE too; its spin count tells them apart (0: waits passively)
+    spins = re.search(r"GOMP_SPINCOUNT = '(\d+)'", proc.stderr)
+    assert spins, proc.stderr
+    assert (int(spins.group(1)) == 0) == (policy == "PASSIVE"), proc.stderr
 
 
 def test_fit_threads_lowers_the_count_on_a_busy_machine_and_raises_it_when_free() -> None:

@@ -3,11 +3,11 @@
 The only place argparse lives, and the only place process-wide settings are made: :func:`main` selects
 matplotlib's non-interactive backend, keeps freed memory for reuse (:func:`graphsparse.utils.keep_freed_memory`)
 and silences the CSR-beta warning — importing the library does none of these. First of all, before torch is
-imported, it sets ``OMP_WAIT_POLICY=PASSIVE`` unless the caller chose a wait policy
-(:func:`graphsparse.threads.passive_wait`: spinning OpenMP threads make two threads several times slower than one
-on a busy machine). It also turns SIGTERM into an exception while the command runs, so an interrupted or
-terminated command ends with one line and exit status 130/143, and a closed output pipe ends it quietly (141), as
-Unix tools do.
+imported, it chooses how torch's OpenMP threads wait (:func:`graphsparse.threads.choose_wait_policy`: passively
+on a busy machine, where spinning threads make two threads several times slower than one; the runtime's short
+spin on an idle one; the caller's choice when given). It also turns SIGTERM into an exception while the command
+runs, so an interrupted or terminated command ends with one line and exit status 130/143, and a closed output
+pipe ends it quietly (141), as Unix tools do.
 """
 
 from __future__ import annotations
@@ -202,10 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     import signal
 
-    from ..threads import passive_wait
+    from ..threads import choose_wait_policy
     from .preflight import reset
 
-    passive_wait(os.environ)  # before anything imports torch: OpenMP threads that sleep, not spin, while they wait
+    choose_wait_policy(os.environ)  # before anything imports torch: how its OpenMP threads wait, from the load now
     command = ""
     reset()
     runs.start_invocation(argv)  # one id shared by every run this invocation stores
