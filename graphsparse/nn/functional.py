@@ -245,7 +245,8 @@ def _kept_entries(
     """
     before = torch.zeros(keep.numel() + 1, dtype=crow.dtype, device=crow.device)
     torch.cumsum(keep, 0, out=before[1:])  # before[i]: kept entries among the first i stored ones
-    return before[crow], col[keep], values[keep]
+    kept = keep.nonzero().squeeze(1)  # once for both arrays: a boolean index finds the kept entries each time
+    return before[crow], col.index_select(0, kept), values.index_select(0, kept)
 
 
 class _CSRMatmul(torch.autograd.Function):

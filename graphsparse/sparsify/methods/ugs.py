@@ -198,6 +198,9 @@ class UGSMasked(nn.Module):
         self.weight_masks = nn.ParameterList(nn.Parameter(k.float() * noisy_ones(k.shape)) for k in keeps)
         for i, k in enumerate(keeps):
             self.register_buffer(f"weight_keep_{i}", k.clone())
+            # the same mask as 0/1 floats for the products: torch multiplies float by bool ~3x slower (it converts
+            # the bool each time, forward and backward); derived, so not in the state dict
+            self.register_buffer(f"weight_keep_factor_{i}", k.to(torch.float32), persistent=False)
 
     @property
     def convs(self) -> Any:  # lets train_node's first-layer weight decay see the wrapped model's layers
@@ -211,8 +214,10 @@ class UGSMasked(nn.Module):
     def masked_weights(self) -> dict[str, torch.Tensor]:
         """The counted weights times their masks and keep-masks (``θ ⊙ m_θ ⊙ keep``), by name."""
         params = dict(self.base.named_parameters())
+        factors = [getattr(self, f"weight_keep_factor_{i}") for i in range(len(self.weight_names))]
         return {
-            n: params[n] * m * k for n, m, k in zip(self.weight_names, self.weight_masks, self.keeps(), strict=True)
+            n: params[n] * m * k.to(params[n].dtype)
+            for n, m, k in zip(self.weight_names, self.weight_masks, factors, strict=True)
         }
 
     selects_edges = True  # a batch trainer passes the batch's edge ids (the mask is over the full graph's edges)
