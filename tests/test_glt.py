@@ -369,6 +369,29 @@ def test_cli_glt_cluster_batching(tmp_path, capsys):
     assert "--parts applies to --batching cluster only" in capsys.readouterr().err
 
 
+def test_cli_glt_sparse_features(tmp_path, capsys):
+    """--sparse-features gives full-batch levels CSR features (recorded in the config, so in the store key), and
+    is refused where it does not apply."""
+    from graphsparse.cli import main
+
+    argv = ["glt", "--dataset", "cora", "--preset", "paper", "--method", "random", "--rounds", "1", "--seeds", "1"]
+    argv += ["--epochs", "30", "--json", "--db", str(tmp_path / "r.db"), "--no-progress"]
+    argv += ["--plot", str(tmp_path / "p.png")]
+    assert main(argv) == 0
+    dense_features = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--sparse-features"]) == 0
+    sparse = json.loads(capsys.readouterr().out)
+    assert sparse["config"]["train"]["sparse_features"] is True
+    assert dense_features["config"]["train"]["sparse_features"] is False
+    assert sparse["dense"]["test_acc_mean"] > 0.6  # chance: 1/7 (30 epochs of Kipf & Welling's GCN)
+    assert not any(level.get("cached") for level in sparse["levels"])  # its own key, not the dense-feature run's
+    assert main([*argv, "--sparse-features", "--batching", "cluster"]) == 2
+    assert "--sparse-features applies to --batching full only" in capsys.readouterr().err
+    link = [a for a in argv if a not in ("--preset", "paper")]
+    assert main([*link, "--sparse-features", "--task", "link"]) == 2
+    assert "--sparse-features applies to --task node only" in capsys.readouterr().err
+
+
 def test_cli_glt_levels_subset_and_errors(tmp_path, capsys):
     from graphsparse.cli import main
 

@@ -103,6 +103,8 @@ def resolve_glt(args: argparse.Namespace, dataset: str, methods: list[str]) -> d
     train = dict(preset["train"])
     if args.epochs is not None:
         train["epochs"] = args.epochs
+    if getattr(args, "sparse_features", None):
+        train["sparse_features"] = True
     train["metric"] = dataset_metric(dataset)
     model_options = dict(preset["model"])
     if args.hidden is not None:
