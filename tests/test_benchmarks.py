@@ -17,7 +17,9 @@ IMPLEMENTATIONS = ("graphsparse", "pyg_edge_index", "pyg_csr")
 
 
 def test_gcn_epoch_quick_json() -> None:
+    # a caller's wait policy is kept and recorded (the choice by load is tests/test_threads.py's)
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env["OMP_WAIT_POLICY"] = "PASSIVE"
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--quick", "--json", "--threads", "1", "--repeats", "2"],
         capture_output=True,
@@ -28,7 +30,6 @@ def test_gcn_epoch_quick_json() -> None:
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)  # stdout is exactly one JSON object
     assert result["config"]["threads"] == 1
-    # the project's thread policy: OpenMP threads that sleep while they wait, set before torch was imported
     assert result["config"]["omp_wait_policy"] == "PASSIVE" and result["config"]["wait_policy_applied"] is True
     assert result["graphs"]["synthetic"]["threads"] == 1
     assert result["graphs"]["synthetic"]["threads_source"] == "--threads"
