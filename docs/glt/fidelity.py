@@ -20,6 +20,9 @@ HERE = Path(__file__).resolve().parent / "fidelity"
 ROUNDS, SEEDS = 10, 3
 METHODS = "teddy,random,ugs"
 BARS = {"teddy": 1.0, "random": 1.0, "ugs": 2.0}
+# Kipf & Welling's 16 hidden underfit Amazon Computers (a dense seed: 71.5% train, 43.6% test); 64 is the width
+# of the Cluster-GCN comparison on docs/reproductions/cluster-gcn.md (81.3%)
+HIDDEN = {"amazon-computers": 64}
 
 
 def command(dataset: str, batching: str) -> list[str]:
@@ -29,6 +32,7 @@ def command(dataset: str, batching: str) -> list[str]:
         "--rounds", str(ROUNDS), "--seeds", str(SEEDS), "--batching", batching,
         "--db", f"runs/fidelity_{dataset}.db", "--plot", f"runs/fidelity_{dataset}_{batching}.png",
         "--json", "--no-progress", "--threads", "1",
+        *(["--hidden", str(HIDDEN[dataset])] if dataset in HIDDEN else []),
     ]  # fmt: skip
 
 
@@ -53,7 +57,8 @@ def table(dataset: str) -> str:
     f, m = by_level(full), by_level(mini)
     labels = full.get("labels", {})
     lines = [
-        f"**{dataset}** / GCN (preset paper), {len(full['seeds'])} seeds, test accuracy %; dense: full batch "
+        f"**{dataset}** / GCN (preset paper{f', {HIDDEN[dataset]} hidden' if dataset in HIDDEN else ''}), "
+        f"{len(full['seeds'])} seeds, test accuracy %; dense: full batch "
         f"{100 * full['dense']['test_acc_mean']:.2f}, Cluster-GCN {100 * mini['dense']['test_acc_mean']:.2f}",
         "",
         "| method | round | graph sp % | weight sp % | full batch | Cluster-GCN | Δ (points) | within bar |",
