@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/graphsparse glt --dataset cora --model gcn --method teddy,ugs,random --rounds 5 --seeds 2 --epochs 100 --plot runs/glt_cora_gcn.png
+	$(VENV)/bin/graphsparse glt --dataset cora --model gcn --method teddy,ugs,random --rounds 5 --seeds 2 --epochs 100 --workers auto --plot runs/glt_cora_gcn.png
 
 # every test but the `slow` ones (pyproject's addopts), each under pytest-timeout's limit, the 25 slowest reported;
 # on TEST_WORKERS pytest-xdist workers of one torch thread each (the tests that share the pytest process's Ray run

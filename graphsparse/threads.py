@@ -64,6 +64,7 @@ __all__ = [
     "MAX_THREADS_PER_CORE",
     "available_cores",
     "busy_cores",
+    "choose_workers",
     "graph_work",
     "choose_threads",
     "resolve_threads",
@@ -243,6 +244,27 @@ def choose_threads(work: int | None, *, cores: int | None = None, busy: float | 
     size = "unknown size" if work is None else f"work {work:,}"
     load = "" if busy is None else f", {busy:.1f} busy"
     return ThreadChoice(threads, "policy", f"{size}: {threads} of {cores} cores free{load}", work, cores, busy)
+
+
+def choose_workers(*, cores: int | None = None, busy: float | None = None) -> int:
+    """How many one-thread worker processes the machine holds now (``--workers auto``): its free cores.
+
+    Two one-thread processes on two free cores beat one two-thread process at the same work: the make demo's
+    512-wide Cora search took 73 s on two Ray workers against 98-101 s in one process on two threads
+    (``docs/reproductions/speed.md``), since a process's small products do not split well over threads.
+
+    Args:
+        cores: the cores this process may run on (default :func:`available_cores`).
+        busy: the cores other processes keep busy (default :func:`busy_cores`, sampled now).
+
+    Returns:
+        The free cores (available minus busy, rounded), at least 1.
+    """
+    cores = available_cores() if cores is None else max(1, int(cores))
+    if busy is None:
+        busy = busy_cores()
+    free = cores if busy is None else cores - int(round(busy))
+    return max(1, min(cores, free))
 
 
 def resolve_threads(

@@ -176,3 +176,50 @@ def test_fit_threads_lowers_the_count_on_a_busy_machine_and_raises_it_when_free(
     free = threads.fit_threads(10**9, cores=2, busy=0.0)
     assert free.threads == 2 and torch.get_num_threads() == 2
     assert threads.fit_threads(1000, cores=2, busy=0.0).threads == 1  # a tiny graph: one thread anyway
+
+
+@pytest.mark.parametrize("cores, busy, expected", [(2, 0.0, 2), (2, 0.4, 2), (2, 0.6, 1), (2, 3.5, 1), (8, 2.2, 6)])
+def test_choose_workers_counts_the_free_cores(cores, busy, expected):
+    assert threads.choose_workers(cores=cores, busy=busy) == expected
+
+
+def _workers_args(**given):
+    import argparse
+
+    return argparse.Namespace(**{"workers": None, "ray_address": None, **given})
+
+
+@pytest.mark.parametrize(
+    "free, ray_installed, expected, said",
+    [(2, True, 2, "on 2 Ray workers"), (1, True, None, "serially"), (4, False, None, "Ray is not installed")],
+)
+def test_workers_auto_resolves_to_free_cores_or_serial(monkeypatch, capsys, free, ray_installed, expected, said):
+    import importlib.util
+
+    from graphsparse.cli import grid
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(threads, "choose_workers", lambda: free)
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name: object() if ray_installed and name == "ray" else (None if name == "ray" else real_find_spec(name)),
+    )
+    args = _workers_args(workers=grid.workers_option("--workers", "AUTO"))
+    grid.resolve_auto_workers(args)
+    assert args.workers == expected
+    assert said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--workers", "many"], "--workers"),
+        (["--workers", "0"], "--workers must be"),
+        (["--workers", "auto", "--ray-address", "auto"], "--workers auto starts a local Ray"),
+    ],
+)
+def test_workers_option_refuses_bad_values(argv, message, capsys, tmp_path):
+    rc = main(["glt", "--dataset", "cora", "--db", str(tmp_path / "r.db"), *argv])
+    assert rc == 2
+    assert message in capsys.readouterr().err

@@ -28,7 +28,50 @@ from . import options as opt
 __all__ = ["PARALLEL", "split_list", "combinations", "make_cli_executor", "run_grid", "protocol_warning"]
 
 PARALLEL = ("workers", "ray_address")
-CHECKS: dict[str, opt.Check] = {"workers": opt.positive_int}
+
+
+def workers_option(name: str, value: Any) -> int | str:
+    """``--workers``: an integer >= 1, or ``auto`` (resolved by :func:`resolve_auto_workers`)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return opt.positive_int(name, value)
+
+
+CHECKS: dict[str, opt.Check] = {"workers": workers_option}
+
+
+def resolve_auto_workers(args: argparse.Namespace) -> None:
+    """Replace ``--workers auto`` by the free cores, or by a serial run (None).
+
+    The free cores are :func:`graphsparse.threads.choose_workers`'s; fewer than two, or no Ray installed, mean a
+    serial run. One line on standard error says which.
+
+    Args:
+        args: the command's options; ``args.workers`` is replaced in place.
+
+    Raises:
+        ValueError: ``--workers auto`` with ``--ray-address``.
+    """
+    if getattr(args, "workers", None) != "auto":
+        return
+    if getattr(args, "ray_address", None) is not None:
+        raise ValueError("--workers auto starts a local Ray; with --ray-address give --workers N or leave it out")
+    import importlib.util
+
+    from ..threads import choose_workers
+
+    free = choose_workers()
+    if free < 2:
+        args.workers = None
+        why = f"{free} free core"
+    elif importlib.util.find_spec("ray") is None:
+        args.workers = None
+        why = "Ray is not installed (pip install graphsparse[ray])"
+    else:
+        args.workers = free
+        why = f"{free} free cores"
+    shown = "serially" if args.workers is None else f"on {args.workers} Ray workers"
+    print(f"--workers auto: {why}, running {shown}", file=sys.stderr)
 
 
 def split_list(option: str, text: str) -> list[str]:
@@ -60,6 +103,7 @@ def combinations(args: argparse.Namespace) -> list[argparse.Namespace]:
 
 def check_parallel(args: argparse.Namespace) -> None:
     opt.check_values(args, CHECKS)
+    resolve_auto_workers(args)
     address = getattr(args, "ray_address", None)
     if address is not None and not str(address).strip():
         raise ValueError("--ray-address must be 'auto' or HOST:PORT of a Ray head, got an empty string")

@@ -357,11 +357,11 @@ def add_parallel_options(parser: argparse.ArgumentParser, title: str = "parallel
     group = parser.add_argument_group(title)
     group.add_argument(
         "--workers",
-        type=int,
         default=None,
-        metavar="N",
+        metavar="N|auto",
         help="run work units on a local Ray with N worker processes, one torch thread each (results identical "
-        "to a serial run; needs `pip install graphsparse[ray]`)",
+        "to a serial run on one thread; needs `pip install graphsparse[ray]`); 'auto': one worker per free core "
+        "when two or more are free and Ray is installed, else serially",
     )
     group.add_argument(
         "--ray-address",
