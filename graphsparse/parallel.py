@@ -107,6 +107,10 @@ class Executor:
 class SerialExecutor(Executor):
     """Units run in this process, lazily, in the order their results are read."""
 
+    def __init__(self) -> None:
+        """An executor with no units yet; ``thread_changes`` lists the policy's choices made between units."""
+        self.thread_changes: list[dict[str, Any]] = []
+
     def put(self, value: Any) -> _Lazy:
         """A handle that holds ``value`` itself.
 
@@ -133,13 +137,24 @@ class SerialExecutor(Executor):
     def as_completed(self, handles: Iterable[_Lazy]) -> Iterator[tuple[_Lazy, Any]]:
         """``(handle, result)`` for every handle in order, each unit computed as it is reached.
 
+        Where the thread policy chose torch's thread count (a ``graphsparse`` command without ``--threads``),
+        the count is chosen again before each unit for the load of the units before it
+        (:func:`graphsparse.threads.refit_threads`), so load that arrives mid-run does not meet spinning threads.
+
         Args:
             handles: handles from :meth:`submit` or :meth:`put`.
 
         Yields:
             The handle and its unit's result; a unit's exception is raised as itself.
         """
+        from .threads import LoadWatch, refit_threads
+
+        watch = LoadWatch()
         for handle in handles:
+            if not handle.done:
+                changed = refit_threads(watch)
+                if changed is not None:
+                    self.thread_changes.append(changed.as_record())
             yield handle, handle.result()
 
 

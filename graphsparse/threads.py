@@ -75,6 +75,8 @@ __all__ = [
     "choose_wait_policy",
     "BUSY_CORES_FOR_PASSIVE",
     "fit_threads",
+    "LoadWatch",
+    "refit_threads",
 ]
 
 # below this graph_work one thread is faster (benchmarks/threads.py: Cora 13k, CiteSeer 12k, PubMed 108k, the
@@ -324,6 +326,71 @@ def apply_threads(choice: ThreadChoice) -> ThreadChoice:
 def last_choice() -> ThreadChoice | None:
     """The choice :func:`apply_threads` applied last in this process (None before)."""
     return _LAST
+
+
+# the shortest stretch between two looks of a LoadWatch that counts (shorter: the next look measures over more)
+MIN_WATCH_SECONDS = 1.0
+
+
+class LoadWatch:
+    """Other processes' busy cores since the last look, measured without sleeping.
+
+    The machine's busy CPU time (``/proc/stat``) minus this process's own (all its threads, spinning OpenMP threads
+    included), over the wall time between two looks. Between units of work that last seconds this is exact
+    enough, and free, where :func:`busy_cores` sleeps for its sample.
+    """
+
+    def __init__(self) -> None:
+        """Start watching now."""
+        self._mark = self._now()
+
+    @staticmethod
+    def _now() -> tuple[tuple[int, int] | None, float, float]:
+        return _cpu_times(), time.process_time(), time.monotonic()
+
+    def busy(self) -> float | None:
+        """The cores other processes kept busy since the last look (or since the watch began).
+
+        Returns:
+            The busy cores, or None where ``/proc/stat`` is missing or less than :data:`MIN_WATCH_SECONDS`
+            passed (the next look then measures from the same start).
+        """
+        (machine0, own0, wall0), now = self._mark, self._now()
+        machine1, own1, wall1 = now
+        if machine0 is None or machine1 is None:
+            return None
+        if wall1 - wall0 < MIN_WATCH_SECONDS:
+            return None
+        self._mark = now
+        machine_seconds = (machine1[0] - machine0[0]) / os.sysconf("SC_CLK_TCK")
+        return max(0.0, (machine_seconds - (own1 - own0)) / (wall1 - wall0))
+
+
+def refit_threads(watch: LoadWatch) -> ThreadChoice | None:
+    """Between units of work: the policy again, for the load since the watch's last look.
+
+    Only where the policy chose the count (:func:`last_choice`'s source is ``"policy"``): a count set by
+    ``--threads`` or ``OMP_NUM_THREADS`` is the caller's. Load that arrives after the start meets threads that
+    spin while they wait (:func:`choose_wait_policy` chose so on an idle machine); one thread fewer per busy core
+    avoids the cliff. A different count may sum in a different order: the units after a change can differ in the
+    last bits from a run at the first count.
+
+    Args:
+        watch: measures the load since its last look.
+
+    Returns:
+        The new choice (applied) when the count changed, else None.
+    """
+    last = _LAST
+    if last is None or last.source != "policy":
+        return None
+    busy = watch.busy()
+    if busy is None:
+        return None
+    choice = choose_threads(last.work, cores=last.cores, busy=busy)
+    if choice.threads == last.threads:
+        return None
+    return apply_threads(choice)
 
 
 def choose_wait_policy(

@@ -205,6 +205,7 @@ def test_workers_auto_resolves_to_free_cores_or_serial(monkeypatch, capsys, free
         "find_spec",
         lambda name: object() if ray_installed and name == "ray" else (None if name == "ray" else real_find_spec(name)),
     )
+    assert grid.workers_option("--workers", " 3 ") == 3
     args = _workers_args(workers=grid.workers_option("--workers", "AUTO"))
     grid.resolve_auto_workers(args)
     assert args.workers == expected
@@ -215,7 +216,8 @@ def test_workers_auto_resolves_to_free_cores_or_serial(monkeypatch, capsys, free
     "argv, message",
     [
         (["--workers", "many"], "--workers"),
-        (["--workers", "0"], "--workers must be"),
+        (["--workers", "0"], "--workers must be >= 1, got 0"),
+        (["--workers", "1.5"], "--workers must be an integer >= 1 or 'auto', got '1.5'"),
         (["--workers", "auto", "--ray-address", "auto"], "--workers auto starts a local Ray"),
     ],
 )
@@ -223,3 +225,52 @@ def test_workers_option_refuses_bad_values(argv, message, capsys, tmp_path):
     rc = main(["glt", "--dataset", "cora", "--db", str(tmp_path / "r.db"), *argv])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+def test_load_watch_counts_other_processes_only(monkeypatch):
+    """Busy cores since the last look: the machine's busy CPU time minus this process's, over the wall time."""
+    hz = __import__("os").sysconf("SC_CLK_TCK")
+    clock = {"machine": 0, "own": 0.0, "wall": 0.0}
+    monkeypatch.setattr(threads, "_cpu_times", lambda: (clock["machine"], 10**9))
+    monkeypatch.setattr(threads.time, "process_time", lambda: clock["own"])
+    monkeypatch.setattr(threads.time, "monotonic", lambda: clock["wall"])
+    watch = threads.LoadWatch()
+    clock.update(machine=int(0.5 * hz), own=0.2, wall=0.5)
+    assert watch.busy() is None  # too short a stretch: measured later from the same start
+    clock.update(machine=int(5.0 * hz), own=2.0, wall=2.0)  # 5 busy CPU-seconds in 2 s, 2 of them ours
+    assert watch.busy() == pytest.approx(1.5)
+    clock.update(machine=int(7.0 * hz), own=4.0, wall=4.0)  # only our own work since
+    assert watch.busy() == pytest.approx(0.0)
+
+
+class _Watch:
+    def __init__(self, *values):
+        self.values = list(values)
+
+    def busy(self):
+        return self.values.pop(0)
+
+
+def test_refit_threads_follows_the_load_only_for_the_policy():
+    before = torch.get_num_threads()
+    try:
+        threads.apply_threads(threads.ThreadChoice(2, "policy", "start", 10**7, 2, 0.0))
+        assert threads.refit_threads(_Watch(1.6)).threads == 1 and torch.get_num_threads() == 1
+        assert threads.refit_threads(_Watch(0.7)) is None  # still one core busy: no change
+        assert threads.refit_threads(_Watch(0.1)).threads == 2 and torch.get_num_threads() == 2
+        assert threads.refit_threads(_Watch(None)) is None
+        threads.apply_threads(threads.ThreadChoice(2, "--threads", "given"))
+        assert threads.refit_threads(_Watch(1.9)) is None and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_serial_executor_refits_between_units(monkeypatch):
+    from graphsparse.parallel import SerialExecutor
+
+    calls = []
+    monkeypatch.setattr(threads, "refit_threads", lambda watch: calls.append(watch) or None)
+    executor = SerialExecutor()
+    handles = [executor.submit(lambda i: i * i, i) for i in range(3)]
+    assert [value for _, value in executor.as_completed(handles)] == [0, 1, 4]
+    assert len(calls) == 3 and len({id(w) for w in calls}) == 1  # one watch, a look before each unit

@@ -32,8 +32,14 @@ PARALLEL = ("workers", "ray_address")
 
 def workers_option(name: str, value: Any) -> int | str:
     """``--workers``: an integer >= 1, or ``auto`` (resolved by :func:`resolve_auto_workers`)."""
-    if isinstance(value, str) and value.strip().lower() == "auto":
-        return "auto"
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "auto":
+            return "auto"
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{name} must be an integer >= 1 or 'auto', got {value!r}") from None
     return opt.positive_int(name, value)
 
 
