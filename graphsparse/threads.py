@@ -41,7 +41,10 @@ against 98 s with spinning threads. So:
   chosen at the start, and a program that imported torch before (a library caller, a notebook) keeps spinning
   threads; for both the remedy is fewer threads on a busy machine: :func:`fit_threads` measures the load again
   and sets torch's thread count to the free cores (call it between units of work: an epoch loop, a GLT level, a
-  seed), or set ``OMP_WAIT_POLICY=PASSIVE`` in the environment that starts Python.
+  seed), or set ``OMP_WAIT_POLICY=PASSIVE`` in the environment that starts Python. A command's serial units
+  (GLT levels and seeds run by :class:`graphsparse.parallel.SerialExecutor`) do this themselves where the policy
+  chose the count: before each unit :func:`refit_threads` applies the policy to the load of the units before it,
+  measured by a :class:`LoadWatch` (no sampling pause).
 
 Bottom layer: imports nothing from graphsparse; the caller reads environment variables (graphsparse.config).
 """
