@@ -219,3 +219,36 @@ def test_sparse_dropout_matmul_keeps_the_expected_scale() -> None:
     assert weight.grad is not None and weight.grad.shape == (50, 1)
     with pytest.raises(ValueError, match="CSR x"):
         sparse_dropout_matmul(torch.ones(3, 50), weight, 0.5)
+
+
+@pytest.mark.parametrize("features", ["dense", "csr"])
+def test_batch_equals_the_checked_subgraph(features: str, tmp_path: Path) -> None:
+    """A batch assembled from the parent's slices (no copies, no checks) is the subgraph Graph's own checked
+    constructor builds, field for field; with CSR features its dense rows are gathered only when read, its CSR
+    rows are the parent's, and an in-place write to the gathered rows still drops the cached CSR rows."""
+    from graphsparse.batching.loader import _parent_edge_ids
+    from graphsparse.graph.batch_graph import _DeferredRowsGraph
+    from graphsparse.tasks.node import with_sparse_features
+
+    base = synthetic_dcsbm(num_nodes=300, num_edges=1500, num_features=40, num_classes=3, seed=5)
+    weights = torch.rand(base.num_edges, generator=torch.Generator().manual_seed(0)) + 0.5
+    graph = base.replace(edge_weight=torch.cat([weights, weights]), edge_index=base.edge_index)
+    graph = with_sparse_features(graph) if features == "csr" else graph
+    parts = metis_partition(graph, 6, cache_dir=tmp_path)
+    for batch in ClusterLoader(graph, parts, clusters_per_batch=2, seed=4):
+        want = graph.subgraph(batch.nodes)
+        got = batch.graph
+        assert isinstance(got, _DeferredRowsGraph) == (features == "csr")
+        assert got.num_features == 40  # read without gathering the rows
+        assert features == "dense" or got.__dict__.get("_x_value") is None
+        assert torch.equal(got.edges, want.edges) and torch.equal(got.edge_weight, want.edge_weight)
+        assert torch.equal(got.y, want.y) and got.num_nodes == want.num_nodes
+        assert all(torch.equal(a, b) for k in want.splits for a, b in zip(got.splits[k], want.splits[k]))
+        assert torch.equal(batch.edge_ids, _parent_edge_ids(got, got.edges, batch.edge_ids))
+        assert torch.equal(graph.edges[:, batch.edge_ids], batch.nodes[got.edges])
+        if features == "csr":
+            assert torch.equal(got.sparse_x().to_dense(), want.x)
+        assert torch.equal(got.x, want.x) and got.fingerprint() == want.fingerprint()
+        if features == "csr":
+            got.x.mul_(2.0)  # in place: the cached CSR rows are stale now and must be rebuilt
+            assert "sparse_x" not in got._cached_keys()

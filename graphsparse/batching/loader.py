@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from ..graph import Graph, GraphError, csr_select_rows
+from ..graph.batch_graph import induced_batch
 from ..nn.cluster_gcn import diag_enhanced_adjacency
 
 __all__ = ["ClusterBatch", "ClusterLoader", "diag_enhanced_adjacency"]
@@ -126,6 +127,9 @@ class ClusterLoader:
         eids = eids[inside[graph.edges[1, eids]]]
         new_id = torch.full((graph.num_nodes,), -1, dtype=torch.long)
         new_id[nodes] = torch.arange(nodes.numel())
+        if not graph.directed:
+            # the stored (u < v, sorted) order survives the subset and the monotone relabelling: no checks needed
+            return induced_batch(graph, nodes, new_id[graph.edges[:, eids]], eids), eids
         batch = Graph(
             new_id[graph.edges[:, eids]],
             num_nodes=nodes.numel(),
