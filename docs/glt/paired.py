@@ -62,6 +62,37 @@ def table(old: dict, new: dict, bar: float) -> str:
     return "\n".join(lines)
 
 
+def _per_seed(doc: dict) -> bool:
+    return "test_accs" in doc["dense"] and all("test_accs" in lv for lv in doc["levels"])
+
+
+def summary_table(old: dict, new: dict, bar: float) -> str:
+    """Means and spreads side by side, for an old document that kept no per-seed scores (no pairing possible)."""
+    count = len(new["seeds"]) if isinstance(new["seeds"], list) else new["seeds"]
+    if (len(old["seeds"]) if isinstance(old["seeds"], list) else old["seeds"]) != count:
+        raise SystemExit("paired.py: the runs have different numbers of seeds")
+    lines = [
+        f"| method | level | old mean ± std | new mean ± std | Δ mean (points) | within ±{bar:g} |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    newer = {(lv["method"], lv["round"]): lv for lv in new["levels"]}
+    pairs = [(old["dense"], new["dense"], "dense", 0)]
+    pairs += [(lv, newer[(lv["method"], lv["round"])], lv["method"], lv["round"]) for lv in old["levels"]
+              if (lv["method"], lv["round"]) in newer]  # fmt: skip
+    within = 0
+    for a, b, method, level in pairs:
+        delta = 100 * (b["test_acc_mean"] - a["test_acc_mean"])
+        ok = abs(delta) <= bar + 1e-9
+        within += ok
+        lines.append(
+            f"| {method} | {level} | {100 * a['test_acc_mean']:.2f} ± {100 * a['test_acc_std']:.2f} | "
+            f"{100 * b['test_acc_mean']:.2f} ± {100 * b['test_acc_std']:.2f} | {delta:+.2f} | {'yes' if ok else 'no'} |"
+        )
+    lines.append("")
+    lines.append(f"{within} of {len(pairs)} levels within ±{bar:g} points (means over {count} seeds, not paired).")
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Parse the arguments and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,7 +100,9 @@ def main() -> None:
     parser.add_argument("new", type=Path, help="the glt --json document of the code after")
     parser.add_argument("--bar", type=float, default=0.5, help="the bar on the difference of means, in points")
     args = parser.parse_args()
-    print(table(json.loads(args.old.read_text()), json.loads(args.new.read_text()), args.bar))
+    before, after = json.loads(args.old.read_text()), json.loads(args.new.read_text())
+    paired = _per_seed(before) and _per_seed(after)
+    print(table(before, after, args.bar) if paired else summary_table(before, after, args.bar))
 
 
 if __name__ == "__main__":
