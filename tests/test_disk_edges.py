@@ -269,6 +269,59 @@ def test_sparse_features_are_stored_as_csr_and_cut_bit_identical(tmp_path: Path)
     assert DiskGraph.open(write_disk_graph(tmp_path / "d", synthetic_dcsbm(**OPTIONS))).features == "dense"
 
 
+def test_csr_batches_carry_their_csr_rows_and_gather_dense_only_when_read(tmp_path: Path) -> None:
+    """A batch of a CSR folder hands the model its CSR rows (a GCN multiplies those) and makes the dense copy
+    only when ``x`` is read; the model's logits equal those of the dense folder's batch."""
+    graph = _sparse_graph()
+    parts = np.random.default_rng(0).integers(0, 5, graph.num_nodes)
+    dense = DiskGraph.open(write_disk_graph(tmp_path / "dense", graph, parts, sparse_features=False))
+    csr = DiskGraph.open(write_disk_graph(tmp_path / "csr", graph, parts))
+    want, nodes, _ = dense.cut([1, 3])
+    got, _, _ = csr.cut([1, 3])
+    assert got.num_features == 400 and got.__dict__.get("_x_value") is None  # not gathered yet
+    rows = got.sparse_x()
+    assert rows is not None and rows.layout == torch.sparse_csr and rows._nnz() == int((want.x != 0).sum()) + (
+        1 if 3 in nodes.tolist() else 0
+    )  # the stored -0.0 of node 3 is an entry too
+    torch.manual_seed(0)
+    model = build_model("gcn", 400, 3, hidden_channels=8).eval()
+    with torch.no_grad():
+        assert torch.allclose(model(got), model(want), atol=1e-6)
+    assert got.__dict__.get("_x_value") is None  # the model read the CSR rows only
+    assert torch.equal(got.x.view(torch.int32), want.x.view(torch.int32))
+
+
+@pytest.mark.parametrize("damage", ["nan", "duplicate", "unsorted"])
+def test_damaged_csr_feature_files_fail_clearly_or_read_right(damage: str, tmp_path: Path) -> None:
+    graph = _sparse_graph()
+    folder = write_disk_graph(tmp_path / "g", graph, np.zeros(graph.num_nodes, dtype=np.int64))
+    indptr = np.load(folder / "x_indptr.npy")
+    row = int(np.argmax(np.diff(indptr) >= 3))  # a row with three entries or more
+    a = int(indptr[row])
+    if damage == "nan":
+        values = np.load(folder / "x_values.npy")
+        values[a] = np.nan
+        np.save(folder / "x_values.npy", values)
+    else:
+        columns = np.load(folder / "x_indices.npy")
+        if damage == "duplicate":
+            columns[a + 1] = columns[a]
+        else:
+            columns[[a, a + 1]] = columns[[a + 1, a]]
+            values = np.load(folder / "x_values.npy")
+            values[[a, a + 1]] = values[[a + 1, a]]
+            np.save(folder / "x_values.npy", values)
+        np.save(folder / "x_indices.npy", columns)
+    disk = DiskGraph.open(folder)
+    if damage == "unsorted":  # another writer's order: read right
+        batch, nodes, _ = disk.cut([0])
+        assert torch.equal(batch.sparse_x().to_dense(), graph.x[nodes])
+        assert torch.equal(batch.x.view(torch.int32), graph.x[nodes].view(torch.int32))
+        return
+    with pytest.raises(GraphError, match="x_values.npy|x_indices.npy"):
+        disk.cut([0])
+
+
 # ---------------------------------------------------------------------------------------------- streamed scores
 def test_disk_teddy_scores_are_bit_identical(sbm: Graph, scrambled: Path, raw: Path, tmp_path: Path) -> None:
     expected = teddy_edge_scores(sbm).numpy()
@@ -350,3 +403,17 @@ def test_keep_top_among_heavy_ties_and_limits() -> None:
         assert got.count() == k and bool((got & packed) == got)
     with pytest.raises(ValueError, match="keep_count"):
         keep_top_among(scores, packed, int(current.sum()) + 1)
+
+
+def test_a_csr_folder_search_has_a_store_key_of_its_own(tmp_path: Path) -> None:
+    """CSR feature rows draw dropout over the stored entries (other draws than dense rows): the description
+    hashed into the store key says so, for a Graph the writer will store as CSR and for a CSR folder."""
+    from graphsparse.batching.disk_glt import DiskClusterGLTTask
+
+    sparse = _sparse_graph()
+    assert DiskClusterGLTTask(sparse).describe()["features"] == "csr"
+    folder = write_disk_graph(tmp_path / "csr", sparse)
+    assert DiskClusterGLTTask(folder).describe()["features"] == "csr"
+    dense = synthetic_dcsbm(**OPTIONS)
+    assert "features" not in DiskClusterGLTTask(dense).describe()
+    assert "features" not in DiskClusterGLTTask(write_disk_graph(tmp_path / "dense", dense)).describe()

@@ -38,6 +38,7 @@ from torch import nn
 
 from ..data.diskgraph import DiskGraph
 from ..data.diskview import DiskArray, DiskGLTGraph, work_folder
+from ..data.diskwrite import SPARSE_FEATURE_DENSITY
 from ..graph import Graph, GraphError
 from ..tasks.glt import OutputLoss, Teacher, distillation_loss
 from ..tasks.node import NodeTrainConfig, row_normalize_features
@@ -111,6 +112,9 @@ class DiskClusterGLTTask:
             self._normalize_batches = self.config.normalize_features
         self._folder: Path | None = None
         self._view: DiskGLTGraph | None = None
+        # CSR feature files give the model CSR rows, whose dropout draws over the stored entries only: the same
+        # distribution, other draws than over dense rows, so such a search has a store key of its own
+        self._csr_features = _csr_features(self._source)
 
     def __getstate__(self) -> dict[str, Any]:
         """The task for a worker: the folder's path, never the source Graph (the folder is written first)."""
@@ -129,6 +133,7 @@ class DiskClusterGLTTask:
             "batching": "cluster-disk",
             "cluster": asdict(self.cluster),
             "eval_clusters_per_batch": self.eval_q,
+            **({"features": "csr"} if self._csr_features else {}),
         }
 
     def folder(self) -> Path:
@@ -390,3 +395,12 @@ def batches_of(task: DiskClusterGLTTask, graph: DiskGLTGraph, seed: int) -> Iter
     """One epoch's training batches of ``graph``'s kept edges (for inspection and tests)."""
     loader = DiskClusterLoader(graph.open(), task.cluster.clusters_per_batch, seed=seed, keep=graph.keep)
     yield from loader
+
+
+def _csr_features(source: Graph | Path | None) -> bool:
+    """Whether the disk graph of ``source`` keeps its features as CSR files (the writer's rule for a Graph)."""
+    if isinstance(source, Graph):
+        x = source.x
+        stored = 0 if x is None else int((x.view(torch.int32) != 0).sum())  # -0.0 is stored too
+        return x is not None and x.numel() > 0 and stored < SPARSE_FEATURE_DENSITY * x.numel()
+    return source is not None and DiskGraph.read_meta(source).get("features") == "csr"

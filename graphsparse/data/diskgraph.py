@@ -63,6 +63,8 @@ import numpy as np
 import torch
 
 from ..graph import Graph, GraphError
+from ..graph.batch_graph import with_csr_features
+from ..graph.csr import quiet_csr
 from .edgemask import PackedEdgeMask
 
 __all__ = [
@@ -407,17 +409,20 @@ class DiskGraph(DiskGraphFacts):
             edge_ids = torch.from_numpy(ids)
         edges = torch.from_numpy(np.stack([row[chosen], local[chosen]]))
         del row, local, inside
-        x = None
-        if self.x is not None:
-            x = torch.from_numpy(cat(self.x))
-        elif self.x_indptr is not None:
-            x = torch.from_numpy(self._dense_rows(starts, stops))
+        x = None if self.x is None else torch.from_numpy(cat(self.x))
         y = None if self.y is None else torch.from_numpy(cat(self.y).astype(np.int64))
         splits = {}
         for split_name, codes in self.codes.items():
             c = torch.from_numpy(cat(codes))
             splits[split_name] = tuple((c & bit) > 0 for bit in SPLIT_BITS.values())
         graph = Graph(edges, num_nodes=n_b, x=x, y=y, splits=splits, name=self.name)
+        if self.x_indptr is not None:  # the CSR rows for the model; the dense copy only if something reads x
+            degree, columns, values = self._csr_parts(starts, stops)
+            graph = with_csr_features(
+                graph,
+                self._csr_tensor(degree, columns, values),
+                dense=lambda: torch.from_numpy(self._densify(degree, columns, values)),
+            )
         return graph, torch.from_numpy(cat(self.perm).astype(np.int64)), edge_ids
 
     def feature_rows(self, start: int | None = None, stop: int | None = None) -> np.ndarray | None:
@@ -446,15 +451,45 @@ class DiskGraph(DiskGraphFacts):
             return None
         return self._dense_rows(np.array([start]), np.array([stop]))
 
-    def _dense_rows(self, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-        """The CSR features of rows ``starts[i]:stops[i]`` (concatenated) as a dense float32 array."""
+    def _csr_parts(self, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The CSR features of rows ``starts[i]:stops[i]`` (concatenated): row lengths, columns, values (checked)."""
         base, x0 = self.row_start, int(self.x_indptr[0])
         pointers = [np.asarray(self.x_indptr[s - base : e - base + 1], dtype=np.int64) for s, e in zip(starts, stops)]
         degree = np.concatenate([np.diff(p) for p in pointers])
         columns = np.concatenate([self.x_indices[p[0] - x0 : p[-1] - x0] for p in pointers]).astype(np.int64)
-        values = np.concatenate([self.x_values[p[0] - x0 : p[-1] - x0] for p in pointers])
+        values = np.concatenate([self.x_values[p[0] - x0 : p[-1] - x0] for p in pointers]).astype(np.float32)
         if columns.size and (columns.min() < 0 or columns.max() >= self.num_features):
             raise GraphError(f"{self.folder / 'x_indices.npy'} holds a column outside [0, {self.num_features})")
+        if not bool(np.isfinite(values).all()):
+            raise GraphError(f"{self.folder / 'x_values.npy'} holds a non-finite feature value")
+        rows = np.repeat(np.arange(degree.size), degree)
+        ascending = (rows[1:] > rows[:-1]) | (columns[1:] > columns[:-1])
+        if not bool(ascending.all()):  # graphsparse writes each row's columns ascending; another writer may not
+            order = np.lexsort((columns, rows))
+            rows, columns, values = rows[order], columns[order], values[order]
+            if bool(((rows[1:] == rows[:-1]) & (columns[1:] == columns[:-1])).any()):
+                raise GraphError(f"{self.folder / 'x_indices.npy'} holds a column twice in one row")
+        return degree, columns, values
+
+    def _csr_tensor(self, degree: np.ndarray, columns: np.ndarray, values: np.ndarray) -> torch.Tensor:
+        """:meth:`_csr_parts` as a torch CSR tensor."""
+        indptr = np.zeros(degree.size + 1, dtype=np.int64)
+        np.cumsum(degree, out=indptr[1:])
+        with quiet_csr():
+            return torch.sparse_csr_tensor(
+                torch.from_numpy(indptr),
+                torch.from_numpy(columns),
+                torch.from_numpy(values),
+                size=(int(degree.size), self.num_features),
+                check_invariants=False,  # _csr_parts checked the columns (range, order, no repeats)
+            )
+
+    def _densify(self, degree: np.ndarray, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """:meth:`_csr_parts` as a dense float32 array: the stored values bit for bit (-0.0 included)."""
         dense = np.zeros((degree.size, self.num_features), dtype=np.float32)
         dense[np.repeat(np.arange(degree.size), degree), columns] = values
         return dense
+
+    def _dense_rows(self, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+        """The CSR features of rows ``starts[i]:stops[i]`` (concatenated) as a dense float32 array."""
+        return self._densify(*self._csr_parts(starts, stops))

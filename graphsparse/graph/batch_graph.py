@@ -10,6 +10,7 @@ parent has CSR features, defers the dense rows until something reads ``x``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -17,21 +18,21 @@ import torch
 from .checks import Split
 from .core import Graph, csr_select_rows
 
-__all__ = ["induced_batch"]
+__all__ = ["induced_batch", "with_csr_features"]
 
 
 class _DeferredRowsGraph(Graph):
-    """A Graph whose dense ``x`` is its parent's rows ``nodes``, gathered when first read."""
+    """A Graph whose dense ``x`` is computed by ``_x_source`` (width ``_x_width``) when first read."""
 
-    _rows: tuple[torch.Tensor, torch.Tensor] | None = None
+    _x_source: Callable[[], torch.Tensor] | None = None
+    _x_width: int = 0
 
     @property
     def _x(self) -> torch.Tensor | None:  # type: ignore[override]
         value = self.__dict__.get("_x_value")
-        if value is None and self._rows is not None:
-            parent_x, nodes = self._rows
-            value = parent_x[nodes]
-            self.__dict__["_x_value"], self._rows = value, None
+        if value is None and self._x_source is not None:
+            value = self._x_source()
+            self.__dict__["_x_value"], self._x_source = value, None
             # from now on an in-place write to x drops the derived entries, as for any Graph
             self._primary = (*self._primary, value)
             self._derived_at = self._primary_versions()
@@ -43,10 +44,50 @@ class _DeferredRowsGraph(Graph):
 
     @property
     def num_features(self) -> int:
-        """Width of the node features, without gathering them."""
-        if self.__dict__.get("_x_value") is None and self._rows is not None:
-            return int(self._rows[0].size(1))
+        """Width of the node features, without computing them."""
+        if self.__dict__.get("_x_value") is None and self._x_source is not None:
+            return self._x_width
         return super().num_features
+
+
+def _deferred(parts: tuple[Any, ...], source: Callable[[], torch.Tensor], width: int, sparse_x: torch.Tensor) -> Graph:
+    """A graph of validated ``parts`` (``Graph._assemble``'s arguments, ``x`` None) with deferred features.
+
+    Its dense ``x`` comes from ``source`` when read; its :meth:`Graph.sparse_x` is ``sparse_x``.
+    """
+    graph = _DeferredRowsGraph._assemble(*parts)
+    graph._x_source, graph._x_width = source, int(width)
+    graph._set_cached("sparse_x", sparse_x)
+    return graph
+
+
+def with_csr_features(
+    graph: Graph, sparse_x: torch.Tensor, *, dense: Callable[[], torch.Tensor] | None = None
+) -> Graph:
+    """``graph`` (which has no ``x``) with CSR features ``sparse_x``; its dense ``x`` is made only when read.
+
+    For batches read from CSR files (a disk graph's bag-of-words features): a GCN multiplies the CSR rows, and
+    the dense copy (Coauthor Physics: 8,415 columns) is never made unless something asks for ``x``.
+
+    Args:
+        graph: a validated graph without features.
+        sparse_x: its features, a CSR tensor ``[N, F]`` of finite float32 values.
+        dense: makes the dense ``x`` when it is read (default ``sparse_x.to_dense()``, which turns a stored -0.0
+            into 0.0; a reader that must give back the stored bits passes its own).
+
+    Returns:
+        The graph with features (no tensor of ``graph`` is copied).
+
+    Raises:
+        ValueError: ``graph`` has features already, or ``sparse_x`` has another number of rows.
+    """
+    if graph.x is not None:
+        raise ValueError("with_csr_features: the graph has features already")
+    if sparse_x.size(0) != graph.num_nodes:
+        raise ValueError(f"with_csr_features: {sparse_x.size(0)} feature rows for {graph.num_nodes} nodes")
+    parts = (graph.num_nodes, graph.directed, graph._edges, None, graph.y, dict(graph.splits), graph._edge_split,
+             graph.name, graph.edge_weight)  # fmt: skip
+    return _deferred(parts, dense or sparse_x.to_dense, sparse_x.size(1), sparse_x)
 
 
 def induced_batch(graph: Graph, nodes: torch.Tensor, edges: torch.Tensor, edge_ids: torch.Tensor) -> Graph:
@@ -65,21 +106,19 @@ def induced_batch(graph: Graph, nodes: torch.Tensor, edges: torch.Tensor, edge_i
         gathers its dense ``x`` only when read.
     """
     sparse_x = graph.sparse_x()
-    deferred = sparse_x is not None and graph.x is not None
-    cls: Any = _DeferredRowsGraph if deferred else Graph
-    batch = cls._assemble(
+    parts = (
         int(nodes.numel()),
         graph.directed,
         edges,
-        None if deferred or graph.x is None else graph.x[nodes],
+        None,
         None if graph.y is None else graph.y[nodes],
         {name: Split(*(mask[nodes] for mask in split)) for name, split in graph.splits.items()},
         None,
         graph.name,
         None if graph.edge_weight is None else graph.edge_weight[edge_ids],
     )
-    if deferred:
-        batch._rows = (graph.x, nodes)
-    if sparse_x is not None:  # the batch's rows of the CSR features, not a re-scan of its dense slice
-        batch._set_cached("sparse_x", csr_select_rows(sparse_x, nodes))
-    return batch
+    if sparse_x is None or graph.x is None:
+        return Graph._assemble(*parts[:3], None if graph.x is None else graph.x[nodes], *parts[4:])
+    parent_x = graph.x
+    # the batch's rows of the CSR features, not a re-scan of its dense slice
+    return _deferred(parts, lambda: parent_x[nodes], parent_x.size(1), csr_select_rows(sparse_x, nodes))
