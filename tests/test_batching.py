@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import warnings
 from pathlib import Path
 
@@ -248,6 +249,9 @@ def test_batch_equals_the_checked_subgraph(features: str, tmp_path: Path) -> Non
         assert torch.equal(graph.edges[:, batch.edge_ids], batch.nodes[got.edges])
         if features == "csr":
             assert torch.equal(got.sparse_x().to_dense(), want.x)
+        if features == "csr":  # pickled (torch.save, a worker) with its rows made: a closure does not pickle
+            again = pickle.loads(pickle.dumps(got))
+            assert torch.equal(again.x, want.x) and again.fingerprint() == want.fingerprint()
         assert torch.equal(got.x, want.x) and got.fingerprint() == want.fingerprint()
         if features == "csr":
             got.x.mul_(2.0)  # in place: the cached CSR rows are stale now and must be rebuilt

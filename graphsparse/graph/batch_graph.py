@@ -42,6 +42,11 @@ class _DeferredRowsGraph(Graph):
     def _x(self, value: torch.Tensor | None) -> None:
         self.__dict__["_x_value"] = value
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle with the features made (a source is a closure, which does not pickle)."""
+        _ = self._x
+        return {k: v for k, v in self.__dict__.items() if k != "_x_source"}
+
     @property
     def num_features(self) -> int:
         """Width of the node features, without computing them."""
