@@ -280,8 +280,10 @@ def test_csr_batches_carry_their_csr_rows_and_gather_dense_only_when_read(tmp_pa
     got, _, _ = csr.cut([1, 3])
     assert got.num_features == 400 and got.__dict__.get("_x_value") is None  # not gathered yet
     rows = got.sparse_x()
-    assert rows is not None and rows.layout == torch.sparse_csr and rows._nnz() == int((want.x != 0).sum()) + (
-        1 if 3 in nodes.tolist() else 0
+    assert (
+        rows is not None
+        and rows.layout == torch.sparse_csr
+        and rows._nnz() == int((want.x != 0).sum()) + (1 if 3 in nodes.tolist() else 0)
     )  # the stored -0.0 of node 3 is an entry too
     torch.manual_seed(0)
     model = build_model("gcn", 400, 3, hidden_channels=8).eval()
