@@ -46,10 +46,38 @@ def run(dataset: str, batchings: list[str]) -> None:
         print(f"{dataset} {batching}: written", flush=True)
 
 
+def stored_levels(dataset: str, batching: str) -> dict:
+    """A half still running (or stopped): its finished levels from its results store, as a partial document."""
+    import sqlite3
+
+    path = Path("runs") / f"fidelity_{dataset}.db"
+    if not path.is_file():
+        raise SystemExit(f"fidelity.py: no {HERE / f'{dataset}_{batching}.json'} and no store {path}")
+    levels, dense = [], None
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        for payload, invocation in db.execute("select payload, invocation from results"):
+            argv = json.loads(invocation or "{}").get("argv", [])
+            if "--batching" not in argv or argv[argv.index("--batching") + 1] != batching:
+                continue
+            level = json.loads(payload)
+            if level["method"] == "dense":
+                dense = level
+            else:
+                levels.append(level)
+    if dense is None:
+        raise SystemExit(f"fidelity.py: the {batching} half of {dataset} has no finished dense level yet")
+    return {"dense": dense, "levels": levels, "seeds": dense.get("seeds", []), "partial": True}
+
+
+def document(dataset: str, batching: str) -> dict:
+    """One half's ``glt --json`` document, or its finished levels from the store while it is not written."""
+    path = HERE / f"{dataset}_{batching}.json"
+    return json.loads(path.read_text()) if path.is_file() else stored_levels(dataset, batching)
+
+
 def table(dataset: str) -> str:
-    """The markdown comparison of one dataset's two JSON documents."""
-    full = json.loads((HERE / f"{dataset}_full.json").read_text())
-    mini = json.loads((HERE / f"{dataset}_cluster.json").read_text())
+    """The markdown comparison of one dataset's two halves (a level one half lacks is shown as pending)."""
+    full, mini = document(dataset, "full"), document(dataset, "cluster")
 
     def by_level(doc: dict) -> dict[tuple[str, int], dict]:
         return {(r["method"], r["round"]): r for r in doc["levels"]}
@@ -65,9 +93,14 @@ def table(dataset: str) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for key in sorted(f, key=lambda k: (list(BARS).index(k[0]) if k[0] in BARS else 9, k[1])):
-        if key not in m:
+        a, b = f[key], m.get(key)
+        if b is None:
+            lines.append(
+                f"| {labels.get(key[0], key[0])} | {key[1]} | {100 * a['graph_sparsity']:.1f} | "
+                f"{100 * a['weight_sparsity']:.1f} | {100 * a['test_acc_mean']:.2f} ± {100 * a['test_acc_std']:.2f} | "
+                "pending | | |"
+            )
             continue
-        a, b = f[key], m[key]
         delta = 100 * (b["test_acc_mean"] - a["test_acc_mean"])
         bar = BARS.get(key[0], 1.0)
         lines.append(
@@ -84,7 +117,7 @@ def main(argv: list[str]) -> None:
     if len(argv) >= 2 and argv[0] == "run":
         run(argv[1], argv[2:] or ["full", "cluster"])
     elif argv and argv[0] == "table":
-        names = argv[1:] or sorted({p.stem.rsplit("_", 1)[0] for p in HERE.glob("*_cluster.json")})
+        names = argv[1:] or sorted({p.stem.rsplit("_", 1)[0] for p in HERE.glob("*_full.json")})
         print("\n\n".join(table(n) for n in names))
     else:
         sys.exit(__doc__)
