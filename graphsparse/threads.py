@@ -255,7 +255,7 @@ def choose_workers(*, cores: int | None = None, busy: float | None = None) -> in
     """How many one-thread worker processes the machine holds now (``--workers auto``): its free cores.
 
     Two one-thread processes on two free cores beat one two-thread process at the same work: the make demo's
-    512-wide Cora search took 73 s on two Ray workers against 98-101 s in one process on two threads
+    512-wide Cora search took 71-73 s on two Ray workers against 98-101 s in one process on two threads, 1.4x
     (``docs/reproductions/speed.md``), since a process's small products do not split well over threads.
 
     Args:
