@@ -198,9 +198,12 @@ def _interruptible(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return call(*args, **kwargs)
     except SystemError as err:
-        cause = err.__cause__
-        if isinstance(cause, BaseException) and not isinstance(cause, Exception):
-            raise cause from None
+        # a second signal during the first one's handling wraps it twice: look down the whole chain
+        cause: BaseException | None = err.__cause__
+        while cause is not None:
+            if not isinstance(cause, Exception):
+                raise cause from None
+            cause = cause.__cause__
         raise
 
 

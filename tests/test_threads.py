@@ -274,3 +274,27 @@ def test_serial_executor_refits_between_units(monkeypatch):
     handles = [executor.submit(lambda i: i * i, i) for i in range(3)]
     assert [value for _, value in executor.as_completed(handles)] == [0, 1, 4]
     assert len(calls) == 3 and len({id(w) for w in calls}) == 1  # one watch, a look before each unit
+
+
+def test_interruptible_finds_a_signal_exception_wrapped_twice():
+    """Ray's Cython wait wraps a signal handler's exception in SystemError, twice when a second signal arrives
+    while the first is handled: the command's Terminated comes out as itself either way."""
+    from graphsparse.cli import Terminated
+    from graphsparse.parallel import _interruptible
+
+    def wrapped(depth):
+        def call():
+            error: BaseException = Terminated(15)
+            for _ in range(depth):
+                outer = SystemError("returned a result with an exception set")
+                outer.__cause__ = error
+                error = outer
+            raise error
+
+        return call
+
+    for depth in (1, 2):
+        with pytest.raises(Terminated):
+            _interruptible(wrapped(depth))
+    with pytest.raises(SystemError):  # a SystemError of another cause stays one
+        _interruptible(lambda: (_ for _ in ()).throw(SystemError("other")))
