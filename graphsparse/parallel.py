@@ -189,6 +189,10 @@ def _restore_signal_handlers(handlers: dict[int, Any]) -> None:
             signal.signal(sig, handler)
 
 
+# how long one ray.wait blocks before the driver looks again (a signal's exception comes out at the latest then)
+WAIT_SECONDS = 1.0
+
+
 def _interruptible(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``call(*args)``, with a signal handler's exception coming out as itself.
 
@@ -378,7 +382,11 @@ class RayExecutor(Executor):
         ray = self._ray
         pending = list(handles)
         while pending:
-            done, pending = _interruptible(ray.wait, pending, num_returns=1)
+            # short waits: a signal that arrives inside Ray's wait surfaces when the wait returns, so a long unit
+            # must not hold a SIGTERM back until it finishes
+            done: list[Any] = []
+            while not done:
+                done, pending = _interruptible(ray.wait, pending, num_returns=1, timeout=WAIT_SECONDS)
             handle = done[0]
             try:
                 value = _interruptible(ray.get, handle)
