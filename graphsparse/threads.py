@@ -265,11 +265,7 @@ def choose_workers(*, cores: int | None = None, busy: float | None = None) -> in
     Returns:
         The free cores (available minus busy, rounded), at least 1.
     """
-    cores = available_cores() if cores is None else max(1, int(cores))
-    if busy is None:
-        busy = busy_cores()
-    free = cores if busy is None else cores - int(round(busy))
-    return max(1, min(cores, free))
+    return choose_threads(None, cores=cores, busy=busy).threads  # the free cores a large graph's threads get
 
 
 def resolve_threads(

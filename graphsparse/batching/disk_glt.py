@@ -38,7 +38,7 @@ from torch import nn
 
 from ..data.diskgraph import DiskGraph
 from ..data.diskview import DiskArray, DiskGLTGraph, work_folder
-from ..data.diskwrite import SPARSE_FEATURE_DENSITY
+from ..data.diskwrite import csr_worth_it
 from ..graph import Graph, GraphError
 from ..tasks.glt import OutputLoss, Teacher, distillation_loss
 from ..tasks.node import NodeTrainConfig, row_normalize_features
@@ -401,6 +401,5 @@ def _csr_features(source: Graph | Path | None) -> bool:
     """Whether the disk graph of ``source`` keeps its features as CSR files (the writer's rule for a Graph)."""
     if isinstance(source, Graph):
         x = source.x
-        stored = 0 if x is None else int((x.view(torch.int32) != 0).sum())  # -0.0 is stored too
-        return x is not None and x.numel() > 0 and stored < SPARSE_FEATURE_DENSITY * x.numel()
+        return x is not None and csr_worth_it(int((x.view(torch.int32) != 0).sum()), x.numel())  # -0.0 is stored
     return source is not None and DiskGraph.read_meta(source).get("features") == "csr"

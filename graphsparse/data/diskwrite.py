@@ -29,6 +29,7 @@ __all__ = [
     "finish_disk_graph",
     "graph_csr",
     "SPARSE_FEATURE_DENSITY",
+    "csr_worth_it",
 ]
 
 SPARSE_FEATURE_DENSITY = 0.1  # features with fewer non-zero entries than this fraction are written as CSR
@@ -117,6 +118,19 @@ def _row_nonzeros(x: Any, n: int) -> np.ndarray:
     return counts
 
 
+def csr_worth_it(stored: int, entries: int) -> bool:
+    """The writer's rule: features with ``stored`` of ``entries`` non-zero (bitwise) go to CSR files.
+
+    Args:
+        stored: entries that are not +0.0.
+        entries: all entries of the feature matrix.
+
+    Returns:
+        Whether fewer than :data:`SPARSE_FEATURE_DENSITY` of them are stored.
+    """
+    return entries > 0 and stored < SPARSE_FEATURE_DENSITY * entries
+
+
 def _check_source(graph: Graph) -> None:
     if graph.directed:
         raise GraphError(f"graph {graph.name!r} is directed; a disk graph holds undirected graphs")
@@ -165,7 +179,7 @@ def write_disk_graph(
     if source.x is not None:
         row_nnz = _row_nonzeros(source.x, n)
         if sparse_features is None:
-            sparse_features = int(row_nnz.sum()) < SPARSE_FEATURE_DENSITY * source.x.size
+            sparse_features = csr_worth_it(int(row_nnz.sum()), source.x.size)
         source.x_row_nnz = row_nnz if sparse_features else None
     return _write_reordered(Path(folder), source, perm, part_ptr, graph.name, dict(info or {}))
 
