@@ -137,7 +137,7 @@ def test_disk_folders_from_both_writers_train(
     written = _train(["--disk", str(parted), *options], db, capsys)
     assert written["disk"] == [str(parted)] and written["parts"] == 6 and written["test_acc_mean"] > 0.6
     fingerprints = {r["graph_fingerprint"] for r in ResultsStore(db).runs("node-cluster")}
-    assert len(fingerprints) == 3 and all(f.startswith("disk-meta:") for f in fingerprints)
+    assert len(fingerprints) == 3 and all(f.startswith("disk:") for f in fingerprints)
     # --train-only: METIS (in a child process) on the training rows of the one-part folder, another partition
     train_only = _train(["--disk", str(raw), "--parts", "6", "--train-only", *options], db, capsys)
     (other,) = map(Path, train_only["disk"])

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.diskgraph import FORMAT as DISK_FORMAT
-from ..data.diskgraph import DiskGraph
+from ..data.diskgraph import DiskGraph, check_neighbour_rows, folder_fingerprint
 from ..data.diskwrite import reorder_disk_graph, write_disk_graph
 from ..graph import Graph, GraphError
 from .metis import default_cache_dir, metis_partition, metis_partition_csr
@@ -51,6 +51,7 @@ def _csr_for_metis(
         stop = min(start + rows_per_step, n)
         a, b = int(disk.indptr[start]), int(disk.indptr[stop])
         col = np.asarray(disk.indices[a:b], dtype=np.int64)
+        check_neighbour_rows(col, n, Path(folder) / "indices.npy")  # METIS would crash on them, or read past
         row = np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(np.asarray(disk.indptr[start : stop + 1])))
         if new_id is not None:
             row, col = new_id[row], new_id[col]
@@ -154,10 +155,7 @@ def partitioned_disk_graph(
     if isinstance(source, Graph):
         h.update(source.fingerprint().encode())
     else:
-        meta_path = Path(source) / "meta.json"
-        if not meta_path.is_file():
-            raise GraphError(f"{source} is not a disk graph: {meta_path.name} is missing")
-        h.update(meta_path.read_bytes())
+        h.update(folder_fingerprint(source).encode())  # the content, not only meta.json: edited copies differ
     key = h.hexdigest()[:24]
     target = Path(folder) if folder is not None else Path(cache_dir or default_cache_dir()) / f"cluster-disk-{key}"
     if (target / "meta.json").is_file():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from . import options as opt
 from .glt_setup import (
     configured_methods,
+    dataset_key,
     disk_graph,
     glt_schedule,
     link_setup,
@@ -297,19 +299,17 @@ def grid_protocol(args: argparse.Namespace) -> dict[str, Any] | None:
     That is the preset and the training settings that make scores comparable; None for link prediction (one
     protocol for every model). Raises ValueError when the row's preset is not registered for its model and dataset.
     """
-    from ..data import canonical_name
     from .train import protocol_fields
 
     task, methods = check(argparse.Namespace(**vars(args)))
     if task != "node":
         return None
-    setup = resolve_glt(args, canonical_name(args.dataset), methods)
+    setup = resolve_glt(args, dataset_key(args), methods)
     return {"preset": setup["preset"], **protocol_fields(setup["config"])}
 
 
 def run_search(args: argparse.Namespace, executor: Any = None) -> None:
     """One search (one dataset, one model): print a table (or one JSON object) and write the plot."""
-    from ..data import canonical_name
     from ..experiments.tracking import tracked
     from ..sparsify import parse_levels
     from ..sparsify.search import glt_levels
@@ -332,7 +332,8 @@ def run_search(args: argparse.Namespace, executor: Any = None) -> None:
         levels = [level for level in levels if level[0] in wanted]
     device = resolve_device(args.device if args.device is not None else "cpu")
     writer = opt.tensorboard_writer(args)  # the package is checked now; its folder is made at the first level
-    default_plot = Path("runs") / f"glt_{canonical_name(args.dataset)}_{args.model}_{task_name}.png"
+    plot_name = re.sub(r"[^A-Za-z0-9._-]", "_", dataset_key(args))  # a --disk folder's name is the user's text
+    default_plot = Path("runs") / f"glt_{plot_name}_{args.model}_{task_name}.png"
     plot_path = Path(args.plot) if args.plot else default_plot
     # the database and the plot path are checked before the first epoch (exit 2 naming the path if not writable)
     outputs = preflight(

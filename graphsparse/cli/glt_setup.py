@@ -67,6 +67,23 @@ def configured_methods(
     return out
 
 
+def dataset_key(args: argparse.Namespace) -> str:
+    """The name a search looks presets up by: a registered dataset's canonical name.
+
+    A ``--disk`` folder's own name (its ``meta.json``) when it names no registered dataset, so a user's graph gets
+    the model's defaults rather than an "unknown dataset" error.
+    """
+    from ..data import canonical_name
+    from ..graph import GraphError
+
+    try:
+        return canonical_name(args.dataset)
+    except GraphError:
+        if args.disk is None:
+            raise
+        return str(args.dataset)
+
+
 def glt_schedule(args: argparse.Namespace, task: str) -> tuple[int, float, float]:
     """``(rounds, pg, pw)`` of a search: the options given, else the node preset's (``teddy-ogb``), else 20/0.05/0.2.
 
@@ -79,10 +96,9 @@ def glt_schedule(args: argparse.Namespace, task: str) -> tuple[int, float, float
     """
     schedule: dict[str, Any] = {}
     if task == "node":
-        from ..data import canonical_name
         from ..presets import default_preset, resolve_preset
 
-        dataset = canonical_name(args.dataset)
+        dataset = dataset_key(args)
         name = args.preset if args.preset is not None else default_preset(args.model, dataset, "glt")
         schedule = resolve_preset(args.model, dataset, name)["glt"]
     rounds = args.rounds if args.rounds is not None else int(schedule.get("rounds", 20))
@@ -150,10 +166,16 @@ def node_trainer(args: argparse.Namespace, graph: Any, config: Any) -> Any:
 def disk_graph(args: argparse.Namespace) -> Any:
     """The ``--disk`` folder as the search's graph (its meta only: nothing of the graph is read)."""
     from ..data.diskview import DiskGLTGraph
+    from ..graph import GraphError
 
     if args.task == "link":
         raise ValueError(f"--disk {args.disk}: a disk graph is searched for node classification only")
-    return DiskGLTGraph(args.disk)
+    graph = DiskGLTGraph(args.disk)
+    if graph.num_classes < 2:
+        raise GraphError(
+            f"--disk {args.disk}: meta.json says num_classes={graph.num_classes}; node classification needs 2 or more"
+        )
+    return graph
 
 
 def link_setup(args: argparse.Namespace, graph: Any) -> tuple[Any, Any, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -169,10 +168,9 @@ class _DiskSource:
 
     def identity(self) -> _DataIdentity:
         if isinstance(self.source, Path):
-            # a folder is not hashed whole (it may be larger than memory): its meta.json (sizes, splits, files,
-            # the partition's key) names it
-            meta = (self.source / "meta.json").read_bytes()
-            return _DataIdentity(self.name, "disk-meta:" + hashlib.sha256(meta).hexdigest())
+            from ..data.diskgraph import folder_fingerprint
+
+            return _DataIdentity(self.name, "disk:" + folder_fingerprint(self.source))
         return _DataIdentity(self.name, self.source.fingerprint())
 
 

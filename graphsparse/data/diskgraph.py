@@ -52,6 +52,7 @@ file, field and value of whatever does not match (a truncated file, a wrong dtyp
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -65,12 +66,15 @@ import torch
 from ..graph import Graph, GraphError
 from ..graph.batch_graph import with_csr_features
 from ..graph.csr import quiet_csr
+from ._io import cached_sha256
 from .edgemask import PackedEdgeMask
 
 __all__ = [
     "FORMAT",
     "DiskGraph",
     "DiskGraphFacts",
+    "check_neighbour_rows",
+    "folder_fingerprint",
     "index_dtype",
     "read_npy_header",
     "READABLE_FORMATS",
@@ -84,6 +88,51 @@ SPLIT_BITS = {"train": 1, "val": 2, "test": 4}
 def index_dtype(count: int) -> np.dtype:
     """int32 when every value (node ids or CSR offsets up to ``count``) fits, else int64."""
     return np.dtype(np.int32) if count < 2**31 else np.dtype(np.int64)
+
+
+def folder_fingerprint(folder: str | os.PathLike[str]) -> str:
+    """sha256 over a disk graph folder's ``meta.json`` and the whole content of every file it lists.
+
+    What names a folder's data wherever results or derived files are keyed by it (the METIS partition cache, the
+    results store): two folders with the same ``meta.json`` but other bytes (a relabelled copy, features edited in
+    place) get other fingerprints. Each file is read once per process while it is unchanged
+    (:func:`graphsparse.data._io.cached_sha256`: device, inode, size and timestamps).
+
+    Args:
+        folder: a disk graph folder.
+
+    Returns:
+        The hex digest.
+
+    Raises:
+        GraphError: ``meta.json`` is missing or unreadable, its ``files`` field malformed, or a listed file missing.
+    """
+    folder = Path(folder)
+    meta = DiskGraph.read_meta(folder)
+    files = meta.get("files")
+    if not isinstance(files, dict):
+        raise GraphError(f"{folder / 'meta.json'}: missing or malformed field 'files'")
+    h = hashlib.sha256((folder / "meta.json").read_bytes())
+    for key in sorted(files):
+        path = folder / f"{key}.npy"
+        try:
+            h.update(f"{key}:{cached_sha256(path)};".encode())
+        except FileNotFoundError:
+            raise GraphError(f"disk graph file {path} is missing") from None
+        except OSError as err:
+            raise GraphError(f"disk graph file {path} is unreadable ({err})") from None
+    return h.hexdigest()
+
+
+def check_neighbour_rows(rows: np.ndarray, num_nodes: int, path: Path) -> None:
+    """Refuse neighbour rows of ``indices.npy`` outside ``[0, num_nodes)`` (a negative one would index from the end).
+
+    Raises:
+        GraphError: naming the file and the first bad value.
+    """
+    if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= num_nodes):
+        bad = int(rows.min()) if int(rows.min()) < 0 else int(rows.max())
+        raise GraphError(f"{path} holds a neighbour row {bad} outside [0, {num_nodes})")
 
 
 def read_npy_header(path: Path) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -119,6 +168,23 @@ def _map(path: Path, dtype: np.dtype, shape: tuple[int, ...], start: int, stop: 
     if stop <= start or row == 0:
         return np.zeros(rows, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r", offset=offset + start * row, shape=rows)
+
+
+def _check_meta_values(meta: dict, meta_path: Path, nnz: int) -> None:
+    """The meta.json fields a reader trusts afterwards: counts in range, features stored in a known way."""
+    for key in ("num_edges", "num_features", "num_classes"):
+        value = meta.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise GraphError(f"{meta_path}: {key} must be an integer >= 0, got {value!r}")
+    if meta["format"] >= 2 and 2 * meta["num_edges"] != nnz:
+        raise GraphError(
+            f"{meta_path}: num_edges={meta['num_edges']} undirected edges need nnz={2 * meta['num_edges']} CSR "
+            f"entries (both directions), meta.json says nnz={nnz}"
+        )
+    if meta.get("features") not in (None, "dense", "csr"):
+        raise GraphError(f'{meta_path}: features must be "dense", "csr" or null, got {meta.get("features")!r}')
+    if not isinstance(meta.get("splits", []), list):
+        raise GraphError(f"{meta_path}: splits must be a list of names, got {meta.get('splits')!r}")
 
 
 class DiskGraphFacts:
@@ -254,6 +320,7 @@ class DiskGraph(DiskGraphFacts):
             num_parts = int(meta["num_parts"])
         except (KeyError, TypeError, ValueError) as err:
             raise GraphError(f"{meta_path}: missing or malformed field ({err})") from None
+        _check_meta_values(meta, meta_path, nnz)
         required = ["part_ptr", "perm", "indptr", "indices"] + (["edge_ids"] if meta["format"] >= 2 else [])
         if meta.get("features") == "csr":
             required += ["x_indptr", "x_indices", "x_values"]
@@ -384,10 +451,7 @@ class DiskGraph(DiskGraphFacts):
         degree = np.concatenate(
             [np.diff(np.asarray(self.indptr[s - base : e - base + 1])) for s, e in zip(starts, stops)]
         )
-        if cols.size and (cols.min() < 0 or cols.max() >= self.num_nodes):
-            raise GraphError(
-                f"{self.folder / 'indices.npy'} holds a row {int(cols.max())} outside [0, {self.num_nodes})"
-            )
+        check_neighbour_rows(cols, self.num_nodes, self.folder / "indices.npy")
         # global row -> batch-local id through the (sorted) part ranges; rows outside the batch get dropped
         which = np.searchsorted(starts, cols, side="right") - 1
         inside = (which >= 0) & (cols < stops[np.maximum(which, 0)])
@@ -411,9 +475,19 @@ class DiskGraph(DiskGraphFacts):
         del row, local, inside
         x = None if self.x is None else torch.from_numpy(cat(self.x))
         y = None if self.y is None else torch.from_numpy(cat(self.y).astype(np.int64))
+        if y is not None and y.numel() and int(y.max()) >= self.num_classes:  # else an IndexError inside the loss
+            raise GraphError(
+                f"{self.folder / 'y.npy'} holds label {int(y.max())}, but meta.json says num_classes="
+                f"{self.num_classes} (labels 0..{self.num_classes - 1}, or -1 for unlabelled)"
+            )
         splits = {}
         for split_name, codes in self.codes.items():
             c = torch.from_numpy(cat(codes))
+            if c.numel() and int(c.max()) > sum(SPLIT_BITS.values()):
+                raise GraphError(
+                    f"{self.folder / f'split-{split_name}.npy'} holds code {int(c.max())}; codes combine the bits "
+                    "1 train, 2 val and 4 test (0-7)"
+                )
             splits[split_name] = tuple((c & bit) > 0 for bit in SPLIT_BITS.values())
         graph = Graph(edges, num_nodes=n_b, x=x, y=y, splits=splits, name=self.name)
         if self.x_indptr is not None:  # the CSR rows for the model; the dense copy only if something reads x

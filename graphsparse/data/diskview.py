@@ -24,12 +24,10 @@ import numpy as np
 import torch
 
 from ..graph import GraphError
-from .diskgraph import DiskGraph, DiskGraphFacts
+from .diskgraph import DiskGraph, DiskGraphFacts, folder_fingerprint
 from .edgemask import PackedEdgeMask
 
 __all__ = ["DiskGLTGraph", "DiskArray", "mapped_zeros", "work_folder"]
-
-_SAMPLE = 1 << 16  # bytes hashed at each sampled offset of a file (the fingerprint)
 
 
 def work_folder(folder: str | os.PathLike[str]) -> Path:
@@ -62,16 +60,6 @@ def mapped_zeros(numel: int, folder: str | os.PathLike[str]) -> torch.Tensor:
         handle.truncate(4 * max(int(numel), 1))
         array = np.memmap(handle, dtype=np.float32, mode="r+", shape=(max(int(numel), 1),))
     return torch.from_numpy(array)[: int(numel)]
-
-
-def _file_digest(path: Path, h: Any) -> None:
-    """Feed ``h`` a file's size and 16 evenly spaced 64 KiB samples (a content fingerprint of a large file)."""
-    size = path.stat().st_size
-    h.update(f"{path.name}:{size}".encode())
-    with open(path, "rb") as f:
-        for k in range(16):
-            f.seek(max(0, (size - _SAMPLE) * k // 15))
-            h.update(f.read(_SAMPLE))
 
 
 class DiskGLTGraph(DiskGraphFacts):
@@ -174,11 +162,9 @@ class DiskGLTGraph(DiskGraphFacts):
         return torch.from_numpy(self.keep.rank(ids))
 
     def fingerprint(self) -> str:
-        """A content fingerprint: ``meta.json``, samples of every file, and the kept edges' bits."""
+        """A content fingerprint: the folder's (:func:`~.diskgraph.folder_fingerprint`) and the kept edges' bits."""
         if self._fingerprint is None:
-            h = hashlib.sha256((self.folder / "meta.json").read_bytes())
-            for key in sorted(self.meta["files"]):
-                _file_digest(self.folder / f"{key}.npy", h)
+            h = hashlib.sha256(folder_fingerprint(self.folder).encode())
             if self.keep is not None:
                 h.update(hashlib.sha256(np.ascontiguousarray(self.keep.bits).tobytes()).digest())
             self._fingerprint = h.hexdigest()

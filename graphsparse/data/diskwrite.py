@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import Graph, GraphError
-from .diskgraph import FORMAT, DiskGraph, index_dtype
+from .diskgraph import FORMAT, DiskGraph, check_neighbour_rows, index_dtype
 
 __all__ = [
     "NpyWriter",
@@ -199,6 +199,10 @@ class _ArraySource:
     x_csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (x_indptr, x_indices, x_values)
     x_row_nnz: np.ndarray | None = None  # dense x written as CSR: stored entries per source row
     num_features: int = 0  # of CSR features (x_csr)
+    # a disk graph folder's rows are checked as they are read (an in-memory Graph's are valid): neighbour rows in
+    # range, labels below the classes its meta.json declares
+    folder: Path | None = None
+    num_classes: int | None = None
 
     def __post_init__(self) -> None:
         if self.graph is not None:
@@ -218,6 +222,25 @@ class _ArraySource:
 def _write_reordered(
     folder: Path, source: _ArraySource, perm: np.ndarray, part_ptr: np.ndarray, name: str, info: dict
 ) -> Path:
+    """Write ``source`` in the row order ``perm`` under a temporary name, then move it to ``folder``.
+
+    A failure on the way (a damaged source row, a full disk) removes the temporary folder.
+    """
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        meta = _write_reordered_files(tmp, source, perm, part_ptr, name, info)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return finish_disk_graph(tmp, folder, meta)
+
+
+def _write_reordered_files(
+    tmp: Path, source: _ArraySource, perm: np.ndarray, part_ptr: np.ndarray, name: str, info: dict
+) -> dict:
+    """The files of :func:`_write_reordered` written into ``tmp``; returns the ``meta.json`` to finish them with."""
     n = perm.size
     nnz = int(source.indptr[-1])
     num_edges = nnz // 2
@@ -226,9 +249,6 @@ def _write_reordered(
     inverse = np.empty(n, dtype=index_dtype(n))
     inverse[perm] = np.arange(n, dtype=inverse.dtype)
     degree = np.diff(np.asarray(source.indptr, dtype=np.int64))
-    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     files: dict[str, list] = {}
 
     def writer(key: str, dtype: Any, shape: tuple[int, ...]) -> NpyWriter:
@@ -274,11 +294,15 @@ def _write_reordered(
         outputs["y"] = writer("y", np.int64, (n,))
     for split_name in source.codes:
         outputs[f"split-{split_name}"] = writer(f"split-{split_name}", np.uint8, (n,))
+    edge_id_counts = np.zeros(num_edges, dtype=np.uint8) if source.folder is not None else None
     for start in range(0, n, _ROW_CHUNK):
         src = source.fresh()
         rows = perm[start : start + _ROW_CHUNK]
         take = _entries_of_rows(np.asarray(src.indptr[rows], dtype=np.int64), degree[rows])
-        cols = inverse[np.asarray(src.indices[take])].astype(np.int64)
+        cols = np.asarray(src.indices[take])
+        if src.folder is not None:  # a user's folder: named here, not in the cache copy's files later
+            _check_folder_rows(src, rows, degree[rows], cols, np.asarray(src.edge_ids[take]), edge_id_counts)
+        cols = inverse[cols].astype(np.int64)
         # neighbours ascending inside each row: sort by (row in chunk, new column); edge ids follow their entries
         cols += np.repeat(np.arange(rows.size, dtype=np.int64) * n, degree[rows])
         order = np.argsort(cols)
@@ -302,10 +326,23 @@ def _write_reordered(
             outputs[f"split-{split_name}"].write(np.asarray(codes[rows]))
     for w in outputs.values():
         w.close()
+    if edge_id_counts is not None and bool((edge_id_counts != 2).any()):
+        bad = int(np.flatnonzero(edge_id_counts != 2)[0])
+        raise GraphError(
+            f"{source.folder / 'edge_ids.npy'}: edge id {bad} appears {int(edge_id_counts[bad])} times; each "
+            "undirected edge's id appears twice (one CSR entry per direction)"
+        )
     num_classes = 0
     if source.y is not None:
         for start in range(0, n, 1 << 22):
             num_classes = max(num_classes, int(np.asarray(source.y[start : start + (1 << 22)]).max()) + 1)
+    if source.folder is not None and source.num_classes is not None:
+        if num_classes > source.num_classes:
+            raise GraphError(
+                f"{source.folder / 'y.npy'} holds label {num_classes - 1}, but its meta.json says "
+                f"num_classes={source.num_classes} (labels 0..{source.num_classes - 1}, or -1 for unlabelled)"
+            )
+        num_classes = max(num_classes, source.num_classes)  # a class no node carries still counts
     meta = {
         "format": FORMAT,
         "name": name,
@@ -320,7 +357,50 @@ def _write_reordered(
         "files": files,
         "info": info,
     }
-    return finish_disk_graph(tmp, folder, meta)
+    return meta
+
+
+def _check_folder_rows(
+    src: _ArraySource,
+    rows: np.ndarray,
+    degree: np.ndarray,
+    cols: np.ndarray,
+    edge_ids: np.ndarray,
+    edge_id_counts: np.ndarray,
+) -> None:
+    """Check a chunk of a folder source's rows as they are copied, naming the source's file.
+
+    Neighbour rows in range and no self-loop, edge ids in range (counted into ``edge_id_counts``), dense features
+    finite, labels >= -1 and split codes within the three bits. ``rows`` are original node ids (the source is in
+    original order).
+    """
+    folder, num_edges = src.folder, edge_id_counts.size
+    check_neighbour_rows(cols, len(src.indptr) - 1, folder / "indices.npy")
+    owner = np.repeat(rows, degree)
+    loops = np.flatnonzero(cols == owner)
+    if loops.size:
+        raise GraphError(
+            f"{folder / 'indices.npy'}: row {int(owner[loops[0]])} lists itself (a disk graph has no self-loops)"
+        )
+    if edge_ids.size and (int(edge_ids.min()) < 0 or int(edge_ids.max()) >= num_edges):
+        bad = int(edge_ids.min()) if int(edge_ids.min()) < 0 else int(edge_ids.max())
+        raise GraphError(f"{folder / 'edge_ids.npy'} holds an edge id {bad} outside [0, {num_edges})")
+    np.add.at(edge_id_counts, edge_ids, 1)
+    if src.x is not None:
+        finite = np.isfinite(np.asarray(src.x[rows])).all(axis=1)
+        if not bool(finite.all()):
+            raise GraphError(f"{folder / 'x.npy'}: row {int(rows[np.argmin(finite)])} holds NaN or inf")
+    if src.y is not None:
+        y = np.asarray(src.y[rows])
+        if y.size and int(y.min()) < -1:
+            raise GraphError(f"{folder / 'y.npy'} holds label {int(y.min())}; labels are >= 0, or -1 for unlabelled")
+    for name, codes in src.codes.items():
+        code = np.asarray(codes[rows])
+        if code.size and int(code.max()) > 7:
+            raise GraphError(
+                f"{folder / f'split-{name}.npy'} holds code {int(code.max())}; codes combine the bits 1 train, "
+                "2 val and 4 test (0-7)"
+            )
 
 
 def _entries_of_rows(begins: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -392,6 +472,8 @@ def reorder_disk_graph(
             edge_ids=edge_ids,
             x_csr=x_csr,
             num_features=view.num_features,
+            folder=Path(source_folder),
+            num_classes=view.num_classes if view.y is not None else None,
         )
 
     merged = {**source.meta.get("info", {}), **(info or {})}
