@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from graphsparse.data import synthetic_dcsbm
 from graphsparse.experiments import ResultsStore
@@ -497,3 +498,60 @@ def test_batch_optimizers_step_ugs_weight_masks_at_a_full_batch_pace():
         from graphsparse.train.optim import make_optimizer
 
         make_optimizer(model, 0.1, slowed=list(model.weight_masks), slowdown=0.5)
+
+
+def test_step_groups_split_an_epoch_into_optimizer_steps():
+    from graphsparse.batching.glt import step_groups
+
+    assert step_groups(14, 4) == [4, 4, 4, 2]
+    assert step_groups(14, 14) == [14] and step_groups(14, 1) == [1] * 14 and step_groups(3, 5) == [3]
+
+
+def test_cluster_glt_accumulate_all_takes_one_step_of_the_mean_batch_gradient():
+    """``ClusterConfig(accumulate=0)``: one optimizer step an epoch whose gradient is the mean of the batches'
+    gradients (taken here one batch at a time, independently); the default takes one step per batch; the store key
+    of a default search is the one it had before the option existed."""
+    import copy
+
+    from graphsparse.batching.glt import ClusterGLTTask
+    from graphsparse.batching.train import ClusterConfig
+
+    graph = synthetic_dcsbm(num_nodes=300, num_edges=1200, num_features=16, num_classes=3, seed=0)
+    config = NodeTrainConfig(epochs=2)
+    torch.manual_seed(0)
+    model = build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=8, dropout=0.0)
+    start = copy.deepcopy(model)
+    task = ClusterGLTTask(graph, config, ClusterConfig(num_parts=6, clusters_per_batch=2, accumulate=0))
+    batches = list(task.batches(graph, 0, 0))
+    assert len(batches) == 3
+    split_name = "random" if "random" in graph.splits else next(iter(graph.splits))
+    mean_grad = [torch.zeros_like(p) for p in start.parameters()]
+    for batch in batches:
+        index = batch.graph.split(split_name).index("train")
+        loss = F.cross_entropy(start(batch.graph)[index], batch.graph.y[index])
+        for total, grad in zip(mean_grad, torch.autograd.grad(loss, list(start.parameters()))):
+            total += grad / len(batches)
+    steps = []
+    task.fit(
+        graph, model, seed=0, seed_index=0, after_step=lambda m: steps.append([p.grad.clone() for p in m.parameters()])
+    )
+    assert len(steps) == config.epochs  # one step an epoch
+    for got, want in zip(steps[0], mean_grad):
+        assert torch.allclose(got, want, atol=1e-6)
+    per_batch = []
+    default = ClusterGLTTask(graph, config, ClusterConfig(num_parts=6, clusters_per_batch=2))
+    default.fit(graph, copy.deepcopy(start), seed=0, seed_index=0, after_step=lambda m: per_batch.append(1))
+    assert len(per_batch) == config.epochs * len(batches)
+    assert "accumulate" not in default.describe()["cluster"] and task.describe()["cluster"]["accumulate"] == 0
+
+
+def test_glt_accumulate_applies_to_in_memory_cluster_batches_only(tmp_path, capsys):
+    from graphsparse.cli import main
+
+    base = ["glt", "--dataset", "cora", "--db", str(tmp_path / "a.db"), "--no-progress"]
+    assert main([*base, "--accumulate", "0"]) == 2
+    assert "--accumulate applies to --batching cluster only" in capsys.readouterr().err
+    assert main([*base, "--batching", "cluster", "--on-disk", "--accumulate", "0"]) == 2
+    assert "a disk graph's search takes one optimizer step per batch" in capsys.readouterr().err
+    assert main([*base, "--batching", "cluster", "--accumulate", "-1"]) == 2
+    assert "--accumulate" in capsys.readouterr().err

@@ -131,7 +131,7 @@ class DiskClusterGLTTask:
             "train": train,
             "split": self.split,
             "batching": "cluster-disk",
-            "cluster": asdict(self.cluster),
+            "cluster": {k: v for k, v in asdict(self.cluster).items() if k != "accumulate"},  # one step a batch
             "eval_clusters_per_batch": self.eval_q,
             **({"features": "csr"} if self._csr_features else {}),
         }

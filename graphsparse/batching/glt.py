@@ -3,9 +3,10 @@
 :class:`ClusterGLTTask` implements the trainer protocol of :mod:`graphsparse.tasks.glt`. The METIS partition is
 computed once, on the seed's unpruned graph (cached), and reused for every pruned graph of the search (a pruned
 graph has the same nodes; its batches just hold fewer edges). Each epoch runs one optimizer step per batch of
-``clusters_per_batch`` clusters: cross-entropy on the batch's training nodes plus the search's terms restricted to
-the batch (a distillation teacher's outputs on the batch's nodes, a loss on the batch's outputs, and the extra loss
-on the model divided by the epoch's batches, :func:`penalty_per_step`). Learnable edge values (UGS, WD-GLT) are
+``clusters_per_batch`` clusters (or per ``ClusterConfig.accumulate`` batches, their gradients averaged; 0: one step
+an epoch, as full-batch training takes): cross-entropy on the batch's training nodes plus the search's terms
+restricted to the batch (a distillation teacher's outputs on the batch's nodes, a loss on the batch's outputs, and
+the extra loss on the model divided by the epoch's optimizer steps, :func:`penalty_per_step`). Learnable edge values (UGS, WD-GLT) are
 indexed by the batch's edge ids and gathered with sparse gradients (``sparse_edge_masks``, stepped by SparseAdam:
 :func:`batch_optimizers`), so only the batch's entries get gradients and optimizer steps. The epoch is selected on
 the full graph's validation nodes, as :func:`train_cluster_gcn` does.
@@ -30,7 +31,7 @@ from .loader import ClusterBatch, ClusterLoader
 from .parts import cluster_parts
 from .train import ClusterConfig
 
-__all__ = ["ClusterGLTTask", "batch_optimizers", "penalty_per_step"]
+__all__ = ["ClusterGLTTask", "batch_optimizers", "penalty_per_step", "step_groups"]
 
 
 def penalty_per_step(
@@ -102,6 +103,21 @@ def batch_optimizers(model: nn.Module, config: NodeTrainConfig, *, steps: int = 
     return [dense, lazy]
 
 
+def step_groups(batches: int, per_step: int) -> list[int]:
+    """How many of an epoch's ``batches`` each optimizer step averages, ``per_step`` at a time (the last: the rest).
+
+    Args:
+        batches: the batches of one epoch.
+        per_step: batches per optimizer step (at least 1).
+
+    Returns:
+        The group sizes, in order; they sum to ``batches``.
+    """
+    per_step = max(int(per_step), 1)
+    full, rest = divmod(int(batches), per_step)
+    return [per_step] * full + ([rest] if rest else [])
+
+
 class ClusterGLTTask:
     """Node classification on Cluster-GCN batches as a GLT trainer.
 
@@ -140,12 +156,15 @@ class ClusterGLTTask:
         train = asdict(self.config)
         if not train["sparse_features"]:
             del train["sparse_features"]
+        cluster = asdict(self.cluster)
+        if cluster["accumulate"] == 1:  # the default: keys of searches stored before the option stay valid
+            del cluster["accumulate"]
         return {
             "task": self.name,
             "train": train,
             "split": self.split,
             "batching": "cluster",
-            "cluster": asdict(self.cluster),
+            "cluster": cluster,
         }
 
     def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
@@ -187,17 +206,22 @@ class ClusterGLTTask:
         config = self.config
         split_name, split = split_for_seed(graph, seed_index, self.split)
         loader = self.batches(graph, seed_index, seed)
-        optimizers = batch_optimizers(model, config, steps=len(loader))
-        extra_loss = penalty_per_step(extra_loss, len(loader))
+        per_step = min(self.cluster.accumulate or len(loader), len(loader))
+        group_sizes = step_groups(len(loader), per_step)
+        optimizers = batch_optimizers(model, config, steps=len(group_sizes))
+        extra_loss = penalty_per_step(extra_loss, len(group_sizes))
         device = next(model.parameters()).device
         selects_edges = bool(getattr(model, "selects_edges", False))
 
         def train_epoch(epoch: int) -> torch.Tensor:
             model.train()
             total, batches = torch.zeros((), device=device), 0
+            group, left = 0, 0  # the optimizer step a batch belongs to, and its batches still to come
             for batch in loader:
-                for optimizer in optimizers:
-                    optimizer.zero_grad()
+                if left == 0:
+                    for optimizer in optimizers:
+                        optimizer.zero_grad()
+                    left = group_sizes[group]
                 index = batch.graph.split(split_name).index("train").to(device)
                 kwargs: dict[str, Any] = {}
                 if selects_edges:  # the model owns values over the full graph's edge ids: it takes the batch's
@@ -214,11 +238,14 @@ class ClusterGLTTask:
                     loss = loss + output_loss(logits)
                 if extra_loss is not None:
                     loss = loss + extra_loss(model)
-                loss.backward()
-                for optimizer in optimizers:
-                    optimizer.step()
-                if after_step is not None:
-                    after_step(model)
+                (loss / group_sizes[group]).backward()  # the step averages its batches' gradients
+                left -= 1
+                if left == 0:
+                    for optimizer in optimizers:
+                        optimizer.step()
+                    if after_step is not None:
+                        after_step(model)
+                    group += 1
                 total, batches = total + loss.detach(), batches + 1
             return total / max(batches, 1)
 

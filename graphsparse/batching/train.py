@@ -26,13 +26,19 @@ __all__ = ["ClusterConfig", "train_cluster_gcn", "evaluate_full_graph", "make_tr
 
 @dataclass
 class ClusterConfig:
-    """Batching options: METIS parts, clusters per batch (q), recursive bisection or k-way, training-graph only."""
+    """Batching options: METIS parts, clusters per batch (q), recursive bisection or k-way, training-graph only.
+
+    ``accumulate`` (GLT searches on in-memory batches): batches per optimizer step, 0 for one step an epoch.
+    """
 
     num_parts: int = 1500
     clusters_per_batch: int = 20
     recursive: bool = True
     train_only: bool = False
     eval_every: int = 1
+    # batches whose gradients one optimizer step averages in a GLT search (0: all of an epoch's, one step an epoch
+    # as in full-batch training); read by ClusterGLTTask
+    accumulate: int = 1
 
     def __post_init__(self) -> None:
         """Check the counts (each >= 1).
@@ -43,6 +49,7 @@ class ClusterConfig:
         self.num_parts = check_int("num_parts", self.num_parts, 1)
         self.clusters_per_batch = check_int("clusters_per_batch", self.clusters_per_batch, 1)
         self.eval_every = check_int("eval_every", self.eval_every, 1)
+        self.accumulate = check_int("accumulate", self.accumulate, 0)
 
 
 def evaluate_full_graph(model: nn.Module, graph: Graph, split: Split, metric: str = "acc") -> tuple[float, ...]:

@@ -41,6 +41,7 @@ CHECKS: dict[str, opt.Check] = {
     "hidden": opt.positive_int,
     "parts": opt.positive_int,
     "clusters_per_batch": opt.positive_int,
+    "accumulate": opt.nonnegative_int,
 }
 _BASE = (
     "dataset",
@@ -69,6 +70,7 @@ ACCEPTED = {
         "batching",
         "parts",
         "clusters_per_batch",
+        "accumulate",
         "on_disk",
         "disk",
         "train_only",
@@ -82,6 +84,7 @@ HINTS = {
     "batching": "--task node",
     "parts": "--batching cluster",
     "clusters_per_batch": "--batching cluster",
+    "accumulate": "--batching cluster",
     "on_disk": "--batching cluster",
     "disk": "--task node",
     "train_only": "--disk FOLDER",
@@ -185,6 +188,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--clusters-per-batch", type=int, default=None, help="--batching cluster: clusters per batch (default 20)"
     )
     p.add_argument(
+        "--accumulate",
+        type=int,
+        default=None,
+        metavar="K",
+        help="--batching cluster in memory: batches whose gradients one optimizer step averages (default 1: a step "
+        "per batch, as Cluster-GCN; 0: every batch of the epoch, one step an epoch as full-batch training takes)",
+    )
+    p.add_argument(
         "--on-disk",
         action="store_true",
         help="--batching cluster: read every batch from a part-ordered disk graph (memory maps; written once, cached); "
@@ -230,7 +241,7 @@ def check(args: argparse.Namespace) -> tuple[str, list[str]]:
     options = method_options_by_flag()
     opt.refuse_inapplicable(args, (*ACCEPTED[task], *options), f"glt --task {task}", HINTS)
     if args.batching is None:
-        for dest in ("parts", "clusters_per_batch", "on_disk", "train_only"):
+        for dest in ("parts", "clusters_per_batch", "accumulate", "on_disk", "train_only"):
             if opt.given(args, dest):
                 raise ValueError(f"{opt.flag(dest)} applies to --batching cluster only")
     elif opt.given(args, "sparse_features"):

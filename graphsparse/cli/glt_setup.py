@@ -154,7 +154,15 @@ def node_trainer(args: argparse.Namespace, graph: Any, config: Any) -> Any:
         raise ValueError(f"--clusters-per-batch ({q}) must be <= the number of parts ({parts})")
     if args.train_only and args.disk is None:
         raise ValueError("--train-only applies to --disk FOLDER (METIS of a folder's training graph)")
-    cluster = ClusterConfig(num_parts=parts, clusters_per_batch=q, train_only=bool(args.train_only))
+    accumulate = getattr(args, "accumulate", None)
+    if accumulate not in (None, 1) and (args.on_disk or args.disk is not None):
+        raise ValueError(f"--accumulate {accumulate}: a disk graph's search takes one optimizer step per batch")
+    cluster = ClusterConfig(
+        num_parts=parts,
+        clusters_per_batch=q,
+        train_only=bool(args.train_only),
+        accumulate=1 if accumulate is None else accumulate,
+    )
     if args.on_disk or args.disk is not None:
         from ..batching.disk_glt import DiskClusterGLTTask
 
