@@ -157,3 +157,27 @@ def test_diverging_run_stops_with_the_epoch_and_stores_nothing(small_graph, tmp_
     assert stored == []
     with pytest.raises(ValueError, match="lr must be <="):
         NodeTrainConfig(lr=1e38)  # Adam's first step would overflow float32 inside torch
+
+
+def test_a_cluster_epoch_steps_every_group_of_batches_the_last_shorter_one_too(monkeypatch):
+    """``accumulate=2`` over 5 batches: steps after batches 2, 4 and 5, each averaging its own batches' gradients
+    (the fifth batch's gradient was dropped when only full groups stepped)."""
+    from graphsparse.batching import ClusterConfig, ClusterLoader, cluster_parts
+    from graphsparse.batching.train import make_train_epoch
+    from graphsparse.data import synthetic_dcsbm
+    from graphsparse.nn import build_model
+
+    graph = synthetic_dcsbm(num_nodes=200, num_edges=800, num_features=8, num_classes=3, seed=1)
+    split = graph.split("random")
+    loader = ClusterLoader(
+        graph, cluster_parts(graph, ClusterConfig(num_parts=10, clusters_per_batch=2), split.train), 2, seed=0
+    )
+    assert len(loader) == 5
+    model = build_model("gcn", 8, 3, hidden_channels=4, dropout=0.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    seen = []
+    monkeypatch.setattr(
+        optimizer, "step", lambda: seen.append(float(sum(p.grad.abs().sum() for p in model.parameters())))
+    )
+    make_train_epoch(model, loader, optimizer, "random", accumulate=2)(0)
+    assert len(seen) == 3 and seen[-1] > 0

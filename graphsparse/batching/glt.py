@@ -6,10 +6,10 @@ graph has the same nodes; its batches just hold fewer edges). Each epoch runs on
 ``clusters_per_batch`` clusters (or per ``ClusterConfig.accumulate`` batches, their gradients averaged; 0: one step
 an epoch, as full-batch training takes): cross-entropy on the batch's training nodes plus the search's terms
 restricted to the batch (a distillation teacher's outputs on the batch's nodes, a loss on the batch's outputs, and
-the extra loss on the model divided by the epoch's optimizer steps, :func:`penalty_per_step`). Learnable edge values (UGS, WD-GLT) are
-indexed by the batch's edge ids and gathered with sparse gradients (``sparse_edge_masks``, stepped by SparseAdam:
-:func:`batch_optimizers`), so only the batch's entries get gradients and optimizer steps. The epoch is selected on
-the full graph's validation nodes, as :func:`train_cluster_gcn` does.
+the extra loss on the model divided by the epoch's optimizer steps, :func:`penalty_per_step`). Learnable edge values
+(UGS, WD-GLT) are indexed by the batch's edge ids and gathered with sparse gradients (``sparse_edge_masks``, stepped
+by SparseAdam: :func:`batch_optimizers`), so only the batch's entries get gradients and optimizer steps. The epoch
+is selected on the full graph's validation nodes, as :func:`train_cluster_gcn` does.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ product over the full graph — so test accuracy is measured on every test node.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 
 import torch
@@ -68,9 +68,13 @@ def make_train_epoch(
     """Build one Cluster-GCN epoch over ``loader``'s batches.
 
     Cross-entropy on each batch's training nodes, one optimizer step per ``accumulate`` batches (their gradients
-    averaged); the epoch returns the mean batch loss.
+    averaged; a loader with a length steps the epoch's last, shorter group too); the epoch returns the mean batch
+    loss.
     """
     device = next(model.parameters()).device
+
+    size = len(loader) if isinstance(loader, Sized) else None
+    last_group = size - size % accumulate if size is not None and size % accumulate else None
 
     def train_epoch(epoch: int) -> torch.Tensor:
         model.train()
@@ -83,8 +87,10 @@ def make_train_epoch(
                 loss = F.cross_entropy(logits[index], batch.graph.y.to(device)[index])
             else:  # no training node in this batch: a zero loss keeps every DDP rank stepping in lockstep
                 loss = logits.sum() * 0.0
-            (loss / accumulate).backward()
-            if step % accumulate == 0:
+            # the epoch's last, shorter group (batches % accumulate) is averaged over its own batches and stepped
+            group = accumulate if last_group is None or step <= last_group else size - last_group
+            (loss / group).backward()
+            if step % accumulate == 0 or step == size:
                 if step_hook is not None:
                     step_hook(model)
                 optimizer.step()

@@ -34,7 +34,12 @@ def _cluster_config(args: argparse.Namespace, num_nodes: int, parts: int | None 
         if args.clusters_per_batch is not None:
             raise ValueError(f"--clusters-per-batch ({q}) must be <= the number of parts ({parts})")
         q = parts
-    return ClusterConfig(num_parts=parts, clusters_per_batch=q, train_only=bool(getattr(args, "train_only", False)))
+    return ClusterConfig(
+        num_parts=parts,
+        clusters_per_batch=q,
+        train_only=bool(getattr(args, "train_only", False)),
+        accumulate=getattr(args, "accumulate", 1),
+    )
 
 
 def _summary(
@@ -133,7 +138,15 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
         seed_everything(seed)
         model = build_model(args.model, graph.num_features, graph.num_classes, **options).to(device)
         result = train_cluster_gcn(
-            graph, model, loader, split, split_name, train, seed=seed, progress=not args.no_progress
+            graph,
+            model,
+            loader,
+            split,
+            split_name,
+            train,
+            seed=seed,
+            progress=not args.no_progress,
+            accumulate=args.accumulate or len(loader),
         )
         rows.append(_record_run(store, graph, args.model, result, seed, split_name, setup, config))
     return _summary(args, graph.name, seeds, rows, setup, config)

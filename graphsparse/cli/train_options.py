@@ -257,6 +257,16 @@ OPTIONS: tuple[Option, ...] = (
         "paper's q, capped at --parts)",
     ),
     _arg(
+        ("cluster",),
+        "--accumulate",
+        type=int,
+        default=1,
+        metavar="K",
+        check=opt.nonnegative_int,
+        help="batches whose gradients one optimizer step averages (default: %(default)s, a step per batch as "
+        "Cluster-GCN takes; 0: every batch of the epoch, one step an epoch as full-batch training takes)",
+    ),
+    _arg(
         ("cluster-disk",),
         "--on-disk",
         action="store_true",
