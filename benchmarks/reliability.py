@@ -1163,6 +1163,18 @@ def issue30_cases(quick: bool = False) -> list[Case]:
     return module.cases(sys.modules[__name__], quick)
 
 
+def disk_folder_cases() -> list[Case]:
+    """Damaged ``--disk`` folders, a user's own folder name and a relabelled copy (``reliability_disk.py``)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().with_name("reliability_disk.py")
+    spec = importlib.util.spec_from_file_location("graphsparse_reliability_disk", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cases(sys.modules[__name__])
+
+
 def all_cases(quick: bool = False) -> list[Case]:
     return [
         *cli_cases(),
@@ -1171,6 +1183,7 @@ def all_cases(quick: bool = False) -> list[Case]:
         *numeric_cases(),
         *graph_cases(),
         *dataset_cases(),
+        *disk_folder_cases(),
         *interrupt_cases(quick),
         *issue30_cases(quick),
     ]
