@@ -23,14 +23,14 @@ def paired_rows(old: dict, new: dict) -> list[dict]:
     """
     if old["seeds"] != new["seeds"]:
         raise SystemExit(f"paired.py: the runs have different seeds ({old['seeds']} and {new['seeds']})")
-    rows = [{"method": "dense", "round": 0, "old": old["dense"]["test_accs"], "new": new["dense"]["test_accs"]}]
+    dense = {"old": _score(old["dense"], old, "s"), "new": _score(new["dense"], new, "s")}
+    rows = [{"method": "dense", "round": 0, **dense}]
     newer = {(lv["method"], lv["round"]): lv for lv in new["levels"]}
     for lv in old["levels"]:
         match = newer.get((lv["method"], lv["round"]))
         if match is not None:
-            rows.append(
-                {"method": lv["method"], "round": lv["round"], "old": lv["test_accs"], "new": match["test_accs"]}
-            )
+            scores = {"old": _score(lv, old, "s"), "new": _score(match, new, "s")}
+            rows.append({"method": lv["method"], "round": lv["round"], **scores})
     return rows
 
 
@@ -62,8 +62,23 @@ def table(old: dict, new: dict, bar: float) -> str:
     return "\n".join(lines)
 
 
+def _score(entry: dict, doc: dict, what: str) -> float | list[float]:
+    """A level's ``what`` (``mean``, ``std`` or the per-seed list ``s``) of the document's metric (accuracy, AUC).
+
+    Older documents stored every metric under ``test_acc_*``; newer ones name it (``test_auc_mean``).
+    """
+    metric = doc.get("metric", "acc")
+    key = f"test_{metric}_{what}" if what != "s" else f"test_{metric}s"
+    return entry[key] if key in entry else entry[f"test_acc_{what}" if what != "s" else "test_accs"]
+
+
 def _per_seed(doc: dict) -> bool:
-    return "test_accs" in doc["dense"] and all("test_accs" in lv for lv in doc["levels"])
+    try:
+        for entry in [doc["dense"], *doc["levels"]]:
+            _score(entry, doc, "s")
+    except KeyError:
+        return False
+    return True
 
 
 def summary_table(old: dict, new: dict, bar: float) -> str:
@@ -81,12 +96,13 @@ def summary_table(old: dict, new: dict, bar: float) -> str:
               if (lv["method"], lv["round"]) in newer]  # fmt: skip
     within = 0
     for a, b, method, level in pairs:
-        delta = 100 * (b["test_acc_mean"] - a["test_acc_mean"])
+        (ma, sa), (mb, sb) = ((_score(e, d, "mean"), _score(e, d, "std")) for e, d in ((a, old), (b, new)))
+        delta = 100 * (mb - ma)
         ok = abs(delta) <= bar + 1e-9
         within += ok
         lines.append(
-            f"| {method} | {level} | {100 * a['test_acc_mean']:.2f} ± {100 * a['test_acc_std']:.2f} | "
-            f"{100 * b['test_acc_mean']:.2f} ± {100 * b['test_acc_std']:.2f} | {delta:+.2f} | {'yes' if ok else 'no'} |"
+            f"| {method} | {level} | {100 * ma:.2f} ± {100 * sa:.2f} | {100 * mb:.2f} ± {100 * sb:.2f} | "
+            f"{delta:+.2f} | {'yes' if ok else 'no'} |"
         )
     lines.append("")
     lines.append(f"{within} of {len(pairs)} levels within ±{bar:g} points (means over {count} seeds, not paired).")
