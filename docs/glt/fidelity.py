@@ -6,6 +6,10 @@
 prints one markdown table per dataset from those files: per level and method, both means and their difference
 (mini-batch minus full-batch, in points), with the bar the difference is held to (1 point for TEDDY + KD and
 random, 2 for UGS).
+
+The third half, ``cluster-accumulate`` (``run DATASET cluster-accumulate``, ``table --accumulate DATASET``), trains
+on the same batches with one optimizer step an epoch (``glt --accumulate 0``): the mini-batch search then differs
+from full batch only by the edges between batches, not by the number of steps.
 """
 
 from __future__ import annotations
@@ -25,25 +29,44 @@ BARS = {"teddy": 1.0, "random": 1.0, "ugs": 2.0}
 HIDDEN = {"amazon-computers": 64}
 
 
-def command(dataset: str, batching: str) -> list[str]:
-    """The ``graphsparse glt`` command of one half of the comparison."""
+HALVES = ("full", "cluster", "cluster-accumulate")
+
+
+def command(dataset: str, half: str) -> list[str]:
+    """The ``graphsparse glt`` command of one half of the comparison (a name of :data:`HALVES`)."""
+    batching = "full" if half == "full" else "cluster"
     return [
         "graphsparse", "glt", "--dataset", dataset, "--preset", "paper", "--method", METHODS,
         "--rounds", str(ROUNDS), "--seeds", str(SEEDS), "--batching", batching,
-        "--db", f"runs/fidelity_{dataset}.db", "--plot", f"runs/fidelity_{dataset}_{batching}.png",
+        *(["--accumulate", "0"] if half == "cluster-accumulate" else []),
+        "--db", f"runs/fidelity_{dataset}.db", "--plot", f"runs/fidelity_{dataset}_{_stem(half)}.png",
         "--json", "--no-progress", "--threads", "1",
         *(["--hidden", str(HIDDEN[dataset])] if dataset in HIDDEN else []),
     ]  # fmt: skip
+
+
+def _stem(half: str) -> str:
+    return half.replace("-", "_")
+
+
+def _half_of(argv: list[str]) -> str:
+    """Which half a stored run's command line was (``--accumulate 0`` on batches: ``cluster-accumulate``)."""
+    if "--batching" not in argv or argv[argv.index("--batching") + 1] != "cluster":
+        return "full"
+    accumulate = argv[argv.index("--accumulate") + 1] if "--accumulate" in argv else "1"
+    return "cluster-accumulate" if accumulate == "0" else "cluster"
 
 
 def run(dataset: str, batchings: list[str]) -> None:
     """Run the full-batch and mini-batch searches of ``dataset`` and write their JSON documents."""
     HERE.mkdir(exist_ok=True)
     Path("runs").mkdir(exist_ok=True)
-    for batching in batchings:
-        out = subprocess.run(command(dataset, batching), check=True, capture_output=True, text=True, env=os.environ)
-        (HERE / f"{dataset}_{batching}.json").write_text(out.stdout)
-        print(f"{dataset} {batching}: written", flush=True)
+    for half in batchings:
+        if half not in HALVES:
+            raise SystemExit(f"fidelity.py: unknown half {half!r}; one of {', '.join(HALVES)}")
+        out = subprocess.run(command(dataset, half), check=True, capture_output=True, text=True, env=os.environ)
+        (HERE / f"{dataset}_{_stem(half)}.json").write_text(out.stdout)
+        print(f"{dataset} {half}: written", flush=True)
 
 
 def stored_levels(dataset: str, batching: str) -> dict:
@@ -52,12 +75,12 @@ def stored_levels(dataset: str, batching: str) -> dict:
 
     path = Path("runs") / f"fidelity_{dataset}.db"
     if not path.is_file():
-        raise SystemExit(f"fidelity.py: no {HERE / f'{dataset}_{batching}.json'} and no store {path}")
+        raise SystemExit(f"fidelity.py: no {HERE / f'{dataset}_{_stem(batching)}.json'} and no store {path}")
     levels, dense = [], None
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         for payload, invocation in db.execute("select payload, invocation from results"):
             argv = json.loads(invocation or "{}").get("argv", [])
-            if "--batching" not in argv or argv[argv.index("--batching") + 1] != batching:
+            if _half_of(argv) != batching:
                 continue
             level = json.loads(payload)
             if level["method"] == "dense":
@@ -71,13 +94,14 @@ def stored_levels(dataset: str, batching: str) -> dict:
 
 def document(dataset: str, batching: str) -> dict:
     """One half's ``glt --json`` document, or its finished levels from the store while it is not written."""
-    path = HERE / f"{dataset}_{batching}.json"
+    path = HERE / f"{dataset}_{_stem(batching)}.json"
     return json.loads(path.read_text()) if path.is_file() else stored_levels(dataset, batching)
 
 
-def table(dataset: str) -> str:
-    """The markdown comparison of one dataset's two halves (a level one half lacks is shown as pending)."""
-    full, mini = document(dataset, "full"), document(dataset, "cluster")
+def table(dataset: str, mini_half: str = "cluster") -> str:
+    """The markdown comparison of full batch and one mini-batch half (a level it lacks is shown as pending)."""
+    full, mini = document(dataset, "full"), document(dataset, mini_half)
+    name = "Cluster-GCN" if mini_half == "cluster" else "Cluster-GCN, one step an epoch"
 
     def by_level(doc: dict) -> dict[tuple[str, int], dict]:
         return {(r["method"], r["round"]): r for r in doc["levels"]}
@@ -87,9 +111,9 @@ def table(dataset: str) -> str:
     lines = [
         f"**{dataset}** / GCN (preset paper{f', {HIDDEN[dataset]} hidden' if dataset in HIDDEN else ''}), "
         f"{len(full['seeds'])} seeds, test accuracy %; dense: full batch "
-        f"{100 * full['dense']['test_acc_mean']:.2f}, Cluster-GCN {100 * mini['dense']['test_acc_mean']:.2f}",
+        f"{100 * full['dense']['test_acc_mean']:.2f}, {name} {100 * mini['dense']['test_acc_mean']:.2f}",
         "",
-        "| method | round | graph sp % | weight sp % | full batch | Cluster-GCN | Δ (points) | within bar |",
+        f"| method | round | graph sp % | weight sp % | full batch | {name} | Δ (points) | within bar |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for key in sorted(f, key=lambda k: (list(BARS).index(k[0]) if k[0] in BARS else 9, k[1])):
@@ -113,12 +137,14 @@ def table(dataset: str) -> str:
 
 
 def main(argv: list[str]) -> None:
-    """``run DATASET [full|cluster]`` or ``table [DATASET ...]``."""
+    """``run DATASET [full|cluster|cluster-accumulate ...]`` or ``table [--accumulate] [DATASET ...]``."""
     if len(argv) >= 2 and argv[0] == "run":
         run(argv[1], argv[2:] or ["full", "cluster"])
     elif argv and argv[0] == "table":
-        names = argv[1:] or sorted({p.stem.rsplit("_", 1)[0] for p in HERE.glob("*_full.json")})
-        print("\n\n".join(table(n) for n in names))
+        half = "cluster-accumulate" if "--accumulate" in argv else "cluster"
+        names = [a for a in argv[1:] if a != "--accumulate"]
+        names = names or sorted({p.stem.rsplit("_", 1)[0] for p in HERE.glob("*_full.json")})
+        print("\n\n".join(table(n, half) for n in names))
     else:
         sys.exit(__doc__)
 
