@@ -30,6 +30,12 @@ def _backbone(data: dict) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _score(row: dict, metric: str, what: str) -> float:
+    """A level's ``mean`` or ``std`` of the search's metric (older documents stored every metric as ``test_acc_*``)."""
+    key = f"test_{metric}_{what}"
+    return row[key] if key in row else row[f"test_acc_{what}"]
+
+
 def kd_label(kd: dict) -> str:
     return "teddy+KD" if kd.get("distill") in (None, 1.0) else f"teddy+KD λ={kd['distill']:g}"
 
@@ -51,12 +57,12 @@ def table(data: dict, rounds: list[int] | None = None, kd: dict | list[dict] | N
     by = {(r["method"], r["round"]): r for r in levels}
     methods = list(dict.fromkeys(r["method"] for r in levels))
     ks = sorted({r["round"] for r in levels})
-    d = data["dense"]
+    d, metric = data["dense"], data.get("metric", "acc")
     lines = [
         f"**{data['dataset']}** / {data['model']}{_backbone(data)} ({data.get('task', 'node')} task, "
         f"test {data.get('metric', 'acc')}, "
         f"{_seed_count(data)} seeds, {data['epochs']} epochs); dense "
-        f"{100 * d['test_acc_mean']:.2f} ± {100 * d['test_acc_std']:.2f}",
+        f"{100 * _score(d, metric, 'mean'):.2f} ± {100 * _score(d, metric, 'std'):.2f}",
         "",
         "| round | graph / weight sparsity | " + " | ".join(methods) + " | best TEDDY ≥ UGS? |",
         "|---:|---|" + "---:|" * len(methods) + ":---:|",
@@ -66,10 +72,12 @@ def table(data: dict, rounds: list[int] | None = None, kd: dict | list[dict] | N
         cells = []
         for m in methods:
             r = by.get((m, k))
-            cells.append("–" if r is None else f"{100 * r['test_acc_mean']:.2f} ± {100 * r['test_acc_std']:.2f}")
-        teddies = [by[(m, k)]["test_acc_mean"] for m in methods if m.startswith("teddy") and (m, k) in by]
+            cells.append(
+                "–" if r is None else f"{100 * _score(r, metric, 'mean'):.2f} ± {100 * _score(r, metric, 'std'):.2f}"
+            )
+        teddies = [_score(by[(m, k)], metric, "mean") for m in methods if m.startswith("teddy") and (m, k) in by]
         u = by.get(("ugs", k))
-        verdict = "–" if not teddies or u is None else ("yes" if max(teddies) >= u["test_acc_mean"] else "no")
+        verdict = "–" if not teddies or u is None else ("yes" if max(teddies) >= _score(u, metric, "mean") else "no")
         lines.append(
             f"| {k} | {100 * first['graph_sparsity']:.1f}% / {100 * first['weight_sparsity']:.1f}% | "
             + " | ".join(cells)
@@ -115,8 +123,8 @@ def _level(row: dict, metric: str) -> SimpleNamespace:
         round=row["round"],
         graph_sparsity=row["graph_sparsity"],
         weight_sparsity=row["weight_sparsity"],
-        test_mean=row[f"test_{metric}_mean"],
-        test_std=row[f"test_{metric}_std"],
+        test_mean=_score(row, metric, "mean"),
+        test_std=_score(row, metric, "std"),
     )
 
 
