@@ -107,6 +107,7 @@ def table(dataset: str, mini_half: str = "cluster") -> str:
         return {(r["method"], r["round"]): r for r in doc["levels"]}
 
     f, m = by_level(full), by_level(mini)
+    ran = {method for method, _ in m}  # a finished half that left a method out: "not run", not "pending"
     labels = full.get("labels", {})
     lines = [
         f"**{dataset}** / GCN (preset paper{f', {HIDDEN[dataset]} hidden' if dataset in HIDDEN else ''}), "
@@ -122,7 +123,7 @@ def table(dataset: str, mini_half: str = "cluster") -> str:
             lines.append(
                 f"| {labels.get(key[0], key[0])} | {key[1]} | {100 * a['graph_sparsity']:.1f} | "
                 f"{100 * a['weight_sparsity']:.1f} | {100 * a['test_acc_mean']:.2f} ± {100 * a['test_acc_std']:.2f} | "
-                "pending | | |"
+                f"{'pending' if mini.get('partial') or key[0] in ran else 'not run'} | | |"
             )
             continue
         delta = 100 * (b["test_acc_mean"] - a["test_acc_mean"])
