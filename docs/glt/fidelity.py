@@ -93,9 +93,21 @@ def stored_levels(dataset: str, batching: str) -> dict:
 
 
 def document(dataset: str, batching: str) -> dict:
-    """One half's ``glt --json`` document, or its finished levels from the store while it is not written."""
+    """One half's ``glt --json`` document, or its finished levels from the store while it is not written.
+
+    A method the document lacks (run by a command of its own, e.g. ``--method ugs``, still running or stopped)
+    comes from the store: its finished levels, the rest pending.
+    """
     path = HERE / f"{dataset}_{_stem(batching)}.json"
-    return json.loads(path.read_text()) if path.is_file() else stored_levels(dataset, batching)
+    if not path.is_file():
+        return stored_levels(dataset, batching)
+    doc = json.loads(path.read_text())
+    have = {level["method"] for level in doc["levels"]}
+    if (Path("runs") / f"fidelity_{dataset}.db").is_file():
+        extra = [lv for lv in stored_levels(dataset, batching)["levels"] if lv["method"] not in have]
+        if extra:
+            doc = {**doc, "levels": doc["levels"] + extra, "partial": True}
+    return doc
 
 
 def table(dataset: str, mini_half: str = "cluster") -> str:
