@@ -29,9 +29,9 @@ from ..tasks.node import NodeTrainConfig, evaluate_node, node_metric, row_normal
 from ..train import Validation, fit, make_optimizer
 from .loader import ClusterBatch, ClusterLoader
 from .parts import cluster_parts
-from .train import ClusterConfig
+from .train import ClusterConfig, step_groups
 
-__all__ = ["ClusterGLTTask", "batch_optimizers", "penalty_per_step", "step_groups"]
+__all__ = ["ClusterGLTTask", "batch_optimizers", "penalty_per_step"]
 
 
 def penalty_per_step(
@@ -101,21 +101,6 @@ def batch_optimizers(model: nn.Module, config: NodeTrainConfig, *, steps: int = 
                 "exp_avg_sq": mapped_zeros(p.numel(), folder).view_as(p),
             }
     return [dense, lazy]
-
-
-def step_groups(batches: int, per_step: int) -> list[int]:
-    """How many of an epoch's ``batches`` each optimizer step averages, ``per_step`` at a time (the last: the rest).
-
-    Args:
-        batches: the batches of one epoch.
-        per_step: batches per optimizer step (at least 1).
-
-    Returns:
-        The group sizes, in order; they sum to ``batches``.
-    """
-    per_step = max(int(per_step), 1)
-    full, rest = divmod(int(batches), per_step)
-    return [per_step] * full + ([rest] if rest else [])
 
 
 class ClusterGLTTask:
@@ -206,7 +191,7 @@ class ClusterGLTTask:
         config = self.config
         split_name, split = split_for_seed(graph, seed_index, self.split)
         loader = self.batches(graph, seed_index, seed)
-        per_step = min(self.cluster.accumulate or len(loader), len(loader))
+        per_step = self.cluster.accumulate or len(loader)
         group_sizes = step_groups(len(loader), per_step)
         optimizers = batch_optimizers(model, config, steps=len(group_sizes))
         extra_loss = penalty_per_step(extra_loss, len(group_sizes))
@@ -216,12 +201,10 @@ class ClusterGLTTask:
         def train_epoch(epoch: int) -> torch.Tensor:
             model.train()
             total, batches = torch.zeros((), device=device), 0
-            group, left = 0, 0  # the optimizer step a batch belongs to, and its batches still to come
-            for batch in loader:
-                if left == 0:
+            for i, batch in enumerate(loader):
+                if i % per_step == 0:
                     for optimizer in optimizers:
                         optimizer.zero_grad()
-                    left = group_sizes[group]
                 index = batch.graph.split(split_name).index("train").to(device)
                 kwargs: dict[str, Any] = {}
                 if selects_edges:  # the model owns values over the full graph's edge ids: it takes the batch's
@@ -238,14 +221,12 @@ class ClusterGLTTask:
                     loss = loss + output_loss(logits)
                 if extra_loss is not None:
                     loss = loss + extra_loss(model)
-                (loss / group_sizes[group]).backward()  # the step averages its batches' gradients
-                left -= 1
-                if left == 0:
+                (loss / group_sizes[i // per_step]).backward()  # the step averages its batches' gradients
+                if (i + 1) % per_step == 0 or i + 1 == len(loader):
                     for optimizer in optimizers:
                         optimizer.step()
                     if after_step is not None:
                         after_step(model)
-                    group += 1
                 total, batches = total + loss.detach(), batches + 1
             return total / max(batches, 1)
 

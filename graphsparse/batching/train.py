@@ -21,7 +21,7 @@ from ..train import RunResult, Validation, fit, make_optimizer
 from ..validation import check_int
 from .loader import ClusterBatch, ClusterLoader
 
-__all__ = ["ClusterConfig", "train_cluster_gcn", "evaluate_full_graph", "make_train_epoch"]
+__all__ = ["ClusterConfig", "train_cluster_gcn", "evaluate_full_graph", "make_train_epoch", "step_groups"]
 
 
 @dataclass
@@ -57,6 +57,21 @@ def evaluate_full_graph(model: nn.Module, graph: Graph, split: Split, metric: st
     return tuple(evaluate_node(model, graph, split, metric=metric).values())
 
 
+def step_groups(batches: int, per_step: int) -> list[int]:
+    """How many of an epoch's ``batches`` each optimizer step averages, ``per_step`` at a time (the last: the rest).
+
+    Args:
+        batches: the batches of one epoch.
+        per_step: batches per optimizer step (at least 1).
+
+    Returns:
+        The group sizes, in order; they sum to ``batches``.
+    """
+    per_step = max(int(per_step), 1)
+    full, rest = divmod(int(batches), per_step)
+    return [per_step] * full + ([rest] if rest else [])
+
+
 def make_train_epoch(
     model: nn.Module,
     loader: Iterable[ClusterBatch],
@@ -74,13 +89,13 @@ def make_train_epoch(
     device = next(model.parameters()).device
 
     size = len(loader) if isinstance(loader, Sized) else None
-    last_group = size - size % accumulate if size is not None and size % accumulate else None
+    group_sizes = step_groups(size, accumulate) if size is not None else None
 
     def train_epoch(epoch: int) -> torch.Tensor:
         model.train()
         optimizer.zero_grad()
         total, batches = torch.zeros((), device=device), 0
-        for step, batch in enumerate(loader, start=1):
+        for i, batch in enumerate(loader):
             index = batch.graph.split(split_name).index("train").to(device)
             logits = model(batch.graph)
             if index.numel():
@@ -88,9 +103,8 @@ def make_train_epoch(
             else:  # no training node in this batch: a zero loss keeps every DDP rank stepping in lockstep
                 loss = logits.sum() * 0.0
             # the epoch's last, shorter group (batches % accumulate) is averaged over its own batches and stepped
-            group = accumulate if last_group is None or step <= last_group else size - last_group
-            (loss / group).backward()
-            if step % accumulate == 0 or step == size:
+            (loss / (accumulate if group_sizes is None else group_sizes[i // accumulate])).backward()
+            if (i + 1) % accumulate == 0 or i + 1 == size:
                 if step_hook is not None:
                     step_hook(model)
                 optimizer.step()

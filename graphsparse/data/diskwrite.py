@@ -299,31 +299,33 @@ def _write_reordered_files(
         src = source.fresh()
         rows = perm[start : start + _ROW_CHUNK]
         take = _entries_of_rows(np.asarray(src.indptr[rows], dtype=np.int64), degree[rows])
-        cols = np.asarray(src.indices[take])
+        cols, ids = np.asarray(src.indices[take]), np.asarray(src.edge_ids[take])
+        x_rows = None if src.x is None else np.ascontiguousarray(src.x[rows], dtype=np.float32)
+        y_rows = None if src.y is None else np.asarray(src.y[rows])
+        code_rows = {split_name: np.asarray(codes[rows]) for split_name, codes in src.codes.items()}
         if src.folder is not None:  # a user's folder: named here, not in the cache copy's files later
-            _check_folder_rows(src, rows, degree[rows], cols, np.asarray(src.edge_ids[take]), edge_id_counts)
+            _check_folder_rows(src.folder, n, rows, degree[rows], cols, ids, edge_id_counts, x_rows, y_rows, code_rows)
         cols = inverse[cols].astype(np.int64)
         # neighbours ascending inside each row: sort by (row in chunk, new column); edge ids follow their entries
         cols += np.repeat(np.arange(rows.size, dtype=np.int64) * n, degree[rows])
         order = np.argsort(cols)
         outputs["indices"].write(cols[order] % n)
-        outputs["edge_ids"].write(np.asarray(src.edge_ids[take])[order])
-        del cols, order, take
+        outputs["edge_ids"].write(ids[order])
+        del cols, ids, order, take
         if features == "dense":
-            outputs["x"].write(np.asarray(src.x[rows], dtype=np.float32))
+            outputs["x"].write(x_rows)
         elif src.x_csr is not None:
             x_take = _entries_of_rows(np.asarray(src.x_csr[0][rows], dtype=np.int64), x_degree[rows])
             outputs["x_indices"].write(np.asarray(src.x_csr[1][x_take]))
             outputs["x_values"].write(np.asarray(src.x_csr[2][x_take]))
         elif features == "csr":
-            block = np.ascontiguousarray(src.x[rows], dtype=np.float32)
-            at_row, at_col = np.nonzero(_nonzero_bits(block))
+            at_row, at_col = np.nonzero(_nonzero_bits(x_rows))
             outputs["x_indices"].write(at_col)
-            outputs["x_values"].write(block[at_row, at_col])
-        if src.y is not None:
-            outputs["y"].write(np.asarray(src.y[rows]))
-        for split_name, codes in src.codes.items():
-            outputs[f"split-{split_name}"].write(np.asarray(codes[rows]))
+            outputs["x_values"].write(x_rows[at_row, at_col])
+        if y_rows is not None:
+            outputs["y"].write(y_rows)
+        for split_name, code in code_rows.items():
+            outputs[f"split-{split_name}"].write(code)
     for w in outputs.values():
         w.close()
     if edge_id_counts is not None and bool((edge_id_counts != 2).any()):
@@ -361,41 +363,42 @@ def _write_reordered_files(
 
 
 def _check_folder_rows(
-    src: _ArraySource,
+    folder: Path,
+    num_nodes: int,
     rows: np.ndarray,
     degree: np.ndarray,
     cols: np.ndarray,
     edge_ids: np.ndarray,
     edge_id_counts: np.ndarray,
+    x: np.ndarray | None,
+    y: np.ndarray | None,
+    codes: dict[str, np.ndarray],
 ) -> None:
-    """Check a chunk of a folder source's rows as they are copied, naming the source's file.
+    """Check a chunk of a folder source's rows (the arrays about to be written), naming the source's file.
 
-    Neighbour rows in range and no self-loop, edge ids in range (counted into ``edge_id_counts``), dense features
+    Neighbour rows in range and no self-loop, edge ids in range (counted into ``edge_id_counts``), features
     finite, labels >= -1 and split codes within the three bits. ``rows`` are original node ids (the source is in
     original order).
     """
-    folder, num_edges = src.folder, edge_id_counts.size
-    check_neighbour_rows(cols, len(src.indptr) - 1, folder / "indices.npy")
+    check_neighbour_rows(cols, num_nodes, folder / "indices.npy")
     owner = np.repeat(rows, degree)
     loops = np.flatnonzero(cols == owner)
     if loops.size:
         raise GraphError(
             f"{folder / 'indices.npy'}: row {int(owner[loops[0]])} lists itself (a disk graph has no self-loops)"
         )
+    num_edges = edge_id_counts.size
     if edge_ids.size and (int(edge_ids.min()) < 0 or int(edge_ids.max()) >= num_edges):
         bad = int(edge_ids.min()) if int(edge_ids.min()) < 0 else int(edge_ids.max())
         raise GraphError(f"{folder / 'edge_ids.npy'} holds an edge id {bad} outside [0, {num_edges})")
     np.add.at(edge_id_counts, edge_ids, 1)
-    if src.x is not None:
-        finite = np.isfinite(np.asarray(src.x[rows])).all(axis=1)
+    if x is not None:
+        finite = np.isfinite(x).all(axis=1)
         if not bool(finite.all()):
             raise GraphError(f"{folder / 'x.npy'}: row {int(rows[np.argmin(finite)])} holds NaN or inf")
-    if src.y is not None:
-        y = np.asarray(src.y[rows])
-        if y.size and int(y.min()) < -1:
-            raise GraphError(f"{folder / 'y.npy'} holds label {int(y.min())}; labels are >= 0, or -1 for unlabelled")
-    for name, codes in src.codes.items():
-        code = np.asarray(codes[rows])
+    if y is not None and y.size and int(y.min()) < -1:
+        raise GraphError(f"{folder / 'y.npy'} holds label {int(y.min())}; labels are >= 0, or -1 for unlabelled")
+    for name, code in codes.items():
         if code.size and int(code.max()) > 7:
             raise GraphError(
                 f"{folder / f'split-{name}.npy'} holds code {int(code.max())}; codes combine the bits 1 train, "
