@@ -34,8 +34,7 @@ class _DeferredRowsGraph(Graph):
             value = self._x_source()
             self.__dict__["_x_value"], self._x_source = value, None
             # from now on an in-place write to x drops the derived entries, as for any Graph
-            self._primary = (*self._primary, value)
-            self._derived_at = self._primary_versions()
+            self._derived.watch(value)
         return value
 
     @_x.setter

@@ -12,9 +12,9 @@ added back by the normalised operators in :mod:`graphsparse.sparse` where a mode
 afterwards changes nothing. The tensors a Graph hands out (``x``, ``edges``, masks...) are its own storage, not
 copies (properties are read every epoch); writing them in place breaks the contract, but can never leave a derived
 result stale: operators derived from a graph (normalised adjacency, CSR features, TWIRLS propagations...) live in a
-private cache whose entries remember the ``_version`` counters (bumped by torch on every in-place write) of the
-graph's tensors and of the cached value itself, and an entry whose counters moved is recomputed. The library reaches
-that cache only through :meth:`Graph._cached` / :meth:`Graph._set_cached`.
+private cache (:class:`.derived.DerivedCache`) whose entries remember the ``_version`` counters (bumped by torch on
+every in-place write) of the graph's tensors and of the cached value itself, and an entry whose counters moved is
+recomputed. The library reaches that cache only through :meth:`Graph._cached` / :meth:`Graph._set_cached`.
 
 **Conversions.** ``Graph.to_pyg`` / ``Graph.from_pyg`` and the networkx and scipy pairs delegate to
 :mod:`.convert`, which builds Graphs and so imports this module; this module never imports it back (no import
@@ -24,7 +24,6 @@ circle): :mod:`.convert` registers its functions here (:func:`register_converter
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -48,6 +47,7 @@ from .checks import (
     check_y,
 )
 from .csr import quiet_csr
+from .derived import DerivedCache
 
 __all__ = [
     "Graph",
@@ -108,32 +108,6 @@ def csr_select_rows(matrix: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     return torch.sparse_csr_tensor(
         new_crow, col[take], values[take], (rows.numel(), matrix.size(1)), check_invariants=False
     )
-
-
-def _version_of(tensor: torch.Tensor) -> int:
-    try:
-        return tensor._version
-    except RuntimeError:  # an inference tensor: it tracks no version (and cannot be written outside inference mode)
-        return -1
-
-
-_DATACLASS_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _versions(value: Any) -> tuple[int, ...]:
-    """The ``_version`` counters of every tensor in ``value`` (a tensor, tuple/list/dict or dataclass of them)."""
-    if isinstance(value, torch.Tensor):
-        return (_version_of(value),)
-    if isinstance(value, (tuple, list)):
-        return tuple(v for item in value for v in _versions(item))
-    if isinstance(value, dict):
-        return tuple(v for item in value.values() for v in _versions(item))
-    kind = type(value)
-    names = _DATACLASS_FIELDS.get(kind)
-    if names is None:
-        names = tuple(f.name for f in dataclasses.fields(value)) if dataclasses.is_dataclass(value) else ()
-        _DATACLASS_FIELDS[kind] = names
-    return tuple(v for name in names for v in _versions(getattr(value, name)))
 
 
 class Graph:
@@ -233,9 +207,7 @@ class Graph:
         primary = [edges] + [t for t in (x, y, edge_weight) if t is not None] + [m for s in splits.values() for m in s]
         if edge_split is not None:
             primary += [t for part in edge_split.values() for t in part.values()]
-        self._primary = tuple(primary)
-        self._derived: dict[Any, tuple[Any, tuple[int, ...]]] = {}
-        self._derived_at = self._primary_versions()
+        self._derived = DerivedCache(tuple(primary))
 
     @classmethod
     def _assemble(
@@ -256,43 +228,17 @@ class Graph:
         return graph
 
     # ----------------------------------------------------------------- derived data (private cache)
-    def _primary_versions(self) -> tuple[int, ...]:
-        # the graph's own tensors are never inference tensors (built outside inference mode), so all track versions
-        return tuple([t._version for t in self._primary])
-
     def _cached(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """The derived value under ``key``; ``compute()`` (and stored) when missing or stale.
-
-        An entry is stale when any of the graph's tensors, or any tensor inside the stored value, was written in
-        place since it was stored (their ``_version`` counters moved): then every entry of the graph is dropped.
-        """
-        versions = self._primary_versions()
-        if versions != self._derived_at:
-            self._derived.clear()
-            self._derived_at = versions
-        entry = self._derived.get(key)
-        if entry is not None and _versions(entry[0]) == entry[1]:
-            # computed under inference mode (inference tensors track no version: -1), it would break autograd
-            # outside it, so it is recomputed there
-            if -1 not in entry[1] or torch.is_inference_mode_enabled():
-                return entry[0]
-        value = compute()
-        self._derived[key] = (value, _versions(value))
-        return value
+        """The derived value under ``key``; ``compute()`` (and stored) when missing or stale (:mod:`.derived`)."""
+        return self._derived.get(key, compute)
 
     def _set_cached(self, key: Any, value: Any) -> None:
         """Store a derived value computed elsewhere (e.g. a batch's rows of its parent's CSR features)."""
-        versions = self._primary_versions()
-        if versions != self._derived_at:
-            self._derived.clear()
-            self._derived_at = versions
-        self._derived[key] = (value, _versions(value))
+        self._derived.put(key, value)
 
     def _cached_keys(self) -> list[Any]:
         """Keys of the fresh derived entries (for tests and benchmarks)."""
-        if self._primary_versions() != self._derived_at:
-            return []
-        return [k for k, (value, versions) in self._derived.items() if _versions(value) == versions]
+        return self._derived.keys()
 
     def _clear_cached(self) -> None:
         """Drop every derived entry (benchmarks time cold operators with it)."""
