@@ -150,16 +150,38 @@ def table(dataset: str, mini_half: str = "cluster") -> str:
 
 
 def main(argv: list[str]) -> None:
-    """``run DATASET [full|cluster|cluster-accumulate ...]`` or ``table [--accumulate] [DATASET ...]``."""
-    if len(argv) >= 2 and argv[0] == "run":
-        run(argv[1], argv[2:] or ["full", "cluster"])
-    elif argv and argv[0] == "table":
-        half = "cluster-accumulate" if "--accumulate" in argv else "cluster"
-        names = [a for a in argv[1:] if a != "--accumulate"]
-        names = names or sorted({p.stem.rsplit("_", 1)[0] for p in HERE.glob("*_full.json")})
-        print("\n\n".join(table(n, half) for n in names))
+    """``run DATASET [HALF ...]`` or ``table [--accumulate] [DATASET ...]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="fidelity.py", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="run the searches of one dataset and write their JSON documents")
+    run_parser.add_argument("dataset", help="a registered dataset name, e.g. pubmed, amazon-computers")
+    run_parser.add_argument(
+        "halves", nargs="*", metavar="HALF",
+        help=f"which searches: {', '.join(HALVES)} (default: full cluster)",
+    )  # fmt: skip
+    table_parser = commands.add_parser("table", help="print the markdown comparison of written documents")
+    table_parser.add_argument("datasets", nargs="*", metavar="DATASET", help="default: every dataset with a full half")
+    table_parser.add_argument(
+        "--accumulate", action="store_true", help="compare with the one-step-an-epoch half (cluster-accumulate)"
+    )
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from graphsparse.data.registry import list_datasets
+
+        if args.dataset not in list_datasets():
+            parser.error(f"unknown dataset {args.dataset!r}; one of {', '.join(list_datasets())}")
+        for half in args.halves:
+            if half not in HALVES:
+                parser.error(f"unknown half {half!r}; one of {', '.join(HALVES)}")
+        run(args.dataset, args.halves or ["full", "cluster"])
     else:
-        sys.exit(__doc__)
+        half = "cluster-accumulate" if args.accumulate else "cluster"
+        names = args.datasets or sorted({p.stem.rsplit("_", 1)[0] for p in HERE.glob("*_full.json")})
+        print("\n\n".join(table(n, half) for n in names))
 
 
 if __name__ == "__main__":
