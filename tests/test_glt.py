@@ -509,8 +509,8 @@ def test_step_groups_split_an_epoch_into_optimizer_steps():
 
 def test_cluster_glt_accumulate_all_takes_one_step_of_the_mean_batch_gradient():
     """``ClusterConfig(accumulate=0)``: one optimizer step an epoch whose gradient is the mean of the batches'
-    gradients (taken here one batch at a time, independently); the default takes one step per batch; the store key
-    of a default search is the one it had before the option existed."""
+    gradients (taken here one batch at a time, independently); the default takes one step per batch, and its store
+    key does not name the option."""
     import copy
 
     from graphsparse.batching.glt import ClusterGLTTask

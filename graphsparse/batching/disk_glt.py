@@ -133,6 +133,7 @@ class DiskClusterGLTTask:
             "batching": "cluster-disk",
             "cluster": {k: v for k, v in asdict(self.cluster).items() if k != "accumulate"},  # one step a batch
             "eval_clusters_per_batch": self.eval_q,
+            "edge_masks": "ranked-within-exposure",  # as the in-memory trainer's (ClusterGLTTask.describe)
             **({"features": "csr"} if self._csr_features else {}),
         }
 

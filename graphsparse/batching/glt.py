@@ -150,6 +150,9 @@ class ClusterGLTTask:
             "split": self.split,
             "batching": "cluster",
             "cluster": cluster,
+            # learned edge masks are binarised within equal batch counts (ugs_prune's edge_strata): searches
+            # stored before that ranked them together and are not these
+            "edge_masks": "ranked-within-exposure",
         }
 
     def graph_for_seed(self, seed_index: int, seed: int) -> Graph:
