@@ -76,17 +76,18 @@ def stored_levels(dataset: str, batching: str) -> dict:
     path = Path("runs") / f"fidelity_{dataset}.db"
     if not path.is_file():
         raise SystemExit(f"fidelity.py: no {HERE / f'{dataset}_{_stem(batching)}.json'} and no store {path}")
-    levels, dense = [], None
+    newest: dict[tuple[str, int], tuple[float, dict]] = {}  # a level stored by several runs: the latest one's
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        for payload, invocation in db.execute("select payload, invocation from results"):
+        for created, payload, invocation in db.execute("select created, payload, invocation from results"):
             argv = json.loads(invocation or "{}").get("argv", [])
             if _half_of(argv) != batching:
                 continue
             level = json.loads(payload)
-            if level["method"] == "dense":
-                dense = level
-            else:
-                levels.append(level)
+            key = (level["method"], level["round"])
+            if key not in newest or created > newest[key][0]:
+                newest[key] = (created, level)
+    dense = newest.pop(("dense", 0), (0.0, None))[1]
+    levels = [level for _, level in newest.values()]
     if dense is None:
         raise SystemExit(f"fidelity.py: the {batching} half of {dataset} has no finished dense level yet")
     return {"dense": dense, "levels": levels, "seeds": dense.get("seeds", []), "partial": True}
@@ -149,8 +150,52 @@ def table(dataset: str, mini_half: str = "cluster") -> str:
     return "\n".join(lines)
 
 
+def edges(dataset: str, rounds: tuple[int, ...] = (1, 5, 10)) -> str:
+    """Where UGS's tickets prune: the share of the edges between METIS parts and inside them, per stored search.
+
+    The parts are the Cluster-GCN half's (the default :class:`~graphsparse.batching.train.ClusterConfig`); every
+    UGS level of the dataset's store at ``rounds`` is listed with its half, the code that ran it and its store
+    configuration (``cfg``), averaged over its seeds.
+    """
+    import sqlite3
+
+    import torch
+
+    from graphsparse.batching.parts import cluster_parts
+    from graphsparse.batching.train import ClusterConfig
+    from graphsparse.data import load_dataset
+    from graphsparse.sparsify.methods.ugs import unpack_ugs_state
+
+    graph = load_dataset(dataset)
+    parts = cluster_parts(graph, ClusterConfig())
+    between = parts[graph.edges[0]] != parts[graph.edges[1]]
+    lines = [
+        f"**{dataset}**: {100 * float(between.float().mean()):.1f}% of {graph.num_edges} edges lie between METIS parts",
+        "",
+        "| half | code | cfg | round | pruned % | of the edges between parts % | of the edges inside parts % |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    path = Path("runs") / f"fidelity_{dataset}.db"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute("select key, payload, invocation from results where key like '%|ugs|%'").fetchall()
+    for key, payload, invocation in sorted(rows, key=lambda r: json.loads(r[1])["round"]):
+        level = json.loads(payload)
+        if level["round"] not in rounds or not level.get("method_state"):
+            continue
+        facts = json.loads(invocation or "{}")
+        pruned = torch.stack([~unpack_ugs_state(s)[0].bool() for s in level["method_state"]]).float()
+        share = [100 * float(pruned[:, kind].mean()) for kind in (slice(None), between, ~between)]
+        cfg = key.split("|cfg=")[1].split("|")[0]
+        lines.append(
+            f"| {_half_of(facts.get('argv', []))} | {facts.get('git_commit', '?')[:7]} | {cfg} | {level['round']} | "
+            + " | ".join(f"{v:.1f}" for v in share)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
-    """``run DATASET [HALF ...]`` or ``table [--accumulate] [DATASET ...]``."""
+    """``run DATASET [HALF ...]``, ``table [--accumulate] [DATASET ...]`` or ``edges DATASET``."""
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -168,6 +213,8 @@ def main(argv: list[str]) -> None:
     table_parser.add_argument(
         "--accumulate", action="store_true", help="compare with the one-step-an-epoch half (cluster-accumulate)"
     )
+    edges_parser = commands.add_parser("edges", help="where UGS's stored tickets prune: between or inside METIS parts")
+    edges_parser.add_argument("dataset", help="a dataset with a store runs/fidelity_<dataset>.db")
     args = parser.parse_args(argv)
     if args.command == "run":
         from graphsparse.data.registry import list_datasets
@@ -178,6 +225,10 @@ def main(argv: list[str]) -> None:
             if half not in HALVES:
                 parser.error(f"unknown half {half!r}; one of {', '.join(HALVES)}")
         run(args.dataset, args.halves or ["full", "cluster"])
+    elif args.command == "edges":
+        if not (Path("runs") / f"fidelity_{args.dataset}.db").is_file():
+            parser.error(f"no store runs/fidelity_{args.dataset}.db (run the searches first)")
+        print(edges(args.dataset))
     else:
         half = "cluster-accumulate" if args.accumulate else "cluster"
         names = args.datasets or sorted({p.stem.rsplit("_", 1)[0] for p in HERE.glob("*_full.json")})
