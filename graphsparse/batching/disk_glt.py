@@ -25,6 +25,7 @@ so Ray workers map the graph themselves.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -54,6 +55,23 @@ __all__ = ["DiskClusterGLTTask"]
 _PARTS = ("train", "val", "test")
 
 
+def _check_folder_parts(folder: Path, cluster: ClusterConfig) -> None:
+    """Refuse partition options a partitioned folder cannot honour (it is used as it is, never re-partitioned)."""
+    parts = int(DiskGraph.read_meta(folder).get("num_parts", 1))
+    if parts <= 1:
+        return
+    if cluster.num_parts != parts:
+        raise ValueError(
+            f"disk graph {folder} is already partitioned into {parts} parts; ClusterConfig(num_parts="
+            f"{cluster.num_parts}) cannot re-partition it (give num_parts={parts}, or a one-part folder)"
+        )
+    if cluster.train_only:
+        raise ValueError(
+            f"disk graph {folder} is already partitioned ({parts} parts); train_only needs a one-part folder "
+            "to partition its training graph"
+        )
+
+
 class DiskClusterGLTTask:
     """Node classification on Cluster-GCN batches of a disk graph, as a GLT trainer.
 
@@ -68,7 +86,9 @@ class DiskClusterGLTTask:
         eval_clusters_per_batch: clusters per evaluation batch (default: ``cluster.clusters_per_batch``).
 
     Raises:
-        ValueError: a metric other than accuracy, or a directed graph.
+        ValueError: a metric other than accuracy, a directed graph, ``cluster.accumulate`` other than 1 (a disk
+            search takes one optimizer step per batch), or, for a folder already partitioned, a ``num_parts`` other
+            than its part count or ``train_only`` (it cannot be partitioned again).
     """
 
     name = "node"
@@ -94,6 +114,13 @@ class DiskClusterGLTTask:
         if self.config.metric != "acc":
             raise ValueError(f"a GLT search on a disk graph scores accuracy only, not {self.config.metric!r}")
         self.cluster = cluster or ClusterConfig()
+        if self.cluster.accumulate != 1:
+            raise ValueError(
+                f"ClusterConfig(accumulate={self.cluster.accumulate}): a disk graph's search takes one optimizer "
+                "step per batch (accumulate=1)"
+            )
+        if not isinstance(source, Graph):
+            _check_folder_parts(Path(source), self.cluster)
         self.split = split
         self.cache_dir = cache_dir
         self.eval_q = eval_clusters_per_batch or self.cluster.clusters_per_batch
@@ -366,6 +393,7 @@ class DiskClusterGLTTask:
             validate,
             epochs=config.epochs,
             patience=config.patience,
+            eval_every=self.cluster.eval_every,
             what=f"GLT Cluster-GCN {type(model).__name__} on disk graph {graph.name!r}, seed {seed}",
         )
         scores, _ = self._evaluate(graph, disk, model, split_name, edge_values)
@@ -377,7 +405,22 @@ class DiskClusterGLTTask:
         }
 
     def predict(self, graph: DiskGLTGraph, model: nn.Module) -> DiskArray:
-        """The model's logits of every node (evaluation batches), written to a file beside the graph."""
+        """The model's logits of every node (evaluation batches), written to a file beside the graph.
+
+        The file is named by the model's weights and the graph (``teacher-<sha256>.npy``): a rerun of the
+        same search finds it instead of writing another (at 2M nodes and 47 classes each is 376 MB), and it is
+        renamed into place when whole.
+        """
+        digest = hashlib.sha256()
+        for name, tensor in model.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+        digest.update(graph.fingerprint().encode())
+        path = work_folder(graph.folder) / f"teacher-{digest.hexdigest()[:32]}.npy"
+        if path.is_file():
+            found = np.load(path, mmap_mode="r")
+            if found.shape[0] == graph.num_nodes and found.ndim == 2:
+                return DiskArray(str(path), (int(found.shape[0]), int(found.shape[1])))
         disk = graph.open()
         out: np.memmap | None = None
         model.eval()
@@ -385,11 +428,13 @@ class DiskClusterGLTTask:
             for g, nodes, ids in self._eval_batches(graph, disk):
                 logits = model(g, **self._model_kwargs(graph, model, ids, None)).float().cpu().numpy()
                 if out is None:
-                    out = DiskArray.create(work_folder(graph.folder), (graph.num_nodes, logits.shape[1]), "teacher")
+                    out = DiskArray.create(path.parent, (graph.num_nodes, logits.shape[1]), "teacher-partial")
                 out[nodes.numpy()] = logits
         if out is None:
             raise GraphError(f"{graph.folder}: the disk graph has no node to predict")
-        return DiskArray.of(out)
+        written = DiskArray.of(out)
+        os.replace(written.path, path)
+        return DiskArray(str(path), written.shape)
 
 
 def batches_of(task: DiskClusterGLTTask, graph: DiskGLTGraph, seed: int) -> Iterator[ClusterBatch]:

@@ -250,6 +250,7 @@ class ClusterGLTTask:
             validate,
             epochs=config.epochs,
             patience=config.patience,
+            eval_every=self.cluster.eval_every,
             what=f"GLT Cluster-GCN {type(model).__name__} on {graph.name!r}, seed {seed}",
         )
         scores = evaluate_node(model, graph, split, edge_values, config.metric)

@@ -28,6 +28,7 @@ __all__ = ["ClusterConfig", "train_cluster_gcn", "evaluate_full_graph", "make_tr
 class ClusterConfig:
     """Batching options: METIS parts, clusters per batch (q), recursive bisection or k-way, training-graph only.
 
+    ``eval_every``: validate every that many epochs (and after the last; the best validated epoch is kept).
     ``accumulate`` (GLT searches on in-memory batches): batches per optimizer step, 0 for one step an epoch.
     """
 

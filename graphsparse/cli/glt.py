@@ -281,6 +281,8 @@ def run(args: argparse.Namespace) -> None:
 
         if args.dataset is not None:
             raise ValueError(f"--disk {args.disk}: give either --dataset or --disk FOLDER, not both")
+        if args.task not in (None, "node"):  # before --batching is implied below, which would be blamed instead
+            raise ValueError(f"--disk {args.disk}: a disk graph is searched for node classification only (--task node)")
         if args.batching == "full":
             raise ValueError(
                 f"--disk {args.disk}: a disk graph is searched on Cluster-GCN batches, not --batching full"
@@ -289,7 +291,8 @@ def run(args: argparse.Namespace) -> None:
         args.dataset = str(DiskGraph.read_meta(args.disk)["name"])  # names the search; nothing is loaded by it
     elif args.dataset is None:
         raise ValueError("--dataset is required (or --disk FOLDER)")
-    grid = len(split_list("--dataset", args.dataset)) * len(split_list("--model", args.model)) > 1
+    datasets = 1 if args.disk is not None else len(split_list("--dataset", args.dataset))  # a folder: one name
+    grid = datasets * len(split_list("--model", args.model)) > 1
     if grid and args.plot:
         raise ValueError(
             "--plot names one file: a grid (several --dataset/--model) writes one plot per "
@@ -480,6 +483,9 @@ def _search(
             "train": vars(config),
             "split": args.split,
             "batching": task.describe().get("batching", "full"),
+            # the batches (parts, clusters per batch, accumulate, train-only) and a --disk folder, where batched
+            **({"cluster": {"accumulate": 1, **task.describe()["cluster"]}} if "cluster" in task.describe() else {}),
+            **({"disk": str(args.disk)} if args.disk is not None else {}),
             "methods": method_names,
             "method_options": method_options,
             "rounds": rounds,

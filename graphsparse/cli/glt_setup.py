@@ -145,8 +145,18 @@ def node_trainer(args: argparse.Namespace, graph: Any, config: Any) -> Any:
     from ..batching import DEFAULT_CLUSTERS_PER_BATCH, ClusterConfig, default_parts
     from ..batching.glt import ClusterGLTTask
 
-    if args.disk is not None and args.parts is None and int(graph.meta["num_parts"]) > 1:
-        parts = int(graph.meta["num_parts"])  # a partitioned folder is used as it is
+    folder_parts = int(graph.meta["num_parts"]) if args.disk is not None else 1
+    if folder_parts > 1:  # a partitioned folder is used as it is: options that would re-partition it are refused
+        if args.parts is not None and args.parts != folder_parts:
+            raise ValueError(
+                f"--parts {args.parts}: disk graph {args.disk} is already partitioned into {folder_parts} parts"
+            )
+        if args.train_only:
+            raise ValueError(
+                f"--train-only: disk graph {args.disk} is already partitioned ({folder_parts} parts); "
+                "give a one-part folder to partition its training graph"
+            )
+        parts = folder_parts
     else:
         parts = args.parts if args.parts is not None else default_parts(graph.num_nodes)
     q = args.clusters_per_batch if args.clusters_per_batch is not None else min(DEFAULT_CLUSTERS_PER_BATCH, parts)

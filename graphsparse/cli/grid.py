@@ -93,7 +93,9 @@ def split_list(option: str, text: str) -> list[str]:
 
 def combinations(args: argparse.Namespace) -> list[argparse.Namespace]:
     """One namespace per (dataset, model) of the grid, datasets outermost; a single pair gives ``[args]``."""
-    datasets = split_list("--dataset", args.dataset)
+    # a --disk folder's own name (its meta.json) is one name, commas and all
+    disk = getattr(args, "disk", None) is not None
+    datasets = [args.dataset] if disk else split_list("--dataset", args.dataset)
     models = split_list("--model", args.model)
     if len(datasets) == 1 and len(models) == 1:
         args.dataset, args.model = datasets[0], models[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,22 @@ _WIDTH_MAX = 1 << 16  # channels, embedding sizes: far beyond any published sett
 _DEPTH_MAX = 64  # layers, propagation steps
 _DEPTH_OPTIONS = ("num_layers", "layers", "steps", "heads", "K", "k")
 _OPTION_TYPES = (bool, int, float, str, type(None))
+
+
+def _check_same_graph(path: Path, provenance: dict[str, Any], graph: Any, flag: str) -> None:
+    """Refuse a graph other than the one the search ran on: same name and size, other content.
+
+    The search's store key (``provenance['key']``) names the graph's content fingerprint (``|data=...|``); two
+    folders of one generator share a name ("synthetic") and their sizes, so the name alone proves nothing.
+    """
+    found = re.search(r"\|data=([0-9a-f]+)\|", str(provenance.get("key", "")))
+    if found is None:  # a ticket saved before keys named the data, or built by hand: the name check stands
+        return
+    if not graph.fingerprint().startswith(found.group(1)):
+        raise ValueError(
+            f"{path} was found on another graph than {flag} {graph.name!r} gives (same name, other content: "
+            f"fingerprint {graph.fingerprint()[: len(found.group(1))]} against the search's {found.group(1)})"
+        )
 
 
 def _json_field(path: Path, provenance: dict[str, Any], name: str) -> dict[str, Any]:
@@ -223,6 +240,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         except (TypeError, ValueError) as err:
             raise ValueError(f"{path}: provenance task_config[{field!r}]: {err}") from None
 
+    searched: Any = graph  # the graph whose fingerprint the search's store keys hold
     if p["task"] == "node":
         from ..nn import build_model
         from ..tasks.glt import NodeGLTTask
@@ -251,6 +269,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
                 )
                 source = graph.folder if args.disk is not None else graph
                 task = DiskClusterGLTTask(source, config, cluster, split, eval_clusters_per_batch=eval_q)
+                searched = task.graph_for_seed(0, 0)  # the part-ordered folder the search keyed its levels by
             else:
                 from ..batching.glt import ClusterGLTTask
 
@@ -277,6 +296,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         def factory():
             return build_link_model(p["model"], in_channels, graph.num_nodes, **options)
 
+    _check_same_graph(path, p, searched, "--disk" if args.disk is not None else "--dataset")
     try:
         _check_shapes(path, ticket, factory)
     except (TypeError, ValueError) as err:

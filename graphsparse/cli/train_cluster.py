@@ -145,6 +145,7 @@ def run_cluster_command(args: argparse.Namespace, graph: Any, seeds: list[int], 
             split_name,
             train,
             seed=seed,
+            eval_every=config.eval_every,
             progress=not args.no_progress,
             accumulate=args.accumulate or len(loader),
         )
@@ -307,6 +308,7 @@ def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: 
             split_name,
             train,
             seed=seed,
+            eval_every=config.eval_every,
             progress=not args.no_progress,
             eval_clusters_per_batch=args.eval_clusters_per_batch,
         )

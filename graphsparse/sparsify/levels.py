@@ -10,7 +10,9 @@ def parse_levels(text: str, rounds: int) -> set[int]:
     wanted: set[int] = set()
     for part in (p.strip() for p in str(text).split(",")):
         try:
-            lo, _, hi = part.partition("-")
+            lo, dash, hi = part.partition("-")
+            if dash and not hi.strip():  # '15-' is no range: an upper round must be named
+                raise ValueError
             first, last = int(lo), int(hi or lo)
         except ValueError:
             message = f"--levels: cannot read {part!r} in {text!r}; use rounds like '15-20' or '1,10,20'"

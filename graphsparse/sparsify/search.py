@@ -43,7 +43,7 @@ from ..utils import seed_everything
 from .edges import check_sparsity
 from .methods import GLTMethod, SeedJob, method_class
 from .records import DENSE_LEVEL, Level, LevelResult, SeedOutcome, SeedRun, Teacher, TicketMaterial
-from .ticket import Ticket
+from .ticket import Ticket, save_atomic
 from .units import DenseBaseline, SearchContext, method_unit, teacher_unit
 
 __all__ = ["glt_levels", "glt_search", "retrain_ticket", "part_key", "resolve_methods", "LevelStore"]
@@ -203,7 +203,7 @@ class _Search:
         k = unit.level.round
         folder = self.ticket_dir / unit.method.name / f"round{k}"
         wanted = [str(folder / f"seed{s}" / "ticket.pt") for s in self.seeds]
-        if cached and result.tickets == wanted and all(Path(t).is_file() for t in wanted):
+        if cached and result.tickets == wanted and all(_ticket_of(t, unit.key) for t in wanted):
             return False
         materials = list(result.materials or [None] * len(self.seeds))
         states = result.states or [None] * len(self.seeds)
@@ -219,6 +219,22 @@ class _Search:
         provenance = dict(self.provenance, **unit.method.describe(), key=unit.key, method_class=where)
         result.tickets = [_save_ticket(folder, unit.method.name, unit.level, m, provenance) for m in materials]
         return cached
+
+
+def _ticket_of(path: str, key: str) -> bool:
+    """Whether ``path`` is a whole ticket of the level stored under ``key``.
+
+    Another search may have written the same ``--save-tickets`` folder since (its level keys differ), or a file
+    may be damaged: either is written again rather than recorded.
+    """
+    from ..validation import FileProblem
+
+    if not Path(path).is_file():
+        return False
+    try:
+        return Ticket.load(path).provenance.get("key") == key
+    except (FileProblem, ValueError):
+        return False
 
 
 def _save_ticket(folder: Path, method: str, level: Level, m: TicketMaterial, provenance: dict[str, Any]) -> str:
@@ -242,7 +258,7 @@ def _save_ticket(folder: Path, method: str, level: Level, m: TicketMaterial, pro
         trained=None,
     )
     if m.trained_state is not None:
-        torch.save(m.trained_state, out / "trained.pt")
+        save_atomic(m.trained_state, out / "trained.pt")
         info["trained"] = "trained.pt"
     Ticket.from_model(m.edge_keep, m.weight_masks, m.init_state, **info).save(out / "ticket.pt")
     return str(out / "ticket.pt")

@@ -22,7 +22,7 @@ from ..data.edgemask import PackedEdgeMask
 from ..graph import Graph, GraphError
 from .weights import apply_weight_masks, check_masks
 
-__all__ = ["Ticket"]
+__all__ = ["Ticket", "save_atomic"]
 
 _FORMAT = "graphsparse.ticket"
 _VERSION = 2  # 2: the edge mask bit-packed (one bit per undirected edge); version 1 files (bool) still load
@@ -81,6 +81,26 @@ def _check_structure(name: str, payload: dict[str, Any]) -> None:
     provenance = payload["provenance"]
     if not isinstance(provenance, dict) or not all(isinstance(k, str) for k in provenance):
         raise FileProblem(f"{name}: provenance must be a dict with string keys")
+
+
+def save_atomic(obj: Any, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then renamed over it: the file is whole or as it was.
+
+    A run killed while rewriting a ticket would otherwise leave a truncated file that a resumed search, seeing it
+    exist, would record as written.
+
+    Args:
+        obj: what to save.
+        path: the file.
+    """
+    target = os.fspath(path)
+    tmp = f"{target}.tmp-{os.getpid()}"
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 @dataclass
@@ -144,7 +164,7 @@ class Ticket:
             path: the file to write.
         """
         bits = np.packbits(self.edge_keep_mask.numpy(), bitorder=_BITORDER)
-        torch.save(
+        save_atomic(
             {
                 "format": _FORMAT,
                 "version": _VERSION,

@@ -63,7 +63,10 @@ def register_method(cls: type[GLTMethod]) -> type[GLTMethod]:
     if not name or name != name.strip().lower() or "," in name or name == "dense":
         raise ValueError(f"GLT method {cls.__qualname__}: name {name!r} must be non-empty, lower case, not 'dense'")
     known = _REGISTRY.get(name)
-    if known is not None and known is not cls and known.__qualname__ != cls.__qualname__:
+    # the same class imported again (a reloaded module) may register again; another class of that name may not,
+    # or it would take over the built-in's results in every store
+    same = known is not None and (known.__module__, known.__qualname__) == (cls.__module__, cls.__qualname__)
+    if known is not None and known is not cls and not same:
         raise ValueError(f"GLT method name {name!r} is taken by {known.__module__}.{known.__qualname__}")
     _REGISTRY[name] = cls
     return cls

@@ -13,6 +13,7 @@ one-shot. The search (:mod:`graphsparse.sparsify.search`) never looks at a metho
 from __future__ import annotations
 
 import functools
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -206,9 +207,20 @@ class GLTMethod(ABC):
     def key_tag(self, schedule: Sequence[Level], level: Level) -> str:
         """What the method adds to a level's store key: change it and the level is recomputed.
 
-        That is its options, and for an iterative method the schedule so far.
+        That is its options (:meth:`describe`), and for an iterative method the schedule up to ``level``. A
+        method with neither adds nothing; a method may override this to keep keys it stored before.
+
+        Args:
+            schedule: the search's levels.
+            level: the level whose key is made.
+
+        Returns:
+            ``|name=value`` for each option, then ``|after=g/w,...`` for an iterative method.
         """
-        return ""
+        tags = [f"|{name}={json.dumps(value, sort_keys=True, default=str)}" for name, value in self.describe().items()]
+        if self.iterative:
+            tags.append("|after=" + ",".join(f"{g:.6f}/{w:.6f}" for r, g, w in schedule if r <= level[0]))
+        return "".join(tags)
 
     def check_levels(self, levels: Sequence[Level]) -> None:
         """Refuse a schedule the method cannot run (iterative: rounds 1..K, sparsities non-decreasing).
