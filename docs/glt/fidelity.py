@@ -153,7 +153,7 @@ def table(dataset: str, mini_half: str = "cluster") -> str:
 def edges(dataset: str, rounds: tuple[int, ...] = (1, 5, 10)) -> str:
     """Where UGS's tickets prune: the share of the edges between METIS parts and inside them, per stored search.
 
-    The parts are the Cluster-GCN half's (the default :class:`~graphsparse.batching.train.ClusterConfig`); every
+    The parts are the Cluster-GCN half's (``glt``'s default: about 50 nodes a part); every
     UGS level of the dataset's store at ``rounds`` is listed with its half, the code that ran it and its store
     configuration (``cfg``), averaged over its seeds.
     """
@@ -161,16 +161,18 @@ def edges(dataset: str, rounds: tuple[int, ...] = (1, 5, 10)) -> str:
 
     import torch
 
-    from graphsparse.batching.parts import cluster_parts
+    from graphsparse.batching.parts import cluster_parts, default_parts
     from graphsparse.batching.train import ClusterConfig
     from graphsparse.data import load_dataset
     from graphsparse.sparsify.methods.ugs import unpack_ugs_state
 
     graph = load_dataset(dataset)
-    parts = cluster_parts(graph, ClusterConfig())
+    num_parts = default_parts(graph.num_nodes)  # the search's: `glt --batching cluster` without --parts
+    parts = cluster_parts(graph, ClusterConfig(num_parts=num_parts, clusters_per_batch=min(20, num_parts)))
     between = parts[graph.edges[0]] != parts[graph.edges[1]]
     lines = [
-        f"**{dataset}**: {100 * float(between.float().mean()):.1f}% of {graph.num_edges} edges lie between METIS parts",
+        f"**{dataset}**: {100 * float(between.float().mean()):.1f}% of {graph.num_edges} edges lie between its "
+        f"{num_parts} METIS parts",
         "",
         "| half | code | cfg | round | pruned % | of the edges between parts % | of the edges inside parts % |",
         "|---|---|---|---:|---:|---:|---:|",
