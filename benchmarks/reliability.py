@@ -1175,6 +1175,19 @@ def disk_folder_cases() -> list[Case]:
     return module.cases(sys.modules[__name__])
 
 
+def probe3_cases() -> list[Case]:
+    """The third hostile probe: store keys, tickets and disk searches (``reliability_probe3.py``)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().with_name("reliability_probe3.py")
+    spec = importlib.util.spec_from_file_location("graphsparse_reliability_probe3", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module.cases(sys.modules[__name__])
+
+
 def all_cases(quick: bool = False) -> list[Case]:
     return [
         *cli_cases(),
@@ -1184,6 +1197,7 @@ def all_cases(quick: bool = False) -> list[Case]:
         *graph_cases(),
         *dataset_cases(),
         *disk_folder_cases(),
+        *probe3_cases(),
         *interrupt_cases(quick),
         *issue30_cases(quick),
     ]
