@@ -88,3 +88,28 @@ def test_cluster_ugs_prunes_edges_between_parts_and_inside_them_alike():
         pruned = ~unpack_ugs_state(result.states[0])[0].bool()
         for kind in (cut, ~cut):
             assert abs(float(pruned[kind].float().mean()) - graph_sparsity) < 0.03
+
+
+def test_disk_ugs_prunes_edges_between_parts_and_inside_them_alike(tmp_path):
+    """The disk trainer's batches index the mask by the level's kept-edge ranks; the counts follow them."""
+    import numpy as np
+
+    from graphsparse.batching.disk_glt import DiskClusterGLTTask
+    from graphsparse.data.diskwrite import write_disk_graph
+
+    graph = synthetic_dcsbm(num_nodes=300, num_edges=1500, num_features=16, num_classes=3, seed=1)
+    parts = np.arange(graph.num_nodes) % 10
+    folder = write_disk_graph(tmp_path / "g", graph, parts)
+    task = DiskClusterGLTTask(folder, NodeTrainConfig(epochs=6), ClusterConfig(num_parts=10, clusters_per_batch=2))
+
+    def factory():
+        return build_model("gcn", graph.num_features, graph.num_classes, hidden_channels=8)
+
+    levels = glt_levels(2, 0.2, 0.2)
+    view = task.graph_for_seed(0, 0)
+    results = list(glt_search(view, factory, methods=[UGS(s1=1e-2, s2=1e-2)], levels=levels, task=task))
+    between = torch.from_numpy(parts[graph.edges[0].numpy()] != parts[graph.edges[1].numpy()])
+    for result, (_, graph_sparsity, _) in zip(results[1:], levels, strict=True):
+        pruned = ~unpack_ugs_state(result.states[0])[0].bool()
+        for kind in (between, ~between):
+            assert abs(float(pruned[kind].float().mean()) - graph_sparsity) < 0.03
