@@ -477,14 +477,15 @@ def _search(
             from ..nn import MODELS
 
             resolved = resolved_model_options(MODELS[args.model], model_options)
+        described = task.describe()
         resolved_config = {
             "preset": preset_name,
             "model_options": resolved,
             "train": vars(config),
             "split": args.split,
-            "batching": task.describe().get("batching", "full"),
+            "batching": described.get("batching", "full"),
             # the batches (parts, clusters per batch, accumulate, train-only) and a --disk folder, where batched
-            **({"cluster": {"accumulate": 1, **task.describe()["cluster"]}} if "cluster" in task.describe() else {}),
+            **({"cluster": {"accumulate": 1, **described["cluster"]}} if "cluster" in described else {}),
             **({"disk": str(args.disk)} if args.disk is not None else {}),
             "methods": method_names,
             "method_options": method_options,

@@ -144,21 +144,10 @@ def node_trainer(args: argparse.Namespace, graph: Any, config: Any) -> Any:
         return NodeGLTTask(graph, config, args.split)
     from ..batching import DEFAULT_CLUSTERS_PER_BATCH, ClusterConfig, default_parts
     from ..batching.glt import ClusterGLTTask
+    from .train_cluster import partitioned_folder_parts
 
-    folder_parts = int(graph.meta["num_parts"]) if args.disk is not None else 1
-    if folder_parts > 1:  # a partitioned folder is used as it is: options that would re-partition it are refused
-        if args.parts is not None and args.parts != folder_parts:
-            raise ValueError(
-                f"--parts {args.parts}: disk graph {args.disk} is already partitioned into {folder_parts} parts"
-            )
-        if args.train_only:
-            raise ValueError(
-                f"--train-only: disk graph {args.disk} is already partitioned ({folder_parts} parts); "
-                "give a one-part folder to partition its training graph"
-            )
-        parts = folder_parts
-    else:
-        parts = args.parts if args.parts is not None else default_parts(graph.num_nodes)
+    fixed = partitioned_folder_parts(args, args.disk, int(graph.meta["num_parts"])) if args.disk is not None else None
+    parts = fixed or (args.parts if args.parts is not None else default_parts(graph.num_nodes))
     q = args.clusters_per_batch if args.clusters_per_batch is not None else min(DEFAULT_CLUSTERS_PER_BATCH, parts)
     if q > parts:
         raise ValueError(f"--clusters-per-batch ({q}) must be <= the number of parts ({parts})")

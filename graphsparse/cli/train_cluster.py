@@ -223,22 +223,26 @@ def _seed_splits(args: argparse.Namespace, data: _DiskSource, count: int) -> lis
 
 
 def _disk_parts(args: argparse.Namespace, data: _DiskSource) -> int | None:
-    """The part count a partitioned ``--disk`` folder fixes (None: METIS runs with --parts).
+    """The part count a partitioned ``--disk`` folder fixes (None: METIS runs with --parts)."""
+    return partitioned_folder_parts(args, data.source, data.folder_parts)
 
-    --parts and --train-only cannot re-partition it (ValueError).
+
+def partitioned_folder_parts(args: argparse.Namespace, folder: Any, folder_parts: int) -> int | None:
+    """The part count of a partitioned ``--disk`` folder (used as it is), or None for a one-part folder.
+
+    Raises:
+        ValueError: --parts other than the folder's count, or --train-only: either would re-partition it.
     """
-    if data.folder_parts <= 1:
+    if folder_parts <= 1:
         return None
-    if args.parts is not None and args.parts != data.folder_parts:
-        raise ValueError(
-            f"--parts {args.parts}: disk graph {data.source} is already partitioned into {data.folder_parts} parts"
-        )
+    if args.parts is not None and args.parts != folder_parts:
+        raise ValueError(f"--parts {args.parts}: disk graph {folder} is already partitioned into {folder_parts} parts")
     if args.train_only:
         raise ValueError(
-            f"--train-only: disk graph {data.source} is already partitioned ({data.folder_parts} parts); "
+            f"--train-only: disk graph {folder} is already partitioned ({folder_parts} parts); "
             "give a one-part folder to partition its training graph"
         )
-    return data.folder_parts
+    return folder_parts
 
 
 def run_cluster_disk_command(args: argparse.Namespace, seeds: list[int], store: Any, device: Any) -> dict:
